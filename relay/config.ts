@@ -1,0 +1,142 @@
+/**
+ * The relay's configuration: one typed object, parsed once at the entry from the environment,
+ * command-line flags and an optional DATA_DIR/config.json. Nothing else reads process.env.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
+import { Limits } from '../shared/protocol.ts'
+
+export type RelayConfig = {
+  /** Interface to listen on; '' = all interfaces. Env HOST. */
+  host: string
+  /** TCP port; 0 picks a free one. Env PORT, default 8080. */
+  port: number
+  /** Where the document, history, secret and snapshots live. Env DATA_DIR, default ./data. */
+  dataDir: string
+  /** The boards this relay serves; 'main' exists unless the config file declares boards. */
+  boards: BoardConfig[]
+  /**
+   * Minimum milliseconds between two commits of one board. Placements arriving meanwhile share
+   * one transaction, one durable write and one broadcast. 0 = commit as soon as the previous
+   * commit is durable (group commit). Env TICK_MS, default 0.
+   */
+  tickMs: number
+  /** Also apply the cooldown per client address (off: schools and carrier NAT share addresses). Env PER_IP_COOLDOWN. */
+  perIpCooldown: boolean
+  /** Take the client address from X-Forwarded-For (only behind a trusted proxy). Env TRUST_PROXY. */
+  trustProxy: boolean
+  /** New identities one address may be issued per hour. Env SESSIONS_PER_IP_PER_HOUR, default 500. */
+  sessionsPerIpPerHour: number
+  /** Largest WebSocket frame from a client, bytes. Env MAX_FRAME_BYTES. */
+  maxFrameBytes: number
+  /** Largest HTTP request body, bytes. Env MAX_BODY_BYTES. */
+  maxBodyBytes: number
+  /** Heartbeat and liveness-ping interval, ms. Env HEARTBEAT_MS. */
+  heartbeatMs: number
+  /** Average and burst messages per second per socket before it is closed with 4429. */
+  messagesPerSecond: number
+  messageBurst: number
+  /** Compaction: a shard whose tile writes since its base reach this is compacted. Env COMPACT_SHARD_WRITES. */
+  compactShardWrites: number
+  /** Compaction: when all shards together hold this many tile writes, the busiest are compacted. */
+  compactTotalWrites: number
+  /** Directory of the built client to serve at /, or null for none. */
+  staticDir: string | null
+  /** Comma-separated log namespaces to print (relay, ws, http, room, store; * = all). Env LOG. */
+  log: string
+}
+
+type Env = Record<string, string | undefined>
+
+const int = (env: Env, name: string, fallback: number, min: number, max: number): number => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(raw)}`)
+  return n
+}
+
+const bool = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (/^(1|true|yes|on)$/i.test(raw)) return true
+  if (/^(0|false|no|off)$/i.test(raw)) return false
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`)
+}
+
+/** Turns `--port 9000 --data-dir x` into { PORT: '9000', DATA_DIR: 'x' } so flags override env. */
+export const flagsToEnv = (argv: readonly string[]): Env => {
+  const env: Env = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)
+    const eq = arg.indexOf('=')
+    const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('-', '_').toUpperCase()
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
+    if (value === undefined) throw new Error(`${arg} needs a value`)
+    env[name] = value
+  }
+  return env
+}
+
+/**
+ * Parses the relay configuration. `env` holds environment variables (flags merged over them).
+ * The main board may be shaped with BOARD_WIDTH, BOARD_HEIGHT, BOARD_COOLDOWN_MS,
+ * BOARD_PALETTE (comma-separated "#rrggbb") and BOARD_SHARD_SIZE; DATA_DIR/config.json may
+ * instead declare { "boards": [ {id, width, ...}, ... ] } (missing fields take the defaults).
+ * Throws an Error with a readable message on any bad value.
+ */
+export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayConfig => {
+  const dataDir = resolve(cwd, env.DATA_DIR || './data')
+  const mainOverrides: Record<string, unknown> = {}
+  if (env.BOARD_WIDTH) mainOverrides.width = int(env, 'BOARD_WIDTH', 0, 1, 8192)
+  if (env.BOARD_HEIGHT) mainOverrides.height = int(env, 'BOARD_HEIGHT', 0, 1, 8192)
+  if (env.BOARD_COOLDOWN_MS) mainOverrides.cooldownMs = int(env, 'BOARD_COOLDOWN_MS', 0, 0, 604_800_000)
+  if (env.BOARD_SHARD_SIZE) mainOverrides.shardSize = int(env, 'BOARD_SHARD_SIZE', 0, 16, 256)
+  if (env.BOARD_PALETTE) mainOverrides.palette = env.BOARD_PALETTE.split(',').map((c) => c.trim())
+
+  let declared: unknown[] = [{ id: DEFAULT_BOARD.id }]
+  const configFile = env.CONFIG_FILE ? resolve(cwd, env.CONFIG_FILE) : join(dataDir, 'config.json')
+  if (existsSync(configFile)) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(readFileSync(configFile, 'utf8'))
+    } catch (err) {
+      throw new Error(`${configFile}: not valid JSON (${(err as Error).message})`)
+    }
+    const boards = (parsed as { boards?: unknown }).boards
+    if (!Array.isArray(boards) || boards.length === 0) throw new Error(`${configFile}: "boards" must be a non-empty array`)
+    declared = boards
+  }
+  const boards: BoardConfig[] = []
+  for (const raw of declared) {
+    const merged =
+      typeof raw === 'object' && raw !== null && (raw as { id?: unknown }).id === DEFAULT_BOARD.id ? { ...raw, ...mainOverrides } : raw
+    const parsed = parseBoardConfig(merged)
+    if (!parsed.ok) throw new Error(`board ${JSON.stringify((raw as { id?: unknown })?.id)}: ${parsed.error}`)
+    if (boards.some((b) => b.id === parsed.board.id)) throw new Error(`board ${parsed.board.id} is declared twice`)
+    boards.push(parsed.board)
+  }
+
+  return {
+    host: env.HOST ?? '',
+    port: int(env, 'PORT', 8080, 0, 65535),
+    dataDir,
+    boards,
+    tickMs: int(env, 'TICK_MS', 0, 0, 10_000),
+    perIpCooldown: bool(env, 'PER_IP_COOLDOWN', false),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    sessionsPerIpPerHour: int(env, 'SESSIONS_PER_IP_PER_HOUR', 500, 1, 1_000_000),
+    maxFrameBytes: int(env, 'MAX_FRAME_BYTES', Limits.maxFrameBytes, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', Limits.maxBodyBytes, 256, 16 * 1024 * 1024),
+    heartbeatMs: int(env, 'HEARTBEAT_MS', Limits.heartbeatMs, 100, 25_000),
+    messagesPerSecond: int(env, 'MESSAGES_PER_SECOND', Limits.messagesPerSecond, 1, 1_000_000),
+    messageBurst: int(env, 'MESSAGE_BURST', Limits.messageBurst, 1, 1_000_000),
+    compactShardWrites: int(env, 'COMPACT_SHARD_WRITES', 1024, 16, 1_000_000),
+    compactTotalWrites: int(env, 'COMPACT_TOTAL_WRITES', 200_000, 1024, 100_000_000),
+    staticDir: env.STATIC_DIR === '' ? null : resolve(cwd, env.STATIC_DIR ?? 'dist/client'),
+    log: env.LOG ?? '',
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * One WebSocket on one board: decodes frames, answers sync requests, refuses document content,
+ * forwards placement intents, and enforces the per-socket message rate.
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import type { WebSocket } from 'ws'
+import * as syncProtocol from 'y-protocols/sync'
+import { CloseCode, encodeError, encodePlaceResult, encodePresence, encodeSession, MessageType, readPlace } from '../shared/protocol.ts'
+import type { Logger } from './log.ts'
+import { createBucket } from './rate-limit.ts'
+import type { Placer, Room, RoomConn } from './room.ts'
+
+/** An awareness update that names no client: valid for any y-protocols peer, changes nothing. */
+const EMPTY_AWARENESS = (() => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Awareness)
+  encoding.writeVarUint8Array(enc, new Uint8Array([0]))
+  return encoding.toUint8Array(enc)
+})()
+
+export type ConnectionOptions = {
+  room: Room
+  placer: Placer | null
+  /** The client asked for Tessera's own frames (Presence, Session). */
+  tessera: boolean
+  messagesPerSecond: number
+  messageBurst: number
+  log: Logger
+  now: () => number
+}
+
+/** Closes a socket with a typed Error frame first, so that clients can tell why. */
+export const closeWith = (ws: WebSocket, code: number, error: string, message: string) => {
+  if (ws.readyState !== ws.OPEN) return
+  ws.send(encodeError(error, message))
+  ws.close(code, error)
+}
+
+/** Wires a socket to a room. Returns the function the heartbeat calls. */
+export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { heartbeat: () => void } => {
+  const { room, placer, log } = opts
+  const conn: RoomConn = {
+    tessera: opts.tessera,
+    send: (frame) => {
+      if (ws.readyState === ws.OPEN) ws.send(frame)
+    },
+  }
+  room.addConn(conn)
+  if (opts.tessera) {
+    conn.send(encodeSession(placer?.user ?? '', placer ? room.nextPlaceAt(placer.user) : 0))
+    conn.send(encodePresence(room.online()))
+  }
+
+  const bucket = createBucket(opts.messagesPerSecond, opts.messageBurst, opts.now())
+  let alive = true
+
+  ws.on('pong', () => {
+    alive = true
+  })
+  ws.on('close', () => room.removeConn(conn))
+  ws.on('error', (err) => log.debug('socket error', err.message))
+  ws.on('message', (data, isBinary) => {
+    if (!bucket.take(opts.now())) {
+      closeWith(ws, CloseCode.RateLimited, 'rate-limited', `more than ${opts.messagesPerSecond} messages per second`)
+      return
+    }
+    if (!isBinary) {
+      closeWith(ws, CloseCode.Malformed, 'malformed', 'frames must be binary')
+      return
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+    try {
+      handleFrame(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    } catch (err) {
+      log.debug('malformed frame', (err as Error).message)
+      closeWith(ws, CloseCode.Malformed, 'malformed', 'the frame could not be decoded')
+    }
+  })
+
+  const handleFrame = (bytes: Uint8Array) => {
+    const dec = decoding.createDecoder(bytes)
+    const type = decoding.readVarUint(dec)
+    switch (type) {
+      case MessageType.Sync: {
+        const syncType = decoding.readVarUint(dec)
+        if (syncType === syncProtocol.messageYjsSyncStep1) {
+          const sv = decoding.readVarUint8Array(dec)
+          room.syncStep2(sv).then(conn.send, () => {
+            closeWith(ws, CloseCode.Malformed, 'malformed', 'the state vector could not be decoded')
+          })
+        } else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
+          const update = decoding.readVarUint8Array(dec)
+          if (room.hasForeignContent(update)) {
+            closeWith(ws, CloseCode.ReadOnly, 'read-only', 'the board document is read-only: place tiles with Place intents')
+          }
+          // An update holding nothing new (a read-only peer answering our state) is ignored.
+        } else {
+          throw new Error(`unknown sync message ${syncType}`)
+        }
+        return
+      }
+      case MessageType.Awareness:
+        // Not fanned out (N^2 traffic); presence is counted by the relay instead.
+        decoding.readVarUint8Array(dec)
+        return
+      case MessageType.QueryAwareness:
+        conn.send(EMPTY_AWARENESS)
+        return
+      case MessageType.Auth:
+        return
+      case MessageType.Place: {
+        const frame = readPlace(dec)
+        if (!placer) {
+          conn.send(
+            encodePlaceResult(frame.requestId, { ok: false, error: 'unauthorized', message: 'no identity: POST /api/session first' }),
+          )
+          return
+        }
+        room.place({ x: frame.x, y: frame.y, color: frame.color }, placer).then((result) => {
+          conn.send(encodePlaceResult(frame.requestId, result))
+        })
+        return
+      }
+      default:
+        throw new Error(`unknown message type ${type}`)
+    }
+  }
+
+  return {
+    heartbeat: () => {
+      if (!alive) {
+        ws.terminate()
+        return
+      }
+      alive = false
+      ws.ping()
+      // y-websocket's provider drops a socket that received no message for 30 s.
+      if (!opts.tessera) conn.send(EMPTY_AWARENESS)
+    },
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The append-only placement history and the per-tile index, in LevelDB (DATA_DIR/history).
+ *
+ * Keys (bytes): 0x01 board 0x00 seq(u64 BE)           -> placement record
+ *               0x02 board 0x00 x(u16) y(u16) seq(u64) -> empty (tile index, newest = last)
+ *               0x03 board 0x00 name                   -> meta value (varuint)
+ * Board ids never contain 0x00 (BOARD_ID_PATTERN), so the separator is unambiguous.
+ *
+ * Writes go in one LevelDB batch per commit: records, index entries and meta together, so they
+ * are all there or none is. A resolved append has reached the operating system (LevelDB's log
+ * write), which survives kill -9 of the relay; `sync: true` also survives power loss.
+ */
+import { ClassicLevel } from 'classic-level'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+
+/** One accepted placement. Times in ms since the Unix epoch. */
+export type PlacementRecord = { seq: number; x: number; y: number; color: number; user: string; placedAt: number }
+
+const Prefix = { History: 1, Tile: 2, Meta: 3 } as const
+
+const te = new TextEncoder()
+
+const boardPrefix = (kind: number, board: string): Uint8Array => {
+  const id = te.encode(board)
+  const out = new Uint8Array(id.length + 2)
+  out[0] = kind
+  out.set(id, 1)
+  return out
+}
+
+const writeU64 = (out: Uint8Array, at: number, n: number) => {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  view.setUint32(at, Math.floor(n / 2 ** 32))
+  view.setUint32(at + 4, n >>> 0)
+}
+const readU64 = (bytes: Uint8Array, at: number): number => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4)
+}
+
+const historyKey = (prefix: Uint8Array, seq: number): Uint8Array => {
+  const key = new Uint8Array(prefix.length + 8)
+  key.set(prefix)
+  writeU64(key, prefix.length, seq)
+  return key
+}
+
+const tileKey = (prefix: Uint8Array, x: number, y: number, seq: number): Uint8Array => {
+  const key = new Uint8Array(prefix.length + 12)
+  key.set(prefix)
+  const view = new DataView(key.buffer)
+  view.setUint16(prefix.length, x)
+  view.setUint16(prefix.length + 2, y)
+  writeU64(key, prefix.length + 4, seq)
+  return key
+}
+
+const metaKey = (prefix: Uint8Array, name: string): Uint8Array => {
+  const n = te.encode(name)
+  const key = new Uint8Array(prefix.length + n.length)
+  key.set(prefix)
+  key.set(n, prefix.length)
+  return key
+}
+
+const encodeRecord = (r: PlacementRecord): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, r.x)
+  encoding.writeVarUint(enc, r.y)
+  encoding.writeVarUint(enc, r.color)
+  encoding.writeVarUint(enc, r.placedAt)
+  encoding.writeVarString(enc, r.user)
+  return encoding.toUint8Array(enc)
+}
+
+const decodeRecord = (seq: number, bytes: Uint8Array): PlacementRecord => {
+  const dec = decoding.createDecoder(bytes)
+  const x = decoding.readVarUint(dec)
+  const y = decoding.readVarUint(dec)
+  const color = decoding.readVarUint(dec)
+  const placedAt = decoding.readVarUint(dec)
+  const user = decoding.readVarString(dec)
+  return { seq, x, y, color, user, placedAt }
+}
+
+const encodeVarUint = (n: number): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, n)
+  return encoding.toUint8Array(enc)
+}
+
+/** The end of a key range: the prefix with its last byte incremented (prefix's last byte is 0x00). */
+const rangeEnd = (prefix: Uint8Array): Uint8Array => {
+  const end = prefix.slice()
+  end[end.length - 1] = 0x01
+  return end
+}
+
+export type HistoryStore = {
+  /** Highest seq written for a board (0 if none). */
+  lastSeq: (board: string) => Promise<number>
+  /** Appends records (seqs ascending) and sets meta values, atomically. */
+  append: (board: string, records: readonly PlacementRecord[], meta?: Record<string, number>) => Promise<void>
+  /** A meta value, or `fallback`. */
+  getMeta: (board: string, name: string, fallback: number) => Promise<number>
+  /** Placements with seq > afterSeq, ascending. */
+  readAfter: (board: string, afterSeq: number) => AsyncIterable<PlacementRecord>
+  /** Placements newest first (stop iterating to stop reading). */
+  readBackwards: (board: string) => AsyncIterable<PlacementRecord>
+  /** The latest placement on a tile, or null if it was never placed. */
+  tileLatest: (board: string, x: number, y: number) => Promise<PlacementRecord | null>
+  /** A tile's placements newest first: at most `limit`, with seq < `beforeSeq` if given. */
+  tileHistory: (board: string, x: number, y: number, limit: number, beforeSeq?: number) => Promise<PlacementRecord[]>
+  close: () => Promise<void>
+}
+
+/**
+ * Opens the history database. Rejects with a readable error if another process holds it (a
+ * second relay on the same DATA_DIR).
+ */
+export const openHistoryStore = async (location: string, opts: { sync: boolean }): Promise<HistoryStore> => {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
+  try {
+    await db.open()
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause
+    if (cause?.code === 'LEVEL_LOCKED' || /lock/i.test(String(cause?.message ?? ''))) {
+      throw new Error(`${location} is in use by another process: is a second relay running on the same DATA_DIR?`)
+    }
+    throw err
+  }
+  const prefixes = new Map<string, { history: Uint8Array; tile: Uint8Array; meta: Uint8Array }>()
+  const prefixOf = (board: string) => {
+    let p = prefixes.get(board)
+    if (!p) {
+      p = { history: boardPrefix(Prefix.History, board), tile: boardPrefix(Prefix.Tile, board), meta: boardPrefix(Prefix.Meta, board) }
+      prefixes.set(board, p)
+    }
+    return p
+  }
+  const empty = new Uint8Array(0)
+
+  const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) => {
+    const p = prefixOf(board)
+    const lt = tileKey(p.tile, x, y, beforeSeq ?? 2 ** 53)
+    const seqs: number[] = []
+    for await (const key of db.keys({ gte: tileKey(p.tile, x, y, 0), lt, reverse: true, limit })) {
+      seqs.push(readU64(key, key.length - 8))
+    }
+    if (seqs.length === 0) return []
+    const values = await db.getMany(seqs.map((s) => historyKey(p.history, s)))
+    const out: PlacementRecord[] = []
+    values.forEach((v, i) => {
+      if (v) out.push(decodeRecord(seqs[i] as number, v))
+    })
+    return out
+  }
+
+  return {
+    lastSeq: async (board) => {
+      const p = prefixOf(board).history
+      for await (const key of db.keys({ gte: p, lt: rangeEnd(p), reverse: true, limit: 1 })) {
+        return readU64(key, p.length)
+      }
+      return 0
+    },
+    append: async (board, records, meta = {}) => {
+      const p = prefixOf(board)
+      const batch = db.batch()
+      for (const r of records) {
+        batch.put(historyKey(p.history, r.seq), encodeRecord(r))
+        batch.put(tileKey(p.tile, r.x, r.y, r.seq), empty)
+      }
+      for (const [name, value] of Object.entries(meta)) batch.put(metaKey(p.meta, name), encodeVarUint(value))
+      await batch.write({ sync: opts.sync })
+    },
+    getMeta: async (board, name, fallback) => {
+      // classic-level 1 rejects get() of a missing key; getMany answers undefined instead.
+      const [value] = await db.getMany([metaKey(prefixOf(board).meta, name)])
+      return value === undefined ? fallback : decoding.readVarUint(decoding.createDecoder(value))
+    },
+    readAfter: async function* (board, afterSeq) {
+      const p = prefixOf(board).history
+      for await (const [key, value] of db.iterator({ gt: historyKey(p, afterSeq), lt: rangeEnd(p) })) {
+        yield decodeRecord(readU64(key, p.length), value)
+      }
+    },
+    readBackwards: async function* (board) {
+      const p = prefixOf(board).history
+      for await (const [key, value] of db.iterator({ gte: p, lt: rangeEnd(p), reverse: true })) {
+        yield decodeRecord(readU64(key, p.length), value)
+      }
+    },
+    tileLatest: async (board, x, y) => (await tileHistory(board, x, y, 1))[0] ?? null,
+    tileHistory,
+    close: () => db.close(),
+  }
+}

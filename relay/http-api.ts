@@ -1,0 +1,259 @@
+/**
+ * The HTTP API (docs/PROTOCOL.md) and the static client. Every answer is JSON except static
+ * files; every expected failure is a 4xx with { ok: false, error, message }.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { extname, join, normalize, sep } from 'node:path'
+import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
+import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
+import { PLACE_ERROR_STATUS, TOKEN_COOKIE } from '../shared/protocol.ts'
+import type { RelayConfig } from './config.ts'
+import type { Identity, TokenSigner } from './identity.ts'
+import type { Logger } from './log.ts'
+import { createKeyedLimiter } from './rate-limit.ts'
+import type { Room } from './room.ts'
+
+export type HttpDeps = {
+  config: RelayConfig
+  rooms: ReadonlyMap<string, Room>
+  signer: TokenSigner
+  log: Logger
+  now: () => number
+}
+
+/** How a request presented its token, and what it names. */
+export type TokenCheck = { kind: 'none' } | { kind: 'valid'; identity: Identity; token: string } | { kind: 'invalid' }
+
+/** Reads the token from the Authorization bearer, the `token` query parameter or the cookie, in that order. */
+export const readToken = (req: IncomingMessage, url: URL, signer: TokenSigner): TokenCheck => {
+  let token: string | null = null
+  const auth = req.headers.authorization
+  if (auth?.startsWith('Bearer ')) token = auth.slice(7).trim()
+  else if (url.searchParams.has('token')) token = url.searchParams.get('token')
+  else {
+    for (const part of (req.headers.cookie ?? '').split(';')) {
+      const [k, ...v] = part.trim().split('=')
+      if (k === TOKEN_COOKIE) token = decodeURIComponent(v.join('='))
+    }
+  }
+  if (token === null || token === '') return { kind: 'none' }
+  const identity = signer.verify(token)
+  return identity ? { kind: 'valid', identity, token } : { kind: 'invalid' }
+}
+
+/** The client's address: the socket's, or X-Forwarded-For's first hop behind a trusted proxy. */
+export const clientIp = (req: IncomingMessage, trustProxy: boolean): string => {
+  const forwarded = req.headers['x-forwarded-for']
+  if (trustProxy && typeof forwarded === 'string' && forwarded) return (forwarded.split(',')[0] as string).trim()
+  return req.socket.remoteAddress ?? 'unknown'
+}
+
+export const boardInfo = (room: Room): BoardInfo => ({ ...room.config(), maxPaletteSize: MAX_PALETTE_SIZE, online: room.online() })
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  })
+  res.end(text)
+}
+
+const readJson = (req: IncomingMessage, limit: number): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > limit) {
+      reject(new HttpError(413, 'too-large', `the body exceeds ${limit} bytes`))
+      req.resume()
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        reject(new HttpError(413, 'too-large', `the body exceeds ${limit} bytes`))
+        req.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('error', reject)
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+      } catch {
+        reject(new HttpError(400, 'bad-request', 'the body is not valid JSON'))
+      }
+    })
+  })
+
+/** Builds the request handler. */
+export const createHttpHandler = (deps: HttpDeps) => {
+  const { config, rooms, signer, log, now } = deps
+  const sessionLimiter = createKeyedLimiter(config.sessionsPerIpPerHour / 3600, config.sessionsPerIpPerHour)
+
+  const roomOf = (id: string): Room => {
+    const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
+    if (!room) throw new HttpError(404, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
+    return room
+  }
+
+  const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const method = req.method ?? 'GET'
+    const parts = url.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((p) => {
+        try {
+          return decodeURIComponent(p)
+        } catch {
+          throw new HttpError(400, 'bad-request', 'the path is not valid')
+        }
+      })
+    if (parts[0] !== 'api') return serveStatic(req, res, url)
+    if (method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': '86400',
+      })
+      res.end()
+      return
+    }
+    const cors = { 'access-control-allow-origin': '*' }
+    const [, resource, id, sub, a, b] = parts
+
+    if (resource === 'health' && parts.length === 2 && method === 'GET') return send(res, 200, { ok: true }, cors)
+
+    if (resource === 'session' && parts.length === 2) {
+      if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
+      const presented = readToken(req, url, signer)
+      let token: string
+      let user: string
+      if (presented.kind === 'valid') {
+        token = presented.token
+        user = presented.identity.user
+      } else {
+        if (!sessionLimiter.take(clientIp(req, config.trustProxy), now())) {
+          throw new HttpError(429, 'rate-limited', 'too many new identities from this address; try again later')
+        }
+        const issued = signer.issue(now())
+        token = issued.token
+        user = issued.user
+      }
+      const cookie = `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly`
+      return send(res, 200, { ok: true, token, user }, { 'set-cookie': cookie })
+    }
+
+    if (resource === 'boards') {
+      if (parts.length === 2 && method === 'GET') return send(res, 200, { boards: [...rooms.values()].map(boardInfo) }, cors)
+      const room = roomOf(id ?? '')
+      if (parts.length === 3 && method === 'GET') return send(res, 200, boardInfo(room), cors)
+      if (sub === 'place' && parts.length === 4) {
+        if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
+        const presented = readToken(req, url, signer)
+        if (presented.kind === 'invalid') throw new HttpError(401, 'unauthorized', 'the token is forged, altered or malformed')
+        if (presented.kind === 'none') throw new HttpError(401, 'unauthorized', 'no identity: POST /api/session first')
+        const body = await readJson(req, config.maxBodyBytes)
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+          throw new HttpError(400, 'bad-request', 'the body must be a JSON object {"x":..,"y":..,"color":..}')
+        }
+        const { x, y, color } = body as Record<string, unknown>
+        const result = await room.place(
+          { x, y, color },
+          { user: presented.identity.user, ip: clientIp(req, config.trustProxy), isAdmin: false },
+        )
+        if (result.ok) return send(res, 200, result, cors)
+        const headers: Record<string, string> = { ...cors }
+        if (result.retryAfterMs) headers['retry-after'] = String(Math.ceil(result.retryAfterMs / 1000))
+        return send(res, PLACE_ERROR_STATUS[result.error], result, headers)
+      }
+      if (sub === 'tiles' && parts.length === 6 && method === 'GET') {
+        const x = /^\d{1,5}$/.test(a ?? '') ? Number(a) : Number.NaN
+        const y = /^\d{1,5}$/.test(b ?? '') ? Number(b) : Number.NaN
+        if (!isInsideBoard(room.config(), x, y)) {
+          throw new HttpError(400, 'out-of-bounds', `x and y must be integers inside ${room.config().width}x${room.config().height}`)
+        }
+        return send(res, 200, await room.tileInfo(x, y), cors)
+      }
+    }
+    throw new HttpError(404, 'not-found', `no API route ${method} ${url.pathname}`)
+  }
+
+  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const root = config.staticDir
+    if (!root || !existsSync(root) || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      throw new HttpError(404, 'not-found', root ? `no file ${url.pathname}` : 'this relay serves no client')
+    }
+    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '')
+    let file = join(root, rel)
+    if (!file.startsWith(root + sep) && file !== root) throw new HttpError(404, 'not-found', 'no such file')
+    if (!existsSync(file) || statSync(file).isDirectory()) {
+      const index = join(file, 'index.html')
+      file = existsSync(index) ? index : join(root, 'index.html')
+      if (!existsSync(file)) throw new HttpError(404, 'not-found', `no file ${url.pathname}`)
+    }
+    const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream'
+    // Vite names built assets by content hash: cache them for good; everything else revalidates.
+    const immutable = rel.startsWith('assets/')
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': statSync(file).size,
+      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    })
+    if (req.method === 'HEAD') res.end()
+    else createReadStream(file).pipe(res)
+  }
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('x-content-type-options', 'nosniff')
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://relay.invalid')
+    } catch {
+      send(res, 400, { ok: false, error: 'bad-request', message: 'the URL is not valid' })
+      return
+    }
+    route(req, res, url).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy()
+        return
+      }
+      if (err instanceof HttpError) {
+        send(res, err.status, { ok: false, error: err.code, message: err.message }, { 'access-control-allow-origin': '*' })
+        if (err.status === 413) res.once('finish', () => req.destroy())
+        return
+      }
+      log.error('request failed', req.method, url.pathname, err)
+      send(res, 500, { ok: false, error: 'internal', message: 'the relay failed to answer; see its log' })
+    })
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The relay: one HTTP server (API + static client) and one WebSocket endpoint per board at
+ * /ws/<boardId>, over one port. Owns the stores and the rooms.
+ */
+import { mkdirSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { WebSocketServer } from 'ws'
+import { LeveldbPersistence } from 'y-leveldb'
+import { BOARD_ID_PATTERN } from '../shared/board.ts'
+import { CloseCode, TESSERA_PARAM } from '../shared/protocol.ts'
+import type { RelayConfig } from './config.ts'
+import { attachConnection, closeWith } from './connection.ts'
+import { openHistoryStore } from './history-store.ts'
+import { clientIp, createHttpHandler, readToken } from './http-api.ts'
+import { createTokenSigner, loadOrCreateSecret } from './identity.ts'
+import { createLog } from './log.ts'
+import { openRoom, type Room } from './room.ts'
+
+export type Relay = {
+  /** http://host:port of the listening server. */
+  url: string
+  port: number
+  rooms: ReadonlyMap<string, Room>
+  server: Server
+  /** Stops accepting, closes sockets (1001), finishes the commit in flight, closes the stores. */
+  close: () => Promise<void>
+}
+
+export type RelayOptions = {
+  /** Relay clock in ms since the Unix epoch (tests may pass their own). */
+  now?: () => number
+  /** Fsync every history write (survives power loss, not just a crash). */
+  syncWrites?: boolean
+}
+
+/** Opens the data directory, loads every board and starts listening. */
+export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): Promise<Relay> => {
+  const now = opts.now ?? Date.now
+  const logOf = createLog(config.log)
+  const log = logOf('relay')
+  mkdirSync(config.dataDir, { recursive: true })
+  // The history store is opened first: its LevelDB lock is what keeps a second relay out.
+  const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: opts.syncWrites ?? false })
+  const persistence = new LeveldbPersistence(join(config.dataDir, 'doc'))
+  const signer = createTokenSigner(loadOrCreateSecret(config.dataDir))
+
+  const rooms = new Map<string, Room>()
+  try {
+    for (const board of config.boards) {
+      rooms.set(
+        board.id,
+        await openRoom({
+          board,
+          persistence,
+          history,
+          log: logOf('room'),
+          tickMs: config.tickMs,
+          perIpCooldown: config.perIpCooldown,
+          compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
+          now,
+        }),
+      )
+    }
+  } catch (err) {
+    for (const room of rooms.values()) await room.close()
+    await persistence.destroy()
+    await history.close()
+    throw err
+  }
+
+  const server = createServer(createHttpHandler({ config, rooms, signer, log: logOf('http'), now }))
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+  const heartbeats = new Set<() => void>()
+  const wsLog = logOf('ws')
+
+  server.on('upgrade', (req, socket, head) => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://relay.invalid')
+    } catch {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')
+      return
+    }
+    const match = /^\/ws\/([^/]*)$/.exec(url.pathname)
+    if (!match) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const id = match[1] as string
+      const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
+      if (!room) {
+        closeWith(ws, CloseCode.UnknownBoard, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
+        return
+      }
+      const token = readToken(req, url, signer)
+      if (token.kind === 'invalid') {
+        closeWith(ws, CloseCode.Unauthorized, 'unauthorized', 'the token is forged, altered or malformed')
+        return
+      }
+      const tessera = url.searchParams.get(TESSERA_PARAM) === '1'
+      const placer = token.kind === 'valid' ? { user: token.identity.user, ip: clientIp(req, config.trustProxy), isAdmin: false } : null
+      const { heartbeat } = attachConnection(ws, {
+        room,
+        placer,
+        tessera,
+        messagesPerSecond: config.messagesPerSecond,
+        messageBurst: config.messageBurst,
+        log: wsLog,
+        now,
+      })
+      heartbeats.add(heartbeat)
+      ws.on('close', () => heartbeats.delete(heartbeat))
+    })
+  })
+
+  const beat = setInterval(() => {
+    for (const h of heartbeats) h()
+    for (const room of rooms.values()) room.heartbeat()
+  }, config.heartbeatMs)
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host || undefined, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  log.info(`listening on ${url}`)
+
+  let closed: Promise<void> | null = null
+  return {
+    url,
+    port,
+    rooms,
+    server,
+    close: () => {
+      closed ??= (async () => {
+        clearInterval(beat)
+        for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'relay shutting down')
+        const listening = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeAllConnections()
+        for (const room of rooms.values()) await room.close()
+        await listening
+        await persistence.destroy()
+        await history.close()
+      })()
+      return closed
+    },
+  }
+}

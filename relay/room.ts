@@ -1,0 +1,448 @@
+/**
+ * One board: its document (the relay is its only writer), its bitmap, the cooldowns, the
+ * connected sockets, and the commit loop that turns placement intents into durable, broadcast
+ * document updates.
+ *
+ * Commit order (docs/ARCHITECTURE.md): validate in memory -> append history (LevelDB batch) ->
+ * one Yjs transaction -> store the update (y-leveldb) -> broadcast -> acknowledge. Nothing is
+ * broadcast or acknowledged before it is durable, so a client never holds document content that
+ * a crash could take from the relay. On start, history entries after the last stored update
+ * (meta docSeq) are replayed into the document.
+ */
+import * as encoding from 'lib0/encoding'
+import type { LeveldbPersistence } from 'y-leveldb'
+import * as syncProtocol from 'y-protocols/sync'
+import * as Y from 'yjs'
+import { type BoardConfig, checkBoardChange, parseShardKey, sameBoard, shardKey } from '../shared/board.ts'
+import {
+  type DocConfig,
+  overrideCountOf,
+  readBoardBitmap,
+  readDocConfig,
+  replaceEpoch,
+  replaceShard,
+  shardKeysOf,
+  writeDocConfig,
+  writeTile,
+} from '../shared/doc-schema.ts'
+import { type Rect, validatePlacement } from '../shared/placement.ts'
+import { encodePresence, MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts'
+import { extractShardColors } from '../shared/tile-codec.ts'
+import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
+import type { HistoryStore, PlacementRecord } from './history-store.ts'
+import type { Logger } from './log.ts'
+
+/** What the room needs of a connected socket. */
+export type RoomConn = {
+  /** Sends a binary frame; must not throw. */
+  send: (frame: Uint8Array) => void
+  /** Whether the socket opted in to Tessera's own frames (Presence, Session). */
+  tessera: boolean
+}
+
+/** Who is placing, as the transport established it. */
+export type Placer = { user: string; ip: string; isAdmin: boolean }
+
+/** Current value of a tile with who placed it and when (null user: never placed). */
+export type TileInfo = { x: number; y: number; color: number; user: string | null; placedAt: number | null }
+
+export type Room = {
+  readonly id: string
+  /** The board's current configuration. */
+  config: () => BoardConfig
+  /** The board document (read it; only the room writes it). */
+  readonly doc: Y.Doc
+  /** Row-major colour indices, width * height; updated on every commit. */
+  bitmap: () => Uint8Array
+  /** Validates a placement and, if valid, resolves once it is durable and broadcast. */
+  place: (intent: { x: unknown; y: unknown; color: unknown }, who: Placer) => Promise<PlaceResult>
+  /** Earliest time (ms) the user may place again; 0 if now. */
+  nextPlaceAt: (user: string) => number
+  /** A tile's current value, who placed it and when. */
+  tileInfo: (x: number, y: number) => Promise<TileInfo>
+  /** Answers a client's sync step 1 with a sync step 2 frame, once everything in it is durable. */
+  syncStep2: (stateVector: Uint8Array) => Promise<Uint8Array>
+  /** Whether an update holds content (structs or deletions) the relay's document lacks. */
+  hasForeignContent: (update: Uint8Array) => boolean
+  addConn: (conn: RoomConn) => void
+  removeConn: (conn: RoomConn) => void
+  /** Sockets connected now. */
+  online: () => number
+  /** Sends Presence to opted-in sockets (heartbeat). */
+  heartbeat: () => void
+  /** Waits for the commit in flight, then stops committing. */
+  close: () => Promise<void>
+}
+
+export type RoomDeps = {
+  board: BoardConfig
+  persistence: LeveldbPersistence
+  history: HistoryStore
+  log: Logger
+  /** Minimum ms between commits (0 = group commit only). */
+  tickMs: number
+  perIpCooldown: boolean
+  compaction: CompactionLimits
+  /** Relay clock, ms since the Unix epoch. */
+  now: () => number
+  /** Moderation state lookups (bans, protected rectangles). */
+  banReasonOf?: (user: string) => string | null
+  protectedRects?: () => readonly Rect[]
+}
+
+type Pending = {
+  record: PlacementRecord
+  ip: string
+  prevUser: number | undefined
+  prevIp: number | undefined
+  resolve: (r: PlaceResult) => void
+}
+
+/** Pending placements beyond this are refused (back-pressure) rather than queued without bound. */
+const MAX_PENDING = 200_000
+
+const updateFrame = (update: Uint8Array): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Sync)
+  syncProtocol.writeUpdate(enc, update)
+  return encoding.toUint8Array(enc)
+}
+
+/** Opens a board: loads its document, replays history not yet in it, restores cooldowns. */
+export const openRoom = async (deps: RoomDeps): Promise<Room> => {
+  const { persistence, history, log, now } = deps
+  const id = deps.board.id
+  const doc = await persistence.getYDoc(id)
+  const board = deps.board
+
+  // Capture every update the room's own transactions produce.
+  let captured: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => {
+    captured.push(update)
+  })
+  const takeCaptured = (): Uint8Array | null => {
+    const updates = captured
+    captured = []
+    if (updates.length === 0) return null
+    return updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates)
+  }
+
+  const storeDurably = async (update: Uint8Array): Promise<void> => {
+    // y-leveldb logs and swallows write errors, answering null: retry until the disk recovers.
+    for (let attempt = 0; ; attempt++) {
+      const clock = await persistence.storeUpdate(id, update)
+      if (clock !== null && clock !== undefined) {
+        if (attempt > 0) log.warn(`board ${id}: document store recovered after ${attempt} failed attempts`)
+        degraded = false
+        return
+      }
+      degraded = true
+      if (attempt === 0) log.error(`board ${id}: cannot store a document update; placements are refused until it succeeds`)
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))))
+      if (closing) throw new Error('room closed while the document store was failing')
+    }
+  }
+  let degraded = false
+  let closing = false
+
+  // Reconcile the stored descriptor with the configured board.
+  const stored = readDocConfig(doc)
+  let configVersion = stored?.version ?? 0
+  if (stored) {
+    const reason = checkBoardChange(stored, board)
+    if (reason) throw new Error(`board ${id}: the configuration does not match the stored board: ${reason}`)
+  }
+  const width0 = stored?.width ?? board.width
+  const height0 = stored?.height ?? board.height
+  let bitmap = readBoardBitmap(doc, width0, height0)
+  if (width0 !== board.width || height0 !== board.height) bitmap = regrow(bitmap, width0, height0, board.width, board.height)
+
+  // Replay history entries that the stored document does not hold yet.
+  let docSeq = await history.getMeta(id, 'docSeq', 0)
+  let lastSeq = await history.lastSeq(id)
+  let epochReplacements = await history.getMeta(id, 'epochReplacements', 0)
+  doc.transact(() => {
+    if (!stored || !sameBoard(stored, board)) {
+      configVersion += 1
+      writeDocConfig(doc, { ...board, version: configVersion } satisfies DocConfig)
+    }
+  })
+  let replayed = 0
+  const replayBatch: PlacementRecord[] = []
+  const flushReplay = () => {
+    doc.transact(() => {
+      for (const r of replayBatch) {
+        writeTile(doc, board.shardSize, r.x, r.y, r.color)
+        bitmap[r.y * board.width + r.x] = r.color
+      }
+    })
+    replayed += replayBatch.length
+    replayBatch.length = 0
+  }
+  for await (const r of history.readAfter(id, docSeq)) {
+    if (r.x < board.width && r.y < board.height) replayBatch.push(r)
+    if (replayBatch.length >= 10_000) flushReplay()
+  }
+  flushReplay()
+  const startup = takeCaptured()
+  if (startup) await storeDurably(startup)
+  if (replayed > 0) log.info(`board ${id}: replayed ${replayed} placements from history after seq ${docSeq}`)
+  docSeq = lastSeq
+
+  // Writes per shard since its base (live keys only after a restart: tombstones are not counted).
+  const writes = new Map<string, number>()
+  let totalWrites = 0
+  for (const key of shardKeysOf(doc)) {
+    const n = overrideCountOf(doc, key)
+    writes.set(key, n)
+    totalWrites += n
+  }
+
+  // Cooldowns: the newest placement of each identity within the cooldown window.
+  const lastPlaced = new Map<string, number>()
+  const lastPlacedByIp = new Map<string, number>()
+  const windowStart = now() - board.cooldownMs
+  if (board.cooldownMs > 0) {
+    for await (const r of history.readBackwards(id)) {
+      if (r.placedAt <= windowStart) break
+      if (!lastPlaced.has(r.user)) lastPlaced.set(r.user, r.placedAt)
+    }
+  }
+  const sweep = setInterval(() => {
+    const cutoff = now() - board.cooldownMs
+    for (const [k, t] of lastPlaced) if (t <= cutoff) lastPlaced.delete(k)
+    for (const [k, t] of lastPlacedByIp) if (t <= cutoff) lastPlacedByIp.delete(k)
+  }, 60_000)
+  sweep.unref()
+
+  const conns = new Set<RoomConn>()
+  let pending: Pending[] = []
+  let committing: Promise<void> | null = null
+  let timer: NodeJS.Timeout | null = null
+  let lastCommitAt = 0
+  let waitingSyncs: Array<() => void> = []
+
+  const schedule = () => {
+    if (committing || timer || closing || pending.length === 0) return
+    const wait = Math.max(0, lastCommitAt + deps.tickMs - now())
+    timer = setTimeout(() => {
+      timer = null
+      committing = commit().finally(() => {
+        committing = null
+        releaseSyncs()
+        schedule()
+      })
+    }, wait)
+  }
+
+  const releaseSyncs = () => {
+    const waiting = waitingSyncs
+    waitingSyncs = []
+    for (const answer of waiting) answer()
+  }
+
+  const compact = (touched: Set<string>) => {
+    const picked = pickShardsToCompact(writes, touched, totalWrites, deps.compaction)
+    for (const key of picked) {
+      const s = parseShardKey(key)
+      if (!s) continue
+      replaceShard(doc, board.shardSize, s.sx, s.sy, extractShardColors(bitmap, board.width, board.height, board.shardSize, s.sx, s.sy))
+      totalWrites -= writes.get(key) ?? 0
+      writes.set(key, 0)
+      epochReplacements += 1
+    }
+    if (shouldStartEpoch(epochReplacements, writes.size)) {
+      const shards = [...writes.keys()].flatMap((key) => {
+        const s = parseShardKey(key)
+        return s ? [{ ...s, colors: extractShardColors(bitmap, board.width, board.height, board.shardSize, s.sx, s.sy) }] : []
+      })
+      replaceEpoch(doc, board.shardSize, shards)
+      for (const key of writes.keys()) writes.set(key, 0)
+      totalWrites = 0
+      log.info(`board ${id}: new epoch after ${epochReplacements} shard compactions`)
+      epochReplacements = 0
+    }
+  }
+
+  const commit = async () => {
+    const batch = pending
+    pending = []
+    if (batch.length === 0) return
+    const records = batch.map((p) => p.record)
+    try {
+      await history.append(id, records, { docSeq, epochReplacements })
+    } catch (err) {
+      log.error(`board ${id}: history write failed; refusing ${batch.length} placements:`, (err as Error).message)
+      for (const p of batch) {
+        restoreCooldown(p)
+        p.resolve({ ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' })
+      }
+      return
+    }
+    const touched = new Set<string>()
+    doc.transact(() => {
+      for (const r of records) {
+        writeTile(doc, board.shardSize, r.x, r.y, r.color)
+        bitmap[r.y * board.width + r.x] = r.color
+        const key = shardKey(Math.floor(r.x / board.shardSize), Math.floor(r.y / board.shardSize))
+        writes.set(key, (writes.get(key) ?? 0) + 1)
+        touched.add(key)
+      }
+      totalWrites += records.length
+      compact(touched)
+    })
+    const update = takeCaptured()
+    if (update) {
+      await storeDurably(update)
+      const frame = updateFrame(update)
+      for (const conn of conns) conn.send(frame)
+    }
+    docSeq = (records[records.length - 1] as PlacementRecord).seq
+    lastCommitAt = now()
+    for (const p of batch) {
+      p.resolve({ ok: true, placedAt: p.record.placedAt, nextPlaceAt: p.record.placedAt + board.cooldownMs })
+    }
+  }
+
+  const restoreCooldown = (p: Pending) => {
+    if (p.prevUser === undefined) lastPlaced.delete(p.record.user)
+    else lastPlaced.set(p.record.user, p.prevUser)
+    if (deps.perIpCooldown) {
+      if (p.prevIp === undefined) lastPlacedByIp.delete(p.ip)
+      else lastPlacedByIp.set(p.ip, p.prevIp)
+    }
+  }
+
+  const place: Room['place'] = (intent, who) => {
+    if (closing || degraded) {
+      return Promise.resolve({ ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' })
+    }
+    if (pending.length >= MAX_PENDING) {
+      return Promise.resolve({ ok: false, error: PlaceError.RateLimited, retryAfterMs: 1000, message: 'the relay is overloaded' })
+    }
+    const t = now()
+    const prevUser = lastPlaced.get(who.user)
+    const prevIp = deps.perIpCooldown ? lastPlacedByIp.get(who.ip) : undefined
+    const last = deps.perIpCooldown ? Math.max(prevUser ?? -Infinity, prevIp ?? -Infinity) : prevUser
+    const verdict = validatePlacement(board, intent, {
+      now: t,
+      lastPlacedAt: last === -Infinity ? undefined : last,
+      isAdmin: who.isAdmin,
+      banReason: deps.banReasonOf?.(who.user) ?? null,
+      protectedRects: deps.protectedRects?.(),
+    })
+    if (!verdict.ok) return Promise.resolve(verdict)
+    // Reserve the cooldown now, so that a second intent in the same tick is refused.
+    lastPlaced.set(who.user, t)
+    if (deps.perIpCooldown) lastPlacedByIp.set(who.ip, t)
+    lastSeq += 1
+    const record: PlacementRecord = { seq: lastSeq, x: verdict.x, y: verdict.y, color: verdict.color, user: who.user, placedAt: t }
+    return new Promise((resolve) => {
+      pending.push({ record, ip: who.ip, prevUser, prevIp, resolve })
+      schedule()
+    })
+  }
+
+  const presenceFrame = () => encodePresence(conns.size)
+  const broadcastPresence = () => {
+    const frame = presenceFrame()
+    for (const conn of conns) if (conn.tessera) conn.send(frame)
+  }
+  let presenceTimer: NodeJS.Timeout | null = null
+  const presenceChanged = () => {
+    // Coalesce joins and leaves: at most one Presence frame per second.
+    if (presenceTimer) return
+    presenceTimer = setTimeout(() => {
+      presenceTimer = null
+      broadcastPresence()
+    }, 1000)
+    presenceTimer.unref()
+  }
+
+  return {
+    id,
+    config: () => board,
+    doc,
+    bitmap: () => bitmap,
+    place,
+    nextPlaceAt: (user) => {
+      const last = lastPlaced.get(user)
+      return last === undefined || last + board.cooldownMs <= now() ? 0 : last + board.cooldownMs
+    },
+    tileInfo: async (x, y) => {
+      const latest = await history.tileLatest(id, x, y)
+      return latest
+        ? { x, y, color: latest.color, user: latest.user, placedAt: latest.placedAt }
+        : { x, y, color: bitmap[y * board.width + x] ?? 0, user: null, placedAt: null }
+    },
+    syncStep2: (stateVector) => {
+      const answer = () => {
+        const enc = encoding.createEncoder()
+        encoding.writeVarUint(enc, MessageType.Sync)
+        syncProtocol.writeSyncStep2(enc, doc, stateVector)
+        return encoding.toUint8Array(enc)
+      }
+      // While a commit is between its transaction and its durable write, the document holds
+      // content that is not durable yet: answer after it.
+      if (!committing) return Promise.resolve(answer())
+      return new Promise((resolve) => waitingSyncs.push(() => resolve(answer())))
+    },
+    hasForeignContent: (update) => hasForeignContent(doc, update),
+    addConn: (conn) => {
+      conns.add(conn)
+      presenceChanged()
+    },
+    removeConn: (conn) => {
+      if (conns.delete(conn)) presenceChanged()
+    },
+    online: () => conns.size,
+    heartbeat: broadcastPresence,
+    close: async () => {
+      closing = true
+      if (timer) clearTimeout(timer)
+      timer = null
+      clearInterval(sweep)
+      if (presenceTimer) clearTimeout(presenceTimer)
+      while (committing) await committing
+      for (const p of pending) p.resolve({ ok: false, error: PlaceError.Unavailable, message: 'the relay is shutting down' })
+      pending = []
+      releaseSyncs()
+      doc.destroy()
+    },
+  }
+}
+
+/** Copies a bitmap into a larger one (the board grew). */
+const regrow = (old: Uint8Array, w0: number, h0: number, w1: number, h1: number): Uint8Array => {
+  const next = new Uint8Array(w1 * h1)
+  for (let y = 0; y < Math.min(h0, h1); y++) next.set(old.subarray(y * w0, y * w0 + Math.min(w0, w1)), y * w1)
+  return next
+}
+
+/**
+ * Whether `update` holds anything the document does not already have: a struct beyond the
+ * document's state for its client, or a deletion of an item the document holds undeleted.
+ * Throws if the update cannot be decoded.
+ */
+export const hasForeignContent = (doc: Y.Doc, update: Uint8Array): boolean => {
+  const { structs, ds } = Y.decodeUpdate(update)
+  for (const s of structs) {
+    if (s instanceof Y.Skip) continue
+    if (s.id.clock + s.length > Y.getState(doc.store, s.id.client)) return true
+  }
+  for (const [client, ranges] of ds.clients) {
+    const own = doc.store.clients.get(client)
+    for (const { clock, len } of ranges) {
+      if (len === 0) continue
+      if (!own || clock + len > Y.getState(doc.store, client)) return true
+      let i = Y.findIndexSS(own, clock)
+      while (i < own.length) {
+        const s = own[i] as Y.Item | Y.GC
+        if (s.id.clock >= clock + len) break
+        if (!s.deleted) return true
+        i++
+      }
+    }
+  }
+  return false
+}

@@ -1,0 +1,219 @@
+/**
+ * Wire protocol: message numbers, close codes, error codes and the codecs of Tessera's own
+ * messages. Frames are binary WebSocket messages; each starts with a varuint message type, as in
+ * y-websocket (0 sync, 1 awareness, 2 auth, 3 query awareness). Types from 100 are Tessera's.
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+
+/** First varuint of every frame. */
+export const MessageType = {
+  /** y-protocols sync: step 1 (state vector), step 2 (diff), update. Clients may send step 1 only. */
+  Sync: 0,
+  /** y-protocols awareness. The relay never fans these out (N^2); it sends empty ones as heartbeats. */
+  Awareness: 1,
+  /** y-protocols auth (unused; the relay ignores it). */
+  Auth: 2,
+  /** y-protocols query awareness: answered with an empty awareness update. */
+  QueryAwareness: 3,
+  /** client -> relay: place a tile. [100, requestId, x, y, color] */
+  Place: 100,
+  /** relay -> client: the answer to a Place. See PlaceResultFrame. */
+  PlaceResult: 101,
+  /** relay -> client: people connected to this board. [102, online] */
+  Presence: 102,
+  /** relay -> client: a typed error, often just before a close. [103, code, message] */
+  Error: 103,
+  /** relay -> client: who this socket is and when it may place next. [104, user, nextPlaceAt] */
+  Session: 104,
+} as const
+
+/**
+ * WebSocket close codes the relay uses. 4400-4499 tell y-websocket's provider (3.x) not to
+ * reconnect: they mean "this will not work if you try again".
+ */
+export const CloseCode = {
+  /** The relay is shutting down; reconnect later. */
+  GoingAway: 1001,
+  /** ws closes a socket whose frame exceeds the relay's maxFrameBytes with this code. */
+  TooLarge: 1009,
+  /** A frame could not be decoded (truncated, bad varint, unknown message type). */
+  Malformed: 4400,
+  /** The token given is forged, altered or expired. */
+  Unauthorized: 4401,
+  /** The client sent document content: clients are read-only on the CRDT channel. */
+  ReadOnly: 4403,
+  /** No board has this id. */
+  UnknownBoard: 4404,
+  /** Too many messages, or too many connections from one address. */
+  RateLimited: 4429,
+} as const
+
+/** Expected rejections of a placement (data, not exceptions). */
+export const PlaceError = {
+  BadRequest: 'bad-request',
+  OutOfBounds: 'out-of-bounds',
+  BadColor: 'bad-color',
+  Cooldown: 'cooldown',
+  Unauthorized: 'unauthorized',
+  Banned: 'banned',
+  Protected: 'protected',
+  Locked: 'locked',
+  UnknownBoard: 'unknown-board',
+  RateLimited: 'rate-limited',
+  Unavailable: 'unavailable',
+} as const
+export type PlaceError = (typeof PlaceError)[keyof typeof PlaceError]
+
+/** HTTP status of each placement error. */
+export const PLACE_ERROR_STATUS: Record<PlaceError, number> = {
+  'bad-request': 400,
+  'out-of-bounds': 400,
+  'bad-color': 400,
+  cooldown: 429,
+  unauthorized: 401,
+  banned: 403,
+  protected: 403,
+  locked: 403,
+  'unknown-board': 404,
+  'rate-limited': 429,
+  unavailable: 503,
+}
+
+/** Outcome of a placement, over HTTP (JSON) and WebSocket (PlaceResult frame). */
+export type PlaceResult =
+  | {
+      ok: true
+      /** Relay time the placement was applied at (ms since the Unix epoch). */
+      placedAt: number
+      /** Earliest time the identity may place again (ms since the Unix epoch). */
+      nextPlaceAt: number
+    }
+  | {
+      ok: false
+      error: PlaceError
+      /** For cooldown and rate limits: milliseconds until a retry may succeed. */
+      retryAfterMs?: number
+      /** Human-readable detail (ban reason, which field was bad). */
+      message?: string
+    }
+
+/** Defaults of the relay's limits (each can be changed in the relay config). */
+export const Limits = {
+  /** Largest WebSocket frame a client may send, bytes. */
+  maxFrameBytes: 1024 * 1024,
+  /** Largest HTTP request body, bytes. */
+  maxBodyBytes: 16 * 1024,
+  /**
+   * Milliseconds between heartbeats to every socket. y-websocket's provider drops a socket that
+   * received nothing for 30 s, so this must stay well below that.
+   */
+  heartbeatMs: 10_000,
+  /** Messages a socket may send per second on average, and in one burst. */
+  messagesPerSecond: 50,
+  messageBurst: 200,
+} as const
+
+/** Name of the cookie that carries the identity token. */
+export const TOKEN_COOKIE = 'tessera_token'
+/** Query parameter that carries the identity token (WebSocket and HTTP). */
+export const TOKEN_PARAM = 'token'
+/** Query parameter by which a WebSocket client opts in to Presence and Session frames. */
+export const TESSERA_PARAM = 'tessera'
+
+/** A decoded Place frame (after its message type). */
+export type PlaceFrame = { requestId: number; x: number; y: number; color: number }
+
+/** Encodes a Place frame. */
+export const encodePlace = (f: PlaceFrame): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Place)
+  encoding.writeVarUint(enc, f.requestId)
+  encoding.writeVarUint(enc, f.x)
+  encoding.writeVarUint(enc, f.y)
+  encoding.writeVarUint(enc, f.color)
+  return encoding.toUint8Array(enc)
+}
+
+/** Reads the body of a Place frame. Throws on truncated or malformed input. */
+export const readPlace = (dec: decoding.Decoder): PlaceFrame => ({
+  requestId: decoding.readVarUint(dec),
+  x: decoding.readVarUint(dec),
+  y: decoding.readVarUint(dec),
+  color: decoding.readVarUint(dec),
+})
+
+/**
+ * Encodes a PlaceResult frame:
+ * [101, requestId, 0, placedAt, nextPlaceAt] on success;
+ * [101, requestId, 1, error, retryAfterMs, message] on rejection.
+ */
+export const encodePlaceResult = (requestId: number, r: PlaceResult): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.PlaceResult)
+  encoding.writeVarUint(enc, requestId)
+  if (r.ok) {
+    encoding.writeVarUint(enc, 0)
+    encoding.writeVarUint(enc, r.placedAt)
+    encoding.writeVarUint(enc, r.nextPlaceAt)
+  } else {
+    encoding.writeVarUint(enc, 1)
+    encoding.writeVarString(enc, r.error)
+    encoding.writeVarUint(enc, r.retryAfterMs ?? 0)
+    encoding.writeVarString(enc, r.message ?? '')
+  }
+  return encoding.toUint8Array(enc)
+}
+
+/** Reads the body of a PlaceResult frame. */
+export const readPlaceResult = (dec: decoding.Decoder): { requestId: number; result: PlaceResult } => {
+  const requestId = decoding.readVarUint(dec)
+  if (decoding.readVarUint(dec) === 0) {
+    return { requestId, result: { ok: true, placedAt: decoding.readVarUint(dec), nextPlaceAt: decoding.readVarUint(dec) } }
+  }
+  const error = decoding.readVarString(dec) as PlaceError
+  const retryAfterMs = decoding.readVarUint(dec)
+  const message = decoding.readVarString(dec)
+  const result: PlaceResult = { ok: false, error }
+  if (retryAfterMs > 0) result.retryAfterMs = retryAfterMs
+  if (message) result.message = message
+  return { requestId, result }
+}
+
+/** Encodes a Presence frame. */
+export const encodePresence = (online: number): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Presence)
+  encoding.writeVarUint(enc, online)
+  return encoding.toUint8Array(enc)
+}
+
+/** Encodes an Error frame: a machine-readable code and a human-readable message. */
+export const encodeError = (code: string, message: string): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Error)
+  encoding.writeVarString(enc, code)
+  encoding.writeVarString(enc, message)
+  return encoding.toUint8Array(enc)
+}
+
+/** Reads the body of an Error frame. */
+export const readError = (dec: decoding.Decoder): { code: string; message: string } => ({
+  code: decoding.readVarString(dec),
+  message: decoding.readVarString(dec),
+})
+
+/** Encodes a Session frame: the socket's identity ('' if anonymous) and its next allowed placement time. */
+export const encodeSession = (user: string, nextPlaceAt: number): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Session)
+  encoding.writeVarString(enc, user)
+  encoding.writeVarUint(enc, nextPlaceAt)
+  return encoding.toUint8Array(enc)
+}
+
+/** Reads the body of a Session frame. */
+export const readSession = (dec: decoding.Decoder): { user: string; nextPlaceAt: number } => ({
+  user: decoding.readVarString(dec),
+  nextPlaceAt: decoding.readVarUint(dec),
+})

@@ -1,0 +1,105 @@
+/** Real clients of a relay: HTTP calls, y-websocket providers and raw sockets. */
+import * as decoding from 'lib0/decoding'
+import WebSocket from 'ws'
+import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+import { encodePlace, MessageType, type PlaceResult, readError, readPlaceResult } from '../../shared/protocol.ts'
+import { waitFor } from './wait-for.ts'
+
+/** Asks the relay for a new anonymous identity. */
+export const newSession = async (baseUrl: string): Promise<{ token: string; user: string }> => {
+  const res = await fetch(`${baseUrl}/api/session`, { method: 'POST' })
+  if (!res.ok) throw new Error(`POST /api/session: ${res.status}`)
+  return (await res.json()) as { token: string; user: string }
+}
+
+/** POST /api/boards/<board>/place; returns status, body and headers. */
+export const placeHttp = async (
+  baseUrl: string,
+  token: string | null,
+  body: unknown,
+  board = 'main',
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> => {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (token) headers.authorization = `Bearer ${token}`
+  const res = await fetch(`${baseUrl}/api/boards/${board}/place`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers }
+}
+
+/** An official y-websocket provider on a fresh Y.Doc, connected and synced. */
+export const connectProvider = async (
+  wsBase: string,
+  board = 'main',
+  params: Record<string, string> = {},
+): Promise<{ doc: Y.Doc; provider: WebsocketProvider }> => {
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(wsBase, board, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params,
+    disableBc: true,
+  })
+  await waitFor(() => provider.synced, { what: 'provider sync' })
+  return { doc, provider }
+}
+
+/** A raw WebSocket that records every frame and the close code. */
+export type RawSocket = {
+  ws: WebSocket
+  frames: Uint8Array[]
+  closed: () => { code: number; reason: string } | null
+  send: (bytes: Uint8Array) => void
+  /** Sends a Place frame and waits for its PlaceResult. */
+  place: (x: number, y: number, color: number) => Promise<PlaceResult>
+  /** Error frames received ({ code, message }). */
+  errors: () => { code: string; message: string }[]
+  close: () => void
+}
+
+let nextRequestId = 1
+
+export const openRaw = async (url: string, headers: Record<string, string> = {}): Promise<RawSocket> => {
+  const ws = new WebSocket(url, { headers })
+  const frames: Uint8Array[] = []
+  let closed: { code: number; reason: string } | null = null
+  ws.binaryType = 'nodebuffer'
+  ws.on('message', (data: Buffer) => frames.push(new Uint8Array(data)))
+  ws.on('close', (code, reason) => {
+    closed = { code, reason: reason.toString() }
+  })
+  ws.on('error', () => {})
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const ofType = (type: number) =>
+    frames.flatMap((f) => {
+      const dec = decoding.createDecoder(f)
+      return decoding.readVarUint(dec) === type ? [dec] : []
+    })
+  return {
+    ws,
+    frames,
+    closed: () => closed,
+    send: (bytes) => ws.send(bytes),
+    place: async (x, y, color) => {
+      const requestId = nextRequestId++
+      ws.send(encodePlace({ requestId, x, y, color }))
+      return waitFor(
+        () => {
+          for (const dec of ofType(MessageType.PlaceResult)) {
+            const r = readPlaceResult(dec)
+            if (r.requestId === requestId) return r.result
+          }
+          return null
+        },
+        { what: `PlaceResult ${requestId}` },
+      )
+    },
+    errors: () => ofType(MessageType.Error).map(readError),
+    close: () => ws.close(),
+  }
+}

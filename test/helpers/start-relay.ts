@@ -1,0 +1,33 @@
+/** Starts a real relay in this process on port 0 with a temporary (or given) DATA_DIR. */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseRelayConfig } from '../../relay/config.ts'
+import { type Relay, type RelayOptions, startRelay } from '../../relay/relay.ts'
+import { makeTmpDir } from './tmp-dir.ts'
+
+export type TestRelay = Relay & {
+  dataDir: string
+  /** ws://127.0.0.1:port/ws: the serverUrl for y-websocket's provider. */
+  wsBase: string
+  /** Closes the relay and removes the data directory (unless it was given). */
+  stop: () => Promise<void>
+}
+
+export const startTestRelay = async (
+  opts: { env?: Record<string, string>; boards?: Record<string, unknown>[]; dataDir?: string } & RelayOptions = {},
+): Promise<TestRelay> => {
+  const tmp = opts.dataDir ? null : makeTmpDir('tessera-relay-')
+  const dataDir = opts.dataDir ?? (tmp as { dir: string }).dir
+  if (opts.boards) writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ boards: opts.boards }))
+  const config = parseRelayConfig({ HOST: '127.0.0.1', PORT: '0', STATIC_DIR: '', DATA_DIR: dataDir, ...opts.env })
+  const relay = await startRelay(config, opts)
+  return {
+    ...relay,
+    dataDir,
+    wsBase: `ws://127.0.0.1:${relay.port}/ws`,
+    stop: async () => {
+      await relay.close()
+      tmp?.remove()
+    },
+  }
+}
