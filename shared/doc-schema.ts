@@ -5,7 +5,7 @@
  *     'config' -> DocConfig                 plain object, the live board descriptor
  *     'epoch'  -> Y.Map                     the current epoch: one entry per shard ever written
  *        'sx,sy' -> Y.Map                   one shard (region of shardSize x shardSize tiles)
- *           'b'       -> Uint8Array         optional base (tile-codec.ts), absent = all color 0
+ *           '_'       -> Uint8Array         optional base (tile-codec.ts), absent = all color 0
  *           '<local>' -> number             tile value (tile-codec.ts) placed since the base;
  *                                           key = localIndex in base 36
  *
@@ -24,8 +24,8 @@ import { decodeShardBase, decodeTileValue, encodeShardBase, encodeTileValue, isT
 export const ROOT_MAP_NAME = 'tessera'
 /** Keys of the root map. */
 export const RootKey = { Config: 'config', Epoch: 'epoch' } as const
-/** Key of a shard map's base. */
-export const BASE_KEY = 'b'
+/** Key of a shard map's base: '_' is not a base-36 digit, so no tile key can collide with it. */
+export const BASE_KEY = '_'
 
 /** The board descriptor stored in the document: the board config plus a change counter. */
 export type DocConfig = BoardConfig & {

@@ -35,7 +35,7 @@ export const connectProvider = async (
   wsBase: string,
   board = 'main',
   params: Record<string, string> = {},
-): Promise<{ doc: Y.Doc; provider: WebsocketProvider }> => {
+): Promise<{ doc: Y.Doc; provider: WebsocketProvider; close: () => void }> => {
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(wsBase, board, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
@@ -43,7 +43,9 @@ export const connectProvider = async (
     disableBc: true,
   })
   await waitFor(() => provider.synced, { what: 'provider sync' })
-  return { doc, provider }
+  // Destroying the doc also destroys the provider's awareness, whose interval would keep the
+  // process alive.
+  return { doc, provider, close: () => (provider.destroy(), doc.destroy()) }
 }
 
 /** A raw WebSocket that records every frame and the close code. */

@@ -1,0 +1,70 @@
+/**
+ * The relay's HTTP API as the client uses it (docs/PROTOCOL.md). Every call resolves to data:
+ * an expected failure (offline, 404, 429) is a value the UI can show, not an exception.
+ */
+import type { BoardInfo } from '../../shared/board.ts'
+
+/** A failed call: the relay's typed error code, or 'network' when no answer came. */
+export type ApiError = { ok: false; error: string; message: string; status: number }
+
+export type ApiResult<T> = ({ ok: true } & T) | ApiError
+
+/** Who placed a tile and when (user and placedAt are null for a tile never placed). */
+export type TileInfo = { x: number; y: number; color: number; user: string | null; placedAt: number | null }
+
+const call = async <T>(url: string, init: RequestInit = {}): Promise<{ result: ApiResult<T>; date: number | null }> => {
+  let res: Response
+  try {
+    // Same-origin calls carry the tessera_token cookie; the relay sets it on POST /api/session.
+    res = await fetch(url, { credentials: 'same-origin', ...init })
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err
+    return { result: { ok: false, error: 'network', message: 'the relay cannot be reached', status: 0 }, date: null }
+  }
+  const dateHeader = res.headers.get('date')
+  const date = dateHeader ? Date.parse(dateHeader) : Number.NaN
+  let body: unknown = null
+  try {
+    body = await res.json()
+  } catch {
+    // A proxy's HTML error page, for example: keep the status, drop the body.
+  }
+  const record = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>
+  if (!res.ok) {
+    return {
+      result: {
+        ok: false,
+        error: typeof record.error === 'string' ? record.error : `http-${res.status}`,
+        message: typeof record.message === 'string' ? record.message : `the relay answered ${res.status}`,
+        status: res.status,
+      },
+      date: Number.isNaN(date) ? null : date,
+    }
+  }
+  return { result: { ...(record as T), ok: true }, date: Number.isNaN(date) ? null : date }
+}
+
+/**
+ * POST /api/session: an anonymous identity. The relay keeps a valid cookie's identity and sets
+ * the HttpOnly cookie that the WebSocket then presents, so the token never needs to be stored
+ * by the page.
+ */
+export const createSession = async (origin: string): Promise<ApiResult<{ user: string }>> =>
+  (await call<{ user: string }>(`${origin}/api/session`, { method: 'POST' })).result
+
+/**
+ * GET /api/boards/<id>. Also returns the relay's clock from the Date header (ms since the Unix
+ * epoch, 1 s resolution) for a first estimate of the clock offset.
+ */
+export const fetchBoard = async (origin: string, boardId: string): Promise<{ result: ApiResult<BoardInfo>; date: number | null }> =>
+  call<BoardInfo>(`${origin}/api/boards/${encodeURIComponent(boardId)}`)
+
+/** GET /api/boards/<id>/tiles/<x>/<y>: a tile's colour, who placed it and when. */
+export const fetchTile = async (
+  origin: string,
+  boardId: string,
+  x: number,
+  y: number,
+  signal?: AbortSignal,
+): Promise<ApiResult<TileInfo>> =>
+  (await call<TileInfo>(`${origin}/api/boards/${encodeURIComponent(boardId)}/tiles/${x}/${y}`, signal ? { signal } : {})).result

@@ -1,0 +1,20 @@
+/** The top bar's read-outs: people online (Presence) and the connection state. */
+import type { CloseReason, ConnectionStatus } from '../sync/connection.ts'
+import { statusText } from './format.ts'
+
+export type StatusBar = {
+  setOnline: (online: number) => void
+  setStatus: (status: ConnectionStatus, reason: CloseReason | null) => void
+}
+
+export const createStatusBar = (online: HTMLElement, connection: HTMLElement): StatusBar => ({
+  setOnline: (n) => {
+    online.hidden = false
+    online.textContent = `${n} online`
+  },
+  setStatus: (status, reason) => {
+    connection.dataset.status = status
+    connection.textContent = statusText(status, reason)
+    connection.title = reason ? `closed with ${reason.code} (${reason.error})` : ''
+  },
+})
