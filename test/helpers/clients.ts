@@ -45,7 +45,11 @@ export const connectProvider = async (
   await waitFor(() => provider.synced, { what: 'provider sync' })
   // Destroying the doc also destroys the provider's awareness, whose interval would keep the
   // process alive.
-  return { doc, provider, close: () => (provider.destroy(), doc.destroy()) }
+  const close = () => {
+    provider.destroy()
+    doc.destroy()
+  }
+  return { doc, provider, close }
 }
 
 /** A raw WebSocket that records every frame and the close code. */

@@ -78,7 +78,8 @@ describe('malformed frames', () => {
   })
 
   it('refuses document content from a raw client with 4403', async () => {
-    const { doc } = await connectProvider(relay.wsBase).then((p) => (p.close(), p))
+    const { doc, close } = await connectProvider(relay.wsBase)
+    close()
     const forged = new Y.Doc()
     Y.applyUpdate(forged, Y.encodeStateAsUpdate(doc))
     const sv = Y.encodeStateVector(forged)

@@ -2,7 +2,6 @@
 
 import * as decoding from 'lib0/decoding'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type * as Y from 'yjs'
 import { readBoardBitmap, rootOf, writeTile } from '../../shared/doc-schema.ts'
 import { CloseCode, MessageType } from '../../shared/protocol.ts'
 import { sameBytes } from '../helpers/bytes.ts'
