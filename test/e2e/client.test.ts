@@ -42,7 +42,7 @@ beforeAll(async () => {
       boards: [{ id: 'main' }, { id: 'slow', width: 64, height: 64, cooldownMs: 60_000 }],
       env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0' },
     }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+    chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS }),
   ])
   relay = started
   browser = launched
