@@ -14,10 +14,34 @@ import { ClassicLevel } from 'classic-level'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
-/** One accepted placement. Times in ms since the Unix epoch. */
-export type PlacementRecord = { seq: number; x: number; y: number; color: number; user: string; placedAt: number }
+/** What wrote a history record. */
+export const RecordKind = {
+  /** A placement by an identity (admins included). */
+  Placement: 0,
+  /** An admin fill or blank of a rectangle. */
+  Fill: 1,
+  /** A tile restored by a rollback or its undo; `ref` is the placement whose colour it restores (0: none). */
+  Restore: 2,
+} as const
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind]
 
-const Prefix = { History: 1, Tile: 2, Meta: 3 } as const
+/** One write to the board, in commit order. Times in ms since the Unix epoch. */
+export type PlacementRecord = {
+  seq: number
+  x: number
+  y: number
+  color: number
+  user: string
+  placedAt: number
+  kind: RecordKind
+  /** For Restore records: the seq of the placement restored, 0 for "never placed". */
+  ref: number
+}
+
+/** An audit log entry: who did what, when, and how many tiles it changed. */
+export type AuditEntry = { seq: number; at: number; actor: string; action: string; board: string | null; tiles: number; details: unknown }
+
+const Prefix = { History: 1, Tile: 2, Meta: 3, Json: 4, Audit: 5, RolledBack: 6, RollbackMembers: 7 } as const
 
 const te = new TextEncoder()
 
@@ -71,6 +95,8 @@ const encodeRecord = (r: PlacementRecord): Uint8Array => {
   encoding.writeVarUint(enc, r.color)
   encoding.writeVarUint(enc, r.placedAt)
   encoding.writeVarString(enc, r.user)
+  encoding.writeVarUint(enc, r.kind)
+  encoding.writeVarUint(enc, r.ref)
   return encoding.toUint8Array(enc)
 }
 
@@ -81,7 +107,9 @@ const decodeRecord = (seq: number, bytes: Uint8Array): PlacementRecord => {
   const color = decoding.readVarUint(dec)
   const placedAt = decoding.readVarUint(dec)
   const user = decoding.readVarString(dec)
-  return { seq, x, y, color, user, placedAt }
+  const kind = decoding.readVarUint(dec) as RecordKind
+  const ref = decoding.readVarUint(dec)
+  return { seq, x, y, color, user, placedAt, kind, ref }
 }
 
 const encodeVarUint = (n: number): Uint8Array => {
@@ -110,8 +138,23 @@ export type HistoryStore = {
   readBackwards: (board: string) => AsyncIterable<PlacementRecord>
   /** The latest placement on a tile, or null if it was never placed. */
   tileLatest: (board: string, x: number, y: number) => Promise<PlacementRecord | null>
-  /** A tile's placements newest first: at most `limit`, with seq < `beforeSeq` if given. */
+  /** A tile's records newest first: at most `limit`, with seq < `beforeSeq` if given. */
   tileHistory: (board: string, x: number, y: number, limit: number, beforeSeq?: number) => Promise<PlacementRecord[]>
+  /** Records by seq (undefined where none). */
+  getRecords: (board: string, seqs: readonly number[]) => Promise<(PlacementRecord | undefined)[]>
+  /** A JSON value stored under a name ('' board = global), or undefined. */
+  getJson: (board: string, name: string) => Promise<unknown>
+  putJson: (board: string, name: string, value: unknown) => Promise<void>
+  /** Appends an audit entry (its seq is assigned here) and returns it. */
+  appendAudit: (entry: Omit<AuditEntry, 'seq'>) => Promise<AuditEntry>
+  /** Audit entries newest first: at most `limit`, with seq < `beforeSeq` if given. */
+  readAudit: (limit: number, beforeSeq?: number) => Promise<AuditEntry[]>
+  /** Which of these seqs are rolled back: seq -> rollback id. */
+  rolledBackOf: (board: string, seqs: readonly number[]) => Promise<Map<number, number>>
+  /** Marks placements as rolled back by rollback `id` (skipping ones already rolled back). Returns the seqs marked. */
+  markRolledBack: (board: string, id: number, seqs: readonly number[]) => Promise<number[]>
+  /** Removes rollback `id`'s marks; returns the seqs it had marked. */
+  unmarkRollback: (board: string, id: number) => Promise<number[]>
   close: () => Promise<void>
 }
 
@@ -140,6 +183,36 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     return p
   }
   const empty = new Uint8Array(0)
+  const jsonKey = (board: string, name: string) => metaKey(boardPrefix(Prefix.Json, board), name)
+  const auditPrefix = new Uint8Array([Prefix.Audit])
+  let auditSeq = 0
+  for await (const key of db.keys({ gte: auditPrefix, lt: new Uint8Array([Prefix.Audit + 1]), reverse: true, limit: 1 })) {
+    auditSeq = readU64(key, 1)
+  }
+  const rolledKey = (board: string, seq: number) => historyKey(boardPrefix(Prefix.RolledBack, board), seq)
+  const memberKey = (board: string, id: number, seq: number) => {
+    const prefix = boardPrefix(Prefix.RollbackMembers, board)
+    const key = new Uint8Array(prefix.length + 16)
+    key.set(prefix)
+    writeU64(key, prefix.length, id)
+    writeU64(key, prefix.length + 8, seq)
+    return key
+  }
+  const getRecords = async (board: string, seqs: readonly number[]) => {
+    if (seqs.length === 0) return []
+    const p = prefixOf(board)
+    const values = await db.getMany(seqs.map((s) => historyKey(p.history, s)))
+    return values.map((v, i) => (v ? decodeRecord(seqs[i] as number, v) : undefined))
+  }
+  const rolledBackOf = async (board: string, seqs: readonly number[]) => {
+    const out = new Map<number, number>()
+    if (seqs.length === 0) return out
+    const values = await db.getMany(seqs.map((s) => rolledKey(board, s)))
+    values.forEach((v, i) => {
+      if (v) out.set(seqs[i] as number, decoding.readVarUint(decoding.createDecoder(v)))
+    })
+    return out
+  }
 
   const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) => {
     const p = prefixOf(board)
@@ -148,13 +221,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     for await (const key of db.keys({ gte: tileKey(p.tile, x, y, 0), lt, reverse: true, limit })) {
       seqs.push(readU64(key, key.length - 8))
     }
-    if (seqs.length === 0) return []
-    const values = await db.getMany(seqs.map((s) => historyKey(p.history, s)))
-    const out: PlacementRecord[] = []
-    values.forEach((v, i) => {
-      if (v) out.push(decodeRecord(seqs[i] as number, v))
-    })
-    return out
+    return (await getRecords(board, seqs)).filter((r): r is PlacementRecord => r !== undefined)
   }
 
   return {
@@ -194,6 +261,59 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     },
     tileLatest: async (board, x, y) => (await tileHistory(board, x, y, 1))[0] ?? null,
     tileHistory,
+    getRecords,
+    getJson: async (board, name) => {
+      const [value] = await db.getMany([jsonKey(board, name)])
+      return value === undefined ? undefined : JSON.parse(new TextDecoder().decode(value))
+    },
+    putJson: async (board, name, value) => {
+      await db.put(jsonKey(board, name), te.encode(JSON.stringify(value)), { sync: opts.sync })
+    },
+    appendAudit: async (entry) => {
+      auditSeq += 1
+      const full = { seq: auditSeq, ...entry }
+      const key = new Uint8Array(9)
+      key[0] = Prefix.Audit
+      writeU64(key, 1, auditSeq)
+      await db.put(key, te.encode(JSON.stringify(full)), { sync: opts.sync })
+      return full
+    },
+    readAudit: async (limit, beforeSeq) => {
+      const lt = new Uint8Array(9)
+      lt[0] = Prefix.Audit
+      writeU64(lt, 1, beforeSeq ?? 2 ** 53)
+      const out: AuditEntry[] = []
+      for await (const value of db.values({ gt: auditPrefix, lt, reverse: true, limit })) {
+        out.push(JSON.parse(new TextDecoder().decode(value)) as AuditEntry)
+      }
+      return out
+    },
+    rolledBackOf,
+    markRolledBack: async (board, id, seqs) => {
+      const already = await rolledBackOf(board, seqs)
+      const marked = seqs.filter((s) => !already.has(s))
+      const batch = db.batch()
+      const idBytes = encodeVarUint(id)
+      for (const seq of marked) {
+        batch.put(rolledKey(board, seq), idBytes)
+        batch.put(memberKey(board, id, seq), empty)
+      }
+      await batch.write({ sync: opts.sync })
+      return marked
+    },
+    unmarkRollback: async (board, id) => {
+      const seqs: number[] = []
+      for await (const key of db.keys({ gte: memberKey(board, id, 0), lt: memberKey(board, id + 1, 0) })) {
+        seqs.push(readU64(key, key.length - 8))
+      }
+      const batch = db.batch()
+      for (const seq of seqs) {
+        batch.del(rolledKey(board, seq))
+        batch.del(memberKey(board, id, seq))
+      }
+      await batch.write({ sync: opts.sync })
+      return seqs
+    },
     close: () => db.close(),
   }
 }

@@ -13,6 +13,7 @@ import type { Identity, TokenSigner } from './identity.ts'
 import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import type { Room } from './room.ts'
+import { handleSnapshotRoute } from './snapshot-routes.ts'
 
 export type HttpDeps = {
   config: RelayConfig
@@ -126,6 +127,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (await handleSnapshotRoute(req, res, url, { dataDir: config.dataDir, rooms })) return
     const method = req.method ?? 'GET'
     const parts = url.pathname
       .split('/')

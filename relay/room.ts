@@ -13,7 +13,7 @@ import * as encoding from 'lib0/encoding'
 import type { LeveldbPersistence } from 'y-leveldb'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
-import { type BoardConfig, checkBoardChange, parseShardKey, sameBoard, shardKey } from '../shared/board.ts'
+import { type BoardConfig, checkBoardChange, isInsideBoard, parseShardKey, sameBoard, shardKey } from '../shared/board.ts'
 import {
   type DocConfig,
   overrideCountOf,
@@ -29,7 +29,7 @@ import { type Rect, validatePlacement } from '../shared/placement.ts'
 import { encodePresence, MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts'
 import { extractShardColors } from '../shared/tile-codec.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
-import type { HistoryStore, PlacementRecord } from './history-store.ts'
+import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
 import type { Logger } from './log.ts'
 
 /** What the room needs of a connected socket. */
@@ -56,6 +56,19 @@ export type Room = {
   bitmap: () => Uint8Array
   /** Validates a placement and, if valid, resolves once it is durable and broadcast. */
   place: (intent: { x: unknown; y: unknown; color: unknown }, who: Placer) => Promise<PlaceResult>
+  /**
+   * Writes tiles as the relay itself (admin fill, restores), without placement rules; resolves
+   * once all are durable and broadcast. Throws on a tile outside the board or palette (a bug).
+   */
+  write: (tiles: readonly TileWrite[], user: string, kind: RecordKind) => Promise<PlaceResult>
+  /**
+   * Runs `fn` while no commit runs and after everything accepted before is committed, then
+   * commits the writes it returns ahead of anything accepted meanwhile. For rollbacks: what fn
+   * reads from history is then exactly the board's past.
+   */
+  exclusive: <T>(fn: () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>) => Promise<T>
+  /** Changes the board's settings live (grow-only sizes, appended colours); connected clients see the new descriptor. */
+  updateConfig: (next: BoardConfig) => Promise<{ ok: true; board: BoardConfig } | { ok: false; error: string }>
   /** Earliest time (ms) the user may place again; 0 if now. */
   nextPlaceAt: (user: string) => number
   /** A tile's current value, who placed it and when. */
@@ -85,17 +98,27 @@ export type RoomDeps = {
   compaction: CompactionLimits
   /** Relay clock, ms since the Unix epoch. */
   now: () => number
-  /** Moderation state lookups (bans, protected rectangles). */
-  banReasonOf?: (user: string) => string | null
-  protectedRects?: () => readonly Rect[]
+  /** Bans and protected rectangles (none if absent). */
+  moderation?: ModerationView
 }
 
-type Pending = {
-  record: PlacementRecord
-  ip: string
-  prevUser: number | undefined
-  prevIp: number | undefined
-  resolve: (r: PlaceResult) => void
+/** What to give back if a placement's commit fails: the cooldown it reserved. */
+type CooldownUndo = { prevUser: number | undefined; prevIp: number | undefined; ip: string }
+
+/** Work queued for the next commit, in order. */
+type Pending =
+  | { kind: 'write'; record: PlacementRecord; cooldown?: CooldownUndo | undefined; done: (r: PlaceResult) => void }
+  | { kind: 'config'; config: DocConfig; done: (r: PlaceResult) => void }
+
+/** A tile write by the relay itself (admin fill, rollback restore). */
+export type TileWrite = { x: number; y: number; color: number; ref?: number }
+
+/** Moderation state the room consults on every placement. */
+export type ModerationView = {
+  /** The reason an identity (or its address) is banned, or null. */
+  banReasonOf: (user: string, ip: string) => string | null
+  /** Rectangles of a board where only admins may place. */
+  protectedRects: (board: string) => readonly Rect[]
 }
 
 /** Pending placements beyond this are refused (back-pressure) rather than queued without bound. */
@@ -113,7 +136,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   const { persistence, history, log, now } = deps
   const id = deps.board.id
   const doc = await persistence.getYDoc(id)
-  const board = deps.board
 
   // Capture every update the room's own transactions produce.
   let captured: Uint8Array[] = []
@@ -127,6 +149,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates)
   }
 
+  let degraded = false
+  let closing = false
   const storeDurably = async (update: Uint8Array): Promise<void> => {
     // y-leveldb logs and swallows write errors, answering null: retry until the disk recovers.
     for (let attempt = 0; ; attempt++) {
@@ -142,16 +166,25 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (closing) throw new Error('room closed while the document store was failing')
     }
   }
-  let degraded = false
-  let closing = false
 
-  // Reconcile the stored descriptor with the configured board.
+  // Which configuration holds: the stored descriptor carries live (admin) changes, so it wins,
+  // unless the configuration given at start changed since the previous start (the operator
+  // edited it): then the new start configuration is applied, if it loses no tiles.
   const stored = readDocConfig(doc)
-  let configVersion = stored?.version ?? 0
+  const previousStart = (await history.getJson(id, 'startConfig')) as BoardConfig | undefined
+  const startChanged = !previousStart || !sameBoard(previousStart, deps.board)
+  let board: BoardConfig = deps.board
   if (stored) {
-    const reason = checkBoardChange(stored, board)
-    if (reason) throw new Error(`board ${id}: the configuration does not match the stored board: ${reason}`)
+    const { version: _version, ...storedBoard } = stored
+    if (startChanged) {
+      const reason = checkBoardChange(storedBoard, deps.board)
+      if (reason) throw new Error(`board ${id}: the configuration does not match the stored board: ${reason}`)
+    } else {
+      board = storedBoard
+    }
   }
+  await history.putJson(id, 'startConfig', deps.board)
+  let configVersion = stored?.version ?? 0
   const width0 = stored?.width ?? board.width
   const height0 = stored?.height ?? board.height
   let bitmap = readBoardBitmap(doc, width0, height0)
@@ -201,11 +234,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   // Cooldowns: the newest placement of each identity within the cooldown window.
   const lastPlaced = new Map<string, number>()
   const lastPlacedByIp = new Map<string, number>()
-  const windowStart = now() - board.cooldownMs
   if (board.cooldownMs > 0) {
+    const windowStart = now() - board.cooldownMs
     for await (const r of history.readBackwards(id)) {
       if (r.placedAt <= windowStart) break
-      if (!lastPlaced.has(r.user)) lastPlaced.set(r.user, r.placedAt)
+      if (r.kind === RecordKind.Placement && !lastPlaced.has(r.user)) lastPlaced.set(r.user, r.placedAt)
     }
   }
   const sweep = setInterval(() => {
@@ -219,20 +252,33 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   let pending: Pending[] = []
   let committing: Promise<void> | null = null
   let timer: NodeJS.Timeout | null = null
+  let paused = false
   let lastCommitAt = 0
   let waitingSyncs: Array<() => void> = []
 
   const schedule = () => {
-    if (committing || timer || closing || pending.length === 0) return
+    if (committing || timer || closing || paused || pending.length === 0) return
     const wait = Math.max(0, lastCommitAt + deps.tickMs - now())
     timer = setTimeout(() => {
       timer = null
-      committing = commit().finally(() => {
-        committing = null
-        releaseSyncs()
-        schedule()
-      })
+      runCommit(takePending())
     }, wait)
+  }
+
+  const takePending = () => {
+    const batch = pending
+    pending = []
+    return batch
+  }
+
+  const runCommit = (batch: Pending[]): Promise<void> => {
+    const run = commit(batch).finally(() => {
+      committing = null
+      releaseSyncs()
+      schedule()
+    })
+    committing = run
+    return run
   }
 
   const releaseSyncs = () => {
@@ -264,31 +310,41 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     }
   }
 
-  const commit = async () => {
-    const batch = pending
-    pending = []
+  const commit = async (batch: Pending[]) => {
     if (batch.length === 0) return
-    const records = batch.map((p) => p.record)
-    try {
-      await history.append(id, records, { docSeq, epochReplacements })
-    } catch (err) {
-      log.error(`board ${id}: history write failed; refusing ${batch.length} placements:`, (err as Error).message)
-      for (const p of batch) {
-        restoreCooldown(p)
-        p.resolve({ ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' })
+    let ops = batch
+    const records = batch.flatMap((p) => (p.kind === 'write' ? [p.record] : []))
+    if (records.length > 0) {
+      try {
+        await history.append(id, records, { docSeq, epochReplacements })
+      } catch (err) {
+        log.error(`board ${id}: history write failed; refusing ${records.length} writes:`, (err as Error).message)
+        for (const p of batch) {
+          if (p.kind !== 'write') continue
+          if (p.cooldown) restoreCooldown(p.record.user, p.cooldown)
+          p.done({ ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' })
+        }
+        ops = batch.filter((p) => p.kind !== 'write')
+        if (ops.length === 0) return
       }
-      return
     }
     const touched = new Set<string>()
+    let written = 0
     doc.transact(() => {
-      for (const r of records) {
+      for (const p of ops) {
+        if (p.kind === 'config') {
+          writeDocConfig(doc, p.config)
+          continue
+        }
+        const r = p.record
         writeTile(doc, board.shardSize, r.x, r.y, r.color)
         bitmap[r.y * board.width + r.x] = r.color
         const key = shardKey(Math.floor(r.x / board.shardSize), Math.floor(r.y / board.shardSize))
         writes.set(key, (writes.get(key) ?? 0) + 1)
         touched.add(key)
+        written += 1
       }
-      totalWrites += records.length
+      totalWrites += written
       compact(touched)
     })
     const update = takeCaptured()
@@ -297,29 +353,39 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       const frame = updateFrame(update)
       for (const conn of conns) conn.send(frame)
     }
-    docSeq = (records[records.length - 1] as PlacementRecord).seq
+    // docSeq: every record up to it is in the stored document (when the history write failed,
+    // the records are in neither).
+    if (records.length > 0 && ops === batch) docSeq = (records[records.length - 1] as PlacementRecord).seq
     lastCommitAt = now()
-    for (const p of batch) {
-      p.resolve({ ok: true, placedAt: p.record.placedAt, nextPlaceAt: p.record.placedAt + board.cooldownMs })
+    for (const p of ops) {
+      if (p.kind === 'config') p.done({ ok: true, placedAt: lastCommitAt, nextPlaceAt: lastCommitAt })
+      else p.done({ ok: true, placedAt: p.record.placedAt, nextPlaceAt: p.record.placedAt + board.cooldownMs })
     }
   }
 
-  const restoreCooldown = (p: Pending) => {
-    if (p.prevUser === undefined) lastPlaced.delete(p.record.user)
-    else lastPlaced.set(p.record.user, p.prevUser)
+  const restoreCooldown = (user: string, c: CooldownUndo) => {
+    if (c.prevUser === undefined) lastPlaced.delete(user)
+    else lastPlaced.set(user, c.prevUser)
     if (deps.perIpCooldown) {
-      if (p.prevIp === undefined) lastPlacedByIp.delete(p.ip)
-      else lastPlacedByIp.set(p.ip, p.prevIp)
+      if (c.prevIp === undefined) lastPlacedByIp.delete(c.ip)
+      else lastPlacedByIp.set(c.ip, c.prevIp)
     }
+  }
+
+  const unavailable = (): PlaceResult | null => {
+    if (closing || degraded) return { ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' }
+    if (pending.length >= MAX_PENDING) return { ok: false, error: PlaceError.RateLimited, retryAfterMs: 1000, message: 'the relay is overloaded' }
+    return null
+  }
+
+  const newRecord = (x: number, y: number, color: number, user: string, kind: RecordKind, ref: number, placedAt: number): PlacementRecord => {
+    lastSeq += 1
+    return { seq: lastSeq, x, y, color, user, placedAt, kind, ref }
   }
 
   const place: Room['place'] = (intent, who) => {
-    if (closing || degraded) {
-      return Promise.resolve({ ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' })
-    }
-    if (pending.length >= MAX_PENDING) {
-      return Promise.resolve({ ok: false, error: PlaceError.RateLimited, retryAfterMs: 1000, message: 'the relay is overloaded' })
-    }
+    const refused = unavailable()
+    if (refused) return Promise.resolve(refused)
     const t = now()
     const prevUser = lastPlaced.get(who.user)
     const prevIp = deps.perIpCooldown ? lastPlacedByIp.get(who.ip) : undefined
@@ -328,19 +394,95 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       now: t,
       lastPlacedAt: last === -Infinity ? undefined : last,
       isAdmin: who.isAdmin,
-      banReason: deps.banReasonOf?.(who.user) ?? null,
-      protectedRects: deps.protectedRects?.(),
+      banReason: deps.moderation?.banReasonOf(who.user, who.ip) ?? null,
+      protectedRects: deps.moderation?.protectedRects(id),
     })
     if (!verdict.ok) return Promise.resolve(verdict)
-    // Reserve the cooldown now, so that a second intent in the same tick is refused.
-    lastPlaced.set(who.user, t)
-    if (deps.perIpCooldown) lastPlacedByIp.set(who.ip, t)
-    lastSeq += 1
-    const record: PlacementRecord = { seq: lastSeq, x: verdict.x, y: verdict.y, color: verdict.color, user: who.user, placedAt: t }
+    let cooldown: CooldownUndo | undefined
+    if (!who.isAdmin) {
+      // Reserve the cooldown now, so that a second intent in the same tick is refused.
+      cooldown = { prevUser, prevIp, ip: who.ip }
+      lastPlaced.set(who.user, t)
+      if (deps.perIpCooldown) lastPlacedByIp.set(who.ip, t)
+    }
+    const record = newRecord(verdict.x, verdict.y, verdict.color, who.user, RecordKind.Placement, 0, t)
     return new Promise((resolve) => {
-      pending.push({ record, ip: who.ip, prevUser, prevIp, resolve })
+      pending.push({ kind: 'write', record, cooldown, done: resolve })
       schedule()
     })
+  }
+
+  const toPending = (writesIn: readonly TileWrite[], user: string, kind: RecordKind, done: (r: PlaceResult) => void, t: number) => {
+    let left = writesIn.length
+    let failure: PlaceResult | null = null
+    const one = (r: PlaceResult) => {
+      if (!r.ok) failure = r
+      left -= 1
+      if (left === 0) done(failure ?? r)
+    }
+    return writesIn.map((w): Pending => ({ kind: 'write', record: newRecord(w.x, w.y, w.color, user, kind, w.ref ?? 0, t), done: one }))
+  }
+
+  const write: Room['write'] = (tiles, user, kind) => {
+    const refused = unavailable()
+    if (refused) return Promise.resolve(refused)
+    if (tiles.length === 0) return Promise.resolve({ ok: true, placedAt: now(), nextPlaceAt: now() })
+    for (const w of tiles) {
+      if (!isInsideBoard(board, w.x, w.y) || !Number.isInteger(w.color) || w.color < 0 || w.color >= board.palette.length) {
+        throw new Error(`room.write: tile ${JSON.stringify(w)} is not valid on board ${id}`)
+      }
+    }
+    return new Promise((resolve) => {
+      pending.push(...toPending(tiles, user, kind, resolve, now()))
+      schedule()
+    })
+  }
+
+  const exclusive: Room['exclusive'] = async (fn) => {
+    while (paused) await new Promise((r) => setTimeout(r, 5))
+    paused = true
+    try {
+      if (timer) {
+        clearTimeout(timer)
+        timer = null
+      }
+      while (committing) await committing
+      // Commit what was accepted before the pause, so that history is complete up to now.
+      if (pending.length > 0) await runCommit(takePending())
+      while (committing) await committing
+      const { result, writes: restores, user, kind } = await fn()
+      let done: Promise<PlaceResult> = Promise.resolve({ ok: true, placedAt: now(), nextPlaceAt: now() })
+      if (restores.length > 0) {
+        // Placements accepted during fn() were validated after this moment: they go after.
+        done = new Promise((resolve) => {
+          pending.unshift(...toPending(restores, user, kind, resolve, now()))
+        })
+      }
+      paused = false
+      schedule()
+      const outcome = await done
+      if (!outcome.ok) throw new Error(`writes were refused: ${outcome.error}`)
+      return result
+    } finally {
+      paused = false
+      schedule()
+    }
+  }
+
+  const updateConfig: Room['updateConfig'] = async (next) => {
+    const reason = checkBoardChange(board, next)
+    if (reason) return { ok: false, error: reason }
+    if (next.width !== board.width || next.height !== board.height) {
+      bitmap = regrow(bitmap, board.width, board.height, next.width, next.height)
+    }
+    board = next
+    configVersion += 1
+    const config: DocConfig = { ...next, version: configVersion }
+    await new Promise<PlaceResult>((resolve) => {
+      pending.push({ kind: 'config', config, done: resolve })
+      schedule()
+    })
+    return { ok: true, board: next }
   }
 
   const presenceFrame = () => encodePresence(conns.size)
@@ -359,21 +501,31 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     presenceTimer.unref()
   }
 
+  /** Who placed a record's colour: a Restore record points at the placement it restored. */
+  const ownerOf = async (r: PlacementRecord): Promise<{ user: string | null; placedAt: number | null }> => {
+    if (r.kind !== RecordKind.Restore) return { user: r.user, placedAt: r.placedAt }
+    if (r.ref === 0) return { user: null, placedAt: null }
+    const [orig] = await history.getRecords(id, [r.ref])
+    return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
+  }
+
   return {
     id,
     config: () => board,
     doc,
     bitmap: () => bitmap,
     place,
+    write,
+    exclusive,
+    updateConfig,
     nextPlaceAt: (user) => {
       const last = lastPlaced.get(user)
       return last === undefined || last + board.cooldownMs <= now() ? 0 : last + board.cooldownMs
     },
     tileInfo: async (x, y) => {
       const latest = await history.tileLatest(id, x, y)
-      return latest
-        ? { x, y, color: latest.color, user: latest.user, placedAt: latest.placedAt }
-        : { x, y, color: bitmap[y * board.width + x] ?? 0, user: null, placedAt: null }
+      if (!latest) return { x, y, color: bitmap[y * board.width + x] ?? 0, user: null, placedAt: null }
+      return { x, y, color: latest.color, ...(await ownerOf(latest)) }
     },
     syncStep2: (stateVector) => {
       const answer = () => {
@@ -385,7 +537,15 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       // While a commit is between its transaction and its durable write, the document holds
       // content that is not durable yet: answer after it.
       if (!committing) return Promise.resolve(answer())
-      return new Promise((resolve) => waitingSyncs.push(() => resolve(answer())))
+      return new Promise((resolve, reject) =>
+        waitingSyncs.push(() => {
+          try {
+            resolve(answer())
+          } catch (err) {
+            reject(err)
+          }
+        }),
+      )
     },
     hasForeignContent: (update) => hasForeignContent(doc, update),
     addConn: (conn) => {
@@ -404,7 +564,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       clearInterval(sweep)
       if (presenceTimer) clearTimeout(presenceTimer)
       while (committing) await committing
-      for (const p of pending) p.resolve({ ok: false, error: PlaceError.Unavailable, message: 'the relay is shutting down' })
+      for (const p of pending) {
+        p.done({ ok: false, error: PlaceError.Unavailable, message: 'the relay is shutting down' })
+      }
       pending = []
       releaseSyncs()
       doc.destroy()
