@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { flagsToEnv, parseRelayConfig } from './relay/config.ts'
-import { startRelay } from './relay/relay.ts'
+import { startBanner, startRelay } from './relay/relay.ts'
 
 const argv = process.argv.slice(2).filter((a) => a !== '--dev')
 const env = { ...process.env, ...flagsToEnv(argv) }
@@ -20,7 +20,7 @@ const relay = await startRelay(config).catch((err: Error) => {
   console.error(`tessera: ${err.message}`)
   process.exit(1)
 })
-console.log(`tessera relay: serving ${config.boards.map((b) => b.id).join(', ')} on ${relay.url} (data in ${config.dataDir})`)
+for (const line of startBanner(relay, config)) console.log(line)
 
 const wsBase = `${relay.url.replace(/^http/, 'ws')}/ws`
 const snapshotterMain = fileURLToPath(new URL('./snapshotter/main.ts', import.meta.url))

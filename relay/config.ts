@@ -43,6 +43,8 @@ export type RelayConfig = {
   compactTotalWrites: number
   /** Directory of the built client to serve at /, or null for none. */
   staticDir: string | null
+  /** The admin bearer token; null = generate one into DATA_DIR/admin-token on first start. Env ADMIN_TOKEN. */
+  adminToken: string | null
   /** Comma-separated log namespaces to print (relay, ws, http, room, store; * = all). Env LOG. */
   log: string
 }
@@ -64,6 +66,12 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   if (/^(1|true|yes|on)$/i.test(raw)) return true
   if (/^(0|false|no|off)$/i.test(raw)) return false
   throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`)
+}
+
+const adminToken = (raw: string | undefined): string | null => {
+  if (raw === undefined || raw === '') return null
+  if (raw.length < 16) throw new Error('ADMIN_TOKEN must be at least 16 characters')
+  return raw
 }
 
 /** Turns `--port 9000 --data-dir x` into { PORT: '9000', DATA_DIR: 'x' } so flags override env. */
@@ -138,5 +146,6 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     compactTotalWrites: int(env, 'COMPACT_TOTAL_WRITES', 200_000, 1024, 100_000_000),
     staticDir: env.STATIC_DIR === '' ? null : resolve(cwd, env.STATIC_DIR ?? 'dist/client'),
     log: env.LOG ?? '',
+    adminToken: adminToken(env.ADMIN_TOKEN),
   }
 }

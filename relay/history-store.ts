@@ -149,9 +149,9 @@ export type HistoryStore = {
   appendAudit: (entry: Omit<AuditEntry, 'seq'>) => Promise<AuditEntry>
   /** Audit entries newest first: at most `limit`, with seq < `beforeSeq` if given. */
   readAudit: (limit: number, beforeSeq?: number) => Promise<AuditEntry[]>
-  /** Which of these seqs are rolled back: seq -> rollback id. */
-  rolledBackOf: (board: string, seqs: readonly number[]) => Promise<Map<number, number>>
-  /** Marks placements as rolled back by rollback `id` (skipping ones already rolled back). Returns the seqs marked. */
+  /** Which of these seqs are rolled back (by at least one rollback in force). */
+  rolledBackOf: (board: string, seqs: readonly number[]) => Promise<Set<number>>
+  /** Marks placements as rolled back by rollback `id`. Returns the seqs marked. */
   markRolledBack: (board: string, id: number, seqs: readonly number[]) => Promise<number[]>
   /** Removes rollback `id`'s marks; returns the seqs it had marked. */
   unmarkRollback: (board: string, id: number) => Promise<number[]>
@@ -204,14 +204,23 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     const values = await db.getMany(seqs.map((s) => historyKey(p.history, s)))
     return values.map((v, i) => (v ? decodeRecord(seqs[i] as number, v) : undefined))
   }
+  /** Rollback ids that mark a placement, as stored: a list of varuints (absent = none). */
+  const encodeIds = (ids: readonly number[]) => {
+    const enc = encoding.createEncoder()
+    for (const id of ids) encoding.writeVarUint(enc, id)
+    return encoding.toUint8Array(enc)
+  }
+  const decodeIds = (bytes: Uint8Array) => {
+    const dec = decoding.createDecoder(bytes)
+    const ids: number[] = []
+    while (decoding.hasContent(dec)) ids.push(decoding.readVarUint(dec))
+    return ids
+  }
+  const marksOf = async (board: string, seqs: readonly number[]) =>
+    seqs.length === 0 ? [] : (await db.getMany(seqs.map((s) => rolledKey(board, s)))).map((v) => (v ? decodeIds(v) : []))
   const rolledBackOf = async (board: string, seqs: readonly number[]) => {
-    const out = new Map<number, number>()
-    if (seqs.length === 0) return out
-    const values = await db.getMany(seqs.map((s) => rolledKey(board, s)))
-    values.forEach((v, i) => {
-      if (v) out.set(seqs[i] as number, decoding.readVarUint(decoding.createDecoder(v)))
-    })
-    return out
+    const marks = await marksOf(board, seqs)
+    return new Set(seqs.filter((_, i) => (marks[i]?.length ?? 0) > 0))
   }
 
   const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) => {
@@ -290,27 +299,30 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     },
     rolledBackOf,
     markRolledBack: async (board, id, seqs) => {
-      const already = await rolledBackOf(board, seqs)
-      const marked = seqs.filter((s) => !already.has(s))
+      // A placement may be rolled back by several rollbacks; it counts again only when every
+      // one of them is undone.
+      const marks = await marksOf(board, seqs)
       const batch = db.batch()
-      const idBytes = encodeVarUint(id)
-      for (const seq of marked) {
-        batch.put(rolledKey(board, seq), idBytes)
+      seqs.forEach((seq, i) => {
+        batch.put(rolledKey(board, seq), encodeIds([...(marks[i] ?? []), id]))
         batch.put(memberKey(board, id, seq), empty)
-      }
+      })
       await batch.write({ sync: opts.sync })
-      return marked
+      return [...seqs]
     },
     unmarkRollback: async (board, id) => {
       const seqs: number[] = []
       for await (const key of db.keys({ gte: memberKey(board, id, 0), lt: memberKey(board, id + 1, 0) })) {
         seqs.push(readU64(key, key.length - 8))
       }
+      const marks = await marksOf(board, seqs)
       const batch = db.batch()
-      for (const seq of seqs) {
-        batch.del(rolledKey(board, seq))
+      seqs.forEach((seq, i) => {
+        const left = (marks[i] ?? []).filter((m) => m !== id)
+        if (left.length > 0) batch.put(rolledKey(board, seq), encodeIds(left))
+        else batch.del(rolledKey(board, seq))
         batch.del(memberKey(board, id, seq))
-      }
+      })
       await batch.write({ sync: opts.sync })
       return seqs
     },

@@ -8,7 +8,11 @@ import { extname, join, normalize, sep } from 'node:path'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
 import { PLACE_ERROR_STATUS, TOKEN_COOKIE } from '../shared/protocol.ts'
+import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
+import type { HistoryStore } from './history-store.ts'
+import { RecordKind } from './history-store.ts'
+import { HttpError, readJson, send } from './http-util.ts'
 import type { Identity, TokenSigner } from './identity.ts'
 import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
@@ -16,6 +20,9 @@ import type { Room } from './room.ts'
 import { handleSnapshotRoute } from './snapshot-routes.ts'
 
 export type HttpDeps = {
+  /** Everything the admin API needs (see admin-api.ts). */
+  admin: AdminDeps
+  history: HistoryStore
   config: RelayConfig
   rooms: ReadonlyMap<string, Room>
   signer: TokenSigner
@@ -65,55 +72,42 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
+const tileCoordinates = (room: Room, a: string | undefined, b: string | undefined): { x: number; y: number } => {
+  const x = /^\d{1,5}$/.test(a ?? '') ? Number(a) : Number.NaN
+  const y = /^\d{1,5}$/.test(b ?? '') ? Number(b) : Number.NaN
+  if (!isInsideBoard(room.config(), x, y)) {
+    throw new HttpError(400, 'out-of-bounds', `x and y must be integers inside ${room.config().width}x${room.config().height}`)
   }
+  return { x, y }
 }
 
-const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  })
-  res.end(text)
-}
-
-const readJson = (req: IncomingMessage, limit: number): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0)
-    if (declared > limit) {
-      reject(new HttpError(413, 'too-large', `the body exceeds ${limit} bytes`))
-      req.resume()
-      return
+/**
+ * One page of a tile's placements, newest first: placements and fills (restores by rollbacks are
+ * not placements; a rolled-back placement is listed with rolledBack: true). `next` is the cursor
+ * for the following page (pass it as ?before=), null at the end.
+ */
+const tileHistoryPage = async (history: HistoryStore, board: string, x: number, y: number, limit: number, before?: number) => {
+  const placements: { seq: number; color: number; user: string; placedAt: number; rolledBack: boolean }[] = []
+  let cursor = before
+  let exhausted = false
+  while (placements.length < limit && !exhausted) {
+    const page = await history.tileHistory(board, x, y, limit, cursor)
+    exhausted = page.length < limit
+    const candidates = page.filter((r) => r.kind !== RecordKind.Restore)
+    const rolled = await history.rolledBackOf(
+      board,
+      candidates.map((r) => r.seq),
+    )
+    for (const r of candidates) {
+      if (placements.length === limit) break
+      placements.push({ seq: r.seq, color: r.color, user: r.user, placedAt: r.placedAt, rolledBack: rolled.has(r.seq) })
     }
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        reject(new HttpError(413, 'too-large', `the body exceeds ${limit} bytes`))
-        req.destroy()
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('error', reject)
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
-      } catch {
-        reject(new HttpError(400, 'bad-request', 'the body is not valid JSON'))
-      }
-    })
-  })
+    cursor = page[page.length - 1]?.seq
+    if (cursor === undefined) exhausted = true
+  }
+  const last = placements[placements.length - 1]
+  return { x, y, placements, next: placements.length === limit && last ? last.seq : null }
+}
 
 /** Builds the request handler. */
 export const createHttpHandler = (deps: HttpDeps) => {
@@ -150,6 +144,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
       res.end()
       return
     }
+    if (await handleAdminRoute(req, res, url, parts, deps.admin)) return
     const cors = { 'access-control-allow-origin': '*' }
     const [, resource, id, sub, a, b] = parts
 
@@ -198,12 +193,17 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (result.retryAfterMs) headers['retry-after'] = String(Math.ceil(result.retryAfterMs / 1000))
         return send(res, PLACE_ERROR_STATUS[result.error], result, headers)
       }
-      if (sub === 'tiles' && parts.length === 6 && method === 'GET') {
-        const x = /^\d{1,5}$/.test(a ?? '') ? Number(a) : Number.NaN
-        const y = /^\d{1,5}$/.test(b ?? '') ? Number(b) : Number.NaN
-        if (!isInsideBoard(room.config(), x, y)) {
-          throw new HttpError(400, 'out-of-bounds', `x and y must be integers inside ${room.config().width}x${room.config().height}`)
+      if (sub === 'tiles' && parts.length === 7 && parts[6] === 'history' && method === 'GET') {
+        const { x, y } = tileCoordinates(room, a, b)
+        const limit = Number(url.searchParams.get('limit') ?? 50)
+        const before = url.searchParams.has('before') ? Number(url.searchParams.get('before')) : undefined
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500 || (before !== undefined && (!Number.isInteger(before) || before < 1))) {
+          throw new HttpError(400, 'bad-request', 'limit must be an integer in 1..500 and before a positive integer')
         }
+        return send(res, 200, await tileHistoryPage(deps.history, room.id, x, y, limit, before), cors)
+      }
+      if (sub === 'tiles' && parts.length === 6 && method === 'GET') {
+        const { x, y } = tileCoordinates(room, a, b)
         return send(res, 200, await room.tileInfo(x, y), cors)
       }
     }

@@ -54,3 +54,12 @@ export const createTokenSigner = (secret: Buffer): TokenSigner => {
     },
   }
 }
+
+/**
+ * A stable pseudonym for an identity in public exports: HMAC of the user id under a key derived
+ * from the secret, so it cannot be reversed or linked to tokens without the secret.
+ */
+export const createAnonymiser = (secret: Buffer): ((user: string) => string) => {
+  const key = createHmac('sha256', secret).update('tessera export pseudonyms').digest()
+  return (user) => createHmac('sha256', key).update(user).digest('base64url').slice(0, 16)
+}

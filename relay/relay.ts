@@ -10,15 +10,19 @@ import { WebSocketServer } from 'ws'
 import { LeveldbPersistence } from 'y-leveldb'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { CloseCode, TESSERA_PARAM } from '../shared/protocol.ts'
+import { loadOrCreateAdminToken } from './admin-token.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
 import { openHistoryStore } from './history-store.ts'
-import { clientIp, createHttpHandler, readToken } from './http-api.ts'
-import { createTokenSigner, loadOrCreateSecret } from './identity.ts'
+import { boardInfo, clientIp, createHttpHandler, readToken } from './http-api.ts'
+import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
 import { createLog } from './log.ts'
+import { openModeration } from './moderation.ts'
 import { openRoom, type Room } from './room.ts'
 
 export type Relay = {
+  /** The admin bearer token, and whether it was generated at this start (show it once). */
+  admin: { token: string; created: boolean }
   /** http://host:port of the listening server. */
   url: string
   port: number
@@ -44,7 +48,13 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   // The history store is opened first: its LevelDB lock is what keeps a second relay out.
   const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: opts.syncWrites ?? false })
   const persistence = new LeveldbPersistence(join(config.dataDir, 'doc'))
-  const signer = createTokenSigner(loadOrCreateSecret(config.dataDir))
+  const secret = loadOrCreateSecret(config.dataDir)
+  const signer = createTokenSigner(secret)
+  const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken)
+  const moderation = await openModeration(
+    history,
+    config.boards.map((b) => b.id),
+  )
 
   const rooms = new Map<string, Room>()
   try {
@@ -60,6 +70,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           perIpCooldown: config.perIpCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
           now,
+          moderation,
         }),
       )
     }
@@ -70,7 +81,26 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     throw err
   }
 
-  const server = createServer(createHttpHandler({ config, rooms, signer, log: logOf('http'), now }))
+  const server = createServer(
+    createHttpHandler({
+      config,
+      rooms,
+      signer,
+      history,
+      log: logOf('http'),
+      now,
+      admin: {
+        adminToken: admin.token,
+        rooms,
+        history,
+        moderation,
+        boardInfo,
+        anonymise: createAnonymiser(secret),
+        maxBodyBytes: config.maxBodyBytes,
+        now,
+      },
+    }),
+  )
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
   const heartbeats = new Set<() => void>()
   const wsLog = logOf('ws')
@@ -135,6 +165,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
 
   let closed: Promise<void> | null = null
   return {
+    admin,
     url,
     port,
     rooms,
@@ -154,3 +185,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     },
   }
 }
+
+/** The lines an entry prints once the relay listens (the admin token only when it was just created). */
+export const startBanner = (relay: Relay, config: RelayConfig): string[] => [
+  ...(relay.admin.created ? [`tessera relay: admin token (shown once; kept in ${config.dataDir}/admin-token): ${relay.admin.token}`] : []),
+  `tessera relay: serving ${config.boards.map((b) => b.id).join(', ')} on ${relay.url} (data in ${config.dataDir})`,
+]

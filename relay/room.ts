@@ -374,11 +374,20 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
 
   const unavailable = (): PlaceResult | null => {
     if (closing || degraded) return { ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' }
-    if (pending.length >= MAX_PENDING) return { ok: false, error: PlaceError.RateLimited, retryAfterMs: 1000, message: 'the relay is overloaded' }
+    if (pending.length >= MAX_PENDING)
+      return { ok: false, error: PlaceError.RateLimited, retryAfterMs: 1000, message: 'the relay is overloaded' }
     return null
   }
 
-  const newRecord = (x: number, y: number, color: number, user: string, kind: RecordKind, ref: number, placedAt: number): PlacementRecord => {
+  const newRecord = (
+    x: number,
+    y: number,
+    color: number,
+    user: string,
+    kind: RecordKind,
+    ref: number,
+    placedAt: number,
+  ): PlacementRecord => {
     lastSeq += 1
     return { seq: lastSeq, x, y, color, user, placedAt, kind, ref }
   }

@@ -1,0 +1,270 @@
+/**
+ * The admin HTTP API under /api/admin/ (docs/PROTOCOL.md): live board settings, bans, protected
+ * rectangles, fill and blank, admin placement, rollback and undo, the audit log and the history
+ * export. Every call needs the admin token as a bearer; every change is written to the audit log.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BOARD_ID_PATTERN, type BoardConfig, parseBoardConfig } from '../shared/board.ts'
+import type { Rect } from '../shared/placement.ts'
+import { PLACE_ERROR_STATUS } from '../shared/protocol.ts'
+import { isAdminToken } from './admin-token.ts'
+import { type HistoryStore, RecordKind } from './history-store.ts'
+import { HttpError, readJson, send } from './http-util.ts'
+import type { Moderation } from './moderation.ts'
+import { type RollbackFilter, rollback, undoRollback } from './rollback.ts'
+import type { Room, TileWrite } from './room.ts'
+
+export type AdminDeps = {
+  adminToken: string
+  rooms: ReadonlyMap<string, Room>
+  history: HistoryStore
+  moderation: Moderation
+  /** Public board info (as GET /api/boards/<id> answers). */
+  boardInfo: (room: Room) => unknown
+  /** Stable pseudonym of an identity for exports. */
+  anonymise: (user: string) => string
+  maxBodyBytes: number
+  now: () => number
+}
+
+/** The user name under which admin fills are written in the history. */
+export const ADMIN_USER = '@admin'
+/** Largest rectangle one fill may write, in tiles (each tile is one history record). */
+export const MAX_FILL_TILES = 1 << 20
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v)
+
+const parseRect = (value: unknown, board: BoardConfig): Rect => {
+  const r = value as Record<string, unknown> | null
+  if (!r || typeof r !== 'object' || ![r.x, r.y, r.w, r.h].every(isInt)) {
+    throw new HttpError(400, 'bad-request', 'a rectangle is {"x":int,"y":int,"w":int,"h":int}')
+  }
+  const rect = { x: r.x as number, y: r.y as number, w: r.w as number, h: r.h as number }
+  if (rect.w < 1 || rect.h < 1 || rect.x < 0 || rect.y < 0 || rect.x + rect.w > board.width || rect.y + rect.h > board.height) {
+    throw new HttpError(400, 'out-of-bounds', `the rectangle must lie inside ${board.width}x${board.height}`)
+  }
+  return rect
+}
+
+const parseTime = (value: unknown, name: string): number | undefined => {
+  if (value === undefined) return undefined
+  if (isInt(value) && value >= 0) return value
+  if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return Date.parse(value)
+  throw new HttpError(400, 'bad-request', `${name} must be ms since the epoch or an ISO date`)
+}
+
+const objectBody = async (req: IncomingMessage, limit: number): Promise<Record<string, unknown>> => {
+  const body = await readJson(req, limit)
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'bad-request', 'the body must be a JSON object')
+  return body as Record<string, unknown>
+}
+
+const PATCHABLE = new Set(['cooldownMs', 'locked', 'palette', 'width', 'height'])
+
+/** Answers /api/admin/… requests; returns false for any other path. */
+export const handleAdminRoute = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  parts: string[],
+  deps: AdminDeps,
+): Promise<boolean> => {
+  if (parts[0] !== 'api' || parts[1] !== 'admin') return false
+  const auth = req.headers.authorization
+  if (!auth) throw new HttpError(401, 'unauthorized', 'admin calls need Authorization: Bearer <admin token>')
+  if (!isAdminToken(deps.adminToken, auth.startsWith('Bearer ') ? auth.slice(7).trim() : null)) {
+    throw new HttpError(403, 'forbidden', 'that is not the admin token')
+  }
+  const method = req.method ?? 'GET'
+  const actor = typeof req.headers['x-admin-name'] === 'string' ? `admin:${req.headers['x-admin-name'].slice(0, 64)}` : 'admin'
+  const audit = (action: string, board: string | null, tiles: number, details: unknown) =>
+    deps.history.appendAudit({ at: deps.now(), actor, action, board, tiles, details })
+  const rest = parts.slice(2)
+
+  if (rest[0] === 'audit' && rest.length === 1 && method === 'GET') {
+    const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100))
+    const before = url.searchParams.has('before') ? Number(url.searchParams.get('before')) : undefined
+    if (!Number.isInteger(limit) || limit < 1 || (before !== undefined && !Number.isInteger(before))) {
+      throw new HttpError(400, 'bad-request', 'limit and before must be integers')
+    }
+    const entries = await deps.history.readAudit(limit, before)
+    send(res, 200, { entries, next: entries.length === limit ? entries[entries.length - 1]?.seq : null })
+    return true
+  }
+
+  if (rest[0] === 'bans') {
+    if (rest.length === 1 && method === 'GET') {
+      send(res, 200, { bans: deps.moderation.bans() })
+      return true
+    }
+    if (rest.length === 1 && method === 'POST') {
+      const body = await objectBody(req, deps.maxBodyBytes)
+      const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : ''
+      const kind = typeof body.user === 'string' ? 'user' : typeof body.ip === 'string' ? 'ip' : null
+      if (!kind) throw new HttpError(400, 'bad-request', 'give {"user": "<id>"} or {"ip": "<address>"}, and optionally "reason"')
+      const target = (kind === 'user' ? body.user : body.ip) as string
+      const ban = { kind, target, reason, at: deps.now() } as const
+      await deps.moderation.ban(ban)
+      await audit('ban', null, 0, ban)
+      send(res, 200, { ok: true, ban })
+      return true
+    }
+    if (rest.length === 3 && method === 'DELETE' && (rest[1] === 'user' || rest[1] === 'ip')) {
+      const removed = await deps.moderation.unban(rest[1], rest[2] as string)
+      if (!removed) throw new HttpError(404, 'not-found', `no ban of ${rest[1]} ${rest[2]}`)
+      await audit('unban', null, 0, { kind: rest[1], target: rest[2] })
+      send(res, 200, { ok: true })
+      return true
+    }
+    throw new HttpError(404, 'not-found', `no admin route ${method} ${url.pathname}`)
+  }
+
+  if (rest[0] !== 'boards' || rest.length < 2) throw new HttpError(404, 'not-found', `no admin route ${method} ${url.pathname}`)
+  const boardId = rest[1] as string
+  const room = BOARD_ID_PATTERN.test(boardId) ? deps.rooms.get(boardId) : undefined
+  if (!room) throw new HttpError(404, 'unknown-board', `no board has the id ${JSON.stringify(boardId)}`)
+  const action = rest[2]
+  const board = room.config()
+
+  if (rest.length === 2) {
+    if (method === 'GET') {
+      send(res, 200, { ...(deps.boardInfo(room) as object), protections: deps.moderation.protections(room.id) })
+      return true
+    }
+    if (method !== 'PATCH') throw new HttpError(405, 'method-not-allowed', 'use GET or PATCH')
+    const patch = await objectBody(req, deps.maxBodyBytes)
+    const unknown = Object.keys(patch).filter((k) => !PATCHABLE.has(k))
+    if (unknown.length > 0) throw new HttpError(400, 'bad-request', `fields that cannot be changed: ${unknown.join(', ')}`)
+    const parsed = parseBoardConfig({ ...board, ...patch })
+    if (!parsed.ok) throw new HttpError(400, 'bad-request', parsed.error)
+    const changed = await room.updateConfig(parsed.board)
+    if (!changed.ok) throw new HttpError(400, 'bad-request', changed.error)
+    await audit('update-board', room.id, 0, patch)
+    send(res, 200, deps.boardInfo(room))
+    return true
+  }
+
+  if (action === 'protections') {
+    if (rest.length === 3 && method === 'GET') {
+      send(res, 200, { protections: deps.moderation.protections(room.id) })
+      return true
+    }
+    if (rest.length === 3 && method === 'POST') {
+      const rect = parseRect(await objectBody(req, deps.maxBodyBytes), board)
+      const protection = await deps.moderation.protect(room.id, rect, deps.now())
+      await audit('protect', room.id, 0, protection)
+      send(res, 200, { ok: true, protection })
+      return true
+    }
+    if (rest.length === 4 && method === 'DELETE') {
+      const id = Number(rest[3])
+      if (!Number.isInteger(id) || !(await deps.moderation.unprotect(room.id, id))) {
+        throw new HttpError(404, 'not-found', `no protection ${rest[3]} on ${room.id}`)
+      }
+      await audit('unprotect', room.id, 0, { id })
+      send(res, 200, { ok: true })
+      return true
+    }
+  }
+
+  if ((action === 'fill' || action === 'blank') && rest.length === 3 && method === 'POST') {
+    const body = await objectBody(req, deps.maxBodyBytes)
+    const rect = parseRect(body, board)
+    const color = action === 'blank' ? 0 : body.color
+    if (!isInt(color) || color < 0 || color >= board.palette.length) {
+      throw new HttpError(400, 'bad-color', `color must be in 0..${board.palette.length - 1}`)
+    }
+    if (rect.w * rect.h > MAX_FILL_TILES) throw new HttpError(400, 'too-large', `one fill writes at most ${MAX_FILL_TILES} tiles`)
+    const tiles: TileWrite[] = []
+    let changed = 0
+    const bitmap = room.bitmap()
+    for (let y = rect.y; y < rect.y + rect.h; y++) {
+      for (let x = rect.x; x < rect.x + rect.w; x++) {
+        tiles.push({ x, y, color })
+        if (bitmap[y * board.width + x] !== color) changed += 1
+      }
+    }
+    const result = await room.write(tiles, ADMIN_USER, RecordKind.Fill)
+    if (!result.ok) return sendPlaceError(res, result)
+    await audit(action, room.id, changed, { ...rect, color })
+    send(res, 200, { ok: true, tiles: changed })
+    return true
+  }
+
+  if (action === 'place' && rest.length === 3 && method === 'POST') {
+    const body = await objectBody(req, deps.maxBodyBytes)
+    const result = await room.place({ x: body.x, y: body.y, color: body.color }, { user: ADMIN_USER, ip: 'admin', isAdmin: true })
+    if (!result.ok) return sendPlaceError(res, result)
+    await audit('place', room.id, 1, { x: body.x, y: body.y, color: body.color })
+    send(res, 200, result)
+    return true
+  }
+
+  if (action === 'rollback' && rest.length === 3 && method === 'POST') {
+    const body = await objectBody(req, deps.maxBodyBytes)
+    const filter: RollbackFilter = {}
+    if (body.user !== undefined) {
+      if (typeof body.user !== 'string') throw new HttpError(400, 'bad-request', 'user must be a string')
+      filter.user = body.user
+    }
+    if (body.rect !== undefined) filter.rect = parseRect(body.rect, board)
+    const from = parseTime(body.from, 'from')
+    const to = parseTime(body.to, 'to')
+    if (from !== undefined) filter.from = from
+    if (to !== undefined) filter.to = to
+    if (Object.keys(filter).length === 0) throw new HttpError(400, 'bad-request', 'give at least one of user, rect, from, to')
+    const outcome = await rollback(room, deps.history, filter)
+    await audit('rollback', room.id, outcome.tiles, { ...filter, rollback: outcome.id, placements: outcome.placements })
+    send(res, 200, { ok: true, ...outcome })
+    return true
+  }
+
+  if (action === 'rollbacks' && rest.length === 5 && rest[4] === 'undo' && method === 'POST') {
+    const id = Number(rest[3])
+    if (!Number.isInteger(id) || id < 1) throw new HttpError(400, 'bad-request', 'the rollback id must be a positive integer')
+    const outcome = await undoRollback(room, deps.history, id)
+    if (outcome.placements === 0) throw new HttpError(404, 'not-found', `rollback ${id} has nothing to undo`)
+    await audit('undo-rollback', room.id, outcome.tiles, { rollback: id, placements: outcome.placements })
+    send(res, 200, { ok: true, ...outcome })
+    return true
+  }
+
+  if (action === 'history.csv' && rest.length === 3 && method === 'GET') {
+    await streamHistoryCsv(res, room, deps)
+    return true
+  }
+
+  throw new HttpError(404, 'not-found', `no admin route ${method} ${url.pathname}`)
+}
+
+const sendPlaceError = (res: ServerResponse, result: { error: keyof typeof PLACE_ERROR_STATUS; message?: string }) => {
+  send(res, PLACE_ERROR_STATUS[result.error], result)
+  return true
+}
+
+/** CSV header of the history export. */
+export const HISTORY_CSV_HEADER = 'placed_at,user,x,y,color,kind'
+const KIND_NAMES = ['placement', 'fill', 'restore'] as const
+
+/** Streams the board's whole history as CSV, in commit order, honouring back-pressure. */
+const streamHistoryCsv = async (res: ServerResponse, room: Room, deps: AdminDeps) => {
+  res.writeHead(200, {
+    'content-type': 'text/csv; charset=utf-8',
+    'content-disposition': `attachment; filename="${room.id}-placements.csv"`,
+    'cache-control': 'no-store',
+    'x-total-records': String(await deps.history.lastSeq(room.id)),
+  })
+  const palette = room.config().palette
+  let chunk = `${HISTORY_CSV_HEADER}\n`
+  for await (const r of deps.history.readAfter(room.id, 0)) {
+    const user = r.user.startsWith('@') ? r.user : deps.anonymise(r.user)
+    chunk += `${new Date(r.placedAt).toISOString()},${user},${r.x},${r.y},${palette[r.color] ?? r.color},${KIND_NAMES[r.kind]}\n`
+    if (chunk.length > 64 * 1024) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve))
+      chunk = ''
+      if (res.destroyed) return
+    }
+  }
+  res.end(chunk)
+}
