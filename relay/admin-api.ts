@@ -8,6 +8,7 @@ import { BOARD_ID_PATTERN, type BoardConfig, parseBoardConfig } from '../shared/
 import type { Rect } from '../shared/placement.ts'
 import { PLACE_ERROR_STATUS } from '../shared/protocol.ts'
 import { isAdminToken } from './admin-token.ts'
+import { HISTORY_CSV_HEADER, historyCsvRow } from './history-csv.ts'
 import { type HistoryStore, RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import type { Moderation } from './moderation.ts'
@@ -243,10 +244,6 @@ const sendPlaceError = (res: ServerResponse, result: { error: keyof typeof PLACE
   return true
 }
 
-/** CSV header of the history export. */
-export const HISTORY_CSV_HEADER = 'placed_at,user,x,y,color,kind'
-const KIND_NAMES = ['placement', 'fill', 'restore'] as const
-
 /** Streams the board's whole history as CSV, in commit order, honouring back-pressure. */
 const streamHistoryCsv = async (res: ServerResponse, room: Room, deps: AdminDeps) => {
   res.writeHead(200, {
@@ -258,8 +255,7 @@ const streamHistoryCsv = async (res: ServerResponse, room: Room, deps: AdminDeps
   const palette = room.config().palette
   let chunk = `${HISTORY_CSV_HEADER}\n`
   for await (const r of deps.history.readAfter(room.id, 0)) {
-    const user = r.user.startsWith('@') ? r.user : deps.anonymise(r.user)
-    chunk += `${new Date(r.placedAt).toISOString()},${user},${r.x},${r.y},${palette[r.color] ?? r.color},${KIND_NAMES[r.kind]}\n`
+    chunk += historyCsvRow(r, palette, deps.anonymise)
     if (chunk.length > 64 * 1024) {
       if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve))
       chunk = ''

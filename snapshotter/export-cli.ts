@@ -14,21 +14,9 @@
 import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import WebSocket from 'ws'
+import { createProgress, formatBytes, parseFlags, parseIntFlag, parseRegion, parseTimeFlag, runCli, UsageError } from '../cli/cli-kit.ts'
 import { followFromSnapshot, fromBase64, type SocketConstructor } from '../shared/cold-start.ts'
-import {
-  checkRegion,
-  createProgress,
-  dataDirSource,
-  formatBytes,
-  parseBoardId,
-  parseFlags,
-  parseIntFlag,
-  parseRegion,
-  parseTimeFlag,
-  relaySource,
-  runCli,
-  UsageError,
-} from './cli-common.ts'
+import { checkRegion, dataDirSource, parseBoardId, relaySource } from './cli-common.ts'
 import { cropBitmap, encodePalettePng, scaleBitmap } from './render-png.ts'
 
 const USAGE =

@@ -13,21 +13,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { createProgress, formatBytes, parseFlags, parseIntFlag, parseRegion, parseTimeFlag, runCli, UsageError } from '../cli/cli-kit.ts'
 import { growBitmap } from '../shared/update-reader.ts'
-import {
-  checkRegion,
-  createProgress,
-  dataDirSource,
-  formatBytes,
-  parseBoardId,
-  parseFlags,
-  parseIntFlag,
-  parseRegion,
-  parseTimeFlag,
-  relaySource,
-  runCli,
-  UsageError,
-} from './cli-common.ts'
+import { checkRegion, dataDirSource, parseBoardId, relaySource } from './cli-common.ts'
 import { createApngEncoder, cropBitmap, encodePalettePng, scaleBitmap } from './render-png.ts'
 
 const USAGE =
