@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
+import { adminCall } from '../helpers/admin.ts'
 import { startChildRelay } from '../helpers/child-relay.ts'
 import { connectProvider, newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
 import { startTestRelay } from '../helpers/start-relay.ts'
@@ -47,6 +48,32 @@ describe('restart', () => {
     await placeHttp(relay.url, a.token, { x: 200, y: 200, color: 9 })
     await waitFor(() => readBoardBitmap(viewer.doc, 256, 256)[200 * 256 + 200] === 9, { what: 'viewer reconnected' })
     expect(Buffer.compare(readBoardBitmap(viewer.doc, 256, 256), relay.rooms.get('main')?.bitmap() as Uint8Array)).toBe(0)
+  })
+
+  it('keeps live settings, bans and protections; an edited start configuration wins', async () => {
+    const tmp = makeTmpDir()
+    cleanups.push(tmp.remove)
+    const env = { ADMIN_TOKEN: 'admin-token-for-restart-test' }
+    const start = () => startTestRelay({ dataDir: tmp.dir, boards, env })
+    let relay = await start()
+    const user = await newSession(relay.url)
+    expect((await adminCall(relay.url, env.ADMIN_TOKEN, 'PATCH', '/boards/main', { cooldownMs: 1234, width: 300 })).status).toBe(200)
+    await adminCall(relay.url, env.ADMIN_TOKEN, 'POST', '/bans', { user: user.user, reason: 'spam' })
+    await adminCall(relay.url, env.ADMIN_TOKEN, 'POST', '/boards/slow/protections', { x: 0, y: 0, w: 4, h: 4 })
+    await relay.close()
+
+    relay = await start()
+    expect(relay.rooms.get('main')?.config()).toMatchObject({ cooldownMs: 1234, width: 300 })
+    expect((await placeHttp(relay.url, user.token, { x: 1, y: 1, color: 1 })).body).toMatchObject({ error: 'banned', message: 'spam' })
+    const other = await newSession(relay.url)
+    expect((await placeHttp(relay.url, other.token, { x: 1, y: 1, color: 1 }, 'slow')).body.error).toBe('protected')
+    await relay.close()
+
+    // The operator edits the configuration: it applies (and may only grow what was grown live).
+    const edited = [{ ...boards[0], cooldownMs: 999, width: 320 }, boards[1]]
+    relay = await startTestRelay({ dataDir: tmp.dir, boards: edited, env })
+    cleanups.push(relay.close)
+    expect(relay.rooms.get('main')?.config()).toMatchObject({ cooldownMs: 999, width: 320 })
   })
 
   it('refuses a second relay on the same DATA_DIR with a clear message', async () => {
