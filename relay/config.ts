@@ -43,6 +43,16 @@ export type RelayConfig = {
   compactTotalWrites: number
   /** Directory of the built client to serve at /, or null for none. */
   staticDir: string | null
+  /**
+   * Origins allowed to embed the client in a frame (CSP frame-ancestors). Empty = this origin
+   * only; '*' = anyone. Env EMBED_ORIGINS, comma-separated.
+   */
+  embedOrigins: string[]
+  /** Most simultaneous WebSockets from one address (4429 beyond). Env MAX_CONNECTIONS_PER_IP. */
+  maxConnectionsPerIp: number
+  /** Placements per second one address may make across all its identities, and its burst. */
+  ipPlacementsPerSecond: number
+  ipPlacementBurst: number
   /** The admin bearer token; null = generate one into DATA_DIR/admin-token on first start. Env ADMIN_TOKEN. */
   adminToken: string | null
   /** Comma-separated log namespaces to print (relay, ws, http, room, store; * = all). Env LOG. */
@@ -50,6 +60,9 @@ export type RelayConfig = {
 }
 
 type Env = Record<string, string | undefined>
+
+/** Most boards one relay serves: each holds its bitmap and document in memory. */
+export const MAX_BOARDS = 64
 
 const int = (env: Env, name: string, fallback: number, min: number, max: number): number => {
   const raw = env[name]
@@ -66,6 +79,18 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   if (/^(1|true|yes|on)$/i.test(raw)) return true
   if (/^(0|false|no|off)$/i.test(raw)) return false
   throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`)
+}
+
+const embedOrigins = (raw: string | undefined): string[] => {
+  const list = (raw ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+  for (const o of list) {
+    if (o !== '*' && !/^https?:\/\/[a-z0-9.-]+(:\d+)?$/i.test(o))
+      throw new Error(`EMBED_ORIGINS: ${JSON.stringify(o)} is not * or an origin like https://example.org`)
+  }
+  return list
 }
 
 const adminToken = (raw: string | undefined): string | null => {
@@ -119,6 +144,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     declared = boards
   }
   const boards: BoardConfig[] = []
+  if (declared.length > MAX_BOARDS) throw new Error(`at most ${MAX_BOARDS} boards per relay (${declared.length} declared)`)
   for (const raw of declared) {
     const merged =
       typeof raw === 'object' && raw !== null && (raw as { id?: unknown }).id === DEFAULT_BOARD.id ? { ...raw, ...mainOverrides } : raw
@@ -147,5 +173,9 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     staticDir: env.STATIC_DIR === '' ? null : resolve(cwd, env.STATIC_DIR ?? 'dist/client'),
     log: env.LOG ?? '',
     adminToken: adminToken(env.ADMIN_TOKEN),
+    embedOrigins: embedOrigins(env.EMBED_ORIGINS),
+    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
+    ipPlacementsPerSecond: int(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
+    ipPlacementBurst: int(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),
   }
 }

@@ -19,6 +19,8 @@ const EMPTY_AWARENESS = (() => {
   return encoding.toUint8Array(enc)
 })()
 
+const RATE_LIMITED = { ok: false, error: 'rate-limited', retryAfterMs: 1000, message: 'too many placements from this address' } as const
+
 export type ConnectionOptions = {
   room: Room
   placer: Placer | null
@@ -26,6 +28,8 @@ export type ConnectionOptions = {
   tessera: boolean
   messagesPerSecond: number
   messageBurst: number
+  /** Per-address placement budget (across identities and sockets); false = refuse with rate-limited. */
+  allowPlacement: (ip: string, now: number) => boolean
   log: Logger
   now: () => number
 }
@@ -115,6 +119,10 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
           conn.send(
             encodePlaceResult(frame.requestId, { ok: false, error: 'unauthorized', message: 'no identity: POST /api/session first' }),
           )
+          return
+        }
+        if (!opts.allowPlacement(placer.ip, opts.now())) {
+          conn.send(encodePlaceResult(frame.requestId, RATE_LIMITED))
           return
         }
         room.place({ x: frame.x, y: frame.y, color: frame.color }, placer).then((result) => {

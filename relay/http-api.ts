@@ -20,6 +20,8 @@ import type { Room } from './room.ts'
 import { handleSnapshotRoute } from './snapshot-routes.ts'
 
 export type HttpDeps = {
+  /** Per-address placement budget; false = 429 rate-limited. */
+  allowPlacement: (ip: string, now: number) => boolean
   /** Everything the admin API needs (see admin-api.ts). */
   admin: AdminDeps
   history: HistoryStore
@@ -109,6 +111,34 @@ const tileHistoryPage = async (history: HistoryStore, board: string, x: number, 
   return { x, y, placements, next: placements.length === limit && last ? last.seq : null }
 }
 
+/**
+ * Headers for HTML pages: a content security policy the client satisfies (its own scripts,
+ * styles and service worker; WebSockets to this relay; images from data: and blob: URLs for
+ * snapshots), and framing limited to the configured embedding origins.
+ */
+export const pageSecurityHeaders = (embedOrigins: readonly string[]): Record<string, string> => {
+  const ancestors = embedOrigins.includes('*') ? '*' : ["'self'", ...embedOrigins].join(' ')
+  const csp = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self' ws: wss:",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    `frame-ancestors ${ancestors}`,
+  ].join('; ')
+  return {
+    'content-security-policy': csp,
+    // Older browsers without frame-ancestors: same origin only unless embedding is configured.
+    ...(embedOrigins.length === 0 ? { 'x-frame-options': 'SAMEORIGIN' } : {}),
+    'cross-origin-opener-policy': 'same-origin',
+  }
+}
+
 /** Builds the request handler. */
 export const createHttpHandler = (deps: HttpDeps) => {
   const { config, rooms, signer, log, now } = deps
@@ -184,10 +214,10 @@ export const createHttpHandler = (deps: HttpDeps) => {
           throw new HttpError(400, 'bad-request', 'the body must be a JSON object {"x":..,"y":..,"color":..}')
         }
         const { x, y, color } = body as Record<string, unknown>
-        const result = await room.place(
-          { x, y, color },
-          { user: presented.identity.user, ip: clientIp(req, config.trustProxy), isAdmin: false },
-        )
+        const ip = clientIp(req, config.trustProxy)
+        const result = deps.allowPlacement(ip, now())
+          ? await room.place({ x, y, color }, { user: presented.identity.user, ip, isAdmin: false })
+          : ({ ok: false, error: 'rate-limited', retryAfterMs: 1000, message: 'too many placements from this address' } as const)
         if (result.ok) return send(res, 200, result, cors)
         const headers: Record<string, string> = { ...cors }
         if (result.retryAfterMs) headers['retry-after'] = String(Math.ceil(result.retryAfterMs / 1000))
@@ -226,7 +256,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
     const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream'
     // Vite names built assets by content hash: cache them for good; everything else revalidates.
     const immutable = rel.startsWith('assets/')
+    const html = type.startsWith('text/html')
     res.writeHead(200, {
+      ...(html ? pageSecurityHeaders(config.embedOrigins) : {}),
       'content-type': type,
       'content-length': statSync(file).size,
       'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
@@ -237,6 +269,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
 
   return (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-content-type-options', 'nosniff')
+    res.setHeader('referrer-policy', 'strict-origin-when-cross-origin')
     let url: URL
     try {
       url = new URL(req.url ?? '/', 'http://relay.invalid')

@@ -18,6 +18,7 @@ import { boardInfo, clientIp, createHttpHandler, readToken } from './http-api.ts
 import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
 import { createLog } from './log.ts'
 import { openModeration } from './moderation.ts'
+import { createKeyedLimiter } from './rate-limit.ts'
 import { openRoom, type Room } from './room.ts'
 
 export type Relay = {
@@ -81,8 +82,11 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     throw err
   }
 
+  // Placements per address across all its identities and sockets (a bot farm behind one address).
+  const placementLimiter = createKeyedLimiter(config.ipPlacementsPerSecond, config.ipPlacementBurst)
   const server = createServer(
     createHttpHandler({
+      allowPlacement: placementLimiter.take,
       config,
       rooms,
       signer,
@@ -103,6 +107,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   )
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
   const heartbeats = new Set<() => void>()
+  const connectionsByIp = new Map<string, number>()
   const wsLog = logOf('ws')
 
   server.on('upgrade', (req, socket, head) => {
@@ -119,6 +124,18 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      const ip = clientIp(req, config.trustProxy)
+      const open = connectionsByIp.get(ip) ?? 0
+      if (open >= config.maxConnectionsPerIp) {
+        closeWith(ws, CloseCode.RateLimited, 'too-many-connections', `at most ${config.maxConnectionsPerIp} connections from one address`)
+        return
+      }
+      connectionsByIp.set(ip, open + 1)
+      ws.on('close', () => {
+        const left = (connectionsByIp.get(ip) ?? 1) - 1
+        if (left > 0) connectionsByIp.set(ip, left)
+        else connectionsByIp.delete(ip)
+      })
       const id = match[1] as string
       const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
       if (!room) {
@@ -131,13 +148,14 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         return
       }
       const tessera = url.searchParams.get(TESSERA_PARAM) === '1'
-      const placer = token.kind === 'valid' ? { user: token.identity.user, ip: clientIp(req, config.trustProxy), isAdmin: false } : null
+      const placer = token.kind === 'valid' ? { user: token.identity.user, ip, isAdmin: false } : null
       const { heartbeat } = attachConnection(ws, {
         room,
         placer,
         tessera,
         messagesPerSecond: config.messagesPerSecond,
         messageBurst: config.messageBurst,
+        allowPlacement: placementLimiter.take,
         log: wsLog,
         now,
       })
@@ -151,6 +169,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     for (const room of rooms.values()) room.heartbeat()
   }, config.heartbeatMs)
 
+  // Slow clients: a request must send its headers within 10 s and complete within 30 s.
+  server.headersTimeout = 10_000
+  server.requestTimeout = 30_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host || undefined, () => {

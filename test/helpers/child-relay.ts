@@ -1,6 +1,7 @@
 /** A relay in a child process (so that it can be killed with SIGKILL), on a free port. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { TEST_LIMITS } from './start-relay.ts'
 import { waitFor } from './wait-for.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -10,7 +11,7 @@ export type ChildRelay = { url: string; wsBase: string; child: ChildProcess; out
 export const startChildRelay = async (dataDir: string, env: Record<string, string> = {}): Promise<ChildRelay> => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', STATIC_DIR: '', DATA_DIR: dataDir, ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', STATIC_DIR: '', DATA_DIR: dataDir, ...TEST_LIMITS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

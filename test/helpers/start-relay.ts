@@ -5,6 +5,12 @@ import { parseRelayConfig } from '../../relay/config.ts'
 import { type Relay, type RelayOptions, startRelay } from '../../relay/relay.ts'
 import { makeTmpDir } from './tmp-dir.ts'
 
+/**
+ * Every test client connects from 127.0.0.1, so the per-address placement budget (20/s by
+ * default) would throttle tests that place fast; test/integration/limits.test.ts tests it.
+ */
+export const TEST_LIMITS = { IP_PLACEMENTS_PER_SECOND: '1000000', IP_PLACEMENT_BURST: '1000000' }
+
 export type TestRelay = Relay & {
   dataDir: string
   /** ws://127.0.0.1:port/ws: the serverUrl for y-websocket's provider. */
@@ -19,7 +25,7 @@ export const startTestRelay = async (
   const tmp = opts.dataDir ? null : makeTmpDir('tessera-relay-')
   const dataDir = opts.dataDir ?? (tmp as { dir: string }).dir
   if (opts.boards) writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ boards: opts.boards }))
-  const config = parseRelayConfig({ HOST: '127.0.0.1', PORT: '0', STATIC_DIR: '', DATA_DIR: dataDir, ...opts.env })
+  const config = parseRelayConfig({ HOST: '127.0.0.1', PORT: '0', STATIC_DIR: '', DATA_DIR: dataDir, ...TEST_LIMITS, ...opts.env })
   const relay = await startRelay(config, opts)
   return {
     ...relay,
