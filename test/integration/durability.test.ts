@@ -70,7 +70,8 @@ describe('restart', () => {
     await relay.close()
 
     // The operator edits the configuration: it applies (and may only grow what was grown live).
-    const edited = [{ ...boards[0], cooldownMs: 999, width: 320 }, boards[1]]
+    const [mainBoard, slowBoard] = boards as [Record<string, unknown>, Record<string, unknown>]
+    const edited = [{ ...mainBoard, cooldownMs: 999, width: 320 }, slowBoard]
     relay = await startTestRelay({ dataDir: tmp.dir, boards: edited, env })
     cleanups.push(relay.close)
     expect(relay.rooms.get('main')?.config()).toMatchObject({ cooldownMs: 999, width: 320 })
