@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-const boards = [
+const boards: [Record<string, unknown>, Record<string, unknown>] = [
   { id: 'main', width: 256, height: 256, cooldownMs: 0, shardSize: 32 },
   { id: 'slow', width: 32, height: 32, cooldownMs: 600_000 },
 ]
@@ -70,7 +70,7 @@ describe('restart', () => {
     await relay.close()
 
     // The operator edits the configuration: it applies (and may only grow what was grown live).
-    const [mainBoard, slowBoard] = boards as [Record<string, unknown>, Record<string, unknown>]
+    const [mainBoard, slowBoard] = boards
     const edited = [{ ...mainBoard, cooldownMs: 999, width: 320 }, slowBoard]
     relay = await startTestRelay({ dataDir: tmp.dir, boards: edited, env })
     cleanups.push(relay.close)
