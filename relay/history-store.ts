@@ -128,7 +128,10 @@ const rangeEnd = (prefix: Uint8Array): Uint8Array => {
 export type HistoryStore = {
   /** Highest seq written for a board (0 if none). */
   lastSeq: (board: string) => Promise<number>
-  /** Appends records (seqs ascending) and sets meta values, atomically. */
+  /**
+   * Appends records (seqs ascending) and sets meta values, atomically. Rejects if the write
+   * failed (nothing was written); the next call reopens the database first.
+   */
   append: (board: string, records: readonly PlacementRecord[], meta?: Record<string, number>) => Promise<void>
   /** A meta value, or `fallback`. */
   getMeta: (board: string, name: string, fallback: number) => Promise<number>
@@ -183,6 +186,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     return p
   }
   const empty = new Uint8Array(0)
+  let failed = false
   const jsonKey = (board: string, name: string) => metaKey(boardPrefix(Prefix.Json, board), name)
   const auditPrefix = new Uint8Array([Prefix.Audit])
   let auditSeq = 0
@@ -242,6 +246,13 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
       return 0
     },
     append: async (board, records, meta = {}) => {
+      // After a failed write LevelDB refuses every later write (its error is sticky): reopen
+      // first, which recovers once the cause (a full disk, say) is gone.
+      if (failed) {
+        await db.close()
+        await db.open()
+        failed = false
+      }
       const p = prefixOf(board)
       const batch = db.batch()
       for (const r of records) {
@@ -249,7 +260,12 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
         batch.put(tileKey(p.tile, r.x, r.y, r.seq), empty)
       }
       for (const [name, value] of Object.entries(meta)) batch.put(metaKey(p.meta, name), encodeVarUint(value))
-      await batch.write({ sync: opts.sync })
+      try {
+        await batch.write({ sync: opts.sync })
+      } catch (err) {
+        failed = true
+        throw err
+      }
     },
     getMeta: async (board, name, fallback) => {
       // classic-level 1 rejects get() of a missing key; getMany answers undefined instead.

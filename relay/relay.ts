@@ -7,12 +7,12 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
-import { LeveldbPersistence } from 'y-leveldb'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { CloseCode, TESSERA_PARAM } from '../shared/protocol.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
+import { openDocStore } from './doc-store.ts'
 import { openHistoryStore } from './history-store.ts'
 import { boardInfo, clientIp, createHttpHandler, readToken } from './http-api.ts'
 import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
@@ -48,7 +48,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   mkdirSync(config.dataDir, { recursive: true })
   // The history store is opened first: its LevelDB lock is what keeps a second relay out.
   const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: opts.syncWrites ?? false })
-  const persistence = new LeveldbPersistence(join(config.dataDir, 'doc'))
+  const persistence = openDocStore(join(config.dataDir, 'doc'))
   const secret = loadOrCreateSecret(config.dataDir)
   const signer = createTokenSigner(secret)
   const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken)
@@ -77,7 +77,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     }
   } catch (err) {
     for (const room of rooms.values()) await room.close()
-    await persistence.destroy()
+    await persistence.close()
     await history.close()
     throw err
   }
@@ -199,7 +199,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         server.closeAllConnections()
         for (const room of rooms.values()) await room.close()
         await listening
-        await persistence.destroy()
+        await persistence.close()
         await history.close()
       })()
       return closed

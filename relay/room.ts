@@ -10,7 +10,6 @@
  * (meta docSeq) are replayed into the document.
  */
 import * as encoding from 'lib0/encoding'
-import type { LeveldbPersistence } from 'y-leveldb'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { type BoardConfig, checkBoardChange, isInsideBoard, parseShardKey, sameBoard, shardKey } from '../shared/board.ts'
@@ -29,6 +28,7 @@ import { type Rect, validatePlacement } from '../shared/placement.ts'
 import { encodePresence, MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts'
 import { extractShardColors } from '../shared/tile-codec.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
+import type { DocStore } from './doc-store.ts'
 import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
 import type { Logger } from './log.ts'
 
@@ -89,7 +89,7 @@ export type Room = {
 
 export type RoomDeps = {
   board: BoardConfig
-  persistence: LeveldbPersistence
+  persistence: DocStore
   history: HistoryStore
   log: Logger
   /** Minimum ms between commits (0 = group commit only). */
@@ -152,10 +152,10 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   let degraded = false
   let closing = false
   const storeDurably = async (update: Uint8Array): Promise<void> => {
-    // y-leveldb logs and swallows write errors, answering null: retry until the disk recovers.
+    // Retry until the disk recovers, reopening the database between attempts (LevelDB's write
+    // errors are sticky). The batch is neither broadcast nor acknowledged meanwhile.
     for (let attempt = 0; ; attempt++) {
-      const clock = await persistence.storeUpdate(id, update)
-      if (clock !== null && clock !== undefined) {
+      if (await persistence.storeUpdate(id, update)) {
         if (attempt > 0) log.warn(`board ${id}: document store recovered after ${attempt} failed attempts`)
         degraded = false
         return
@@ -164,6 +164,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (attempt === 0) log.error(`board ${id}: cannot store a document update; placements are refused until it succeeds`)
       await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))))
       if (closing) throw new Error('room closed while the document store was failing')
+      await persistence.reopen().catch((err: Error) => log.error(`board ${id}: reopening the document store failed:`, err.message))
     }
   }
 
