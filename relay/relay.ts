@@ -2,7 +2,7 @@
  * The relay: one HTTP server (API + static client) and one WebSocket endpoint per board at
  * /ws/<boardId>, over one port. Owns the stores and the rooms.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -45,7 +45,15 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const now = opts.now ?? Date.now
   const logOf = createLog(config.log)
   const log = logOf('relay')
-  mkdirSync(config.dataDir, { recursive: true })
+  try {
+    mkdirSync(config.dataDir, { recursive: true })
+    // Fail at start, with the reason, rather than at the first placement.
+    const probe = join(config.dataDir, '.write-probe')
+    writeFileSync(probe, '')
+    unlinkSync(probe)
+  } catch (err) {
+    throw new Error(`DATA_DIR ${config.dataDir} is not writable: ${(err as Error).message}`)
+  }
   // The history store is opened first: its LevelDB lock is what keeps a second relay out.
   const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: opts.syncWrites ?? false })
   const persistence = openDocStore(join(config.dataDir, 'doc'))

@@ -91,7 +91,22 @@ describe('disk full', () => {
     for (const a of acked) last.set(a.y * 64 + a.x, a.color)
     for (const [cell, color] of last) expect(board[cell], `tile ${cell}`).toBe(color)
     viewer.close()
+
     relay.child.kill('SIGKILL')
     await relay.exited
+
+    // A DATA_DIR that cannot be written is refused at start, with the reason.
+    const readOnly = mkdtempSync(join(tmpdir(), 'tessera-ro-'))
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', readOnly])
+    try {
+      const failed = await startChildRelay(join(readOnly, 'data'), env).then(
+        () => null,
+        (err: Error) => err.message,
+      )
+      expect(failed).toMatch(/DATA_DIR .* is not writable/)
+    } finally {
+      execFileSync('umount', ['-l', readOnly])
+      rmSync(readOnly, { recursive: true, force: true })
+    }
   })
 })
