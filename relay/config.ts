@@ -24,6 +24,8 @@ export type RelayConfig = {
   tickMs: number
   /** Also apply the cooldown per client address (off: schools and carrier NAT share addresses). Env PER_IP_COOLDOWN. */
   perIpCooldown: boolean
+  /** Fsync every history write: survives power loss, not just a crash, at some throughput. Env SYNC_WRITES. */
+  syncWrites: boolean
   /** Take the client address from X-Forwarded-For (only behind a trusted proxy). Env TRUST_PROXY. */
   trustProxy: boolean
   /** New identities one address may be issued per hour. Env SESSIONS_PER_IP_PER_HOUR, default 500. */
@@ -162,6 +164,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     tickMs: int(env, 'TICK_MS', 0, 0, 10_000),
     perIpCooldown: bool(env, 'PER_IP_COOLDOWN', false),
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    syncWrites: bool(env, 'SYNC_WRITES', false),
     sessionsPerIpPerHour: int(env, 'SESSIONS_PER_IP_PER_HOUR', 500, 1, 1_000_000),
     maxFrameBytes: int(env, 'MAX_FRAME_BYTES', Limits.maxFrameBytes, 1024, 64 * 1024 * 1024),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', Limits.maxBodyBytes, 256, 16 * 1024 * 1024),

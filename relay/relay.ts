@@ -36,8 +36,6 @@ export type Relay = {
 export type RelayOptions = {
   /** Relay clock in ms since the Unix epoch (tests may pass their own). */
   now?: () => number
-  /** Fsync every history write (survives power loss, not just a crash). */
-  syncWrites?: boolean
 }
 
 /** Opens the data directory, loads every board and starts listening. */
@@ -55,7 +53,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     throw new Error(`DATA_DIR ${config.dataDir} is not writable: ${(err as Error).message}`)
   }
   // The history store is opened first: its LevelDB lock is what keeps a second relay out.
-  const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: opts.syncWrites ?? false })
+  const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: config.syncWrites })
   const persistence = openDocStore(join(config.dataDir, 'doc'))
   const secret = loadOrCreateSecret(config.dataDir)
   const signer = createTokenSigner(secret)

@@ -105,7 +105,7 @@ describe('kill -9', () => {
     const tmp = makeTmpDir()
     cleanups.push(tmp.remove)
     writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards }))
-    const env = { COMPACT_SHARD_WRITES: '64', MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000' }
+    const env = { COMPACT_SHARD_WRITES: '64', MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000', ADMIN_TOKEN: 'kill-test-admin-token' }
     const first = await startChildRelay(tmp.dir, env)
     cleanups.push(() => {
       first.child.kill('SIGKILL')
@@ -155,5 +155,17 @@ describe('kill -9', () => {
       expect(tile).toEqual({ x: a.x, y: a.y, color: a.color, user: a.user, placedAt: a.placedAt })
     }
     expect((await placeHttp(second.url, slowUser.token, { x: 2, y: 2, color: 2 }, 'slow')).status).toBe(429)
+
+    // The board equals the history replayed (the history as the admin export streams it).
+    const csv = await (
+      await fetch(`${second.url}/api/admin/boards/main/history.csv`, { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })
+    ).text()
+    const palette = ((await (await fetch(`${second.url}/api/boards/main`)).json()) as { palette: string[] }).palette
+    const replayed = new Uint8Array(256 * 256)
+    for (const row of csv.trim().split('\n').slice(1)) {
+      const [, , x, y, color] = row.split(',')
+      replayed[Number(y) * 256 + Number(x)] = palette.indexOf(color as string)
+    }
+    expect(Buffer.compare(replayed, readBoardBitmap(viewer.doc, 256, 256))).toBe(0)
   })
 })
