@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
+import { type Env, envBool, envInt } from '../shared/env.ts'
 import { Limits } from '../shared/protocol.ts'
 
 export type RelayConfig = {
@@ -61,27 +62,8 @@ export type RelayConfig = {
   log: string
 }
 
-type Env = Record<string, string | undefined>
-
 /** Most boards one relay serves: each holds its bitmap and document in memory. */
 export const MAX_BOARDS = 64
-
-const int = (env: Env, name: string, fallback: number, min: number, max: number): number => {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(raw)}`)
-  return n
-}
-
-const bool = (env: Env, name: string, fallback: boolean): boolean => {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (/^(1|true|yes|on)$/i.test(raw)) return true
-  if (/^(0|false|no|off)$/i.test(raw)) return false
-  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`)
-}
 
 const embedOrigins = (raw: string | undefined): string[] => {
   const list = (raw ?? '')
@@ -126,10 +108,10 @@ export const flagsToEnv = (argv: readonly string[]): Env => {
 export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayConfig => {
   const dataDir = resolve(cwd, env.DATA_DIR || './data')
   const mainOverrides: Record<string, unknown> = {}
-  if (env.BOARD_WIDTH) mainOverrides.width = int(env, 'BOARD_WIDTH', 0, 1, 8192)
-  if (env.BOARD_HEIGHT) mainOverrides.height = int(env, 'BOARD_HEIGHT', 0, 1, 8192)
-  if (env.BOARD_COOLDOWN_MS) mainOverrides.cooldownMs = int(env, 'BOARD_COOLDOWN_MS', 0, 0, 604_800_000)
-  if (env.BOARD_SHARD_SIZE) mainOverrides.shardSize = int(env, 'BOARD_SHARD_SIZE', 0, 16, 256)
+  if (env.BOARD_WIDTH) mainOverrides.width = envInt(env, 'BOARD_WIDTH', 0, 1, 8192)
+  if (env.BOARD_HEIGHT) mainOverrides.height = envInt(env, 'BOARD_HEIGHT', 0, 1, 8192)
+  if (env.BOARD_COOLDOWN_MS) mainOverrides.cooldownMs = envInt(env, 'BOARD_COOLDOWN_MS', 0, 0, 604_800_000)
+  if (env.BOARD_SHARD_SIZE) mainOverrides.shardSize = envInt(env, 'BOARD_SHARD_SIZE', 0, 16, 256)
   if (env.BOARD_PALETTE) mainOverrides.palette = env.BOARD_PALETTE.split(',').map((c) => c.trim())
 
   let declared: unknown[] = [{ id: DEFAULT_BOARD.id }]
@@ -158,27 +140,27 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
 
   return {
     host: env.HOST ?? '',
-    port: int(env, 'PORT', 8080, 0, 65535),
+    port: envInt(env, 'PORT', 8080, 0, 65535),
     dataDir,
     boards,
-    tickMs: int(env, 'TICK_MS', 0, 0, 10_000),
-    perIpCooldown: bool(env, 'PER_IP_COOLDOWN', false),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
-    syncWrites: bool(env, 'SYNC_WRITES', false),
-    sessionsPerIpPerHour: int(env, 'SESSIONS_PER_IP_PER_HOUR', 500, 1, 1_000_000),
-    maxFrameBytes: int(env, 'MAX_FRAME_BYTES', Limits.maxFrameBytes, 1024, 64 * 1024 * 1024),
-    maxBodyBytes: int(env, 'MAX_BODY_BYTES', Limits.maxBodyBytes, 256, 16 * 1024 * 1024),
-    heartbeatMs: int(env, 'HEARTBEAT_MS', Limits.heartbeatMs, 100, 25_000),
-    messagesPerSecond: int(env, 'MESSAGES_PER_SECOND', Limits.messagesPerSecond, 1, 1_000_000),
-    messageBurst: int(env, 'MESSAGE_BURST', Limits.messageBurst, 1, 1_000_000),
-    compactShardWrites: int(env, 'COMPACT_SHARD_WRITES', 1024, 16, 1_000_000),
-    compactTotalWrites: int(env, 'COMPACT_TOTAL_WRITES', 200_000, 1024, 100_000_000),
+    tickMs: envInt(env, 'TICK_MS', 0, 0, 10_000),
+    perIpCooldown: envBool(env, 'PER_IP_COOLDOWN', false),
+    trustProxy: envBool(env, 'TRUST_PROXY', false),
+    syncWrites: envBool(env, 'SYNC_WRITES', false),
+    sessionsPerIpPerHour: envInt(env, 'SESSIONS_PER_IP_PER_HOUR', 500, 1, 1_000_000),
+    maxFrameBytes: envInt(env, 'MAX_FRAME_BYTES', Limits.maxFrameBytes, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', Limits.maxBodyBytes, 256, 16 * 1024 * 1024),
+    heartbeatMs: envInt(env, 'HEARTBEAT_MS', Limits.heartbeatMs, 100, 25_000),
+    messagesPerSecond: envInt(env, 'MESSAGES_PER_SECOND', Limits.messagesPerSecond, 1, 1_000_000),
+    messageBurst: envInt(env, 'MESSAGE_BURST', Limits.messageBurst, 1, 1_000_000),
+    compactShardWrites: envInt(env, 'COMPACT_SHARD_WRITES', 1024, 16, 1_000_000),
+    compactTotalWrites: envInt(env, 'COMPACT_TOTAL_WRITES', 200_000, 1024, 100_000_000),
     staticDir: env.STATIC_DIR === '' ? null : resolve(cwd, env.STATIC_DIR ?? 'dist/client'),
     log: env.LOG ?? '',
     adminToken: adminToken(env.ADMIN_TOKEN),
     embedOrigins: embedOrigins(env.EMBED_ORIGINS),
-    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
-    ipPlacementsPerSecond: int(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
-    ipPlacementBurst: int(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),
+    maxConnectionsPerIp: envInt(env, 'MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
+    ipPlacementsPerSecond: envInt(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
+    ipPlacementBurst: envInt(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),
   }
 }

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
+import { type Env, envInt } from '../shared/env.ts'
 import { DEFAULT_RETENTION, parseDuration, parseRetentionTiers, type RetentionPolicy } from './retention.ts'
 
 export type SnapshotterConfig = {
@@ -30,8 +31,6 @@ export type SnapshotterConfig = {
   /** Log namespaces (snapshotter, follow; * = all). Env LOG. */
   log: string
 }
-
-type Env = Record<string, string | undefined>
 
 const FLAG_TO_ENV: Record<string, string> = {
   relay: 'SNAPSHOT_RELAY',
@@ -61,15 +60,6 @@ export const snapshotterFlagsToEnv = (argv: readonly string[]): Env => {
     env[name] = name === 'SNAPSHOT_BOARDS' && env[name] ? `${env[name]},${value}` : value
   }
   return env
-}
-
-const int = (env: Env, name: string, fallback: number, min: number, max: number): number => {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(raw)}`)
-  return n
 }
 
 /** Normalises a relay address to the WebSocket base (ws[s]://host:port/ws). */
@@ -106,10 +96,10 @@ export const parseSnapshotterConfig = (env: Env, cwd: string = process.cwd()): S
     relay: relayWsBase(env.SNAPSHOT_RELAY || `ws://127.0.0.1:${env.PORT || '8080'}`),
     boards: [...new Set(boards)],
     dataDir: resolve(cwd, env.DATA_DIR || './data'),
-    everyPlacements: int(env, 'SNAPSHOT_EVERY_PLACEMENTS', 5000, 1, 100_000_000),
-    everySeconds: int(env, 'SNAPSHOT_EVERY_SECONDS', 60, 1, 7 * 24 * 3600),
-    minIntervalMs: int(env, 'SNAPSHOT_MIN_INTERVAL_MS', 1000, 0, 3_600_000),
-    pngLevel: int(env, 'SNAPSHOT_PNG_LEVEL', 6, 0, 9),
+    everyPlacements: envInt(env, 'SNAPSHOT_EVERY_PLACEMENTS', 5000, 1, 100_000_000),
+    everySeconds: envInt(env, 'SNAPSHOT_EVERY_SECONDS', 60, 1, 7 * 24 * 3600),
+    minIntervalMs: envInt(env, 'SNAPSHOT_MIN_INTERVAL_MS', 1000, 0, 3_600_000),
+    pngLevel: envInt(env, 'SNAPSHOT_PNG_LEVEL', 6, 0, 9),
     retention: { tiers: tiers.tiers, maxAgeMs },
     log: env.LOG ?? '',
   }

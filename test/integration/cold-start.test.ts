@@ -19,18 +19,10 @@ import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
 import { decodePalettePng } from '../../snapshotter/render-png.ts'
 import { type BoardSnapshotter, startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
+import { prng } from '../helpers/prng.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-
-/** mulberry32: deterministic randomness so that a failure reproduces. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
 
 const SHARD = 16
 const ENV = {

@@ -9,6 +9,7 @@ import * as Y from 'yjs'
 import type { Room } from '../../relay/room.ts'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
 import { sameBytes } from '../helpers/bytes.ts'
+import { randomInts } from '../helpers/prng.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 
 let relay: TestRelay
@@ -30,14 +31,7 @@ const structCount = (doc: Y.Doc) => {
 }
 
 it('keeps the document bounded over 40,000 placements', async () => {
-  let a = 1
-  // mulberry32: a small seeded generator with well-mixed low bits.
-  const rand = (n: number) => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
-  }
+  const rand = randomInts(1)
   const counts: number[] = []
   for (let round = 0; round < 40; round++) {
     const batch = Array.from({ length: 1000 }, (_, i) =>

@@ -26,15 +26,7 @@ import {
   readBoardUpdate,
   stateVectorSum,
 } from '../../shared/update-reader.ts'
-
-/** A deterministic PRNG (mulberry32) so that failures reproduce. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
+import { prng } from '../helpers/prng.ts'
 
 type Board = { doc: Y.Doc; config: DocConfig }
 
