@@ -12,8 +12,8 @@ import { CloseCode, TESSERA_PARAM } from '../shared/protocol.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
-import { openDocStore } from './doc-store.ts'
-import { openHistoryStore } from './history-store.ts'
+import { type DocStore, openDocStore } from './doc-store.ts'
+import { type HistoryStore, openHistoryStore } from './history-store.ts'
 import { boardInfo, clientIp, createHttpHandler, readToken } from './http-api.ts'
 import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
 import { createLog } from './log.ts'
@@ -28,6 +28,8 @@ export type Relay = {
   url: string
   port: number
   rooms: ReadonlyMap<string, Room>
+  /** The document and history stores (diagnostics and tests). */
+  stores: { docs: DocStore; history: HistoryStore }
   server: Server
   /** Stops accepting, closes sockets (1001), finishes the commit in flight, closes the stores. */
   close: () => Promise<void>
@@ -196,6 +198,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     url,
     port,
     rooms,
+    stores: { docs: persistence, history },
     server,
     close: () => {
       closed ??= (async () => {

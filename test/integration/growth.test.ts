@@ -52,3 +52,17 @@ it('keeps the document bounded over 40,000 placements', async () => {
   expect(Y.encodeStateAsUpdate(room.doc).length).toBeLessThan(64 * 1024)
   expect(sameBytes(readBoardBitmap(room.doc, 128, 96), room.bitmap())).toBe(true)
 })
+
+it('keeps the stored document to a bounded number of updates, one commit at a time', async () => {
+  // One commit per placement: 1,300 stored updates without compaction.
+  for (let i = 0; i < 1300; i++) {
+    const r = await room.place({ x: i % 128, y: 5, color: (i % 15) + 1 }, { user: 'solo', ip: '127.0.0.1', isAdmin: false })
+    expect(r.ok).toBe(true)
+  }
+  const stored = await relay.stores.docs.storedUpdates('main')
+  expect(stored).toBeLessThan(700)
+  // And what is stored still loads into exactly the board.
+  const reloaded = await relay.stores.docs.getYDoc('main')
+  expect(sameBytes(readBoardBitmap(reloaded, 128, 96), room.bitmap())).toBe(true)
+  reloaded.destroy()
+})

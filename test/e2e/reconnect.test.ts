@@ -1,0 +1,475 @@
+/**
+ * The browser client across relay restarts, under the relay's security headers. The real client
+ * (built by vite) is served by a real relay on a fixed port and DATA_DIR; the relay is closed
+ * and started again under the open page, which must notice, say so, reconnect by itself and
+ * converge to the relay's board without a reload. Every page records Content-Security-Policy
+ * violations and console errors from its first script on; none may occur.
+ */
+import { resolve } from 'node:path'
+import * as decoding from 'lib0/decoding'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { RecordKind } from '../../relay/history-store.ts'
+import type { Room } from '../../relay/room.ts'
+import { colorToRgb } from '../../shared/palette.ts'
+import { MessageType, readSession, TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { newSession, placeHttp } from '../helpers/clients.ts'
+import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
+import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import { waitFor } from '../helpers/wait-for.ts'
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+
+// Small boards, so that comparing every pixel is cheap: "main" without cooldown for placements
+// over HTTP, "slow" with a one-minute cooldown.
+const W = 64
+const H = 48
+const BOARDS = [
+  { id: 'main', width: W, height: H, cooldownMs: 0 },
+  { id: 'slow', width: W, height: H, cooldownMs: 60_000 },
+]
+
+let browser: Browser
+let relay: TestRelay | null = null
+/** The port every restart binds again: the open pages know only this one. */
+let port = 0
+const outDir = makeTmpDir('tessera-client-')
+const dataDir = makeTmpDir('tessera-reconnect-')
+const cleanups: (() => Promise<unknown> | unknown)[] = []
+
+/** Starts the relay on the shared DATA_DIR (on `port` once it is known; `onPort` overrides). */
+const startRelay = async (onPort = port): Promise<TestRelay> =>
+  startTestRelay({
+    dataDir: dataDir.dir,
+    boards: BOARDS,
+    env: { STATIC_DIR: outDir.dir, ...(onPort ? { PORT: String(onPort) } : {}) },
+  })
+
+const live = (): TestRelay => {
+  if (!relay) throw new Error('the relay is not running')
+  return relay
+}
+
+const roomOf = (id: string): Room => {
+  const room = live().rooms.get(id)
+  if (!room) throw new Error(`no room ${id}`)
+  return room
+}
+
+/** Closes the relay (keeping DATA_DIR): the pages' sockets close with 1001, then nothing answers. */
+const stopRelay = async () => {
+  const r = live()
+  relay = null
+  await r.close()
+}
+
+beforeAll(async () => {
+  const [, started, launched] = await Promise.all([
+    build({
+      configFile: resolve(import.meta.dirname, '../../vite.config.ts'),
+      mode: 'production',
+      logLevel: 'warn',
+      build: { outDir: outDir.dir, emptyOutDir: true },
+    }),
+    startRelay(0),
+    chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+  ])
+  relay = started
+  port = started.port
+  browser = launched
+})
+
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {})
+  await browser?.close()
+  await relay?.close()
+  outDir.remove()
+  dataDir.remove()
+})
+
+/** A page on a board with everything it reports recorded. */
+type Watched = {
+  page: Page
+  context: BrowserContext
+  /** Console messages of type error, and uncaught exceptions. */
+  errors: string[]
+  /**
+   * Chromium's own console report of each refused reconnection attempt while the relay was down
+   * ("WebSocket connection to 'ws://…' failed: … ERR_CONNECTION_REFUSED"): logged by the
+   * browser's network stack for every failed socket, not by the client, and not something a
+   * page can silence. Counted apart; any other console error fails the test.
+   */
+  refusedSockets: string[]
+  /** Main-frame navigations seen (1 = only the first load). */
+  navigations: () => number
+  /** Every WebSocket the page opened, with the frames it received, in order. */
+  sockets: { url: string; openedAt: number; received: Uint8Array[]; closed: boolean }[]
+}
+const watched: Watched[] = []
+
+type CspViolation = { directive: string; blocked: string; source: string; sample: string }
+
+/** Recorded in the page before any of its scripts run (addInitScript), kept on window. */
+const recordCspViolations = () => {
+  const w = window as unknown as { __cspViolations: unknown[] }
+  w.__cspViolations = []
+  window.addEventListener(
+    'securitypolicyviolation',
+    (e) => {
+      w.__cspViolations.push({ directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, sample: e.sample })
+    },
+    true,
+  )
+}
+
+const cspViolations = (page: Page): Promise<CspViolation[]> =>
+  page.evaluate(() => (window as unknown as { __cspViolations: CspViolation[] }).__cspViolations)
+
+const openBoard = async (board: string): Promise<Watched> => {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 720 } })
+  cleanups.push(() => context.close())
+  await context.addInitScript(recordCspViolations)
+  const page = await context.newPage()
+  const errors: string[] = []
+  const refusedSockets: string[] = []
+  const refused = new RegExp(
+    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/ws/${board}\\?tessera=1' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$`,
+  )
+  let navigations = 0
+  const sockets: Watched['sockets'] = []
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return
+    if (refused.test(m.text())) refusedSockets.push(m.text())
+    else errors.push(`console: ${m.text()} (${m.location().url})`)
+  })
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) navigations += 1
+  })
+  page.on('websocket', (ws) => {
+    const record = { url: ws.url(), openedAt: Date.now(), received: [] as Uint8Array[], closed: false }
+    sockets.push(record)
+    ws.on('framereceived', ({ payload }) => {
+      if (typeof payload !== 'string') record.received.push(new Uint8Array(payload))
+    })
+    ws.on('close', () => {
+      record.closed = true
+    })
+  })
+  const response = await page.goto(`http://127.0.0.1:${port}/?board=${board}`)
+  // The page runs under the relay's policy (so "no violation" below means something).
+  expect(response?.headers()['content-security-policy']).toContain("script-src 'self'")
+  await page.waitForSelector('body[data-connection="live"]')
+  // The service worker is registered and active before the relay goes away, so that its install
+  // (which fetches the precache) is not what a restart interrupts.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+  const w: Watched = { page, context, errors, refusedSockets, navigations: () => navigations, sockets }
+  watched.push(w)
+  return w
+}
+
+/** No CSP violation and no console error on any page of the test, ever. */
+afterEach(async () => {
+  // A test that failed with the relay down leaves it down: the next one needs it.
+  relay ??= await startRelay()
+  for (const w of watched.splice(0)) {
+    expect(await cspViolations(w.page), 'CSP violations').toEqual([])
+    expect(w.errors, 'console errors').toEqual([])
+  }
+})
+
+/** The relay's board as RGB triples through its palette, row-major. */
+const relayRgb = (room: Room): number[] => {
+  const { palette } = room.config()
+  const out: number[] = []
+  for (const c of room.bitmap()) out.push(...colorToRgb(palette[c] as string))
+  return out
+}
+
+/** Waits until every pixel of the page's board canvas is the relay's board, through the palette. */
+const waitForCanvasToMatch = async (page: Page, room: Room) => {
+  const expected = relayRgb(room)
+  const { width, height } = room.config()
+  await page.waitForFunction(
+    ([rgb, w, h]) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('canvas.board')
+      if (!canvas || canvas.width !== w || canvas.height !== h) return false
+      const d = canvas.getContext('2d')?.getImageData(0, 0, w as number, h as number).data
+      if (!d) return false
+      const want = rgb as number[]
+      for (let i = 0; i < (w as number) * (h as number); i++) {
+        if (d[4 * i] !== want[3 * i] || d[4 * i + 1] !== want[3 * i + 1] || d[4 * i + 2] !== want[3 * i + 2]) return false
+      }
+      return true
+    },
+    [expected, width, height] as const,
+    { timeout: 10_000 },
+  )
+  // And the page's bitmap (colour indices) is exactly the relay's.
+  const bitmap = await page.evaluate(() =>
+    Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap()),
+  )
+  expect(bitmap).toEqual(Array.from(room.bitmap()))
+}
+
+/** The connection pill's visible words. */
+const statusPill = (page: Page) => page.locator('#connection')
+
+/** Waits until the page has noticed that the relay is gone and says it is reconnecting. */
+const waitForReconnecting = async (page: Page) => {
+  await page.waitForFunction(() => document.body.dataset.connection === 'reconnecting')
+  await expect.poll(() => statusPill(page).textContent()).toBe('Reconnecting…')
+  expect(await statusPill(page).isVisible()).toBe(true)
+}
+
+/** The Session frames received on one socket (user, nextPlaceAt). */
+const sessionFrames = (socket: Watched['sockets'][number]) =>
+  socket.received.flatMap((f) => {
+    const dec = decoding.createDecoder(f)
+    return decoding.readVarUint(dec) === MessageType.Session ? [readSession(dec)] : []
+  })
+
+/** Stage (viewport) CSS px of the centre of tile (x, y). */
+const tileCenter = (page: Page, x: number, y: number) =>
+  page.evaluate(
+    ([tx, ty]) => {
+      const canvas = document.querySelector('canvas.board') as HTMLCanvasElement
+      const r = canvas.getBoundingClientRect()
+      return {
+        x: r.left + ((tx as number) + 0.5) * (r.width / canvas.width),
+        y: r.top + ((ty as number) + 0.5) * (r.height / canvas.height),
+      }
+    },
+    [x, y],
+  )
+
+/** Deterministic scattered placements: n tiles of `seed`'s pattern. */
+const pattern = (n: number, seed: number) =>
+  Array.from({ length: n }, (_, i) => ({ x: (i * 7 + seed * 13) % W, y: (i * 5 + seed * 3) % H, color: ((i + seed) % 15) + 1 }))
+
+describe('a relay restart under an open page', () => {
+  it('shows the outage, reconnects by itself and converges to the relay board without a reload', async () => {
+    const w = await openBoard('main')
+    const { page } = w
+    await page.evaluate(() => {
+      ;(window as unknown as { __marker: string }).__marker = 'before the restart'
+    })
+    const { token } = await newSession(live().url)
+    // The palette is drawn under the policy too: each swatch shows its colour (an inline style
+    // attribute would be refused, leaving the swatches blank).
+    const swatches = await page.$$eval('#palette .swatch', (els) => els.map((el) => getComputedStyle(el).backgroundColor))
+    expect(swatches).toEqual(
+      roomOf('main')
+        .config()
+        .palette.map((hex) => `rgb(${colorToRgb(hex).join(', ')})`),
+    )
+
+    // Placements while the page is connected arrive live.
+    for (const p of pattern(40, 1)) expect((await placeHttp(live().url, token, p)).status).toBe(200)
+    await waitForCanvasToMatch(page, roomOf('main'))
+
+    // The relay goes away: the page says so and cannot place.
+    const downAt = Date.now()
+    await stopRelay()
+    await waitForReconnecting(page)
+    expect(await page.locator('#place').isDisabled()).toBe(true)
+    // It keeps trying, backing off: the relay stays down for three refused attempts, whose
+    // spacing grows (200, 400, 800 ms after the close; never a tight loop).
+    await waitFor(() => w.refusedSockets.length >= 3, { what: 'three refused reconnection attempts' })
+
+    // Meanwhile another relay instance on the same data (another port, which the page does not
+    // know) takes placements the page misses entirely, overwriting some tiles it shows.
+    const other = await startRelay(0)
+    expect(other.port).not.toBe(port)
+    for (const p of [...pattern(30, 2), ...pattern(10, 1).map((t) => ({ ...t, color: 0 }))]) {
+      expect((await placeHttp(other.url, token, p)).status).toBe(200)
+    }
+    const missed = other.rooms.get('main')?.bitmap().slice() as Uint8Array
+    await other.close()
+    expect(await page.evaluate(() => document.body.dataset.connection)).toBe('reconnecting')
+
+    // The relay comes back on the same port and DATA_DIR: the page reconnects by itself (with
+    // backoff: at most 2.5 s between attempts) and catches up through the sync handshake.
+    relay = await startRelay()
+    const upAt = Date.now()
+    expect(Buffer.compare(roomOf('main').bitmap(), missed)).toBe(0)
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
+    await expect.poll(() => statusPill(page).textContent()).toBe('Live')
+    await waitForCanvasToMatch(page, roomOf('main'))
+
+    // And placements made after the reconnect arrive live again.
+    for (const p of pattern(25, 3)) expect((await placeHttp(live().url, token, p)).status).toBe(200)
+    await waitForCanvasToMatch(page, roomOf('main'))
+
+    // All of it without a reload: the same document, the same navigation.
+    expect(await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)).toBe('before the restart')
+    expect(
+      await page.evaluate(() => performance.getEntriesByType('navigation').map((e) => (e as PerformanceNavigationTiming).type)),
+    ).toEqual(['navigate'])
+    expect(w.navigations()).toBe(1)
+    // One socket before the outage (closed by the relay), then failed attempts, then one open.
+    expect(w.sockets.length).toBeGreaterThanOrEqual(2)
+    expect(w.sockets.filter((s) => !s.closed)).toHaveLength(1)
+    // With backoff, not in a loop: waits of 200, 400, 800, 1600 ms, then at least 2 s each.
+    const attempts = w.sockets.filter((s) => s.openedAt >= downAt && s.openedAt <= upAt).map((s) => s.openedAt)
+    expect(attempts.length).toBeGreaterThanOrEqual(3)
+    expect(attempts.length).toBeLessThanOrEqual(5 + (upAt - downAt) / 2000)
+    const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number))
+    for (const [i, gap] of gaps.entries()) {
+      expect(gap).toBeGreaterThanOrEqual(300)
+      if (i > 0) expect(gap).toBeGreaterThan(gaps[i - 1] as number)
+    }
+    expect(w.refusedSockets.length).toBe(attempts.length)
+    expect(w.sockets.every((s) => s.url === `ws://127.0.0.1:${port}/ws/main?tessera=1`)).toBe(true)
+  })
+
+  it('after a restart, the Session frame restores the cooldown; a placement in flight is reported lost', async () => {
+    const w = await openBoard('slow')
+    const { page } = w
+    const room = () => roomOf('slow')
+    const first = sessionFrames(w.sockets[0] as Watched['sockets'][number])[0]
+    expect(first?.user).toMatch(/^[A-Za-z0-9_-]{16}$/)
+    const user = first?.user as string
+
+    await page.click('#palette [data-color="3"]')
+    const at = await tileCenter(page, 10, 10)
+    await page.mouse.click(at.x, at.y)
+    await page.waitForSelector('#place[data-state="ready"]')
+
+    // A placement in flight when the relay goes down: the relay holds its commits (as an admin
+    // rollback does), accepts the Place, and closes before committing it.
+    let release = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const holding = room().exclusive(async () => {
+      await held
+      return { result: null, writes: [], user: '', kind: RecordKind.Placement }
+    })
+    await page.click('#place')
+    await page.waitForSelector('#feedback[data-kind="pending"]')
+    await waitFor(() => room().nextPlaceAt(user) > Date.now(), { what: 'the relay to accept the Place' })
+    await stopRelay()
+    release()
+    await holding
+    await page.waitForSelector('#feedback[data-kind="lost"]')
+    await waitForReconnecting(page)
+
+    // It did not land: after the restart the board does not have it, the Session frame says
+    // "place now", and the page offers Place again.
+    relay = await startRelay()
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
+    expect(room().bitmap()[10 * W + 10]).toBe(0)
+    await waitForCanvasToMatch(page, room())
+    const afterLost = w.sockets.at(-1) as Watched['sockets'][number]
+    await waitFor(() => sessionFrames(afterLost).length > 0, { what: 'a Session frame' })
+    expect(sessionFrames(afterLost)).toEqual([{ user, nextPlaceAt: 0 }])
+    await page.waitForSelector('#place[data-state="ready"]')
+
+    // A placement that lands starts the one-minute cooldown...
+    await page.click('#place')
+    await page.waitForSelector('#feedback[data-kind="placed"]')
+    await page.waitForSelector('#place[data-state="cooldown"] >> text=/Ready in 0:[0-5][0-9]|Ready in 1:00/')
+    const { placedAt } = await room().tileInfo(10, 10)
+    expect(typeof placedAt).toBe('number')
+
+    // ... which survives the relay's restart: the relay rebuilds it from history and the
+    // Session frame on the new socket carries it to the page, which counts down again.
+    await stopRelay()
+    await waitForReconnecting(page)
+    relay = await startRelay()
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
+    const afterRestart = w.sockets.at(-1) as Watched['sockets'][number]
+    expect(afterRestart).not.toBe(afterLost)
+    await waitFor(() => sessionFrames(afterRestart).length > 0, { what: 'a Session frame' })
+    expect(sessionFrames(afterRestart)).toEqual([{ user, nextPlaceAt: (placedAt as number) + 60_000 }])
+    await page.waitForSelector('#place[data-state="cooldown"] >> text=/Ready in 0:[0-5][0-9]|Ready in 1:00/')
+    expect(await page.isDisabled('#place')).toBe(true)
+    // The countdown is the relay's: what is left of the minute, give or take the test's own time.
+    const label = (await page.locator('#place').textContent()) ?? ''
+    const [, m, s] = /Ready in (\d):(\d\d)/.exec(label) ?? []
+    const shownMs = (Number(m) * 60 + Number(s)) * 1000
+    const leftMs = (placedAt as number) + 60_000 - Date.now()
+    expect(Math.abs(shownMs - leftMs)).toBeLessThanOrEqual(2000)
+
+    // Another identity's page that never placed: its cooldown comes only from the Session frame.
+    // Its placement is made over HTTP with its own cookie while it is connected (the page gets no
+    // PlaceResult), then the relay restarts and the page shows the countdown.
+    const b = await openBoard('slow')
+    const cookie = (await b.context.cookies()).find((c) => c.name === TOKEN_COOKIE)
+    expect(cookie).toBeDefined()
+    const viaHttp = await placeHttp(live().url, cookie?.value as string, { x: 20, y: 20, color: 5 }, 'slow')
+    expect(viaHttp.status).toBe(200)
+    // The page learned nothing of it (the relay tells a socket its cooldown only in the Session
+    // frame at connect, and in PlaceResults): whatever it shows after the restart comes from there.
+    expect(await b.page.locator('#place').getAttribute('data-state')).toBe('no-selection')
+    await stopRelay()
+    await waitForReconnecting(b.page)
+    relay = await startRelay()
+    await b.page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
+    const bSocket = b.sockets.at(-1) as Watched['sockets'][number]
+    await waitFor(() => sessionFrames(bSocket).length > 0, { what: 'a Session frame' })
+    expect(sessionFrames(bSocket)[0]?.nextPlaceAt).toBe((viaHttp.body.placedAt as number) + 60_000)
+    await b.page.waitForSelector('#place[data-state="cooldown"] >> text=/Ready in 0:[0-5][0-9]|Ready in 1:00/')
+    await waitForCanvasToMatch(b.page, room())
+    // The first page reconnected too and still counts down.
+    await page.waitForSelector('body[data-connection="live"]')
+    await page.waitForSelector('#place[data-state="cooldown"]')
+  })
+
+  it('records CSP violations: a control that the collector and the policy work', async () => {
+    const w = await openBoard('main')
+    // An inline script is what script-src 'self' refuses: exactly one violation, then cleared.
+    await w.page.evaluate(() => {
+      const s = document.createElement('script')
+      s.textContent = 'window.__inlineRan = true'
+      document.head.append(s)
+    })
+    await w.page.waitForFunction(() => (window as unknown as { __cspViolations: unknown[] }).__cspViolations.length > 0)
+    const [violation, ...more] = await cspViolations(w.page)
+    expect(more).toEqual([])
+    expect(violation?.directive).toMatch(/^script-src/)
+    expect(await w.page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan)).toBeUndefined()
+    // Chromium reports it on the console too: the console collector sees it.
+    await waitFor(() => w.errors.some((e) => e.includes('Content Security Policy')), { what: 'the console report' })
+    // This page's violation and console error were deliberate.
+    watched.splice(watched.indexOf(w), 1)
+  })
+})
+
+describe('framing headers on the HTML page', () => {
+  const pageHeaders = async (url: string) => {
+    const res = await fetch(`${url}/?board=main`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    await res.arrayBuffer()
+    return res.headers
+  }
+
+  it('allows only the same origin to frame the client by default', async () => {
+    const headers = await pageHeaders(live().url)
+    expect(headers.get('content-security-policy')).toContain("frame-ancestors 'self'")
+    expect(headers.get('content-security-policy')).not.toMatch(/frame-ancestors 'self' \S/)
+    expect(headers.get('x-frame-options')).toBe('SAMEORIGIN')
+  })
+
+  it('adds EMBED_ORIGINS to frame-ancestors and drops X-Frame-Options', async () => {
+    const embedding = await startTestRelay({
+      boards: [{ id: 'main', width: 8, height: 8 }],
+      env: { STATIC_DIR: outDir.dir, EMBED_ORIGINS: 'https://example.org' },
+    })
+    cleanups.push(() => embedding.stop())
+    const headers = await pageHeaders(embedding.url)
+    const csp = headers.get('content-security-policy') ?? ''
+    expect(csp.split(';').map((d) => d.trim())).toContain("frame-ancestors 'self' https://example.org")
+    expect(headers.get('x-frame-options')).toBeNull()
+  })
+})
