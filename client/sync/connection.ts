@@ -3,9 +3,11 @@
  * Tessera's own frames (shared/protocol.ts) ride on the same socket through the provider's
  * messageHandlers table: Place out, PlaceResult, Presence, Error and Session in.
  *
- * The provider reconnects by itself with exponential backoff, and stops for good on close codes
- * 4400-4499 (the relay's "retrying will not help": unknown board, forged token, read-only,
- * malformed, rate-limited); it then emits 'closed', reported here as status 'closed'.
+ * The provider reconnects by itself with exponential backoff (200 ms, doubling, capped; the cap
+ * is drawn per page so that the pages a relay restart dropped together do not keep knocking in
+ * step), and stops for good on close codes 4400-4499 (the relay's "retrying will not help":
+ * unknown board, forged token, read-only, malformed, rate-limited); it then emits 'closed',
+ * reported here as status 'closed'. A drop after the board was live is status 'reconnecting'.
  */
 import * as decoding from 'lib0/decoding'
 import { WebsocketProvider } from 'y-websocket'
@@ -21,12 +23,14 @@ import {
 } from '../../shared/protocol.ts'
 
 /**
- * connecting: opening a socket (first time, or retrying after a drop);
+ * connecting: opening the first socket (or retrying before the board was ever live);
+ * reconnecting: the socket dropped after the board was live (relay restarting, network gone):
+ *   retrying with backoff; the board shown is the last one received;
  * syncing: open, waiting for the relay's sync step 2;
  * live: synced, updates flow as they are committed;
  * closed: the relay refused us for a reason retrying cannot fix (see closedReason).
  */
-export type ConnectionStatus = 'connecting' | 'syncing' | 'live' | 'closed'
+export type ConnectionStatus = 'connecting' | 'reconnecting' | 'syncing' | 'live' | 'closed'
 
 /** Why the relay closed the socket for good: its close code and the Error frame sent before it. */
 export type CloseReason = { code: number; error: string; message: string }
@@ -54,6 +58,13 @@ export type Connection = {
   destroy: () => void
 }
 
+/**
+ * The provider's longest wait between attempts is drawn in [MIN_BACKOFF_CAP_MS, 2 x that): when a
+ * relay restarts, all its pages lose their sockets at the same instant, and a common cap would
+ * have them retry in lockstep against the relay that is starting.
+ */
+const MIN_BACKOFF_CAP_MS = 2000
+
 /** Handler signature of y-websocket 3.1's provider.messageHandlers (src/y-websocket.js). */
 type MessageHandler = (
   encoder: unknown,
@@ -73,11 +84,15 @@ export const createConnection = (wsBase: string, boardId: string, doc: Y.Doc, ev
     // Each tab keeps its own socket: cross-tab BroadcastChannel sync would let one tab's document
     // feed another's, and it brings nothing to a read-only client.
     disableBc: true,
+    maxBackoffTime: MIN_BACKOFF_CAP_MS + Math.floor(Math.random() * MIN_BACKOFF_CAP_MS),
   })
   // The relay neither fans out nor needs awareness; announcing none keeps the socket quiet.
   provider.awareness.setLocalState(null)
 
   let status: ConnectionStatus = 'connecting'
+  // Whether the board was live once: a drop after that is a reconnection, and says so.
+  let wasLive = false
+  const retrying = (): ConnectionStatus => (wasLive ? 'reconnecting' : 'connecting')
   let closedReason: CloseReason | null = null
   let lastError: { code: string; message: string } | null = null
   let nextRequestId = 1
@@ -85,6 +100,7 @@ export const createConnection = (wsBase: string, boardId: string, doc: Y.Doc, ev
 
   const setStatus = (next: ConnectionStatus) => {
     if (next === status) return
+    if (next === 'live') wasLive = true
     status = next
     events.onStatus?.(status)
   }
@@ -109,11 +125,11 @@ export const createConnection = (wsBase: string, boardId: string, doc: Y.Doc, ev
   }
 
   provider.on('status', ({ status: s }) => {
-    if (s === 'connecting') setStatus('connecting')
+    if (s === 'connecting') setStatus(retrying())
     else if (s === 'connected') setStatus(provider.synced ? 'live' : 'syncing')
     else {
       failPending()
-      if (status !== 'closed') setStatus('connecting')
+      if (status !== 'closed') setStatus(retrying())
     }
   })
   provider.on('sync', (synced: boolean) => {

@@ -14,6 +14,9 @@ export const h = <K extends keyof HTMLElementTagNameMap>(
   const el = document.createElement(tag)
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue
+    // The relay's Content-Security-Policy (style-src 'self') refuses style attributes: set
+    // styles through el.style instead.
+    if (k === 'style') throw new Error('h(): no style attribute under the CSP; use el.style')
     el.setAttribute(k, v === true ? '' : String(v))
   }
   el.append(...children)

@@ -78,6 +78,8 @@ export const statusText = (status: ConnectionStatus, reason: CloseReason | null)
   switch (status) {
     case 'connecting':
       return 'Connecting…'
+    case 'reconnecting':
+      return 'Reconnecting…'
     case 'syncing':
       return 'Syncing…'
     case 'live':

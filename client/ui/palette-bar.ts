@@ -27,17 +27,20 @@ export const createPaletteBar = (container: HTMLElement, onSelect: (index: numbe
 
   return {
     setPalette: (palette) => {
-      swatches = palette.map((color, i) =>
-        h('button', {
+      swatches = palette.map((color, i) => {
+        const swatch = h('button', {
           type: 'button',
           class: 'swatch',
           role: 'radio',
           'data-color': i,
           title: color,
           'aria-label': `Colour ${i + 1}: ${color}`,
-          style: `--swatch: ${color}`,
-        }),
-      )
+        })
+        // Through the CSSOM, not a style="" attribute: the relay's Content-Security-Policy
+        // (style-src 'self', no 'unsafe-inline') refuses inline style attributes.
+        swatch.style.setProperty('--swatch', color)
+        return swatch
+      })
       container.replaceChildren(...swatches)
       // Rows of at most 16 swatches on wide screens and 8 on phones, filled evenly
       // (16 colours: one row of 16, or two rows of 8; 12 colours: 12, or two of 6).

@@ -297,7 +297,7 @@ describe('a relay restart under an open page', () => {
     expect(await page.evaluate(() => document.body.dataset.connection)).toBe('reconnecting')
 
     // The relay comes back on the same port and DATA_DIR: the page reconnects by itself (with
-    // backoff: at most 2.5 s between attempts) and catches up through the sync handshake.
+    // backoff: at most 4 s between attempts) and catches up through the sync handshake.
     relay = await startRelay()
     const upAt = Date.now()
     expect(Buffer.compare(roomOf('main').bitmap(), missed)).toBe(0)
@@ -318,16 +318,19 @@ describe('a relay restart under an open page', () => {
     // One socket before the outage (closed by the relay), then failed attempts, then one open.
     expect(w.sockets.length).toBeGreaterThanOrEqual(2)
     expect(w.sockets.filter((s) => !s.closed)).toHaveLength(1)
-    // With backoff, not in a loop: waits of 200, 400, 800, 1600 ms, then at least 2 s each.
+    // With backoff, not in a loop: waits of 200, 400, 800, 1600 ms, then a cap of 2 to 4 s.
     const attempts = w.sockets.filter((s) => s.openedAt >= downAt && s.openedAt <= upAt).map((s) => s.openedAt)
     expect(attempts.length).toBeGreaterThanOrEqual(3)
     expect(attempts.length).toBeLessThanOrEqual(5 + (upAt - downAt) / 2000)
     const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number))
     for (const [i, gap] of gaps.entries()) {
       expect(gap).toBeGreaterThanOrEqual(300)
-      if (i > 0) expect(gap).toBeGreaterThan(gaps[i - 1] as number)
+      const before = gaps[i - 1]
+      if (before !== undefined) expect(gap).toBeGreaterThanOrEqual(before < 1500 ? before * 1.5 : 1900)
     }
-    expect(w.refusedSockets.length).toBe(attempts.length)
+    // (The last one may have met the relay just started.)
+    expect(w.refusedSockets.length).toBeGreaterThanOrEqual(attempts.length - 1)
+    expect(w.refusedSockets.length).toBeLessThanOrEqual(attempts.length)
     expect(w.sockets.every((s) => s.url === `ws://127.0.0.1:${port}/ws/main?tessera=1`)).toBe(true)
   })
 
@@ -335,7 +338,7 @@ describe('a relay restart under an open page', () => {
     const w = await openBoard('slow')
     const { page } = w
     const room = () => roomOf('slow')
-    const first = sessionFrames(w.sockets[0] as Watched['sockets'][number])[0]
+    const first = await waitFor(() => sessionFrames(w.sockets[0] as Watched['sockets'][number])[0], { what: 'a Session frame' })
     expect(first?.user).toMatch(/^[A-Za-z0-9_-]{16}$/)
     const user = first?.user as string
 
