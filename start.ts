@@ -4,7 +4,8 @@
  * (after 1 s, doubling up to 30 s while it keeps dying within a minute); the relay never depends
  * on it. SIGINT/SIGTERM stop the child (same signal), then the relay.
  *
- * Flags are the relay's (`--port 9000` = PORT=9000); `--dev` is accepted and ignored here.
+ * Flags are the relay's (`--port 9000` = PORT=9000). `--dev` (npm run dev) also starts Vite's dev
+ * server (http://localhost:5173, live reload) with /api and /ws proxied to this relay.
  * SNAPSHOTTER=off runs the relay alone. The snapshotter reads its SNAPSHOT_* settings from the
  * same environment (snapshotter/config.ts).
  */
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { flagsToEnv, parseRelayConfig } from './relay/config.ts'
 import { startBanner, startRelay } from './relay/relay.ts'
 
+const dev = process.argv.includes('--dev')
 const argv = process.argv.slice(2).filter((a) => a !== '--dev')
 const env = { ...process.env, ...flagsToEnv(argv) }
 const config = parseRelayConfig(env)
@@ -23,6 +25,15 @@ const relay = await startRelay(config).catch((err: Error) => {
 for (const line of startBanner(relay, config)) console.log(line)
 
 const wsBase = `${relay.url.replace(/^http/, 'ws')}/ws`
+
+if (dev) {
+  // vite.config.ts reads RELAY_URL when it is loaded: point its proxy at this relay.
+  process.env.RELAY_URL = relay.url
+  const { createServer } = await import('vite')
+  const vite = await createServer({ configFile: fileURLToPath(new URL('./vite.config.ts', import.meta.url)) })
+  await vite.listen()
+  vite.printUrls()
+}
 const snapshotterMain = fileURLToPath(new URL('./snapshotter/main.ts', import.meta.url))
 const enabled = !/^(0|false|no|off)$/i.test(env.SNAPSHOTTER ?? '')
 
