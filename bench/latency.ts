@@ -1,0 +1,94 @@
+/**
+ * Place-to-visible latency at 1,000 viewers x 1,000 placements/s: a placer process sends 1,000
+ * placements a second (paced, each on its own tile) and records when it sent each; 1,000 viewer
+ * sockets in another process record when each broadcast frame arrives. A placement is visible
+ * to a viewer when the frame carrying it arrives; every (placement, viewer) pair is one sample.
+ * Both processes read one clock (performance.timeOrigin + now). Also reports the bytes per
+ * placement of the broadcast frames at this realistic rate.
+ */
+
+import { settle } from './fanout.ts'
+import { startChild } from './helpers/child.ts'
+import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
+import type { FigureOptions, Row } from './helpers/table.ts'
+
+type Latency = {
+  samples: number
+  placementsSeen: number
+  frames: number
+  refPayloadBytes: number
+  negatives: number
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+}
+
+export const measureLatency = async (opts: { viewers: number; placers: number; rate: number; durationMs: number }) => {
+  const relay = await spawnRelay()
+  const viewers = await startChild('load/viewers.ts')
+  const placers = await startChild('load/placers.ts')
+  try {
+    const tokens = await mintTokens(relay.url, opts.placers)
+    await viewers.call('open', { port: relay.port, n: opts.viewers })
+    await placers.call('open', { port: relay.port, tokens })
+    await placers.call('pace', { rate: opts.rate, durationMs: 1_000, width: 1000, height: 1000, offset: 500_000 })
+    await settle([viewers])
+    await viewers.call('reset', { recordArrivals: true })
+    const cpu0 = relay.cpuMs()
+    const paced = await placers.call<{ sent: number[]; ok: number; rejected: number }>('pace', {
+      rate: opts.rate,
+      durationMs: opts.durationMs,
+      width: 1000,
+      height: 1000,
+      offset: 0,
+    })
+    const relayCpuShare = (relay.cpuMs() - cpu0) / opts.durationMs
+    await settle([viewers])
+    const lat = await viewers.call<Latency>('latency', { sent: paced.sent })
+    return {
+      ...lat,
+      ok: paced.ok,
+      rejected: paced.rejected,
+      relayCpuShare,
+      bytesPerPlacement: lat.refPayloadBytes / lat.placementsSeen,
+      placementsPerFrame: lat.placementsSeen / lat.frames,
+    }
+  } finally {
+    await Promise.all([viewers.stop(), placers.stop()])
+    await relay.stop()
+  }
+}
+
+export const runLatency = async ({ quick }: FigureOptions): Promise<Row[]> => {
+  const r = await measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000 })
+  const details = { ...r }
+  return [
+    {
+      key: 'latency-p50',
+      figure: 'place-to-visible latency p50 (1,000 viewers x 1,000 placements/s)',
+      value: r.p50,
+      unit: 'ms',
+      digits: 1,
+      target: { op: '<=', value: 15 },
+      details,
+    },
+    {
+      key: 'latency-p99',
+      figure: 'place-to-visible latency p99 (1,000 viewers x 1,000 placements/s)',
+      value: r.p99,
+      unit: 'ms',
+      digits: 1,
+      target: { op: '<=', value: 50 },
+    },
+    {
+      key: 'bytes-1000',
+      figure: `bytes per placement in broadcast frames at 1,000/s (${r.placementsPerFrame.toFixed(1)} placements/frame)`,
+      value: r.bytesPerPlacement,
+      unit: 'B',
+      digits: 1,
+      target: { op: '<=', value: 8 },
+    },
+  ]
+}

@@ -1,0 +1,203 @@
+/**
+ * Load generator child: sockets that each carry one identity and send Place frames.
+ * Decodes only PlaceResult status bytes; ignores the document updates the relay broadcasts.
+ */
+import * as decoding from 'lib0/decoding'
+import { encodePlace, MessageType, readPlaceResult } from '../../shared/protocol.ts'
+import { encodeTileValue } from '../../shared/tile-codec.ts'
+import { serveChild } from '../helpers/child.ts'
+import { createPlaceGenerator } from '../helpers/place-generator.ts'
+import { clientFrame, connectMany, connectRaw, type RawWs } from '../helpers/raw-ws.ts'
+import { wallMs } from '../helpers/stats.ts'
+
+type Sock = { ws: RawWs; acks: number; owed: number; sent: number; quota: number }
+
+let socks: Sock[] = []
+let onAck: (s: Sock, ok: boolean, payload: Buffer) => void = () => {}
+const errors = new Map<string, number>()
+
+const placeFrame = (x: number, y: number, color: number, requestId = 0) => clientFrame(encodePlace({ requestId, x, y, color }))
+
+const open = async (args: { port: number; tokens: string[]; board?: string }) => {
+  const fresh = await connectMany(args.tokens.length, 64, (i) => {
+    const sock = { acks: 0, owed: 0, sent: 0, quota: 0 } as Sock
+    return connectRawFor(args.port, `/ws/${args.board ?? 'main'}?token=${encodeURIComponent(args.tokens[i] as string)}`, sock).then(
+      (ws) => {
+        sock.ws = ws
+        socks.push(sock)
+        return ws
+      },
+    )
+  })
+  return { opened: fresh.length, total: socks.length }
+}
+
+const connectRawFor = (port: number, path: string, sock: Sock) =>
+  connectRaw({
+    port,
+    path,
+    onMessage: (payload) => {
+      if (payload[0] !== MessageType.PlaceResult) return
+      // [101, requestId, status, ...]: requestId is 0 (one byte) unless the sender numbered them.
+      const dec = decoding.createDecoder(payload)
+      decoding.readVarUint(dec)
+      decoding.readVarUint(dec)
+      const ok = decoding.readVarUint(dec) === 0
+      if (!ok) {
+        const r = readPlaceResult(decoding.createDecoder(payload.subarray(1)))
+        const key = r.result.ok ? 'ok' : r.result.error
+        errors.set(key, (errors.get(key) ?? 0) + 1)
+      }
+      onAck(sock, ok, payload)
+    },
+  })
+
+const closeAll = () => {
+  for (const s of socks) s.ws.close()
+  socks = []
+  return null
+}
+
+/**
+ * Every socket sends `perSocket` placements from the r/place-shaped generator, with at most
+ * `window` unanswered at a time. Resolves when every placement is answered.
+ */
+const run = (args: { perSocket: number; window: number; seed: number; width: number; height: number; poolSize?: number }) => {
+  const gen = createPlaceGenerator({ seed: args.seed, width: args.width, height: args.height })
+  const pool: Buffer[] = []
+  for (let i = 0; i < (args.poolSize ?? 50_000); i++) {
+    const p = gen.next()
+    pool.push(placeFrame(p.x, p.y, p.color))
+  }
+  let cursor = 0
+  const take = (n: number): Buffer => {
+    const parts: Buffer[] = []
+    for (let i = 0; i < n; i++) {
+      parts.push(pool[cursor] as Buffer)
+      cursor = (cursor + 1) % pool.length
+    }
+    return n === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+  }
+  errors.clear()
+  const cpu0 = process.cpuUsage()
+  let ok = 0
+  let rejected = 0
+  let outstanding = 0
+  let flushQueued = false
+  let lastAck = 0
+  let finished = false
+  return new Promise<{
+    ok: number
+    rejected: number
+    unanswered: number
+    closed: number
+    firstSend: number
+    lastAck: number
+    cpuMs: number
+    errors: Record<string, number>
+  }>((resolve) => {
+    // A socket the relay closes never answers: give up after 20 s without an answer.
+    let answeredAt = wallMs()
+    const watchdog = setInterval(() => {
+      if (wallMs() - answeredAt > 20_000) finish()
+    }, 1000)
+    const finish = () => {
+      if (finished) return
+      finished = true
+      clearInterval(watchdog)
+      onAck = () => {}
+      const cpu = process.cpuUsage(cpu0)
+      const closed = socks.filter((s) => s.ws.closed()).length
+      if (lastAck === 0) lastAck = answeredAt
+      resolve({
+        ok,
+        rejected,
+        unanswered: outstanding,
+        closed,
+        firstSend,
+        lastAck,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        errors: Object.fromEntries(errors),
+      })
+    }
+    const flush = () => {
+      flushQueued = false
+      for (const s of socks) {
+        if (s.owed === 0) continue
+        const n = Math.min(s.owed, s.quota - s.sent)
+        s.owed = 0
+        if (n <= 0) continue
+        s.sent += n
+        s.ws.write(take(n))
+      }
+    }
+    onAck = (s, good) => {
+      if (good) ok++
+      else rejected++
+      outstanding--
+      answeredAt = wallMs()
+      s.owed++
+      if (!flushQueued) {
+        flushQueued = true
+        setImmediate(flush)
+      }
+      if (outstanding === 0) {
+        lastAck = wallMs()
+        finish()
+      }
+    }
+    const firstSend = wallMs()
+    for (const s of socks) {
+      s.sent = Math.min(args.window, args.perSocket)
+      s.quota = args.perSocket
+      s.owed = 0
+      outstanding += args.perSocket
+      s.ws.write(take(s.sent))
+    }
+    if (outstanding === 0) finish()
+  })
+}
+
+/**
+ * Sends `rate` placements a second for `durationMs`, round-robin over the sockets, each on a
+ * distinct tile (so a viewer can tell them apart), and reports when each was sent.
+ */
+const pace = async (args: { rate: number; durationMs: number; width: number; height: number; offset: number }) => {
+  const sent: number[] = []
+  let ok = 0
+  let rejected = 0
+  onAck = (_s, good) => {
+    if (good) ok++
+    else rejected++
+  }
+  errors.clear()
+  const start = wallMs()
+  let n = 0
+  let rr = 0
+  const total = Math.round((args.rate * args.durationMs) / 1000)
+  while (n < total) {
+    const due = Math.min(total, Math.floor(((wallMs() - start) * args.rate) / 1000))
+    if (due > n) {
+      const now = wallMs()
+      const bySock = new Map<Sock, Buffer[]>()
+      for (; n < due; n++) {
+        const cell = (args.offset + n) % (args.width * args.height)
+        const x = cell % args.width
+        const y = Math.floor(cell / args.width)
+        const color = 1 + (n % 15)
+        const s = socks[rr++ % socks.length] as Sock
+        const list = bySock.get(s) ?? []
+        list.push(placeFrame(x, y, color))
+        bySock.set(s, list)
+        sent.push(encodeTileValue(x, y, color), now)
+      }
+      for (const [s, frames] of bySock) s.ws.write(Buffer.concat(frames))
+    }
+    await new Promise((r) => setTimeout(r, 1))
+  }
+  const deadline = wallMs() + 10_000
+  while (ok + rejected < total && wallMs() < deadline) await new Promise((r) => setTimeout(r, 10))
+  return { sent, ok, rejected, errors: Object.fromEntries(errors) }
+}
+
+serveChild({ open, run, pace, closeAll })

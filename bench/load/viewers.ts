@@ -1,0 +1,121 @@
+/**
+ * Load generator child: anonymous viewer sockets that count the relay's broadcast update frames
+ * (bytes and arrival times), without decoding them. Socket 0 is the reference: it keeps its
+ * frames so that their content can be decoded once, after the run, for all viewers (every viewer
+ * receives the same frames in the same order).
+ */
+import { serveChild } from '../helpers/child.ts'
+import { connectMany, connectRaw, type RawWs } from '../helpers/raw-ws.ts'
+import { createHistogram, wallMs } from '../helpers/stats.ts'
+import { tileValuesOf, updateOfFrame } from '../helpers/update-tiles.ts'
+
+type Viewer = { ws: RawWs; frames: number; payloadBytes: number; wireBytes: number; arrivals: number[]; first: number; last: number }
+
+let viewers: Viewer[] = []
+let record = false
+let kept: Buffer[] = []
+
+const open = async (args: { port: number; n: number; board?: string }) => {
+  const fresh = await connectMany(args.n, 64, () => {
+    const v: Viewer = { frames: 0, payloadBytes: 0, wireBytes: 0, arrivals: [], first: 0, last: 0 } as unknown as Viewer
+    const isRef = viewers.length === 0
+    viewers.push(v)
+    return connectRaw({
+      port: args.port,
+      path: `/ws/${args.board ?? 'main'}`,
+      onMessage: (payload, frameBytes) => {
+        // Broadcast updates are [0 sync, 2 update, ...]; heartbeats and the rest are not counted.
+        if (payload[0] !== 0 || payload[1] !== 2) return
+        const t = wallMs()
+        if (v.frames === 0) v.first = t
+        v.last = t
+        v.frames++
+        v.payloadBytes += payload.length
+        v.wireBytes += frameBytes
+        if (record) v.arrivals.push(t)
+        if (isRef && record) kept.push(Buffer.from(payload))
+      },
+    }).then((ws) => {
+      v.ws = ws
+      return ws
+    })
+  })
+  return { opened: fresh.length, total: viewers.length }
+}
+
+/** Clears counters; `recordArrivals` keeps every arrival time and the reference's frames. */
+const reset = (args: { recordArrivals: boolean }) => {
+  record = args.recordArrivals
+  kept = []
+  for (const v of viewers) {
+    v.frames = 0
+    v.payloadBytes = 0
+    v.wireBytes = 0
+    v.arrivals = []
+    v.first = 0
+    v.last = 0
+  }
+  return null
+}
+
+const stats = () => {
+  const frames = viewers.map((v) => v.frames)
+  return {
+    viewers: viewers.length,
+    open: viewers.filter((v) => !v.ws.closed()).length,
+    minFrames: Math.min(...frames),
+    maxFrames: Math.max(...frames),
+    totalFrames: frames.reduce((a, b) => a + b, 0),
+    refPayloadBytes: viewers[0]?.payloadBytes ?? 0,
+    refWireBytes: viewers[0]?.wireBytes ?? 0,
+    firstArrival: Math.min(...viewers.map((v) => v.first || Number.POSITIVE_INFINITY)),
+    lastArrival: Math.max(...viewers.map((v) => v.last)),
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  }
+}
+
+/**
+ * Place-to-visible latency: `sent` is [tileValue, sentAt, ...] from the placer. Each placement
+ * becomes visible to viewer v when v receives the frame that carries it.
+ */
+const latency = (args: { sent: number[] }) => {
+  const sentAt = new Map<number, number>()
+  for (let i = 0; i < args.sent.length; i += 2) sentAt.set(args.sent[i] as number, args.sent[i + 1] as number)
+  const hist = createHistogram()
+  let placementsSeen = 0
+  let refBytes = 0
+  kept.forEach((frame, i) => {
+    refBytes += frame.length
+    const update = updateOfFrame(frame)
+    if (!update) return
+    for (const tv of tileValuesOf(update)) {
+      const t0 = sentAt.get(tv)
+      if (t0 === undefined) continue
+      placementsSeen++
+      for (const v of viewers) {
+        const t = v.arrivals[i]
+        if (t !== undefined) hist.add(t - t0)
+      }
+    }
+  })
+  return {
+    samples: hist.count(),
+    placementsSeen,
+    frames: kept.length,
+    refPayloadBytes: refBytes,
+    negatives: hist.negatives(),
+    p50: hist.percentile(50),
+    p90: hist.percentile(90),
+    p99: hist.percentile(99),
+    p999: hist.percentile(99.9),
+    max: hist.percentile(100),
+  }
+}
+
+const closeAll = () => {
+  for (const v of viewers) v.ws.close()
+  viewers = []
+  return null
+}
+
+serveChild({ open, reset, stats, latency, closeAll })
