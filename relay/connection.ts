@@ -34,10 +34,14 @@ export type ConnectionOptions = {
   now: () => number
 }
 
-/** Closes a socket with a typed Error frame first, so that clients can tell why. */
-export const closeWith = (ws: WebSocket, code: number, error: string, message: string) => {
+/**
+ * Closes a socket with a named code; the close reason is the error code. Sockets that opted in to
+ * Tessera's frames (`tessera=1`) first get an Error frame with a readable message (an unmodified
+ * y-websocket provider would log an unknown message type for it).
+ */
+export const closeWith = (ws: WebSocket, tessera: boolean, code: number, error: string, message: string) => {
   if (ws.readyState !== ws.OPEN) return
-  ws.send(encodeError(error, message))
+  if (tessera) ws.send(encodeError(error, message))
   ws.close(code, error)
 }
 
@@ -66,11 +70,11 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
   ws.on('error', (err) => log.debug('socket error', err.message))
   ws.on('message', (data, isBinary) => {
     if (!bucket.take(opts.now())) {
-      closeWith(ws, CloseCode.RateLimited, 'rate-limited', `more than ${opts.messagesPerSecond} messages per second`)
+      closeWith(ws, opts.tessera, CloseCode.RateLimited, 'rate-limited', `more than ${opts.messagesPerSecond} messages per second`)
       return
     }
     if (!isBinary) {
-      closeWith(ws, CloseCode.Malformed, 'malformed', 'frames must be binary')
+      closeWith(ws, opts.tessera, CloseCode.Malformed, 'malformed', 'frames must be binary')
       return
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
@@ -78,7 +82,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
       handleFrame(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     } catch (err) {
       log.debug('malformed frame', (err as Error).message)
-      closeWith(ws, CloseCode.Malformed, 'malformed', 'the frame could not be decoded')
+      closeWith(ws, opts.tessera, CloseCode.Malformed, 'malformed', 'the frame could not be decoded')
     }
   })
 
@@ -91,12 +95,12 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
         if (syncType === syncProtocol.messageYjsSyncStep1) {
           const sv = decoding.readVarUint8Array(dec)
           room.syncStep2(sv).then(conn.send, () => {
-            closeWith(ws, CloseCode.Malformed, 'malformed', 'the state vector could not be decoded')
+            closeWith(ws, opts.tessera, CloseCode.Malformed, 'malformed', 'the state vector could not be decoded')
           })
         } else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
           const update = decoding.readVarUint8Array(dec)
           if (room.hasForeignContent(update)) {
-            closeWith(ws, CloseCode.ReadOnly, 'read-only', 'the board document is read-only: place tiles with Place intents')
+            closeWith(ws, opts.tessera, CloseCode.ReadOnly, 'read-only', 'the board document is read-only: place tiles with Place intents')
           }
           // An update holding nothing new (a read-only peer answering our state) is ignored.
         } else {

@@ -132,10 +132,17 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      const tessera = url.searchParams.get(TESSERA_PARAM) === '1'
       const ip = clientIp(req, config.trustProxy)
       const open = connectionsByIp.get(ip) ?? 0
       if (open >= config.maxConnectionsPerIp) {
-        closeWith(ws, CloseCode.RateLimited, 'too-many-connections', `at most ${config.maxConnectionsPerIp} connections from one address`)
+        closeWith(
+          ws,
+          tessera,
+          CloseCode.RateLimited,
+          'too-many-connections',
+          `at most ${config.maxConnectionsPerIp} connections from one address`,
+        )
         return
       }
       connectionsByIp.set(ip, open + 1)
@@ -147,15 +154,14 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       const id = match[1] as string
       const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
       if (!room) {
-        closeWith(ws, CloseCode.UnknownBoard, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
+        closeWith(ws, tessera, CloseCode.UnknownBoard, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
         return
       }
       const token = readToken(req, url, signer)
       if (token.kind === 'invalid') {
-        closeWith(ws, CloseCode.Unauthorized, 'unauthorized', 'the token is forged, altered or malformed')
+        closeWith(ws, tessera, CloseCode.Unauthorized, 'unauthorized', 'the token is forged, altered or malformed')
         return
       }
-      const tessera = url.searchParams.get(TESSERA_PARAM) === '1'
       const placer = token.kind === 'valid' ? { user: token.identity.user, ip, isAdmin: false } : null
       const { heartbeat } = attachConnection(ws, {
         room,

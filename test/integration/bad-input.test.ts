@@ -26,11 +26,14 @@ const syncFrame = (syncType: number, payload: Uint8Array) => {
 }
 
 const expectClosedWith = async (frame: Uint8Array | string, code: number, error?: string) => {
-  const sock = await openRaw(`${relay.wsBase}/main`)
+  const sock = await openRaw(`${relay.wsBase}/main?tessera=1`)
   sock.ws.send(frame)
   const closed = await waitFor(() => sock.closed(), { what: `close ${code}` })
   expect(closed.code).toBe(code)
-  if (error) expect(sock.errors().map((e) => e.code)).toContain(error)
+  if (error) {
+    expect(sock.errors().map((e) => e.code)).toContain(error)
+    expect(closed.reason).toBe(error)
+  }
 }
 
 describe('malformed frames', () => {
@@ -104,7 +107,7 @@ describe('malformed frames', () => {
 
 describe('connection-level refusals', () => {
   it('closes unknown boards with 4404 and forged tokens with 4401', async () => {
-    const unknown = await openRaw(`${relay.wsBase}/nope`)
+    const unknown = await openRaw(`${relay.wsBase}/nope?tessera=1`)
     expect((await waitFor(() => unknown.closed())).code).toBe(CloseCode.UnknownBoard)
     expect(unknown.errors()[0]?.code).toBe('unknown-board')
     const forged = await openRaw(`${relay.wsBase}/main?token=v1.AAAAAAAAAAAAAAAA.1.AAAA`)
@@ -122,7 +125,7 @@ describe('connection-level refusals', () => {
 
   it('closes a flooding socket with 4429 and serves others meanwhile', async () => {
     const { token } = await newSession(relay.url)
-    const flood = await openRaw(`${relay.wsBase}/main?token=${token}`)
+    const flood = await openRaw(`${relay.wsBase}/main?token=${token}&tessera=1`)
     const calm = await openRaw(`${relay.wsBase}/main?token=${(await newSession(relay.url)).token}`)
     for (let i = 0; i < 200; i++) flood.ws.send(new Uint8Array([MessageType.QueryAwareness]))
     expect((await waitFor(() => flood.closed(), { what: 'flood closed' })).code).toBe(CloseCode.RateLimited)

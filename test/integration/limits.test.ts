@@ -39,7 +39,7 @@ describe('per-address limits', () => {
 
   it('closes connections beyond the per-address cap with 4429', async () => {
     const open = await Promise.all([1, 2, 3].map(() => openRaw(`${relay.wsBase}/main`)))
-    const fourth = await openRaw(`${relay.wsBase}/main`)
+    const fourth = await openRaw(`${relay.wsBase}/main?tessera=1`)
     expect((await waitFor(() => fourth.closed())).code).toBe(CloseCode.RateLimited)
     expect(fourth.errors()[0]?.code).toBe('too-many-connections')
     open[0]?.close()
