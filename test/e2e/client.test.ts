@@ -3,24 +3,14 @@
  * in real Chromium. Placements go through the page's UI (palette, tile, Place button) and over
  * HTTP from outside; the test waits on the relay's bitmap and on the page's canvas pixels.
  */
-import { resolve } from 'node:path'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
-import { build } from 'vite'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { colorToRgb } from '../../shared/palette.ts'
+import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 let relay: TestRelay
 let browser: Browser
@@ -30,19 +20,14 @@ const contexts: BrowserContext[] = []
 beforeAll(async () => {
   outDir = makeTmpDir('tessera-client-')
   const [, started, launched] = await Promise.all([
-    build({
-      configFile: resolve(import.meta.dirname, '../../vite.config.ts'),
-      mode: 'production',
-      logLevel: 'warn',
-      build: { outDir: outDir.dir, emptyOutDir: true },
-    }),
+    buildClient(outDir.dir),
     startTestRelay({
       // The main board keeps the relay's defaults (1000x1000, 16 colours) but no cooldown; "slow"
       // is small with a one-minute cooldown, to see the countdown and an honest rejection.
       boards: [{ id: 'main' }, { id: 'slow', width: 64, height: 64, cooldownMs: 60_000 }],
       env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0' },
     }),
-    chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+    launchChromium(),
   ])
   relay = started
   browser = launched
@@ -89,20 +74,6 @@ const waitForCanvasColor = (page: Page, x: number, y: number, hex: string) =>
       return !!d && d[0] === r && d[1] === g && d[2] === b
     },
     [x, y, colorToRgb(hex)] as const,
-  )
-
-/** Stage (viewport) CSS px of the centre of tile (x, y), from where the canvas is drawn. */
-const tileCenter = (page: Page, x: number, y: number) =>
-  page.evaluate(
-    ([tx, ty]) => {
-      const canvas = document.querySelector('canvas.board') as HTMLCanvasElement
-      const r = canvas.getBoundingClientRect()
-      return {
-        x: r.left + ((tx as number) + 0.5) * (r.width / canvas.width),
-        y: r.top + ((ty as number) + 0.5) * (r.height / canvas.height),
-      }
-    },
-    [x, y],
   )
 
 /** CSS px per tile as drawn now. */

@@ -5,28 +5,18 @@
  * converge to the relay's board without a reload. Every page records Content-Security-Policy
  * violations and console errors from its first script on; none may occur.
  */
-import { resolve } from 'node:path'
 import * as decoding from 'lib0/decoding'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
-import { build } from 'vite'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RecordKind } from '../../relay/history-store.ts'
 import type { Room } from '../../relay/room.ts'
 import { colorToRgb } from '../../shared/palette.ts'
 import { MessageType, readSession, TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 // Small boards, so that comparing every pixel is cheap: "main" without cooldown for placements
 // over HTTP, "slow" with a one-minute cooldown.
@@ -72,16 +62,7 @@ const stopRelay = async () => {
 }
 
 beforeAll(async () => {
-  const [, started, launched] = await Promise.all([
-    build({
-      configFile: resolve(import.meta.dirname, '../../vite.config.ts'),
-      mode: 'production',
-      logLevel: 'warn',
-      build: { outDir: outDir.dir, emptyOutDir: true },
-    }),
-    startRelay(0),
-    chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS }),
-  ])
+  const [, started, launched] = await Promise.all([buildClient(outDir.dir), startRelay(0), launchChromium()])
   relay = started
   port = started.port
   browser = launched
@@ -236,20 +217,6 @@ const sessionFrames = (socket: Watched['sockets'][number]) =>
     const dec = decoding.createDecoder(f)
     return decoding.readVarUint(dec) === MessageType.Session ? [readSession(dec)] : []
   })
-
-/** Stage (viewport) CSS px of the centre of tile (x, y). */
-const tileCenter = (page: Page, x: number, y: number) =>
-  page.evaluate(
-    ([tx, ty]) => {
-      const canvas = document.querySelector('canvas.board') as HTMLCanvasElement
-      const r = canvas.getBoundingClientRect()
-      return {
-        x: r.left + ((tx as number) + 0.5) * (r.width / canvas.width),
-        y: r.top + ((ty as number) + 0.5) * (r.height / canvas.height),
-      }
-    },
-    [x, y],
-  )
 
 /** Deterministic scattered placements: n tiles of `seed`'s pattern. */
 const pattern = (n: number, seed: number) =>

@@ -1,0 +1,45 @@
+/** What the browser tests share: building the client, launching Debian's Chromium, page geometry. */
+import { resolve } from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { build } from 'vite'
+
+/**
+ * Chromium flags for this machine: as root it needs --no-sandbox; the background-networking
+ * flags keep it from calling hosts the closed network refuses.
+ */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+
+/** Debian's chromium (apt-get install chromium), or CHROMIUM_PATH. */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS })
+
+/** Builds the client with the project's vite config into `outDir`. */
+export const buildClient = async (outDir: string): Promise<void> => {
+  await build({
+    configFile: resolve(import.meta.dirname, '../../vite.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  })
+}
+
+/** Viewport CSS px of the centre of tile (x, y), from where the board canvas is drawn. */
+export const tileCenter = (page: Page, x: number, y: number) =>
+  page.evaluate(
+    ([tx, ty]) => {
+      const canvas = document.querySelector('canvas.board') as HTMLCanvasElement
+      const r = canvas.getBoundingClientRect()
+      return {
+        x: r.left + ((tx as number) + 0.5) * (r.width / canvas.width),
+        y: r.top + ((ty as number) + 0.5) * (r.height / canvas.height),
+      }
+    },
+    [x, y],
+  )
