@@ -25,8 +25,8 @@ type Latency = {
   max: number
 }
 
-export const measureLatency = async (opts: { viewers: number; placers: number; rate: number; durationMs: number }) => {
-  const relay = await spawnRelay()
+export const measureLatency = async (opts: { viewers: number; placers: number; rate: number; durationMs: number; tickMs?: number }) => {
+  const relay = await spawnRelay(opts.tickMs === undefined ? {} : { env: { TICK_MS: String(opts.tickMs) } })
   const viewers = await startChild('load/viewers.ts')
   const placers = await startChild('load/placers.ts')
   try {
@@ -90,5 +90,22 @@ export const runLatency = async ({ quick }: FigureOptions): Promise<Row[]> => {
       digits: 1,
       target: { op: '<=', value: 8 },
     },
+    // Which commit tick suits (relay issue): the same load with a minimum interval between
+    // commits. Fewer, larger commits mean fewer broadcasts (each ~10 us per socket) but a wait.
+    ...(await tickRows(quick)),
   ]
+}
+
+/** TICK_MS 5 and 10 beside the default (0 = group commit only), same load, one run each. */
+const tickRows = async (quick: boolean): Promise<Row[]> => {
+  const rows: Row[] = []
+  for (const tickMs of [5, 10]) {
+    const r = await measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000, tickMs })
+    const what = `TICK_MS=${tickMs} (${r.placementsPerFrame.toFixed(1)} placements/frame, relay CPU ${(r.relayCpuShare * 100).toFixed(0)}%)`
+    rows.push(
+      { key: `latency-tick-${tickMs}-p50`, figure: `latency p50 with ${what}`, value: r.p50, unit: 'ms', digits: 1, details: { ...r } },
+      { key: `latency-tick-${tickMs}-p99`, figure: `latency p99 with TICK_MS=${tickMs}`, value: r.p99, unit: 'ms', digits: 1 },
+    )
+  }
+  return rows
 }
