@@ -161,9 +161,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (st.kind === 'pending') return { kind: 'pending' }
     if (readOnly) return { kind: 'read-only' }
     if (config.locked) return { kind: 'locked' }
-    if (connection.status() !== 'live') return { kind: 'offline' }
+    // A running cooldown shows even while reconnecting: it is known, and it keeps running.
     const remaining = placer.nextPlaceAt() - clock.now()
     if (remaining > 0) return { kind: 'cooldown', remainingMs: remaining, totalMs: config.cooldownMs }
+    if (connection.status() !== 'live') return { kind: 'offline' }
     if (!selection) return { kind: 'no-selection' }
     return { kind: 'ready', color: selectedColorHex() }
   }
