@@ -46,9 +46,11 @@ export const createTokenSigner = (secret: Buffer): TokenSigner => {
       if (parts.length !== 4 || parts[0] !== VERSION) return null
       const [, user, issued, mac] = parts as [string, string, string, string]
       if (!USER_PATTERN.test(user) || !/^[0-9a-z]{1,12}$/.test(issued)) return null
-      const given = Buffer.from(mac, 'base64url')
-      const expected = sign(`${VERSION}.${user}.${issued}`)
-      // timingSafeEqual throws on length mismatch; check first (length is not secret).
+      // Compare the text, not decoded bytes: base64url's last character carries two spare bits,
+      // so decoding would accept a token altered there. timingSafeEqual throws on a length
+      // mismatch; check that first (the length is not secret).
+      const given = Buffer.from(mac)
+      const expected = Buffer.from(sign(`${VERSION}.${user}.${issued}`).toString('base64url'))
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
       return { user, issuedAt: Number.parseInt(issued, 36) }
     },

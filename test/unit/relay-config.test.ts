@@ -1,0 +1,93 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { flagsToEnv, MAX_BOARDS, parseRelayConfig } from '../../relay/config.ts'
+import { createAnonymiser, createTokenSigner } from '../../relay/identity.ts'
+import { makeTmpDir } from '../helpers/tmp-dir.ts'
+
+const tmp = makeTmpDir('tessera-config-')
+afterEach(() => {
+  writeFileSync(join(tmp.dir, 'config.json'), '{"boards":[{"id":"main"}]}')
+})
+
+describe('relay configuration', () => {
+  it('has documented defaults: port 8080, ./data, one main board as r/place 2017', () => {
+    const c = parseRelayConfig({}, '/srv')
+    expect(c.port).toBe(8080)
+    expect(c.dataDir).toBe('/srv/data')
+    expect(c.host).toBe('')
+    expect(c.boards).toHaveLength(1)
+    expect(c.boards[0]).toMatchObject({ id: 'main', width: 1000, height: 1000, cooldownMs: 300_000 })
+    expect(c.perIpCooldown).toBe(false)
+    expect(c.adminToken).toBeNull()
+    expect(c.embedOrigins).toEqual([])
+    expect(c.tickMs).toBe(0)
+  })
+
+  it('takes the main board from env and flags, flags winning', () => {
+    const env = { PORT: '9000', BOARD_WIDTH: '4096', BOARD_HEIGHT: '4096', BOARD_COOLDOWN_MS: '0', BOARD_PALETTE: '#000000, #FFFFFF' }
+    const c = parseRelayConfig({ ...env, ...flagsToEnv(['--port', '9100', '--data-dir=/x']) }, '/srv')
+    expect(c.port).toBe(9100)
+    expect(c.dataDir).toBe('/x')
+    expect(c.boards[0]).toMatchObject({ width: 4096, height: 4096, cooldownMs: 0, palette: ['#000000', '#ffffff'] })
+  })
+
+  it('reads several boards from DATA_DIR/config.json', () => {
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards: [{ id: 'main' }, { id: 'big', width: 2000 }] }))
+    const c = parseRelayConfig({ DATA_DIR: tmp.dir })
+    expect(c.boards.map((b) => [b.id, b.width])).toEqual([
+      ['main', 1000],
+      ['big', 2000],
+    ])
+  })
+
+  it('refuses bad values with a message naming them', () => {
+    const bad: [Record<string, string>, RegExp][] = [
+      [{ PORT: '70000' }, /PORT/],
+      [{ PORT: 'x' }, /PORT/],
+      [{ BOARD_WIDTH: '9000' }, /BOARD_WIDTH/],
+      [{ PER_IP_COOLDOWN: 'maybe' }, /PER_IP_COOLDOWN/],
+      [{ ADMIN_TOKEN: 'short' }, /ADMIN_TOKEN/],
+      [{ EMBED_ORIGINS: 'example.org' }, /EMBED_ORIGINS/],
+      [{ BOARD_PALETTE: '#fff,#000' }, /palette/],
+    ]
+    for (const [env, message] of bad) expect(() => parseRelayConfig(env), JSON.stringify(env)).toThrow(message)
+    expect(() => flagsToEnv(['--port'])).toThrow(/needs a value/)
+    expect(() => flagsToEnv(['port'])).toThrow(/unexpected argument/)
+    writeFileSync(join(tmp.dir, 'config.json'), '{"boards": [')
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow(/not valid JSON/)
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards: [{ id: 'a' }, { id: 'a' }] }))
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow(/declared twice/)
+    writeFileSync(
+      join(tmp.dir, 'config.json'),
+      JSON.stringify({ boards: Array.from({ length: MAX_BOARDS + 1 }, (_, i) => ({ id: `b${i}` })) }),
+    )
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow(/at most 64 boards/)
+    expect(parseRelayConfig({ EMBED_ORIGINS: 'https://example.org, *' }).embedOrigins).toEqual(['https://example.org', '*'])
+  })
+})
+
+describe('identity tokens', () => {
+  const signer = createTokenSigner(Buffer.alloc(32, 7))
+
+  it('verify what they issued and nothing altered', () => {
+    const { token, user, issuedAt } = signer.issue(1_795_000_000_000)
+    expect(signer.verify(token)).toEqual({ user, issuedAt })
+    for (let i = 0; i < token.length; i++) {
+      const c = token[i] === 'A' ? 'B' : 'A'
+      const altered = token.slice(0, i) + c + token.slice(i + 1)
+      if (altered !== token) expect(signer.verify(altered), `character ${i}`).toBeNull()
+    }
+    expect(createTokenSigner(Buffer.alloc(32, 8)).verify(token)).toBeNull()
+    expect(signer.verify('')).toBeNull()
+    expect(signer.verify('x'.repeat(500))).toBeNull()
+  })
+
+  it('pseudonymise users stably and per secret', () => {
+    const a = createAnonymiser(Buffer.alloc(32, 1))
+    expect(a('someone')).toBe(a('someone'))
+    expect(a('someone')).not.toBe(a('someone else'))
+    expect(createAnonymiser(Buffer.alloc(32, 2))('someone')).not.toBe(a('someone'))
+    expect(a('someone')).toMatch(/^[A-Za-z0-9_-]{16}$/)
+  })
+})
