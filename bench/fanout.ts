@@ -5,8 +5,8 @@
  * answers. Deliveries = accepted placements x viewers that received every frame; time = first
  * send to the last frame's arrival at the last viewer.
  */
-import { type Child, startChild } from './helpers/child.ts'
-import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
+import type { Child } from './helpers/child.ts'
+import { withLoadRig } from './helpers/load-rig.ts'
 import { wallMs } from './helpers/stats.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
 
@@ -33,14 +33,8 @@ export const settle = async (viewers: Child[], timeoutMs = 15_000): Promise<View
   }
 }
 
-export const measureFanout = async (opts: { viewers: number; placers: number; perSocket: number; window: number }) => {
-  const relay = await spawnRelay()
-  const viewers = await startChild('load/viewers.ts')
-  const placers = await startChild('load/placers.ts')
-  try {
-    const tokens = await mintTokens(relay.url, opts.placers)
-    await viewers.call('open', { port: relay.port, n: opts.viewers })
-    await placers.call('open', { port: relay.port, tokens })
+export const measureFanout = (opts: { viewers: number; placers: number; perSocket: number; window: number }) =>
+  withLoadRig(opts, async ({ relay, viewers, placers }) => {
     // Warm-up (JIT, first shard maps), then the measured run.
     await placers.call('run', { perSocket: 20, window: opts.window, seed: 99, width: 1000, height: 1000 })
     await settle([viewers])
@@ -69,11 +63,7 @@ export const measureFanout = async (opts: { viewers: number; placers: number; pe
       seconds,
       relayCpuShare: relayCpuMs / 1000 / seconds,
     }
-  } finally {
-    await Promise.all([viewers.stop(), placers.stop()])
-    await relay.stop()
-  }
-}
+  })
 
 export const runFanout = async ({ quick }: FigureOptions): Promise<Row[]> => {
   const r = await measureFanout({ viewers: 1_000, placers: 100, perSocket: quick ? 200 : 500, window: 16 })

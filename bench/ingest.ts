@@ -11,17 +11,7 @@
 import { startChild } from './helpers/child.ts'
 import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
-
-type RunResult = {
-  ok: number
-  rejected: number
-  unanswered: number
-  closed: number
-  firstSend: number
-  lastAck: number
-  cpuMs: number
-  errors: Record<string, number>
-}
+import type { RunResult } from './load/placers.ts'
 
 export const measureIngest = async (opts: {
   identities: number

@@ -8,8 +8,7 @@
  */
 
 import { settle } from './fanout.ts'
-import { startChild } from './helpers/child.ts'
-import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
+import { withLoadRig } from './helpers/load-rig.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
 
 type Latency = {
@@ -25,41 +24,34 @@ type Latency = {
   max: number
 }
 
-export const measureLatency = async (opts: { viewers: number; placers: number; rate: number; durationMs: number; tickMs?: number }) => {
-  const relay = await spawnRelay(opts.tickMs === undefined ? {} : { env: { TICK_MS: String(opts.tickMs) } })
-  const viewers = await startChild('load/viewers.ts')
-  const placers = await startChild('load/placers.ts')
-  try {
-    const tokens = await mintTokens(relay.url, opts.placers)
-    await viewers.call('open', { port: relay.port, n: opts.viewers })
-    await placers.call('open', { port: relay.port, tokens })
-    await placers.call('pace', { rate: opts.rate, durationMs: 1_000, width: 1000, height: 1000, offset: 500_000 })
-    await settle([viewers])
-    await viewers.call('reset', { recordArrivals: true })
-    const cpu0 = relay.cpuMs()
-    const paced = await placers.call<{ sent: number[]; ok: number; rejected: number }>('pace', {
-      rate: opts.rate,
-      durationMs: opts.durationMs,
-      width: 1000,
-      height: 1000,
-      offset: 0,
-    })
-    const relayCpuShare = (relay.cpuMs() - cpu0) / opts.durationMs
-    await settle([viewers])
-    const lat = await viewers.call<Latency>('latency', { sent: paced.sent })
-    return {
-      ...lat,
-      ok: paced.ok,
-      rejected: paced.rejected,
-      relayCpuShare,
-      bytesPerPlacement: lat.refPayloadBytes / lat.placementsSeen,
-      placementsPerFrame: lat.placementsSeen / lat.frames,
-    }
-  } finally {
-    await Promise.all([viewers.stop(), placers.stop()])
-    await relay.stop()
-  }
-}
+export const measureLatency = (opts: { viewers: number; placers: number; rate: number; durationMs: number; tickMs?: number }) =>
+  withLoadRig(
+    { ...opts, ...(opts.tickMs === undefined ? {} : { env: { TICK_MS: String(opts.tickMs) } }) },
+    async ({ relay, viewers, placers }) => {
+      await placers.call('pace', { rate: opts.rate, durationMs: 1_000, width: 1000, height: 1000, offset: 500_000 })
+      await settle([viewers])
+      await viewers.call('reset', { recordArrivals: true })
+      const cpu0 = relay.cpuMs()
+      const paced = await placers.call<{ sent: number[]; ok: number; rejected: number }>('pace', {
+        rate: opts.rate,
+        durationMs: opts.durationMs,
+        width: 1000,
+        height: 1000,
+        offset: 0,
+      })
+      const relayCpuShare = (relay.cpuMs() - cpu0) / opts.durationMs
+      await settle([viewers])
+      const lat = await viewers.call<Latency>('latency', { sent: paced.sent })
+      return {
+        ...lat,
+        ok: paced.ok,
+        rejected: paced.rejected,
+        relayCpuShare,
+        bytesPerPlacement: lat.refPayloadBytes / lat.placementsSeen,
+        placementsPerFrame: lat.placementsSeen / lat.frames,
+      }
+    },
+  )
 
 export const runLatency = async ({ quick }: FigureOptions): Promise<Row[]> => {
   const r = await measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000 })

@@ -62,6 +62,18 @@ const closeAll = () => {
  * Every socket sends `perSocket` placements from the r/place-shaped generator, with at most
  * `window` unanswered at a time. Resolves when every placement is answered.
  */
+/** What one `run` reports: answers by kind, timing of the first send and last ack, CPU used. */
+export type RunResult = {
+  ok: number
+  rejected: number
+  unanswered: number
+  closed: number
+  firstSend: number
+  lastAck: number
+  cpuMs: number
+  errors: Record<string, number>
+}
+
 const run = (args: { perSocket: number; window: number; seed: number; width: number; height: number; poolSize?: number }) => {
   const gen = createPlaceGenerator({ seed: args.seed, width: args.width, height: args.height })
   const pool: Buffer[] = []
@@ -86,16 +98,7 @@ const run = (args: { perSocket: number; window: number; seed: number; width: num
   let flushQueued = false
   let lastAck = 0
   let finished = false
-  return new Promise<{
-    ok: number
-    rejected: number
-    unanswered: number
-    closed: number
-    firstSend: number
-    lastAck: number
-    cpuMs: number
-    errors: Record<string, number>
-  }>((resolve) => {
+  return new Promise<RunResult>((resolve) => {
     // A socket the relay closes never answers: give up after 20 s without an answer.
     let answeredAt = wallMs()
     const watchdog = setInterval(() => {
