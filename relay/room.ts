@@ -12,7 +12,7 @@
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
-import { type BoardConfig, checkBoardChange, isInsideBoard, parseShardKey, sameBoard, shardKey } from '../shared/board.ts'
+import { type BoardConfig, checkBoardChange, isInsideBoard, parseShardKey, sameBoard } from '../shared/board.ts'
 import {
   type DocConfig,
   overrideCountOf,
@@ -338,9 +338,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
           continue
         }
         const r = p.record
-        writeTile(doc, board.shardSize, r.x, r.y, r.color)
+        const key = writeTile(doc, board.shardSize, r.x, r.y, r.color)
         bitmap[r.y * board.width + r.x] = r.color
-        const key = shardKey(Math.floor(r.x / board.shardSize), Math.floor(r.y / board.shardSize))
         writes.set(key, (writes.get(key) ?? 0) + 1)
         touched.add(key)
         written += 1

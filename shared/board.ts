@@ -116,12 +116,6 @@ export const parseShardKey = (key: string): { sx: number; sy: number } | null =>
  */
 export const localIndex = (shardSize: number, x: number, y: number): number => (y % shardSize) * shardSize + (x % shardSize)
 
-/** Number of shard columns and rows that cover the board. */
-export const shardGrid = (board: Pick<BoardConfig, 'width' | 'height' | 'shardSize'>): { cols: number; rows: number } => ({
-  cols: Math.ceil(board.width / board.shardSize),
-  rows: Math.ceil(board.height / board.shardSize),
-})
-
 /** Public description of a board, as GET /api/boards/<id> returns it. */
 export type BoardInfo = BoardConfig & {
   /** Maximum palette size the board may grow to. */

@@ -17,7 +17,7 @@
  * document size are thus bounded by the board, not by its history.
  */
 import * as Y from 'yjs'
-import { type BoardConfig, parseShardKey, shardKey } from './board.ts'
+import { type BoardConfig, localIndex, parseShardKey, shardKey, shardOf } from './board.ts'
 import { decodeShardBase, decodeTileValue, encodeShardBase, encodeTileValue, isTileValue, paintShardBase } from './tile-codec.ts'
 
 /** Name of the root map. */
@@ -78,17 +78,19 @@ export const overrideCountOf = (doc: Y.Doc, key: string): number => {
 
 /**
  * Writes one tile. Creates the shard map on its first write. Call inside a transaction of the
- * only writer. x, y must be inside the board; color inside the palette.
+ * only writer. x, y must be inside the board; color inside the palette. Returns the shard key.
  */
-export const writeTile = (doc: Y.Doc, shardSize: number, x: number, y: number, color: number): void => {
+export const writeTile = (doc: Y.Doc, shardSize: number, x: number, y: number, color: number): string => {
   const epoch = ensureEpoch(doc)
-  const key = shardKey(Math.floor(x / shardSize), Math.floor(y / shardSize))
+  const { sx, sy } = shardOf(shardSize, x, y)
+  const key = shardKey(sx, sy)
   let shard = epoch.get(key)
   if (!shard) {
     shard = new Y.Map()
     epoch.set(key, shard)
   }
-  shard.set(((y % shardSize) * shardSize + (x % shardSize)).toString(36), encodeTileValue(x, y, color))
+  shard.set(localIndex(shardSize, x, y).toString(36), encodeTileValue(x, y, color))
+  return key
 }
 
 /**

@@ -6,7 +6,6 @@ import {
   localIndex,
   parseBoardConfig,
   parseShardKey,
-  shardGrid,
   shardKey,
   shardOf,
 } from '../../shared/board.ts'
@@ -81,6 +80,5 @@ describe('geometry', () => {
     expect(parseShardKey('2,0')).toEqual({ sx: 2, sy: 0 })
     expect(parseShardKey('x')).toBeNull()
     expect(localIndex(64, 130, 65)).toBe(1 * 64 + 2)
-    expect(shardGrid({ width: 1000, height: 1000, shardSize: 64 })).toEqual({ cols: 16, rows: 16 })
   })
 })
