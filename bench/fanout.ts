@@ -5,6 +5,7 @@
  * answers. Deliveries = accepted placements x viewers that received every frame; time = first
  * send to the last frame's arrival at the last viewer.
  */
+import { LiveMode } from '../shared/protocol.ts'
 import type { Child } from './helpers/child.ts'
 import { withLoadRig } from './helpers/load-rig.ts'
 import { wallMs } from './helpers/stats.ts'
@@ -33,7 +34,7 @@ export const settle = async (viewers: Child[], timeoutMs = 15_000): Promise<View
   }
 }
 
-export const measureFanout = (opts: { viewers: number; placers: number; perSocket: number; window: number }) =>
+export const measureFanout = (opts: { viewers: number; placers: number; perSocket: number; window: number; live?: LiveMode }) =>
   withLoadRig(opts, async ({ relay, viewers, placers }) => {
     // Warm-up (JIT, first shard maps), then the measured run.
     await placers.call('run', { perSocket: 20, window: opts.window, seed: 99, width: 1000, height: 1000 })
@@ -67,6 +68,8 @@ export const measureFanout = (opts: { viewers: number; placers: number; perSocke
 
 export const runFanout = async ({ quick }: FigureOptions): Promise<Row[]> => {
   const r = await measureFanout({ viewers: 1_000, placers: 100, perSocket: quick ? 200 : 500, window: 16 })
+  // The same load on live=yjs sockets (unmodified y-websocket providers), side by side.
+  const y = await measureFanout({ viewers: 1_000, placers: 100, perSocket: quick ? 200 : 500, window: 16, live: LiveMode.Yjs })
   return [
     {
       key: 'fanout',
@@ -84,6 +87,20 @@ export const runFanout = async ({ quick }: FigureOptions): Promise<Row[]> => {
       digits: 1,
       target: { op: '<=', value: 8 },
       details: { wireBytesPerPlacement: r.wireBytesPerPlacement },
+    },
+    {
+      key: 'fanout-yjs',
+      figure: 'placement deliveries/s to 1,000 viewers with live=yjs (y-websocket update frames)',
+      value: y.deliveriesPerSecond,
+      unit: '/s',
+      details: y,
+    },
+    {
+      key: 'bytes-saturated-yjs',
+      figure: `bytes per placement, saturated, with live=yjs (${Math.round(y.placementsPerFrame)} placements/frame)`,
+      value: y.bytesPerPlacement,
+      unit: 'B',
+      digits: 1,
     },
   ]
 }

@@ -7,6 +7,7 @@
  * placement of the broadcast frames at this realistic rate.
  */
 
+import { LiveMode } from '../shared/protocol.ts'
 import { settle } from './fanout.ts'
 import { withLoadRig } from './helpers/load-rig.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
@@ -24,7 +25,14 @@ type Latency = {
   max: number
 }
 
-export const measureLatency = (opts: { viewers: number; placers: number; rate: number; durationMs: number; tickMs?: number }) =>
+export const measureLatency = (opts: {
+  viewers: number
+  placers: number
+  rate: number
+  durationMs: number
+  tickMs?: number
+  live?: LiveMode
+}) =>
   withLoadRig(
     { ...opts, ...(opts.tickMs === undefined ? {} : { env: { TICK_MS: String(opts.tickMs) } }) },
     async ({ relay, viewers, placers }) => {
@@ -82,6 +90,8 @@ export const runLatency = async ({ quick }: FigureOptions): Promise<Row[]> => {
       digits: 1,
       target: { op: '<=', value: 8 },
     },
+    // The same load for y-websocket providers (live=yjs: Yjs update frames), side by side.
+    ...(await yjsRows(quick)),
     // Which commit tick suits (relay issue): the same load with a minimum interval between
     // commits. Fewer, larger commits mean fewer broadcasts (each ~10 us per socket) but a wait.
     ...(await tickRows(quick)),
@@ -100,4 +110,28 @@ const tickRows = async (quick: boolean): Promise<Row[]> => {
     )
   }
   return rows
+}
+
+/** The same load with every socket on live=yjs (what an unmodified y-websocket provider gets). */
+const yjsRows = async (quick: boolean): Promise<Row[]> => {
+  const r = await measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000, live: LiveMode.Yjs })
+  const details = { ...r }
+  return [
+    {
+      key: 'latency-yjs-p50',
+      figure: 'latency p50 with live=yjs (y-websocket update frames)',
+      value: r.p50,
+      unit: 'ms',
+      digits: 1,
+      details,
+    },
+    { key: 'latency-yjs-p99', figure: 'latency p99 with live=yjs', value: r.p99, unit: 'ms', digits: 1 },
+    {
+      key: 'bytes-1000-yjs',
+      figure: `bytes per placement at 1,000/s with live=yjs (${r.placementsPerFrame.toFixed(1)} placements/frame)`,
+      value: r.bytesPerPlacement,
+      unit: 'B',
+      digits: 1,
+    },
+  ]
 }

@@ -6,6 +6,7 @@
  * generators answer pings).
  */
 
+import { LiveMode } from '../shared/protocol.ts'
 import { settle } from './fanout.ts'
 import { startChild } from './helpers/child.ts'
 import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
@@ -18,7 +19,7 @@ export const measureSockets = async (opts: { sockets: number; generators: number
     const idleRssKb = relay.rssKb()
     const t0 = performance.now()
     const share = Math.ceil(opts.sockets / gens.length)
-    await Promise.all(gens.map((g) => g.call('open', { port: relay.port, n: share })))
+    await Promise.all(gens.map((g) => g.call('open', { port: relay.port, n: share, live: LiveMode.Tiles })))
     const connectSeconds = (performance.now() - t0) / 1000
     const [token] = await mintTokens(relay.url, 1)
     const res = await fetch(`${relay.url}/api/boards/main/place`, {

@@ -2,14 +2,28 @@
  * One WebSocket on one board: decodes frames, answers sync requests, refuses document content,
  * forwards placement intents, and enforces the per-socket message rate.
  */
+
+import type { Duplex } from 'node:stream'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 import * as syncProtocol from 'y-protocols/sync'
-import { CloseCode, encodeError, encodePlaceResult, encodePresence, encodeSession, MessageType, readPlace } from '../shared/protocol.ts'
+import {
+  CloseCode,
+  encodeConfig,
+  encodeError,
+  encodePlaceResult,
+  encodePresence,
+  encodeSession,
+  encodeTiles,
+  LiveMode,
+  MessageType,
+  readPlace,
+} from '../shared/protocol.ts'
 import type { Logger } from './log.ts'
 import { createBucket } from './rate-limit.ts'
 import type { Placer, Room, RoomConn } from './room.ts'
+import { writeMessages } from './ws-frame.ts'
 
 /** An awareness update that names no client: valid for any y-protocols peer, changes nothing. */
 const EMPTY_AWARENESS = (() => {
@@ -23,9 +37,15 @@ const RATE_LIMITED = { ok: false, error: 'rate-limited', retryAfterMs: 1000, mes
 
 export type ConnectionOptions = {
   room: Room
+  /** The upgraded TCP socket under `ws` (a commit's frames are written to it directly). */
+  socket: Duplex
   placer: Placer | null
-  /** The client asked for Tessera's own frames (Presence, Session). */
+  /** The client asked for Tessera's own frames (Presence, Session); implied by live=tiles. */
   tessera: boolean
+  /** How commits reach this socket. */
+  live: LiveMode
+  /** live=tiles: the last history seq the client holds (it resumes after it), or null. */
+  since: number | null
   messagesPerSecond: number
   messageBurst: number
   /** Per-address placement budget (across identities and sockets); false = refuse with rate-limited. */
@@ -48,16 +68,61 @@ export const closeWith = (ws: WebSocket, tessera: boolean, code: number, error: 
 /** Wires a socket to a room. Returns the function the heartbeat calls. */
 export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { heartbeat: () => void } => {
   const { room, placer, log } = opts
+  // While a resuming socket's catch-up is read from history, what the room sends it waits here,
+  // so that the catch-up goes first (the client drops what overlaps by seq).
+  let held: Uint8Array[] | null = null
+  const sendNow = (frame: Uint8Array) => {
+    if (ws.readyState === ws.OPEN) ws.send(frame)
+  }
+  // Between cork and uncork (a commit's broadcast and acknowledgements) frames gather here and
+  // leave in one write (relay/ws-frame.ts).
+  let outbox: Uint8Array[] | null = null
   const conn: RoomConn = {
     tessera: opts.tessera,
+    live: opts.live,
     send: (frame) => {
-      if (ws.readyState === ws.OPEN) ws.send(frame)
+      if (held) held.push(frame)
+      else if (outbox) outbox.push(frame)
+      else sendNow(frame)
+    },
+    cork: () => {
+      outbox ??= []
+    },
+    uncork: () => {
+      const frames = outbox
+      outbox = null
+      if (frames && frames.length > 0 && ws.readyState === ws.OPEN) writeMessages(opts.socket, frames)
     },
   }
   room.addConn(conn)
   if (opts.tessera) {
     conn.send(encodeSession(placer?.user ?? '', placer ? room.nextPlaceAt(placer.user) : 0))
     conn.send(encodePresence(room.online()))
+  }
+  const tiles = opts.live === LiveMode.Tiles
+  if (tiles) conn.send(encodeConfig(room.docConfig()))
+  if (tiles && opts.since !== null) {
+    held = []
+    room.catchUp(opts.since).then(
+      async (frame) => {
+        // Too far behind (or a seq this board never reached): the whole board instead.
+        const answer = frame ? [frame] : await fullSync(new Uint8Array([0]))
+        const waiting = held ?? []
+        held = null
+        for (const f of [...answer, ...waiting]) sendNow(f)
+      },
+      (err: Error) => {
+        log.error('resume failed', err.message)
+        held = null
+        closeWith(ws, true, CloseCode.GoingAway, 'unavailable', 'the relay could not read its history')
+      },
+    )
+  }
+
+  /** A sync step 2 answer, and for live=tiles sockets the cursor after it. */
+  const fullSync = async (stateVector: Uint8Array): Promise<Uint8Array[]> => {
+    const { frame, seq } = await room.syncStep2(stateVector)
+    return tiles ? [frame, encodeTiles(seq + 1, [])] : [frame]
   }
 
   const bucket = createBucket(opts.messagesPerSecond, opts.messageBurst, opts.now())
@@ -94,9 +159,14 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
         const syncType = decoding.readVarUint(dec)
         if (syncType === syncProtocol.messageYjsSyncStep1) {
           const sv = decoding.readVarUint8Array(dec)
-          room.syncStep2(sv).then(conn.send, () => {
-            closeWith(ws, opts.tessera, CloseCode.Malformed, 'malformed', 'the state vector could not be decoded')
-          })
+          fullSync(sv).then(
+            (frames) => {
+              for (const f of frames) conn.send(f)
+            },
+            () => {
+              closeWith(ws, opts.tessera, CloseCode.Malformed, 'malformed', 'the state vector could not be decoded')
+            },
+          )
         } else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
           const update = decoding.readVarUint8Array(dec)
           if (room.hasForeignContent(update)) {
@@ -129,7 +199,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
           conn.send(encodePlaceResult(frame.requestId, RATE_LIMITED))
           return
         }
-        room.place({ x: frame.x, y: frame.y, color: frame.color }, placer).then((result) => {
+        room.submit({ x: frame.x, y: frame.y, color: frame.color }, placer, (result) => {
           conn.send(encodePlaceResult(frame.requestId, result))
         })
         return

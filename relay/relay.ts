@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { CloseCode, TESSERA_PARAM } from '../shared/protocol.ts'
+import { CloseCode, LIVE_PARAM, LiveMode, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
@@ -132,7 +132,10 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const tessera = url.searchParams.get(TESSERA_PARAM) === '1'
+      const live = url.searchParams.get(LIVE_PARAM) === LiveMode.Tiles ? LiveMode.Tiles : LiveMode.Yjs
+      const tessera = url.searchParams.get(TESSERA_PARAM) === '1' || live === LiveMode.Tiles
+      const sinceText = url.searchParams.get(SINCE_PARAM)
+      const since = sinceText === null ? null : /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : Number.NaN
       const ip = clientIp(req, config.trustProxy)
       const open = connectionsByIp.get(ip) ?? 0
       if (open >= config.maxConnectionsPerIp) {
@@ -157,6 +160,10 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         closeWith(ws, tessera, CloseCode.UnknownBoard, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
         return
       }
+      if (Number.isNaN(since) || (since !== null && live !== LiveMode.Tiles)) {
+        closeWith(ws, tessera, CloseCode.Malformed, 'malformed', `${SINCE_PARAM} must be a history seq, on a ${LIVE_PARAM}=tiles socket`)
+        return
+      }
       const token = readToken(req, url, signer)
       if (token.kind === 'invalid') {
         closeWith(ws, tessera, CloseCode.Unauthorized, 'unauthorized', 'the token is forged, altered or malformed')
@@ -165,8 +172,11 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       const placer = token.kind === 'valid' ? { user: token.identity.user, ip, isAdmin: false } : null
       const { heartbeat } = attachConnection(ws, {
         room,
+        socket,
         placer,
         tessera,
+        live,
+        since,
         messagesPerSecond: config.messagesPerSecond,
         messageBurst: config.messageBurst,
         allowPlacement: placementLimiter.take,

@@ -25,8 +25,17 @@ import {
   writeTile,
 } from '../shared/doc-schema.ts'
 import { type Rect, validatePlacement } from '../shared/placement.ts'
-import { encodePresence, MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts'
-import { extractShardColors } from '../shared/tile-codec.ts'
+import {
+  encodeConfig,
+  encodePresence,
+  encodeTiles,
+  LiveMode,
+  MAX_RESUME_TILES,
+  MessageType,
+  PlaceError,
+  type PlaceResult,
+} from '../shared/protocol.ts'
+import { encodeTileValue, extractShardColors } from '../shared/tile-codec.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
 import type { DocStore } from './doc-store.ts'
 import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
@@ -36,8 +45,16 @@ import type { Logger } from './log.ts'
 export type RoomConn = {
   /** Sends a binary frame; must not throw. */
   send: (frame: Uint8Array) => void
+  /**
+   * Holds this socket's frames until `uncork` (a commit's broadcast and its acknowledgements then
+   * leave in one write: one system call per socket per commit instead of one per frame).
+   */
+  cork: () => void
+  uncork: () => void
   /** Whether the socket opted in to Tessera's own frames (Presence, Session). */
   tessera: boolean
+  /** How commits reach it: Yjs update frames, or Tiles and Config frames. */
+  live: LiveMode
 }
 
 /** Who is placing, as the transport established it. */
@@ -54,7 +71,13 @@ export type Room = {
   readonly doc: Y.Doc
   /** Row-major colour indices, width * height; updated on every commit. */
   bitmap: () => Uint8Array
-  /** Validates a placement and, if valid, resolves once it is durable and broadcast. */
+  /**
+   * Validates a placement and, if valid, calls `done` once it is durable and broadcast (a
+   * rejection calls it at once). Acknowledgements for one commit are called back to back while
+   * every socket is corked, right after the broadcast.
+   */
+  submit: (intent: { x: unknown; y: unknown; color: unknown }, who: Placer, done: (result: PlaceResult) => void) => void
+  /** `submit` as a Promise. */
   place: (intent: { x: unknown; y: unknown; color: unknown }, who: Placer) => Promise<PlaceResult>
   /**
    * Writes tiles as the relay itself (admin fill, restores), without placement rules; resolves
@@ -73,8 +96,19 @@ export type Room = {
   nextPlaceAt: (user: string) => number
   /** A tile's current value, who placed it and when. */
   tileInfo: (x: number, y: number) => Promise<TileInfo>
-  /** Answers a client's sync step 1 with a sync step 2 frame, once everything in it is durable. */
-  syncStep2: (stateVector: Uint8Array) => Promise<Uint8Array>
+  /**
+   * Answers a client's sync step 1 with a sync step 2 frame, once everything in it is durable;
+   * `seq` is the last history seq the answer holds (the cursor of a live=tiles socket).
+   */
+  syncStep2: (stateVector: Uint8Array) => Promise<{ frame: Uint8Array; seq: number }>
+  /**
+   * A Tiles frame with every tile write after history seq `since` that the document holds, for a
+   * live=tiles socket resuming; null when that cannot be answered from history (more than
+   * MAX_RESUME_TILES behind, or a seq this board never reached: its data was reset).
+   */
+  catchUp: (since: number) => Promise<Uint8Array | null>
+  /** The board's document config (what a Config frame carries). */
+  docConfig: () => DocConfig
   /** Whether an update holds content (structs or deletions) the relay's document lacks. */
   hasForeignContent: (update: Uint8Array) => boolean
   addConn: (conn: RoomConn) => void
@@ -120,6 +154,8 @@ export type ModerationView = {
   /** Rectangles of a board where only admins may place. */
   protectedRects: (board: string) => readonly Rect[]
 }
+
+const tileValueOf = (r: PlacementRecord): number => encodeTileValue(r.x, r.y, r.color)
 
 /** Pending placements beyond this are refused (back-pressure) rather than queued without bound. */
 const MAX_PENDING = 200_000
@@ -316,9 +352,13 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     let ops = batch
     const records = batch.flatMap((p) => (p.kind === 'write' ? [p.record] : []))
     if (records.length > 0) {
+      // Seqs are given here, not on acceptance, so that a refused commit leaves no gap: history
+      // seqs stay contiguous, and live Tiles frames can be checked for gaps by their first seq.
+      for (const r of records) r.seq = ++lastSeq
       try {
         await history.append(id, records, { docSeq, epochReplacements })
       } catch (err) {
+        lastSeq -= records.length
         log.error(`board ${id}: history write failed; refusing ${records.length} writes:`, (err as Error).message)
         for (const p of batch) {
           if (p.kind !== 'write') continue
@@ -348,18 +388,38 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       compact(touched)
     })
     const update = takeCaptured()
-    if (update) {
-      await storeDurably(update)
-      const frame = updateFrame(update)
-      for (const conn of conns) conn.send(frame)
-    }
+    if (update) await storeDurably(update)
     // docSeq: every record up to it is in the stored document (when the history write failed,
     // the records are in neither).
     if (records.length > 0 && ops === batch) docSeq = (records[records.length - 1] as PlacementRecord).seq
     lastCommitAt = now()
-    for (const p of ops) {
-      if (p.kind === 'config') p.done({ ok: true, placedAt: lastCommitAt, nextPlaceAt: lastCommitAt })
-      else p.done({ ok: true, placedAt: p.record.placedAt, nextPlaceAt: p.record.placedAt + board.cooldownMs })
+    // Broadcast, then acknowledge, with every socket corked: each socket gets the commit's
+    // update and its own acknowledgements in one write.
+    const committed = ops === batch ? records : []
+    const tilesFrame = committed.length > 0 ? encodeTiles(committed[0]?.seq ?? 0, committed.map(tileValueOf)) : null
+    let lastConfig: DocConfig | null = null
+    for (const p of ops) if (p.kind === 'config') lastConfig = p.config
+    const configFrame = lastConfig ? encodeConfig(lastConfig) : null
+    let yjsFrame: Uint8Array | null = null
+    const corked = [...conns]
+    for (const conn of corked) conn.cork()
+    try {
+      for (const conn of corked) {
+        if (conn.live === LiveMode.Tiles) {
+          // Config first: tiles of a grown board must find it grown.
+          if (configFrame) conn.send(configFrame)
+          if (tilesFrame) conn.send(tilesFrame)
+        } else if (update) {
+          yjsFrame ??= updateFrame(update)
+          conn.send(yjsFrame)
+        }
+      }
+      for (const p of ops) {
+        if (p.kind === 'config') p.done({ ok: true, placedAt: lastCommitAt, nextPlaceAt: lastCommitAt })
+        else p.done({ ok: true, placedAt: p.record.placedAt, nextPlaceAt: p.record.placedAt + board.cooldownMs })
+      }
+    } finally {
+      for (const conn of corked) conn.uncork()
     }
   }
 
@@ -379,6 +439,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return null
   }
 
+  /** A record as accepted: seq 0 until the commit that writes it numbers it. */
   const newRecord = (
     x: number,
     y: number,
@@ -387,14 +448,20 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     kind: RecordKind,
     ref: number,
     placedAt: number,
-  ): PlacementRecord => {
-    lastSeq += 1
-    return { seq: lastSeq, x, y, color, user, placedAt, kind, ref }
-  }
+  ): PlacementRecord => ({
+    seq: 0,
+    x,
+    y,
+    color,
+    user,
+    placedAt,
+    kind,
+    ref,
+  })
 
-  const place: Room['place'] = (intent, who) => {
+  const submit: Room['submit'] = (intent, who, done) => {
     const refused = unavailable()
-    if (refused) return Promise.resolve(refused)
+    if (refused) return done(refused)
     const t = now()
     const prevUser = lastPlaced.get(who.user)
     const prevIp = deps.perIpCooldown ? lastPlacedByIp.get(who.ip) : undefined
@@ -406,7 +473,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       banReason: deps.moderation?.banReasonOf(who.user, who.ip) ?? null,
       protectedRects: deps.moderation?.protectedRects(id),
     })
-    if (!verdict.ok) return Promise.resolve(verdict)
+    if (!verdict.ok) return done(verdict)
     let cooldown: CooldownUndo | undefined
     if (!who.isAdmin) {
       // Reserve the cooldown now, so that a second intent in the same tick is refused.
@@ -415,10 +482,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (deps.perIpCooldown) lastPlacedByIp.set(who.ip, t)
     }
     const record = newRecord(verdict.x, verdict.y, verdict.color, who.user, RecordKind.Placement, 0, t)
-    return new Promise((resolve) => {
-      pending.push({ kind: 'write', record, cooldown, done: resolve })
-      schedule()
-    })
+    pending.push({ kind: 'write', record, cooldown, done })
+    schedule()
   }
 
   const toPending = (writesIn: readonly TileWrite[], user: string, kind: RecordKind, done: (r: PlaceResult) => void, t: number) => {
@@ -523,7 +588,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     config: () => board,
     doc,
     bitmap: () => bitmap,
-    place,
+    submit,
+    place: (intent, who) => new Promise((resolve) => submit(intent, who, resolve)),
     write,
     exclusive,
     updateConfig,
@@ -536,12 +602,24 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (!latest) return { x, y, color: bitmap[y * board.width + x] ?? 0, user: null, placedAt: null }
       return { x, y, color: latest.color, ...(await ownerOf(latest)) }
     },
+    docConfig: () => ({ ...board, version: configVersion }),
+    catchUp: async (since) => {
+      // The document holds up to docSeq now; later records reach the socket as live frames.
+      const upTo = docSeq
+      if (!Number.isSafeInteger(since) || since < 0 || since > upTo || upTo - since > MAX_RESUME_TILES) return null
+      const values: number[] = []
+      for await (const r of history.readAfter(id, since)) {
+        if (r.seq > upTo) break
+        values.push(tileValueOf(r))
+      }
+      return encodeTiles(since + 1, values)
+    },
     syncStep2: (stateVector) => {
       const answer = () => {
         const enc = encoding.createEncoder()
         encoding.writeVarUint(enc, MessageType.Sync)
         syncProtocol.writeSyncStep2(enc, doc, stateVector)
-        return encoding.toUint8Array(enc)
+        return { frame: encoding.toUint8Array(enc), seq: docSeq }
       }
       // While a commit is between its transaction and its durable write, the document holds
       // content that is not durable yet: answer after it.

@@ -26,6 +26,13 @@ export const MessageType = {
   Error: 103,
   /** relay -> client: who this socket is and when it may place next. [104, user, nextPlaceAt] */
   Session: 104,
+  /**
+   * relay -> client (live=tiles sockets only): committed tile writes in history order.
+   * [105, firstSeq, count, count x u32 little-endian tile value]; see encodeTiles.
+   */
+  Tiles: 105,
+  /** relay -> client (live=tiles sockets only): the board's document config. [106, JSON string] */
+  Config: 106,
 } as const
 
 /**
@@ -120,6 +127,29 @@ export const TOKEN_COOKIE = 'tessera_token'
 export const TOKEN_PARAM = 'token'
 /** Query parameter by which a WebSocket client opts in to Presence and Session frames. */
 export const TESSERA_PARAM = 'tessera'
+/** Query parameter that picks how live changes reach a socket (LiveMode; default yjs). */
+export const LIVE_PARAM = 'live'
+/** Query parameter of a live=tiles socket resuming after the last history seq it holds. */
+export const SINCE_PARAM = 'since'
+
+/**
+ * How a socket receives the board's changes after its first sync:
+ * yjs: y-protocols update frames (any y-websocket provider; about 19 bytes per placement);
+ * tiles: Tiles frames (4 bytes per placement, numbered by history seq, resumable with `since`)
+ *   and Config frames; implies Tessera's frames (tessera=1). The socket never holds a live
+ *   Y.Doc: it paints sync answers and Tiles frames onto a bitmap.
+ */
+export const LiveMode = { Yjs: 'yjs', Tiles: 'tiles' } as const
+export type LiveMode = (typeof LiveMode)[keyof typeof LiveMode]
+
+/**
+ * Most tile writes a resume (`since`) is answered with from history; a client further behind
+ * gets a full sync answer instead (about 4 bytes a write against a whole-board answer).
+ */
+export const MAX_RESUME_TILES = 250_000
+
+/** Bytes of one tile value in a Tiles frame. */
+export const TILE_VALUE_BYTES = 4
 
 /** A decoded Place frame (after its message type). */
 export type PlaceFrame = { requestId: number; x: number; y: number; color: number }
@@ -217,3 +247,45 @@ export const readSession = (dec: decoding.Decoder): { user: string; nextPlaceAt:
   user: decoding.readVarString(dec),
   nextPlaceAt: decoding.readVarUint(dec),
 })
+
+/**
+ * A Tiles frame: `values` are tile values (shared/tile-codec.ts encodeTileValue: they name their
+ * own x, y and colour) of history seqs firstSeq, firstSeq + 1, ... in order; a later value for
+ * the same tile wins. A frame with no values is a cursor: "you hold everything before firstSeq".
+ */
+export const encodeTiles = (firstSeq: number, values: ArrayLike<number>): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Tiles)
+  encoding.writeVarUint(enc, firstSeq)
+  encoding.writeVarUint(enc, values.length)
+  const head = encoding.toUint8Array(enc)
+  const out = new Uint8Array(head.length + values.length * TILE_VALUE_BYTES)
+  out.set(head)
+  const view = new DataView(out.buffer, head.length)
+  for (let i = 0; i < values.length; i++) view.setUint32(i * TILE_VALUE_BYTES, values[i] as number, true)
+  return out
+}
+
+/** Reads the body of a Tiles frame. Throws on a truncated frame. */
+export const readTiles = (dec: decoding.Decoder): { firstSeq: number; values: Uint32Array } => {
+  const firstSeq = decoding.readVarUint(dec)
+  const count = decoding.readVarUint(dec)
+  // lib0 reads past the frame into the rest of its buffer rather than throwing: check here.
+  if (count * TILE_VALUE_BYTES > dec.arr.length - dec.pos) throw new Error('Tiles frame: truncated')
+  const bytes = decoding.readUint8Array(dec, count * TILE_VALUE_BYTES)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const values = new Uint32Array(count)
+  for (let i = 0; i < count; i++) values[i] = view.getUint32(i * TILE_VALUE_BYTES, true)
+  return { firstSeq, values }
+}
+
+/** Encodes a Config frame: the board's document config (shared/doc-schema.ts DocConfig) as JSON. */
+export const encodeConfig = (config: unknown): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Config)
+  encoding.writeVarString(enc, JSON.stringify(config))
+  return encoding.toUint8Array(enc)
+}
+
+/** Reads the body of a Config frame (the JSON value; the caller checks its shape). */
+export const readConfig = (dec: decoding.Decoder): unknown => JSON.parse(decoding.readVarString(dec))

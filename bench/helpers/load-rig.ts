@@ -1,4 +1,5 @@
 /** A relay process with a viewer generator and a placer generator connected to it. */
+import { LiveMode } from '../../shared/protocol.ts'
 import { type Child, startChild } from './child.ts'
 import { mintTokens, type RelayProcess, spawnRelay } from './relay-process.ts'
 
@@ -6,10 +7,10 @@ export type LoadRig = { relay: RelayProcess; viewers: Child; placers: Child }
 
 /**
  * Spawns a relay (with extra env), opens `viewers` viewer sockets and `placers` placer sockets
- * (one identity each), runs `fn`, and stops everything whatever happens.
+ * (one identity each; all in `live` mode, tiles unless given), runs `fn`, and stops everything whatever happens.
  */
 export const withLoadRig = async <T>(
-  opts: { viewers: number; placers: number; env?: Record<string, string> },
+  opts: { viewers: number; placers: number; env?: Record<string, string>; live?: LiveMode },
   fn: (rig: LoadRig) => Promise<T>,
 ): Promise<T> => {
   const relay = await spawnRelay(opts.env ? { env: opts.env } : {})
@@ -17,8 +18,9 @@ export const withLoadRig = async <T>(
   const placers = await startChild('load/placers.ts')
   try {
     const tokens = await mintTokens(relay.url, opts.placers)
-    await viewers.call('open', { port: relay.port, n: opts.viewers })
-    await placers.call('open', { port: relay.port, tokens })
+    const live = opts.live ?? LiveMode.Tiles
+    await viewers.call('open', { port: relay.port, n: opts.viewers, live })
+    await placers.call('open', { port: relay.port, tokens, live })
     return await fn({ relay, viewers, placers })
   } finally {
     await Promise.all([viewers.stop(), placers.stop()])

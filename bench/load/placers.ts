@@ -1,9 +1,10 @@
 /**
  * Load generator child: sockets that each carry one identity and send Place frames.
- * Decodes only PlaceResult status bytes; ignores the document updates the relay broadcasts.
+ * Decodes only PlaceResult status bytes; ignores the broadcasts (live=tiles by default, as
+ * Tessera's client; live=yjs for the y-websocket frames).
  */
 import * as decoding from 'lib0/decoding'
-import { encodePlace, MessageType, readPlaceResult } from '../../shared/protocol.ts'
+import { encodePlace, LIVE_PARAM, LiveMode, MessageType, readPlaceResult } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 import { serveChild } from '../helpers/child.ts'
 import { createPlaceGenerator } from '../helpers/place-generator.ts'
@@ -18,16 +19,18 @@ const errors = new Map<string, number>()
 
 const placeFrame = (x: number, y: number, color: number, requestId = 0) => clientFrame(encodePlace({ requestId, x, y, color }))
 
-const open = async (args: { port: number; tokens: string[]; board?: string }) => {
+const open = async (args: { port: number; tokens: string[]; board?: string; live?: LiveMode }) => {
   const fresh = await connectMany(args.tokens.length, 64, (i) => {
     const sock = { acks: 0, owed: 0, sent: 0, quota: 0 } as Sock
-    return connectRawFor(args.port, `/ws/${args.board ?? 'main'}?token=${encodeURIComponent(args.tokens[i] as string)}`, sock).then(
-      (ws) => {
-        sock.ws = ws
-        socks.push(sock)
-        return ws
-      },
-    )
+    return connectRawFor(
+      args.port,
+      `/ws/${args.board ?? 'main'}?${LIVE_PARAM}=${args.live ?? LiveMode.Tiles}&token=${encodeURIComponent(args.tokens[i] as string)}`,
+      sock,
+    ).then((ws) => {
+      sock.ws = ws
+      socks.push(sock)
+      return ws
+    })
   })
   return { opened: fresh.length, total: socks.length }
 }

@@ -1,9 +1,12 @@
 /**
- * Load generator child: anonymous viewer sockets that count the relay's broadcast update frames
- * (bytes and arrival times), without decoding them. Socket 0 is the reference: it keeps its
+ * Load generator child: anonymous viewer sockets that count the relay's broadcast frames (bytes
+ * and arrival times), without decoding them: Yjs update frames (live=yjs, as any y-websocket
+ * provider) or Tiles frames (live=tiles, as Tessera's client). Socket 0 is the reference: it keeps its
  * frames so that their content can be decoded once, after the run, for all viewers (every viewer
  * receives the same frames in the same order).
  */
+import * as decoding from 'lib0/decoding'
+import { LIVE_PARAM, LiveMode, MessageType, readTiles } from '../../shared/protocol.ts'
 import { serveChild } from '../helpers/child.ts'
 import { connectMany, connectRaw, type RawWs } from '../helpers/raw-ws.ts'
 import { createHistogram, wallMs } from '../helpers/stats.ts'
@@ -15,17 +18,41 @@ let viewers: Viewer[] = []
 let record = false
 let kept: Buffer[] = []
 
-const open = async (args: { port: number; n: number; board?: string }) => {
+let mode: LiveMode = LiveMode.Tiles
+
+/** Whether a frame is a broadcast of placements in the sockets' live mode. */
+const isBroadcast = (payload: Buffer): boolean => {
+  if (mode === LiveMode.Yjs) return payload[0] === MessageType.Sync && payload[1] === 2
+  if (payload[0] !== MessageType.Tiles) return false
+  const dec = decoding.createDecoder(payload)
+  decoding.readVarUint(dec)
+  decoding.readVarUint(dec)
+  return decoding.readVarUint(dec) > 0
+}
+
+/** Tile values a broadcast frame carries. */
+const tilesOfFrame = (frame: Buffer): Iterable<number> => {
+  if (mode === LiveMode.Tiles) {
+    const dec = decoding.createDecoder(frame)
+    decoding.readVarUint(dec)
+    return readTiles(dec).values
+  }
+  const update = updateOfFrame(frame)
+  return update ? tileValuesOf(update) : []
+}
+
+const open = async (args: { port: number; n: number; board?: string; live: LiveMode }) => {
+  mode = args.live
   const fresh = await connectMany(args.n, 64, () => {
     const v: Viewer = { frames: 0, payloadBytes: 0, wireBytes: 0, arrivals: [], first: 0, last: 0 } as unknown as Viewer
     const isRef = viewers.length === 0
     viewers.push(v)
     return connectRaw({
       port: args.port,
-      path: `/ws/${args.board ?? 'main'}`,
+      path: `/ws/${args.board ?? 'main'}?${LIVE_PARAM}=${args.live}`,
       onMessage: (payload, frameBytes) => {
-        // Broadcast updates are [0 sync, 2 update, ...]; heartbeats and the rest are not counted.
-        if (payload[0] !== 0 || payload[1] !== 2) return
+        // Heartbeats, presence, config and the rest are not counted.
+        if (!isBroadcast(payload)) return
         const t = wallMs()
         if (v.frames === 0) v.first = t
         v.last = t
@@ -86,9 +113,7 @@ const latency = (args: { sent: number[] }) => {
   let refBytes = 0
   kept.forEach((frame, i) => {
     refBytes += frame.length
-    const update = updateOfFrame(frame)
-    if (!update) return
-    for (const tv of tileValuesOf(update)) {
+    for (const tv of tilesOfFrame(frame)) {
       const t0 = sentAt.get(tv)
       if (t0 === undefined) continue
       placementsSeen++
