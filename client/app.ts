@@ -1,8 +1,10 @@
 /**
- * The client, composed: identity and board info over HTTP, the document over the WebSocket,
- * a bitmap kept in step with it, the canvas view, input, and the HUD. Data flow (docs/CLIENT.md):
+ * The client, composed: identity and board info over HTTP, the board over the WebSocket (a
+ * sync answer into the document on connect, then Tiles and Config frames), a bitmap kept from
+ * both, the canvas view, input, and the HUD. Data flow (docs/CLIENT.md):
  *
- *   relay --sync--> Y.Doc --observeDeep--> board-state (bitmap + damage) --> board-view (canvas)
+ *   relay --sync answer--> Y.Doc --observeDeep--> board-state (bitmap + damage) --> board-view
+ *   relay --Tiles, Config frames--> connection (seq cursor) --> board-state
  *   palette/tile/Place --> placer (shared rules) --Place frame--> relay --PlaceResult--> HUD
  */
 import * as Y from 'yjs'
@@ -43,6 +45,8 @@ export type DebugHook = {
   bitmap: () => Uint8Array
   status: () => string
   selection: () => Point | null
+  /** The last history seq the bitmap holds (null while syncing). */
+  cursor: () => number | null
 }
 
 /** The board id in a page URL (?board=<id>), or 'main'. Null if it is not a valid id. */
@@ -143,6 +147,9 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       readOnly = s.user === ''
       placer.setNextPlaceAt(s.nextPlaceAt)
     },
+    onTiles: (values, from) => state.applyTiles(values, from),
+    // A config that is not one changes nothing; the next sync answer carries the doc's.
+    onConfig: (config) => void state.applyConfig(config),
   })
   status.setStatus(connection.status(), null)
 
@@ -284,5 +291,6 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     bitmap: () => state.bitmap().slice(),
     status: connection.status,
     selection: () => selection,
+    cursor: connection.cursor,
   }
 }

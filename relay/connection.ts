@@ -103,20 +103,23 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
   if (tiles) conn.send(encodeConfig(room.docConfig()))
   if (tiles && opts.since !== null) {
     held = []
-    room.catchUp(opts.since).then(
-      async (frame) => {
-        // Too far behind (or a seq this board never reached): the whole board instead.
-        const answer = frame ? [frame] : await fullSync(new Uint8Array([0]))
-        const waiting = held ?? []
-        held = null
-        for (const f of [...answer, ...waiting]) sendNow(f)
-      },
-      (err: Error) => {
-        log.error('resume failed', err.message)
-        held = null
-        closeWith(ws, true, CloseCode.GoingAway, 'unavailable', 'the relay could not read its history')
-      },
-    )
+    room
+      .catchUp(opts.since)
+      // Too far behind (or a seq this board never reached): the whole board instead.
+      .then((frame) => (frame ? [frame] : fullSync(new Uint8Array([0]))))
+      .then(
+        (answer) => {
+          const waiting = held ?? []
+          held = null
+          for (const f of [...answer, ...waiting]) sendNow(f)
+        },
+        // A failed read or full sync: never an unhandled rejection, never a socket held forever.
+        (err: Error) => {
+          log.error('resume failed', err.message)
+          held = null
+          closeWith(ws, true, CloseCode.GoingAway, 'unavailable', 'the relay could not read its history')
+        },
+      )
   }
 
   /** A sync step 2 answer, and for live=tiles sockets the cursor after it. */

@@ -207,7 +207,11 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
   const prefixOf = (board: string) => {
     let p = prefixes.get(board)
     if (!p) {
-      p = { history: boardPrefix(Prefix.History, board), meta: boardPrefix(Prefix.Meta, board), index: boardPrefix(Prefix.TileIndex, board) }
+      p = {
+        history: boardPrefix(Prefix.History, board),
+        meta: boardPrefix(Prefix.Meta, board),
+        index: boardPrefix(Prefix.TileIndex, board),
+      }
       prefixes.set(board, p)
     }
     return p

@@ -529,7 +529,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       }
     }
     return new Promise((resolve) => {
-      pending.push(...toPending(tiles, user, kind, resolve, now()))
+      // A loop, not push(...): a fill of a million tiles is beyond the engine's argument limit.
+      for (const p of toPending(tiles, user, kind, resolve, now())) pending.push(p)
       schedule()
     })
   }
@@ -551,7 +552,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (restores.length > 0) {
         // Placements accepted during fn() were validated after this moment: they go after.
         done = new Promise((resolve) => {
-          pending.unshift(...toPending(restores, user, kind, resolve, now()))
+          // concat, not unshift(...): a large rollback is beyond the engine's argument limit.
+          pending = toPending(restores, user, kind, resolve, now()).concat(pending)
         })
       }
       paused = false

@@ -159,7 +159,8 @@ export const createBoardView = (stage: HTMLElement, config: BoardConfig, bitmap:
     damage: (d, bitmap) => {
       bits = bitmap
       if (d.full) pendingFull = true
-      else pendingRects.push(...d.rects)
+      // Not push(...rects): a big Tiles frame or sync answer would pass more arguments than a call takes.
+      else for (const r of d.rects) pendingRects.push(r)
       schedule()
     },
     setSelection: (tile) => {

@@ -1,11 +1,17 @@
 /**
  * The browser client end to end: the real client built by vite, served by a real relay, driven
  * in real Chromium. Placements go through the page's UI (palette, tile, Place button) and over
- * HTTP from outside; the test waits on the relay's bitmap and on the page's canvas pixels.
+ * HTTP from outside; the test waits on the relay's bitmap and on the page's canvas pixels, and
+ * reads the frames the page's socket received (live=tiles: Tiles and Config frames after one
+ * sync answer).
  */
+import * as decoding from 'lib0/decoding'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { colorToRgb } from '../../shared/palette.ts'
+import { MessageType, readConfig, readTiles } from '../../shared/protocol.ts'
+import { encodeTileValue } from '../../shared/tile-codec.ts'
+import { adminCall } from '../helpers/admin.ts'
 import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
@@ -16,6 +22,7 @@ let relay: TestRelay
 let browser: Browser
 let outDir: { dir: string; remove: () => void }
 const contexts: BrowserContext[] = []
+const ADMIN = 'test-admin-token-0123456789'
 
 beforeAll(async () => {
   outDir = makeTmpDir('tessera-client-')
@@ -23,9 +30,14 @@ beforeAll(async () => {
     buildClient(outDir.dir),
     startTestRelay({
       // The main board keeps the relay's defaults (1000x1000, 16 colours) but no cooldown; "slow"
-      // is small with a one-minute cooldown, to see the countdown and an honest rejection.
-      boards: [{ id: 'main' }, { id: 'slow', width: 64, height: 64, cooldownMs: 60_000 }],
-      env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0' },
+      // is small with a one-minute cooldown, to see the countdown and an honest rejection; "live"
+      // is small and changed by the admin under an open page.
+      boards: [
+        { id: 'main' },
+        { id: 'slow', width: 64, height: 64, cooldownMs: 60_000 },
+        { id: 'live', width: 32, height: 32, cooldownMs: 0 },
+      ],
+      env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0', ADMIN_TOKEN: ADMIN },
     }),
     launchChromium(),
   ])
@@ -40,6 +52,10 @@ afterAll(async () => {
   outDir?.remove()
 })
 
+/** A WebSocket a page opened, with every binary frame it received, in order. */
+type Socket = { url: string; received: Uint8Array[] }
+const socketsOf = new Map<Page, Socket[]>()
+
 /** A fresh browser profile (its own cookie, so its own identity) with one page on a board. */
 const openBoard = async (board: string, viewport = { width: 1280, height: 800 }, mobile = false): Promise<Page> => {
   const context = await browser.newContext({ viewport, deviceScaleFactor: mobile ? 3 : 1, isMobile: mobile, hasTouch: mobile })
@@ -47,6 +63,15 @@ const openBoard = async (board: string, viewport = { width: 1280, height: 800 },
   const page = await context.newPage()
   page.on('pageerror', (err) => {
     throw err
+  })
+  const sockets: Socket[] = []
+  socketsOf.set(page, sockets)
+  page.on('websocket', (ws) => {
+    const socket: Socket = { url: ws.url(), received: [] }
+    sockets.push(socket)
+    ws.on('framereceived', ({ payload }) => {
+      if (typeof payload !== 'string') socket.received.push(new Uint8Array(payload))
+    })
   })
   await page.goto(`${relay.url}/?board=${board}`)
   await page.waitForSelector('body[data-connection="live"]')
@@ -75,6 +100,43 @@ const waitForCanvasColor = (page: Page, x: number, y: number, hex: string) =>
     },
     [x, y, colorToRgb(hex)] as const,
   )
+
+/** A received frame, decoded as far as the test needs. */
+type Frame =
+  | { type: typeof MessageType.Sync; sync: number }
+  | { type: typeof MessageType.Tiles; firstSeq: number; values: number[] }
+  | { type: typeof MessageType.Config; config: Record<string, unknown> }
+  | { type: number }
+
+const decodeFrame = (bytes: Uint8Array): Frame => {
+  const dec = decoding.createDecoder(bytes)
+  const type = decoding.readVarUint(dec)
+  if (type === MessageType.Sync) return { type, sync: decoding.readVarUint(dec) }
+  if (type === MessageType.Tiles) {
+    const { firstSeq, values } = readTiles(dec)
+    return { type, firstSeq, values: [...values] }
+  }
+  if (type === MessageType.Config) return { type, config: readConfig(dec) as Record<string, unknown> }
+  return { type }
+}
+
+/** The frames of one type a socket received, decoded. */
+const framesOf = <T extends number>(socket: Socket, type: T): Extract<Frame, { type: T }>[] =>
+  socket.received.map(decodeFrame).filter((f): f is Extract<Frame, { type: T }> => f.type === type)
+
+/** What window.__tessera tells about the board and the live stream. */
+const pageState = (page: Page) =>
+  page.evaluate(() => {
+    const t = (
+      window as unknown as {
+        __tessera: {
+          config: () => { width: number; height: number; palette: string[]; cooldownMs: number; locked: boolean }
+          cursor: () => number | null
+        }
+      }
+    ).__tessera
+    return { ...t.config(), cursor: t.cursor() }
+  })
 
 /** CSS px per tile as drawn now. */
 const drawnScale = (page: Page) =>
@@ -201,6 +263,94 @@ describe('browser client', () => {
     await page.reload()
     await page.waitForSelector('body[data-connection="live"]')
     await page.waitForSelector('#place[data-state="cooldown"]')
+  })
+
+  it('follows the board through Tiles and Config frames on a live=tiles socket, without a reload', async () => {
+    const room = relay.rooms.get('live')
+    if (!room) throw new Error('no live room')
+    const { palette } = room.config()
+    const page = await openBoard('live')
+    await page.evaluate(() => {
+      ;(window as unknown as { __marker: string }).__marker = 'first load'
+    })
+    const [socket, ...more] = socketsOf.get(page) ?? []
+    expect(more).toEqual([])
+    if (!socket) throw new Error('no socket')
+    // The page asks for Tiles frames (live=tiles implies tessera=1; both are in the URL).
+    expect(socket.url).toBe(`${relay.url.replace(/^http/, 'ws')}/ws/live?tessera=1&live=tiles`)
+    // On connect: the board's config, then the sync answer and its cursor (a Tiles frame with
+    // no values), and the page holds what that cursor says.
+    await waitFor(() => framesOf(socket, MessageType.Tiles).length > 0, { what: 'the cursor frame' })
+    expect(framesOf(socket, MessageType.Config)[0]?.config).toMatchObject({ id: 'live', width: 32, cooldownMs: 0 })
+    expect(framesOf(socket, MessageType.Sync).map((f) => f.sync)).toEqual([1])
+    const cursorFrame = framesOf(socket, MessageType.Tiles)[0]
+    expect(cursorFrame?.values).toEqual([])
+    const start = (cursorFrame?.firstSeq as number) - 1
+    expect((await pageState(page)).cursor).toBe(start)
+
+    // Select a tile, so that the Place button shows what the board's settings allow.
+    const at = await tileCenter(page, 5, 5)
+    await page.mouse.click(at.x, at.y)
+    await page.waitForSelector('#place[data-state="ready"]')
+
+    // Another identity's placements arrive as Tiles frames (4 bytes each), never as Yjs updates.
+    const { token } = await newSession(relay.url)
+    const placed = [
+      { x: 1, y: 1, color: 3 },
+      { x: 2, y: 1, color: 4 },
+      { x: 3, y: 1, color: 5 },
+    ]
+    for (const p of placed) expect((await placeHttp(relay.url, token, p, 'live')).status).toBe(200)
+    for (const p of placed) await waitForCanvasColor(page, p.x, p.y, palette[p.color] as string)
+    const values = framesOf(socket, MessageType.Tiles).flatMap((f) => f.values)
+    expect(values).toEqual(placed.map((p) => encodeTileValue(p.x, p.y, p.color)))
+    expect((await pageState(page)).cursor).toBe(start + placed.length)
+    // Only the one sync answer: the doc never hears of these placements.
+    expect(framesOf(socket, MessageType.Sync).map((f) => f.sync)).toEqual([1])
+
+    // The admin locks the board: the open page's Place button says so at once.
+    expect((await adminCall(relay.url, ADMIN, 'PATCH', '/boards/live', { locked: true })).status).toBe(200)
+    await page.waitForSelector('#place[data-state="locked"]')
+    // Unlocks it, with a one-minute cooldown, a colour appended and the board grown.
+    const grown = await adminCall(relay.url, ADMIN, 'PATCH', '/boards/live', {
+      locked: false,
+      cooldownMs: 60_000,
+      width: 40,
+      height: 36,
+      palette: [...palette, '#123456'],
+    })
+    expect(grown.status).toBe(200)
+    await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('canvas.board')?.width === 40)
+    expect(await pageState(page)).toMatchObject({ width: 40, height: 36, cooldownMs: 60_000, locked: false })
+    expect((await pageState(page)).palette).toHaveLength(palette.length + 1)
+    await page.waitForSelector(`#palette [data-color="${palette.length}"]`)
+    const configs = framesOf(socket, MessageType.Config).map((f) => f.config)
+    expect(configs.at(-1)).toMatchObject({ width: 40, height: 36, cooldownMs: 60_000, locked: false })
+    expect(configs.at(-1)?.version).toBe((configs[0]?.version as number) + 2)
+    // The grown board kept every tile (the bitmap is the truth: the doc has none of them).
+    for (const p of placed) expect(await canvasRgb(page, p.x, p.y)).toEqual(colorToRgb(palette[p.color] as string))
+
+    // The new colour can be placed from the page, and the new cooldown follows.
+    await page.click(`#palette [data-color="${palette.length}"]`)
+    await page.waitForSelector('#place[data-state="ready"]')
+    await page.click('#place')
+    await page.waitForSelector('#feedback[data-kind="placed"]')
+    await waitForCanvasColor(page, 5, 5, '#123456')
+    expect(room.bitmap()[5 * 40 + 5]).toBe(palette.length)
+    await page.waitForSelector('#place[data-state="cooldown"] >> text=/Ready in 0:[0-5][0-9]|Ready in 1:00/')
+    // A placement in the grown area by someone else.
+    const other = await newSession(relay.url)
+    expect((await placeHttp(relay.url, other.token, { x: 39, y: 35, color: palette.length }, 'live')).status).toBe(200)
+    await waitForCanvasColor(page, 39, 35, '#123456')
+    expect((await pageState(page)).cursor).toBe(start + placed.length + 2)
+    expect(
+      await page.evaluate(() => Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap())),
+    ).toEqual(Array.from(room.bitmap()))
+
+    // All on the first socket and the first load.
+    expect(socketsOf.get(page)).toHaveLength(1)
+    expect(framesOf(socket, MessageType.Sync).map((f) => f.sync)).toEqual([1])
+    expect(await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)).toBe('first load')
   })
 
   it('says so when the board does not exist', async () => {

@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RecordKind } from '../../relay/history-store.ts'
 import type { Room } from '../../relay/room.ts'
 import { colorToRgb } from '../../shared/palette.ts'
-import { MessageType, readSession, TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { MessageType, readSession, readTiles, TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { encodeTileValue } from '../../shared/tile-codec.ts'
 import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
@@ -122,7 +123,7 @@ const openBoard = async (board: string): Promise<Watched> => {
   const errors: string[] = []
   const refusedSockets: string[] = []
   const refused = new RegExp(
-    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/ws/${board}\\?tessera=1' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$`,
+    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/ws/${board}\\?tessera=1&live=tiles' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$`,
   )
   let navigations = 0
   const sockets: Watched['sockets'] = []
@@ -218,6 +219,20 @@ const sessionFrames = (socket: Watched['sockets'][number]) =>
     return decoding.readVarUint(dec) === MessageType.Session ? [readSession(dec)] : []
   })
 
+/** The sync message types (y-protocols: 1 answer, 2 update) one socket received. */
+const syncMessages = (socket: Watched['sockets'][number]) =>
+  socket.received.flatMap((f) => {
+    const dec = decoding.createDecoder(f)
+    return decoding.readVarUint(dec) === MessageType.Sync ? [decoding.readVarUint(dec)] : []
+  })
+
+/** The tile values of the Tiles frames one socket received, in order. */
+const tileValues = (socket: Watched['sockets'][number]) =>
+  socket.received.flatMap((f) => {
+    const dec = decoding.createDecoder(f)
+    return decoding.readVarUint(dec) === MessageType.Tiles ? [...readTiles(dec).values] : []
+  })
+
 /** Deterministic scattered placements: n tiles of `seed`'s pattern. */
 const pattern = (n: number, seed: number) =>
   Array.from({ length: n }, (_, i) => ({ x: (i * 7 + seed * 13) % W, y: (i * 5 + seed * 3) % H, color: ((i + seed) % 15) + 1 }))
@@ -276,6 +291,14 @@ describe('a relay restart under an open page', () => {
     for (const p of pattern(25, 3)) expect((await placeHttp(live().url, token, p)).status).toBe(200)
     await waitForCanvasToMatch(page, roomOf('main'))
 
+    // live=tiles: each socket that opened got one sync answer and never a Yjs update; what the
+    // page missed came in the answer, and the live placements as Tiles frames.
+    const opened = w.sockets.filter((s) => s.received.length > 0)
+    expect(opened).toHaveLength(2)
+    for (const s of opened) expect(syncMessages(s)).toEqual([1])
+    expect(tileValues(opened[0] as Watched['sockets'][number])).toEqual(pattern(40, 1).map((p) => encodeTileValue(p.x, p.y, p.color)))
+    expect(tileValues(opened[1] as Watched['sockets'][number])).toEqual(pattern(25, 3).map((p) => encodeTileValue(p.x, p.y, p.color)))
+
     // All of it without a reload: the same document, the same navigation.
     expect(await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)).toBe('before the restart')
     expect(
@@ -298,7 +321,7 @@ describe('a relay restart under an open page', () => {
     // (The last one may have met the relay just started.)
     expect(w.refusedSockets.length).toBeGreaterThanOrEqual(attempts.length - 1)
     expect(w.refusedSockets.length).toBeLessThanOrEqual(attempts.length)
-    expect(w.sockets.every((s) => s.url === `ws://127.0.0.1:${port}/ws/main?tessera=1`)).toBe(true)
+    expect(w.sockets.every((s) => s.url === `ws://127.0.0.1:${port}/ws/main?tessera=1&live=tiles`)).toBe(true)
   })
 
   it('after a restart, the Session frame restores the cooldown; a placement in flight is reported lost', async () => {

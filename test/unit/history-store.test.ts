@@ -82,7 +82,8 @@ describe('tile index', () => {
     const raw = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
     await raw.open()
     const doomed: Uint8Array[] = []
-    for await (const key of raw.keys()) if (key[0] === 8 || (key[0] === 3 && new TextDecoder().decode(key).endsWith('indexSeq'))) doomed.push(key)
+    for await (const key of raw.keys())
+      if (key[0] === 8 || (key[0] === 3 && new TextDecoder().decode(key).endsWith('indexSeq'))) doomed.push(key)
     expect(doomed.length).toBeGreaterThan(1)
     await raw.batch(doomed.map((key) => ({ type: 'del' as const, key })))
     await raw.close()

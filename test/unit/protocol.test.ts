@@ -1,18 +1,24 @@
 import * as decoding from 'lib0/decoding'
 import { describe, expect, it } from 'vitest'
 import {
+  encodeConfig,
   encodeError,
   encodePlace,
   encodePlaceResult,
   encodeSession,
+  encodeTiles,
   MessageType,
   PLACE_ERROR_STATUS,
   PlaceError,
+  readConfig,
   readError,
   readPlace,
   readPlaceResult,
   readSession,
+  readTiles,
+  TILE_VALUE_BYTES,
 } from '../../shared/protocol.ts'
+import { encodeTileValue } from '../../shared/tile-codec.ts'
 
 const body = (frame: Uint8Array, type: number) => {
   const dec = decoding.createDecoder(frame)
@@ -35,6 +41,50 @@ describe('protocol codecs', () => {
   it('throws on truncated frames', () => {
     const frame = encodePlace({ requestId: 1, x: 300, y: 300, color: 1 })
     expect(() => readPlace(body(frame.subarray(0, 3), MessageType.Place))).toThrow()
+  })
+
+  it('round-trip Tiles frames: 4 little-endian bytes a value after type, firstSeq and count', () => {
+    const values = [encodeTileValue(0, 0, 0), encodeTileValue(8191, 8191, 31), encodeTileValue(12, 34, 5), 0x7fff_ffff]
+    const frame = encodeTiles(300, values)
+    // [105, varuint 300 (2 bytes), varuint 4, 16 bytes]
+    expect(frame.length).toBe(1 + 2 + 1 + values.length * TILE_VALUE_BYTES)
+    expect([...frame.subarray(0, 4)]).toEqual([MessageType.Tiles, 0xac, 0x02, 4])
+    expect([...frame.subarray(4, 8)]).toEqual([0, 0, 0, 0])
+    expect(new DataView(frame.buffer, frame.byteOffset + 8).getUint32(0, true)).toBe(encodeTileValue(8191, 8191, 31))
+    const read = readTiles(body(frame, MessageType.Tiles))
+    expect(read.firstSeq).toBe(300)
+    expect([...read.values]).toEqual(values)
+    // Any Uint32Array or array of values, and seqs past 2^32.
+    const big = readTiles(body(encodeTiles(2 ** 40, new Uint32Array([7, 0xffff_ffff])), MessageType.Tiles))
+    expect(big.firstSeq).toBe(2 ** 40)
+    expect([...big.values]).toEqual([7, 0xffff_ffff])
+  })
+
+  it('encodes a cursor as a Tiles frame with no values', () => {
+    const frame = encodeTiles(1, [])
+    expect([...frame]).toEqual([MessageType.Tiles, 1, 0])
+    const read = readTiles(body(frame, MessageType.Tiles))
+    expect(read.firstSeq).toBe(1)
+    expect(read.values).toEqual(new Uint32Array(0))
+  })
+
+  it('throws on truncated Tiles frames, also inside a larger buffer', () => {
+    const frame = encodeTiles(9, [1, 2, 3])
+    for (const end of [1, 2, 3, frame.length - 4, frame.length - 1]) {
+      expect(() => readTiles(body(frame.subarray(0, end), MessageType.Tiles)), `cut at ${end}`).toThrow()
+    }
+    // A frame that claims more values than follow, read from a view into a larger buffer (lib0
+    // would read past the view's end into the buffer otherwise).
+    const lying = encodeTiles(9, [1, 2, 3])
+    lying[2] = 4
+    const backing = new Uint8Array(lying.length + 64)
+    backing.set(lying)
+    expect(() => readTiles(body(backing.subarray(0, lying.length), MessageType.Tiles))).toThrow(/truncated/)
+  })
+
+  it('round-trips Config frames as JSON', () => {
+    const config = { id: 'main', width: 10, height: 20, palette: ['#ffffff'], shardSize: 16, cooldownMs: 0, locked: false, version: 3 }
+    expect(readConfig(body(encodeConfig(config), MessageType.Config))).toEqual(config)
   })
 
   it('maps every error to an HTTP status', () => {
