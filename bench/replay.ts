@@ -39,7 +39,9 @@ const restart = async (dataDir: string | undefined) => {
 export const measureReplay = async (opts: { placements: number; commitSize: number; checkpoints: number; paintSide: number }) => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-replay-'))
   const paintDir = mkdtempSync(join(tmpdir(), 'tessera-paint-'))
-  const child = await startChild('replay-child.ts', { nodeArgs: ['--expose-gc'] })
+  // The replay runs the relay's own code in this child: `--profile` profiles it like a relay.
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : []
+  const child = await startChild('replay-child.ts', { nodeArgs: ['--expose-gc', ...profile] })
   try {
     const replay = await child.call<{
       samples: MemSample[]

@@ -23,6 +23,12 @@ export type RelayConfig = {
    * commit is durable (group commit). Env TICK_MS, default 0.
    */
   tickMs: number
+  /**
+   * Milliseconds between writes of committed document updates to the document store (y-leveldb).
+   * Commits are durable before that (the history holds their updates); this bounds how much a
+   * start applies from the history. Env DOC_FLUSH_MS, default 1000.
+   */
+  docFlushMs: number
   /** Also apply the cooldown per client address (off: schools and carrier NAT share addresses). Env PER_IP_COOLDOWN. */
   perIpCooldown: boolean
   /** Fsync every history write: survives power loss, not just a crash, at some throughput. Env SYNC_WRITES. */
@@ -144,6 +150,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     dataDir,
     boards,
     tickMs: envInt(env, 'TICK_MS', 0, 0, 10_000),
+    docFlushMs: envInt(env, 'DOC_FLUSH_MS', 1000, 0, 60_000),
     perIpCooldown: envBool(env, 'PER_IP_COOLDOWN', false),
     trustProxy: envBool(env, 'TRUST_PROXY', false),
     syncWrites: envBool(env, 'SYNC_WRITES', false),

@@ -4,10 +4,12 @@
  * Keys (bytes): 0x01 board 0x00 seq(u64 BE)   -> placement record (with the previous seq on its tile)
  *               0x03 board 0x00 name          -> meta value (varuint)
  *               0x08 board 0x00 chunk(u32 BE) -> tile index chunk: 64 x 64 latest seqs (u32 LE)
+ *               0x09 board 0x00 n(u64 BE)     -> document update n, not yet in the document store
  * Board ids never contain 0x00 (BOARD_ID_PATTERN), so the separator is unambiguous.
  *
- * Writes go in one LevelDB batch per commit: the records and meta together, so they are all
- * there or none is. A resolved append has reached the operating system (LevelDB's log write),
+ * Writes go in one LevelDB batch per commit: the records, meta and the commit's document update
+ * together, so they are all there or none is. The document update waits here until the room has
+ * written it to the document store (y-leveldb, in the background) and drops it. A resolved append has reached the operating system (LevelDB's log write),
  * which survives kill -9 of the relay; `sync: true` also survives power loss.
  *
  * Who placed a tile: the latest seq of every tile is kept in memory (relay/tile-index.ts) and
@@ -25,6 +27,8 @@ import { createTileIndex, type TileIndex } from './tile-index.ts'
 
 /** How often changed tile index chunks are written, ms (a restart replays at most this much history into the index). */
 export const INDEX_FLUSH_MS = 5_000
+/** Tile index chunks (16 KB each) written per LevelDB batch. */
+const INDEX_FLUSH_CHUNKS = 256
 
 /** What wrote a history record. */
 export const RecordKind = {
@@ -54,7 +58,7 @@ export type PlacementRecord = {
 export type AuditEntry = { seq: number; at: number; actor: string; action: string; board: string | null; tiles: number; details: unknown }
 
 // 2 held per-tile keys in an earlier layout; it stays unused.
-const Prefix = { History: 1, Meta: 3, Json: 4, Audit: 5, RolledBack: 6, RollbackMembers: 7, TileIndex: 8 } as const
+const Prefix = { History: 1, Meta: 3, Json: 4, Audit: 5, RolledBack: 6, RollbackMembers: 7, TileIndex: 8, DocUpdate: 9 } as const
 
 const te = new TextEncoder()
 
@@ -156,10 +160,22 @@ export type HistoryStore = {
   /** Highest seq written for a board (0 if none). */
   lastSeq: (board: string) => Promise<number>
   /**
-   * Appends records (seqs ascending) and sets meta values, atomically. Rejects if the write
-   * failed (nothing was written); the next call reopens the database first.
+   * Appends records (seqs ascending), sets meta values and keeps document update `update.n` if
+   * given, atomically. Rejects if the write failed (nothing was written); the next call reopens
+   * the database first.
    */
-  append: (board: string, records: readonly PlacementRecord[], meta?: Record<string, number>) => Promise<void>
+  append: (
+    board: string,
+    records: readonly PlacementRecord[],
+    meta?: Record<string, number>,
+    update?: { n: number; bytes: Uint8Array },
+  ) => Promise<void>
+  /** Document updates kept by `append` with n > afterN, ascending. */
+  readUpdates: (board: string, afterN: number) => AsyncIterable<{ n: number; bytes: Uint8Array }>
+  /** The highest document update number kept (0 if none). */
+  lastUpdate: (board: string) => Promise<number>
+  /** Drops kept document updates with n <= upTo (the document store holds them) and sets meta. */
+  dropUpdates: (board: string, upTo: number, meta?: Record<string, number>) => Promise<void>
   /** A meta value, or `fallback`. */
   getMeta: (board: string, name: string, fallback: number) => Promise<number>
   /** Placements with seq > afterSeq, ascending. */
@@ -203,7 +219,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     }
     throw err
   }
-  const prefixes = new Map<string, { history: Uint8Array; meta: Uint8Array; index: Uint8Array }>()
+  const prefixes = new Map<string, { history: Uint8Array; meta: Uint8Array; index: Uint8Array; update: Uint8Array }>()
   const prefixOf = (board: string) => {
     let p = prefixes.get(board)
     if (!p) {
@@ -211,6 +227,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
         history: boardPrefix(Prefix.History, board),
         meta: boardPrefix(Prefix.Meta, board),
         index: boardPrefix(Prefix.TileIndex, board),
+        update: boardPrefix(Prefix.DocUpdate, board),
       }
       prefixes.set(board, p)
     }
@@ -291,22 +308,33 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     }
     return index
   }
-  /** Writes the index chunks changed since the last flush, with the seq they hold. */
+  /**
+   * Writes the index chunks changed since the last flush, then the seq they hold at least, in
+   * batches of INDEX_FLUSH_CHUNKS (a whole 4096 x 4096 board is 64 MB of chunks: encoded a batch
+   * at a time, it never needs more than 4 MB at once). A chunk may hold seqs beyond the seq
+   * written: the records behind them are durable, and an open replays them again anyway.
+   */
   const flushIndex = (board: string, index: BoardIndex): Promise<void> => {
     if (index.flushing) return index.flushing
     const p = prefixOf(board)
-    const chunks = index.tiles.takeDirty()
+    const chunks = [...index.tiles.takeDirty()]
+    const seq = index.seq
     index.flushedAt = Date.now()
-    if (chunks.size === 0) return Promise.resolve()
-    const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
-    for (const [chunk, seqs] of chunks) ops.push({ type: 'put', key: chunkKey(p.index, chunk), value: encodeChunk(seqs) })
-    ops.push({ type: 'put', key: metaKey(p.meta, 'indexSeq'), value: encodeVarUint(index.seq) })
-    index.flushing = db
-      .batch(ops, { sync: opts.sync })
+    if (chunks.length === 0) return Promise.resolve()
+    index.flushing = (async () => {
+      for (let i = 0; i < chunks.length; i += INDEX_FLUSH_CHUNKS) {
+        const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
+        for (const [chunk, seqs] of chunks.slice(i, i + INDEX_FLUSH_CHUNKS)) {
+          ops.push({ type: 'put', key: chunkKey(p.index, chunk), value: encodeChunk(seqs) })
+        }
+        if (i + INDEX_FLUSH_CHUNKS >= chunks.length) ops.push({ type: 'put', key: metaKey(p.meta, 'indexSeq'), value: encodeVarUint(seq) })
+        await db.batch(ops, { sync: opts.sync })
+      }
+    })()
       .catch(() => {
         // The records are durable; the chunks are written again at the next flush (or rebuilt
         // from the records on the next open).
-        index.tiles.markDirty(chunks.keys())
+        index.tiles.markDirty(chunks.map(([chunk]) => chunk))
         failed = true
       })
       .finally(() => {
@@ -338,7 +366,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
       }
       return 0
     },
-    append: async (board, records, meta = {}) => {
+    append: async (board, records, meta = {}, update) => {
       // After a failed write LevelDB refuses every later write (its error is sticky): reopen
       // first, which recovers once the cause (a full disk, say) is gone.
       if (failed) {
@@ -378,6 +406,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
         start = end
       }
       for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(p.meta, name), value: encodeVarUint(value) })
+      if (update) ops.push({ type: 'put', key: historyKey(p.update, update.n), value: update.bytes })
       try {
         await db.batch(ops, { sync: opts.sync })
       } catch (err) {
@@ -390,6 +419,24 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
       if (Date.now() - index.flushedAt >= INDEX_FLUSH_MS) void flushIndex(board, index)
     },
     getMeta: readMeta,
+    readUpdates: async function* (board, afterN) {
+      const p = prefixOf(board).update
+      for await (const [key, value] of db.iterator({ gt: historyKey(p, afterN), lt: rangeEnd(p) })) {
+        yield { n: readU64(key, p.length), bytes: value }
+      }
+    },
+    lastUpdate: async (board) => {
+      const p = prefixOf(board).update
+      for await (const key of db.keys({ gte: p, lt: rangeEnd(p), reverse: true, limit: 1 })) return readU64(key, p.length)
+      return 0
+    },
+    dropUpdates: async (board, upTo, meta = {}) => {
+      const p = prefixOf(board)
+      const ops: ({ type: 'del'; key: Uint8Array } | { type: 'put'; key: Uint8Array; value: Uint8Array })[] = []
+      for await (const key of db.keys({ gte: p.update, lte: historyKey(p.update, upTo) })) ops.push({ type: 'del', key })
+      for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(p.meta, name), value: encodeVarUint(value) })
+      await db.batch(ops, { sync: opts.sync })
+    },
     readAfter: async function* (board, afterSeq) {
       const p = prefixOf(board).history
       for await (const [key, value] of db.iterator({ gt: historyKey(p, afterSeq), lt: rangeEnd(p) })) {

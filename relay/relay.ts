@@ -76,6 +76,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           history,
           log: logOf('room'),
           tickMs: config.tickMs,
+          docFlushMs: config.docFlushMs,
           perIpCooldown: config.perIpCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
           now,

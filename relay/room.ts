@@ -128,6 +128,8 @@ export type RoomDeps = {
   log: Logger
   /** Minimum ms between commits (0 = group commit only). */
   tickMs: number
+  /** Ms between writes of committed document updates to the document store (default DOC_FLUSH_MS). */
+  docFlushMs?: number
   perIpCooldown: boolean
   compaction: CompactionLimits
   /** Relay clock, ms since the Unix epoch. */
@@ -154,6 +156,9 @@ export type ModerationView = {
   /** Rectangles of a board where only admins may place. */
   protectedRects: (board: string) => readonly Rect[]
 }
+
+/** How often committed document updates are written to the document store (y-leveldb) by default, ms. */
+export const DOC_FLUSH_MS = 1_000
 
 const tileValueOf = (r: PlacementRecord): number => encodeTileValue(r.x, r.y, r.color)
 
@@ -199,6 +204,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   doc.on('update', (update: Uint8Array) => {
     captured.push(update)
   })
+  // Committed updates the document store does not hold yet (written by a commit, not yet by
+  // flushDoc when the relay stopped): applied now, captured, and stored with the start-up update.
+  const storedUpTo = await history.getMeta(id, 'docUpdate', 0)
+  let updateSeq = Math.max(storedUpTo, await history.lastUpdate(id))
+  for await (const u of history.readUpdates(id, storedUpTo)) Y.applyUpdate(doc, u.bytes)
   const takeCaptured = (): Uint8Array | null => {
     const updates = captured
     captured = []
@@ -223,6 +233,67 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (closing) throw new Error('room closed while the document store was failing')
       await persistence.reopen().catch((err: Error) => log.error(`board ${id}: reopening the document store failed:`, err.message))
     }
+  }
+
+  /**
+   * Appends a commit to the history, retrying until the disk recovers (LevelDB's write errors
+   * are sticky; the store reopens the database on the next attempt). The commit is neither
+   * broadcast nor acknowledged meanwhile, and new placements are refused. False if the room
+   * closes first.
+   */
+  const appendDurably = async (
+    records: readonly PlacementRecord[],
+    meta: Record<string, number>,
+    update: { n: number; bytes: Uint8Array } | undefined,
+  ): Promise<boolean> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await history.append(id, records, meta, update)
+        if (attempt > 0) log.warn(`board ${id}: history write recovered after ${attempt} failed attempts`)
+        degraded = false
+        return true
+      } catch (err) {
+        degraded = true
+        if (attempt === 0) log.error(`board ${id}: history write failed; placements are refused until it succeeds:`, (err as Error).message)
+      }
+      if (closing) return false
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))))
+      if (closing) return false
+    }
+  }
+
+  // Document updates committed (durable in the history) but not yet in the document store.
+  // They reach it merged, every DOC_FLUSH_MS, off the commit path; until then a restart applies
+  // them from the history (the same updates: clients that received them stay in step).
+  let docQueue: { n: number; bytes: Uint8Array }[] = []
+  let docTimer: NodeJS.Timeout | null = null
+  let docFlushing: Promise<void> | null = null
+  const queueDocUpdate = (u: { n: number; bytes: Uint8Array }) => {
+    docQueue.push(u)
+    if (!docTimer && !docFlushing) docTimer = setTimeout(flushDoc, deps.docFlushMs ?? DOC_FLUSH_MS)
+  }
+  const flushDoc = (): Promise<void> => {
+    if (docTimer) clearTimeout(docTimer)
+    docTimer = null
+    if (docFlushing) return docFlushing
+    const queued = docQueue
+    docQueue = []
+    const upTo = queued[queued.length - 1]?.n
+    if (upTo === undefined) return Promise.resolve()
+    docFlushing = (async () => {
+      await storeDurably(queued.length === 1 ? (queued[0]?.bytes as Uint8Array) : Y.mergeUpdates(queued.map((q) => q.bytes)))
+      // If this fails the updates stay in the history and are applied again at the next open
+      // (applying an update twice changes nothing).
+      await history
+        .dropUpdates(id, upTo, { docUpdate: upTo })
+        .catch((err: Error) => log.warn(`board ${id}: dropping stored updates:`, err.message))
+    })()
+      .catch((err: Error) => log.warn(`board ${id}: document store write abandoned (the history keeps it):`, err.message))
+      .finally(() => {
+        docFlushing = null
+        if (docQueue.length > 0 && !closing && !docTimer) docTimer = setTimeout(flushDoc, deps.docFlushMs ?? DOC_FLUSH_MS)
+      })
+    return docFlushing
   }
 
   // Which configuration holds: the stored descriptor carries live (admin) changes, so it wins,
@@ -277,6 +348,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   flushReplay()
   const startup = takeCaptured()
   if (startup) await storeDurably(startup)
+  if (updateSeq > storedUpTo) await history.dropUpdates(id, updateSeq, { docUpdate: updateSeq })
   if (replayed > 0) log.info(`board ${id}: replayed ${replayed} placements from history after seq ${docSeq}`)
   docSeq = lastSeq
 
@@ -370,31 +442,15 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
 
   const commit = async (batch: Pending[]) => {
     if (batch.length === 0) return
-    let ops = batch
     const records = batch.flatMap((p) => (p.kind === 'write' ? [p.record] : []))
-    if (records.length > 0) {
-      // Seqs are given here, not on acceptance, so that a refused commit leaves no gap: history
-      // seqs stay contiguous, and live Tiles frames can be checked for gaps by their first seq.
-      for (const r of records) r.seq = ++lastSeq
-      try {
-        await history.append(id, records, { docSeq, epochReplacements })
-      } catch (err) {
-        lastSeq -= records.length
-        log.error(`board ${id}: history write failed; refusing ${records.length} writes:`, (err as Error).message)
-        for (const p of batch) {
-          if (p.kind !== 'write') continue
-          if (p.cooldown) restoreCooldown(p.record.user, p.cooldown)
-          p.done({ ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' })
-        }
-        ops = batch.filter((p) => p.kind !== 'write')
-        if (ops.length === 0) return
-      }
-    }
+    // Seqs are given here, not on acceptance: the history stays contiguous (the commit below is
+    // retried until it is durable), and live Tiles frames are checked for gaps by their seqs.
+    for (const r of records) r.seq = ++lastSeq
     const touched = new Set<string>()
     let written = 0
     rotateClientId(doc)
     doc.transact(() => {
-      for (const p of ops) {
+      for (const p of batch) {
         if (p.kind === 'config') {
           writeDocConfig(doc, p.config)
           continue
@@ -410,17 +466,26 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       compact(touched)
     })
     const update = takeCaptured()
-    if (update) await storeDurably(update)
-    // docSeq: every record up to it is in the stored document (when the history write failed,
-    // the records are in neither).
-    if (records.length > 0 && ops === batch) docSeq = (records[records.length - 1] as PlacementRecord).seq
+    const last = records[records.length - 1]
+    // One durable write: the records with the commit's document update (the document store
+    // receives it in the background, flushDoc). docSeq: the records up to it are in the document.
+    const kept = update ? { n: ++updateSeq, bytes: update } : undefined
+    if (!(await appendDurably(records, { docSeq: last?.seq ?? docSeq, epochReplacements }, kept))) {
+      // Closing while the disk fails: nothing was written; the document is dropped with the room.
+      for (const p of batch) {
+        if (p.kind === 'write' && p.cooldown) restoreCooldown(p.record.user, p.cooldown)
+        p.done({ ok: false, error: PlaceError.Unavailable, message: 'the relay cannot write to its storage' })
+      }
+      return
+    }
+    if (last) docSeq = last.seq
+    if (kept) queueDocUpdate(kept)
     lastCommitAt = now()
     // Broadcast, then acknowledge, with every socket corked: each socket gets the commit's
     // update and its own acknowledgements in one write.
-    const committed = ops === batch ? records : []
-    const tilesFrame = committed.length > 0 ? encodeTiles(committed[0]?.seq ?? 0, committed.map(tileValueOf)) : null
+    const tilesFrame = records.length > 0 ? encodeTiles(records[0]?.seq ?? 0, records.map(tileValueOf)) : null
     let lastConfig: DocConfig | null = null
-    for (const p of ops) if (p.kind === 'config') lastConfig = p.config
+    for (const p of batch) if (p.kind === 'config') lastConfig = p.config
     const configFrame = lastConfig ? encodeConfig(lastConfig) : null
     let yjsFrame: Uint8Array | null = null
     const corked = [...conns]
@@ -436,7 +501,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
           conn.send(yjsFrame)
         }
       }
-      for (const p of ops) {
+      for (const p of batch) {
         if (p.kind === 'config') p.done({ ok: true, placedAt: lastCommitAt, nextPlaceAt: lastCommitAt })
         else p.done({ ok: true, placedAt: p.record.placedAt, nextPlaceAt: p.record.placedAt + board.cooldownMs })
       }
@@ -675,6 +740,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       clearInterval(sweep)
       if (presenceTimer) clearTimeout(presenceTimer)
       while (committing) await committing
+      // The document store receives what the history holds, so that the next start has nothing
+      // to apply (if this fails, the next start applies it from the history).
+      while (docFlushing || docQueue.length > 0) await flushDoc()
       for (const p of pending) {
         p.done({ ok: false, error: PlaceError.Unavailable, message: 'the relay is shutting down' })
       }

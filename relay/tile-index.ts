@@ -21,7 +21,10 @@ export type TileIndex = {
   /** Latest seq written on the tile, 0 if none. */
   get: (x: number, y: number) => number
   set: (x: number, y: number, seq: number) => void
-  /** Chunks changed since the last `takeDirty`, as copies: chunk number -> seqs (row-major). */
+  /**
+   * Chunks changed since the last `takeDirty`: chunk number -> its live seqs (row-major; not a
+   * copy: encode them before the next `set` matters).
+   */
   takeDirty: () => Map<number, Uint32Array>
   /** Marks chunks dirty again (their write failed). */
   markDirty: (chunks: Iterable<number>) => void
@@ -49,7 +52,7 @@ export const createTileIndex = (): TileIndex => {
     },
     takeDirty: () => {
       const out = new Map<number, Uint32Array>()
-      for (const c of dirty) out.set(c, (chunks.get(c) as Uint32Array).slice())
+      for (const c of dirty) out.set(c, chunks.get(c) as Uint32Array)
       dirty.clear()
       return out
     },

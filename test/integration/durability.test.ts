@@ -168,4 +168,53 @@ describe('kill -9', () => {
     }
     expect(Buffer.compare(replayed, readBoardBitmap(viewer.doc, 256, 256))).toBe(0)
   })
+
+  it('applies committed document updates the document store never got, so that clients that saw them stay in step', async () => {
+    // DOC_FLUSH_MS=60000: every commit's update is durable only in the history (as it is for up
+    // to a second by default) when the relay is killed.
+    const tmp = makeTmpDir()
+    cleanups.push(tmp.remove)
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards }))
+    const first = await startChildRelay(tmp.dir, { DOC_FLUSH_MS: '60000' })
+    cleanups.push(() => {
+      first.child.kill('SIGKILL')
+    })
+    const watcher = await connectProvider(first.wsBase)
+    const { token } = await newSession(first.url)
+    for (let i = 0; i < 40; i++) expect((await placeHttp(first.url, token, { x: i, y: 3, color: (i % 15) + 1 })).status).toBe(200)
+    await waitFor(() => readBoardBitmap(watcher.doc, 256, 256)[3 * 256 + 39] === (39 % 15) + 1, { what: 'the watcher saw every update' })
+    first.child.kill('SIGKILL')
+    await first.exited
+    watcher.provider.destroy()
+
+    const second = await startChildRelay(tmp.dir)
+    cleanups.push(() => {
+      second.child.kill('SIGKILL')
+    })
+    // The doc that received the first relay's updates syncs with the second relay: had the
+    // restart rebuilt those placements as new items, this doc would hold items the relay lacks,
+    // send them in its sync answer, and be closed as a writer (4403).
+    const { WebsocketProvider } = await import('y-websocket')
+    const { default: WebSocket } = await import('ws')
+    const closes: number[] = []
+    const again = new WebsocketProvider(second.wsBase, 'main', watcher.doc, {
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      disableBc: true,
+    })
+    again.on('connection-close', (e: CloseEvent | null) => {
+      if (e) closes.push(e.code)
+    })
+    cleanups.push(() => {
+      again.destroy()
+      watcher.doc.destroy()
+    })
+    await waitFor(() => again.synced, { what: 'resync with the restarted relay' })
+    expect((await placeHttp(second.url, token, { x: 100, y: 100, color: 4 })).status).toBe(200)
+    await waitFor(() => readBoardBitmap(watcher.doc, 256, 256)[100 * 256 + 100] === 4, { what: 'a new placement' })
+    const fresh = await connectProvider(second.wsBase)
+    cleanups.push(fresh.close)
+    expect(Buffer.compare(readBoardBitmap(watcher.doc, 256, 256), readBoardBitmap(fresh.doc, 256, 256))).toBe(0)
+    for (let i = 0; i < 40; i++) expect(readBoardBitmap(fresh.doc, 256, 256)[3 * 256 + i]).toBe((i % 15) + 1)
+    expect(closes).toEqual([])
+  })
 })

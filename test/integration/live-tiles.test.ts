@@ -580,7 +580,7 @@ describe('config and rejected writes', () => {
     }
   })
 
-  it('a rejected placement, or a commit whose history write fails, takes no seq and sends no Tiles frame', async () => {
+  it('a rejected placement takes no seq and sends no Tiles frame; a commit whose history write fails waits for the disk', async () => {
     const view = await syncedTiles('reject')
     const cursor = view.cursor() as number
     const p = await placer('reject')
@@ -591,25 +591,40 @@ describe('config and rejected writes', () => {
     ])
     expect(refused.map((r) => (r.ok ? 'ok' : r.error))).toEqual(['out-of-bounds', 'out-of-bounds', 'bad-color'])
 
-    // The next history write fails once: that commit is refused and numbered nothing.
+    // The history write fails until `healed`: the commit waits (neither broadcast nor
+    // acknowledged), placements meanwhile are refused as unavailable and numbered nothing, and
+    // once the disk recovers the waiting commit lands with the next seq.
     const history = relay.stores.history
     const append = history.append
-    history.append = async () => {
-      history.append = append
-      throw new Error('injected history write failure')
+    let healed = false
+    history.append = async (...args) => {
+      if (!healed) throw new Error('injected history write failure')
+      return append(...args)
     }
     try {
-      expect(await p.placeAll([{ x: 5, y: 5, color: 5 }])).toMatchObject([{ ok: false, error: 'unavailable' }])
+      const held = p.placeAll([{ x: 5, y: 5, color: 5 }])
+      const other = await placer('reject')
+      await waitFor(async () => {
+        const [r] = await other.placeAll([{ x: 6, y: 6, color: 6 }])
+        return r && !r.ok && r.error === 'unavailable'
+      })
+      other.sock.close()
+      expect(tilesFrames(view.sock).filter((f) => f.values.length > 0)).toEqual([])
+      healed = true
+      expect(await held).toMatchObject([{ ok: true }])
     } finally {
       history.append = append
     }
-    expect(roomOf('reject').bitmap()[5 * 32 + 5]).toBe(0)
+    expect(roomOf('reject').bitmap()[6 * 32 + 6]).toBe(0)
 
     expect(await p.placeAll([{ x: 1, y: 1, color: 2 }])).toMatchObject([{ ok: true }])
     await caughtUp(view, 'reject')
     const frames = tilesFrames(view.sock).filter((f) => f.values.length > 0)
-    expect(frames).toEqual([expect.objectContaining({ firstSeq: cursor + 1, values: new Uint32Array([encodeTileValue(1, 1, 2)]) })])
-    expect(await lastSeq('reject')).toBe(cursor + 1)
+    expect(frames).toEqual([
+      expect.objectContaining({ firstSeq: cursor + 1, values: new Uint32Array([encodeTileValue(5, 5, 5)]) }),
+      expect.objectContaining({ firstSeq: cursor + 2, values: new Uint32Array([encodeTileValue(1, 1, 2)]) }),
+    ])
+    expect(await lastSeq('reject')).toBe(cursor + 2)
     view.sock.close()
     p.sock.close()
   })
