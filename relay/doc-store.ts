@@ -7,19 +7,30 @@ import { getLevelUpdatesKeys, LeveldbPersistence, PREFERRED_TRIM_SIZE } from 'y-
 import type * as Y from 'yjs'
 
 /**
- * y-leveldb keeps one LevelDB entry per stored update and merges them only when a document is
- * loaded with more than PREFERRED_TRIM_SIZE (500) of them; the relay stores one per commit and
- * keeps its documents loaded, so it asks for that load itself every COMPACT_EVERY stores. The
- * load applies the updates to a fresh Y.Doc (which garbage-collects what later updates deleted)
- * and stores its state as one update: the stored document stays bounded by the board, and a
- * restart loads a few updates, not one per commit since the start.
+ * y-leveldb keeps one LevelDB entry per stored update. After COMPACT_EVERY stores the room
+ * replaces them with the live document's state (`replaceWith`), so the stored document stays
+ * bounded by the board and a start loads a few updates.
+ *
+ * Not y-leveldb's own trim (its getYDoc merges more than PREFERRED_TRIM_SIZE updates on load):
+ * that applies every stored update to a fresh Y.Doc in one transaction, and Yjs collects
+ * garbage only when the transaction ends, so every overwritten tile since the last trim is a
+ * full item at once. With updates merged once a second at 12,000 placements/s, 600 stores held
+ * 7 M placements and that load ran the relay out of its 4 GB heap (measured in the replay).
  */
-const COMPACT_EVERY = PREFERRED_TRIM_SIZE + 100
+export const COMPACT_EVERY = PREFERRED_TRIM_SIZE + 100
 
 export type DocStore = {
   getYDoc: (name: string) => Promise<Y.Doc>
   /** Stores one update; false if it could not be written (y-leveldb logs the error). */
   storeUpdate: (name: string, update: Uint8Array) => Promise<boolean>
+  /** Whether COMPACT_EVERY updates were stored since the last `replaceWith`. */
+  needsCompaction: (name: string) => boolean
+  /**
+   * Stores `state` (a whole document's state as one update, holding everything stored so far)
+   * and then deletes the updates stored before it. A crash between the two leaves both: loading
+   * applies them together, which is the same document. False if it could not be written.
+   */
+  replaceWith: (name: string, state: Uint8Array) => Promise<boolean>
   /** Number of updates stored for a document (for tests and diagnostics). */
   storedUpdates: (name: string) => Promise<number>
   /** Closes and reopens the database (after a failed write). */
@@ -27,29 +38,37 @@ export type DocStore = {
   close: () => Promise<void>
 }
 
+/** y-leveldb's decoded update key: ['v1', docName, 'update', clock]. */
+type UpdateKey = [string, string, string, number]
+
 export const openDocStore = (location: string): DocStore => {
   let persistence = new LeveldbPersistence(location)
   let reopening: Promise<void> | null = null
   const storesSinceCompaction = new Map<string, number>()
-  const compact = (name: string) => {
-    storesSinceCompaction.set(name, 0)
-    // Queued behind the stores already in y-leveldb's transaction chain; not awaited, so the
-    // commit that triggered it is acknowledged without waiting for the compaction.
-    persistence.getYDoc(name).then((doc) => doc.destroy())
+  const store = async (name: string, update: Uint8Array): Promise<number | null> => {
+    if (reopening) await reopening
+    // y-leveldb catches write errors inside its transaction queue and answers null.
+    const clock = await persistence.storeUpdate(name, update)
+    return clock === null || clock === undefined ? null : clock
   }
   return {
     getYDoc: (name) => persistence.getYDoc(name),
     storeUpdate: async (name, update) => {
-      if (reopening) await reopening
-      // y-leveldb catches write errors inside its transaction queue and answers null.
-      const clock = await persistence.storeUpdate(name, update)
-      const ok = clock !== null && clock !== undefined
-      if (ok) {
-        const n = (storesSinceCompaction.get(name) ?? 0) + 1
-        storesSinceCompaction.set(name, n)
-        if (n >= COMPACT_EVERY) compact(name)
-      }
+      const ok = (await store(name, update)) !== null
+      if (ok) storesSinceCompaction.set(name, (storesSinceCompaction.get(name) ?? 0) + 1)
       return ok
+    },
+    needsCompaction: (name) => (storesSinceCompaction.get(name) ?? 0) >= COMPACT_EVERY,
+    replaceWith: async (name, state) => {
+      const clock = await store(name, state)
+      if (clock === null) return false
+      // In y-leveldb's transaction queue (as its own trim does), so no store interleaves.
+      await persistence._transact(async (db) => {
+        const older = ((await getLevelUpdatesKeys(db, name)) as UpdateKey[]).filter((key) => key[3] < clock)
+        await db.batch(older.map((key) => ({ type: 'del', key })))
+      })
+      storesSinceCompaction.set(name, 0)
+      return true
     },
     storedUpdates: (name) => persistence._transact(async (db) => (await getLevelUpdatesKeys(db, name)).length),
     reopen: () => {

@@ -295,6 +295,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     if (upTo === undefined) return Promise.resolve()
     docFlushing = (async () => {
       await storeDurably(queued.length === 1 ? (queued[0]?.bytes as Uint8Array) : Y.mergeUpdates(queued.map((q) => q.bytes)))
+      // Every COMPACT_EVERY stores, the live document's state replaces them (relay/doc-store.ts).
+      // Only between commits: during one, the document holds content not yet durable.
+      if (persistence.needsCompaction(id) && !committing && !closing) {
+        if (!(await persistence.replaceWith(id, Y.encodeStateAsUpdate(doc)))) log.warn(`board ${id}: document store compaction failed`)
+      }
       // If this fails the updates stay in the history and are applied again at the next open
       // (applying an update twice changes nothing).
       await history
