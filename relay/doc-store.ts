@@ -3,8 +3,8 @@
  * reopen the database: LevelDB refuses every write after one failed (a full disk, say), so
  * recovering once space returns needs a fresh instance.
  */
-import { getLevelUpdatesKeys, LeveldbPersistence, PREFERRED_TRIM_SIZE } from 'y-leveldb'
-import type * as Y from 'yjs'
+import { getLevelUpdates, getLevelUpdatesKeys, LeveldbPersistence, PREFERRED_TRIM_SIZE } from 'y-leveldb'
+import * as Y from 'yjs'
 
 /**
  * y-leveldb keeps one LevelDB entry per stored update. After COMPACT_EVERY stores the room
@@ -18,12 +18,17 @@ import type * as Y from 'yjs'
  * 7 M placements and that load ran the relay out of its 4 GB heap (measured in the replay).
  */
 export const COMPACT_EVERY = PREFERRED_TRIM_SIZE + 100
+/**
+ * Bytes of updates stored since the last compaction after which it is due whatever their count
+ * (about 200,000 placements of Yjs updates): what a start applies after the stored state.
+ */
+export const COMPACT_BYTES = 4 * 1024 * 1024
 
 export type DocStore = {
   getYDoc: (name: string) => Promise<Y.Doc>
   /** Stores one update; false if it could not be written (y-leveldb logs the error). */
   storeUpdate: (name: string, update: Uint8Array) => Promise<boolean>
-  /** Whether COMPACT_EVERY updates were stored since the last `replaceWith`. */
+  /** Whether COMPACT_EVERY updates or COMPACT_BYTES were stored since the last `replaceWith`. */
   needsCompaction: (name: string) => boolean
   /**
    * Stores `state` (a whole document's state as one update, holding everything stored so far)
@@ -45,6 +50,7 @@ export const openDocStore = (location: string): DocStore => {
   let persistence = new LeveldbPersistence(location)
   let reopening: Promise<void> | null = null
   const storesSinceCompaction = new Map<string, number>()
+  const bytesSinceCompaction = new Map<string, number>()
   const store = async (name: string, update: Uint8Array): Promise<number | null> => {
     if (reopening) await reopening
     // y-leveldb catches write errors inside its transaction queue and answers null.
@@ -52,13 +58,27 @@ export const openDocStore = (location: string): DocStore => {
     return clock === null || clock === undefined ? null : clock
   }
   return {
-    getYDoc: (name) => persistence.getYDoc(name),
+    // Not y-leveldb's getYDoc: it applies every stored update in one transaction (no garbage
+    // collection until the end) and may trim on the way; here each update is its own
+    // transaction, so a load needs memory for the document, not for every overwrite since the
+    // last compaction.
+    getYDoc: async (name) => {
+      if (reopening) await reopening
+      const updates = (await persistence._transact((db) => getLevelUpdates(db, name))) as Uint8Array[]
+      const doc = new Y.Doc()
+      for (const update of updates) Y.applyUpdate(doc, update)
+      return doc
+    },
     storeUpdate: async (name, update) => {
       const ok = (await store(name, update)) !== null
-      if (ok) storesSinceCompaction.set(name, (storesSinceCompaction.get(name) ?? 0) + 1)
+      if (ok) {
+        storesSinceCompaction.set(name, (storesSinceCompaction.get(name) ?? 0) + 1)
+        bytesSinceCompaction.set(name, (bytesSinceCompaction.get(name) ?? 0) + update.length)
+      }
       return ok
     },
-    needsCompaction: (name) => (storesSinceCompaction.get(name) ?? 0) >= COMPACT_EVERY,
+    needsCompaction: (name) =>
+      (storesSinceCompaction.get(name) ?? 0) >= COMPACT_EVERY || (bytesSinceCompaction.get(name) ?? 0) >= COMPACT_BYTES,
     replaceWith: async (name, state) => {
       const clock = await store(name, state)
       if (clock === null) return false
@@ -68,6 +88,7 @@ export const openDocStore = (location: string): DocStore => {
         await db.batch(older.map((key) => ({ type: 'del', key })))
       })
       storesSinceCompaction.set(name, 0)
+      bytesSinceCompaction.set(name, 0)
       return true
     },
     storedUpdates: (name) => persistence._transact(async (db) => (await getLevelUpdatesKeys(db, name)).length),
