@@ -7,6 +7,7 @@
  * would run at r/place's 333 placements/s.
  */
 import { join } from 'node:path'
+import { DEFAULT_COMPACTION } from '../relay/compaction.ts'
 import { openDocStore } from '../relay/doc-store.ts'
 import { openHistoryStore } from '../relay/history-store.ts'
 import { createLog } from '../relay/log.ts'
@@ -52,7 +53,7 @@ const open = async (dir: string, board: BoardConfig, now: () => number) => {
       log: createLog('')('room'),
       tickMs: 0,
       perIpCooldown: false,
-      compaction: { shardWrites: 1024, totalWrites: 200_000 },
+      compaction: DEFAULT_COMPACTION,
       now,
     })
   } finally {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
 import { type Env, envBool, envInt } from '../shared/env.ts'
 import { Limits } from '../shared/protocol.ts'
+import { DEFAULT_COMPACTION } from './compaction.ts'
 
 export type RelayConfig = {
   /** Interface to listen on; '' = all interfaces. Env HOST. */
@@ -160,8 +161,8 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     heartbeatMs: envInt(env, 'HEARTBEAT_MS', Limits.heartbeatMs, 100, 25_000),
     messagesPerSecond: envInt(env, 'MESSAGES_PER_SECOND', Limits.messagesPerSecond, 1, 1_000_000),
     messageBurst: envInt(env, 'MESSAGE_BURST', Limits.messageBurst, 1, 1_000_000),
-    compactShardWrites: envInt(env, 'COMPACT_SHARD_WRITES', 1024, 16, 1_000_000),
-    compactTotalWrites: envInt(env, 'COMPACT_TOTAL_WRITES', 200_000, 1024, 100_000_000),
+    compactShardWrites: envInt(env, 'COMPACT_SHARD_WRITES', DEFAULT_COMPACTION.shardWrites, 16, 1_000_000),
+    compactTotalWrites: envInt(env, 'COMPACT_TOTAL_WRITES', DEFAULT_COMPACTION.totalWrites, 1024, 100_000_000),
     staticDir: env.STATIC_DIR === '' ? null : resolve(cwd, env.STATIC_DIR ?? 'dist/client'),
     log: env.LOG ?? '',
     adminToken: adminToken(env.ADMIN_TOKEN),
