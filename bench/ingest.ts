@@ -10,7 +10,6 @@
  */
 import { startChild } from './helpers/child.ts'
 import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
-import type { FigureOptions, Row } from './helpers/table.ts'
 import type { RunResult } from './load/placers.ts'
 
 export const measureIngest = async (opts: {
@@ -74,19 +73,4 @@ export const measureIngest = async (opts: {
     await Promise.all(gens.map((g) => g.stop()))
     await relay.stop()
   }
-}
-
-export const runIngest = async ({ quick }: FigureOptions): Promise<Row[]> => {
-  const identities = quick ? 2_000 : 10_000
-  const r = await measureIngest({ identities, perWave: 1_000, perSocket: quick ? 20 : 40, window: 8, generators: 2 })
-  return [
-    {
-      key: 'ingest',
-      figure: `validated placements/s ingested (${identities.toLocaleString('en-US')} identities, cooldown 0)`,
-      value: r.rate,
-      unit: '/s',
-      target: { op: '>=', value: 50_000 },
-      details: r,
-    },
-  ]
 }

@@ -61,37 +61,55 @@ export const measureLatency = (opts: {
     },
   )
 
+type Measured = Awaited<ReturnType<typeof measureLatency>>
+
+/** The figure's load: 1,000 viewers, 50 placers at 1,000 placements/s, 10 s (4 s quick). */
+const standardLoad = (quick: boolean, over: { tickMs?: number; live?: LiveMode } = {}) =>
+  measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000, ...over })
+
+/** p50, p99 and bytes per placement of one run; `targets` only on the figure's own rows. */
+const rowsOf = (r: Measured, o: { key: string; bytesKey: string; p50: string; p99: string; bytes: string; targets: boolean }): Row[] => [
+  {
+    key: `${o.key}p50`,
+    figure: o.p50,
+    value: r.p50,
+    unit: 'ms',
+    digits: 1,
+    details: { ...r },
+    ...(o.targets ? { target: { op: '<=', value: 15 } } : {}),
+  },
+  { key: `${o.key}p99`, figure: o.p99, value: r.p99, unit: 'ms', digits: 1, ...(o.targets ? { target: { op: '<=', value: 50 } } : {}) },
+  {
+    key: o.bytesKey,
+    figure: o.bytes,
+    value: r.bytesPerPlacement,
+    unit: 'B',
+    digits: 1,
+    ...(o.targets ? { target: { op: '<=', value: 8 } } : {}),
+  },
+]
+
 export const runLatency = async ({ quick }: FigureOptions): Promise<Row[]> => {
-  const r = await measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000 })
-  const details = { ...r }
+  const r = await standardLoad(quick)
+  // The same load for y-websocket providers (live=yjs: Yjs update frames), side by side.
+  const y = await standardLoad(quick, { live: LiveMode.Yjs })
   return [
-    {
-      key: 'latency-p50',
-      figure: 'place-to-visible latency p50 (1,000 viewers x 1,000 placements/s)',
-      value: r.p50,
-      unit: 'ms',
-      digits: 1,
-      target: { op: '<=', value: 15 },
-      details,
-    },
-    {
-      key: 'latency-p99',
-      figure: 'place-to-visible latency p99 (1,000 viewers x 1,000 placements/s)',
-      value: r.p99,
-      unit: 'ms',
-      digits: 1,
-      target: { op: '<=', value: 50 },
-    },
-    {
-      key: 'bytes-1000',
-      figure: `bytes per placement in broadcast frames at 1,000/s (${r.placementsPerFrame.toFixed(1)} placements/frame)`,
-      value: r.bytesPerPlacement,
-      unit: 'B',
-      digits: 1,
-      target: { op: '<=', value: 8 },
-    },
-    // The same load for y-websocket providers (live=yjs: Yjs update frames), side by side.
-    ...(await yjsRows(quick)),
+    ...rowsOf(r, {
+      key: 'latency-',
+      bytesKey: 'bytes-1000',
+      p50: 'place-to-visible latency p50 (1,000 viewers x 1,000 placements/s)',
+      p99: 'place-to-visible latency p99 (1,000 viewers x 1,000 placements/s)',
+      bytes: `bytes per placement in broadcast frames at 1,000/s (${r.placementsPerFrame.toFixed(1)} placements/frame)`,
+      targets: true,
+    }),
+    ...rowsOf(y, {
+      key: 'latency-yjs-',
+      bytesKey: 'bytes-1000-yjs',
+      p50: 'latency p50 with live=yjs (y-websocket update frames)',
+      p99: 'latency p99 with live=yjs',
+      bytes: `bytes per placement at 1,000/s with live=yjs (${y.placementsPerFrame.toFixed(1)} placements/frame)`,
+      targets: false,
+    }),
     // Which commit tick suits (relay issue): the same load with a minimum interval between
     // commits. Fewer, larger commits mean fewer broadcasts (each ~10 us per socket) but a wait.
     ...(await tickRows(quick)),
@@ -102,7 +120,7 @@ export const runLatency = async ({ quick }: FigureOptions): Promise<Row[]> => {
 const tickRows = async (quick: boolean): Promise<Row[]> => {
   const rows: Row[] = []
   for (const tickMs of [5, 10]) {
-    const r = await measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000, tickMs })
+    const r = await standardLoad(quick, { tickMs })
     const what = `TICK_MS=${tickMs} (${r.placementsPerFrame.toFixed(1)} placements/frame, relay CPU ${(r.relayCpuShare * 100).toFixed(0)}%)`
     rows.push(
       { key: `latency-tick-${tickMs}-p50`, figure: `latency p50 with ${what}`, value: r.p50, unit: 'ms', digits: 1, details: { ...r } },
@@ -110,28 +128,4 @@ const tickRows = async (quick: boolean): Promise<Row[]> => {
     )
   }
   return rows
-}
-
-/** The same load with every socket on live=yjs (what an unmodified y-websocket provider gets). */
-const yjsRows = async (quick: boolean): Promise<Row[]> => {
-  const r = await measureLatency({ viewers: 1_000, placers: 50, rate: 1_000, durationMs: quick ? 4_000 : 10_000, live: LiveMode.Yjs })
-  const details = { ...r }
-  return [
-    {
-      key: 'latency-yjs-p50',
-      figure: 'latency p50 with live=yjs (y-websocket update frames)',
-      value: r.p50,
-      unit: 'ms',
-      digits: 1,
-      details,
-    },
-    { key: 'latency-yjs-p99', figure: 'latency p99 with live=yjs', value: r.p99, unit: 'ms', digits: 1 },
-    {
-      key: 'bytes-1000-yjs',
-      figure: `bytes per placement at 1,000/s with live=yjs (${r.placementsPerFrame.toFixed(1)} placements/frame)`,
-      value: r.bytesPerPlacement,
-      unit: 'B',
-      digits: 1,
-    },
-  ]
 }

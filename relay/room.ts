@@ -232,8 +232,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   let degraded = false
   let closing = false
   const storeDurably = async (update: Uint8Array): Promise<void> => {
-    // Retry until the disk recovers, reopening the database between attempts (LevelDB's write
-    // errors are sticky). The batch is neither broadcast nor acknowledged meanwhile.
+    // Writes to the document store (at start, and flushDoc in the background). Retries until
+    // the disk recovers, reopening the database between attempts (LevelDB's write errors are
+    // sticky); placements are refused meanwhile, as while a history write fails.
     for (let attempt = 0; ; attempt++) {
       if (await persistence.storeUpdate(id, update)) {
         if (attempt > 0) log.warn(`board ${id}: document store recovered after ${attempt} failed attempts`)
