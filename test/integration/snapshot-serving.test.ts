@@ -152,8 +152,12 @@ describe('snapshotter and snapshot routes', () => {
     const { s } = await start(relay, { SNAPSHOT_EVERY_PLACEMENTS: '100000', SNAPSHOT_EVERY_SECONDS: '1' }, (x) => written.push(x))
     await waitFor(() => written.length === 1, { what: 'catch-up snapshot' })
     await placeMany(room, 1)
-    await waitFor(() => s.latest()?.version === versionOf(room), { what: 'snapshot after T seconds', timeoutMs: 5000 })
+    // onSnapshot runs after the files are written and pruned, a moment after latest() moves:
+    // wait for the callback itself.
+    await waitFor(() => written.length >= 2, { what: 'snapshot after T seconds', timeoutMs: 5000 })
     expect(written).toHaveLength(2)
+    expect(written[1]?.version).toBe(versionOf(room))
+    expect(s.latest()?.version).toBe(versionOf(room))
     // Without a change, snapshotNow (what the timer would call) writes nothing.
     expect(await s.snapshotNow()).toBeNull()
   })
