@@ -1,6 +1,7 @@
 /**
  * PNG encoders for board snapshots: encode time (median of 5) and file size, for realistic
- * boards (large flat areas with noise) and random noise, at 1000x1000 and 4000x4000, 16 colors.
+ * boards (large flat areas with noise) and random noise, at 1000x1000, 2000x2000 and 4000x4000, 16
+ * colors.
  * Each encoder starts from what the snapshotter holds (one color index a tile) and ends with PNG
  * bytes, so index->RGBA conversion or bit packing counts where an encoder needs it. Every output
  * is decoded once and compared with the board ("exact").
@@ -24,7 +25,15 @@ const UPNG = createRequire(import.meta.url)('upng-js') as Upng
 const palette = [...PLACE_2017_PALETTE]
 const rgbOf = palette.map(colorToRgb)
 
-export type BenchRow = { encoder: string; board: string; ms: number; bytes: number; exact: boolean }
+export type BenchRow = {
+  encoder: string
+  side: number
+  kind: 'realistic' | 'noise'
+  board: string
+  ms: number
+  bytes: number
+  exact: boolean
+}
 
 /** mulberry32 */
 const prng = (seed: number) => () => {
@@ -84,8 +93,11 @@ const pack4 = (bitmap: Uint8Array, side: number): Uint8Array => {
 
 type Encoder = { name: string; encode: (bitmap: Uint8Array, side: number) => Uint8Array }
 
+/** The snapshotter's encoder at its default level (snapshotter/config.ts SNAPSHOT_PNG_LEVEL). */
+export const DEFAULT_ENCODER = 'hand-written + zlib L6 (4-bit palette)'
+
 const ENCODERS: Encoder[] = [
-  { name: 'hand-written + zlib L6 (4-bit palette)', encode: (b, s) => encodePalettePng(b, s, s, palette, { level: 6 }) },
+  { name: DEFAULT_ENCODER, encode: (b, s) => encodePalettePng(b, s, s, palette, { level: 6 }) },
   { name: 'hand-written + zlib L1 (4-bit palette)', encode: (b, s) => encodePalettePng(b, s, s, palette, { level: 1 }) },
   { name: 'hand-written + zlib L9 (4-bit palette)', encode: (b, s) => encodePalettePng(b, s, s, palette, { level: 9 }) },
   {
@@ -120,7 +132,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** Runs the measurements; `quick` keeps to 1000x1000. Returns one row per encoder and board. */
 export const runPngBench = (opts: { quick: boolean }, log: (line: string) => void = () => {}): BenchRow[] => {
-  const sides = opts.quick ? [1000] : [1000, 4000]
+  const sides = opts.quick ? [1000] : [1000, 2000, 4000]
   const rows: BenchRow[] = []
   for (const side of sides) {
     for (const [kind, make] of [
@@ -140,7 +152,7 @@ export const runPngBench = (opts: { quick: boolean }, log: (line: string) => voi
           out = enc.encode(bitmap, side)
           times.push(performance.now() - t0)
         }
-        const row = { encoder: enc.name, board, ms: median(times), bytes: out.length, exact: isExact(out, bitmap) }
+        const row = { encoder: enc.name, side, kind, board, ms: median(times), bytes: out.length, exact: isExact(out, bitmap) }
         rows.push(row)
         log(formatRow(row))
       }

@@ -93,17 +93,34 @@ const runComparison = async (o: FigureOptions): Promise<Row[]> => {
   ]
 }
 
+/** The issue's snapshot targets for the default encoder on realistic boards: CPU ms and bytes (KB = 1,000 B). */
+const PNG_TARGETS: Record<number, { ms: number; kb: number }> = { 1000: { ms: 20, kb: 110 }, 2000: { ms: 70, kb: 450 } }
+
 const runPng = async (o: FigureOptions): Promise<Row[]> => {
   const mod = await import('./png-encoders.ts').catch(() => null)
   if (!mod) return []
-  return mod.runPngBench({ quick: o.quick }).map((r) => ({
-    key: `png-${r.encoder}-${r.board}`,
-    figure: `snapshot encode ${r.board}: ${r.encoder} (${Math.round(r.bytes / 1024).toLocaleString('en-US')} KiB${r.exact ? '' : ', NOT exact'})`,
-    value: r.ms,
-    unit: 'ms',
-    digits: 1,
-    details: r,
-  }))
+  return mod.runPngBench({ quick: o.quick }).flatMap((r): Row[] => {
+    const targets = r.encoder === mod.DEFAULT_ENCODER && r.kind === 'realistic' ? PNG_TARGETS[r.side] : undefined
+    const time: Row = {
+      key: `png-${r.encoder}-${r.board}`,
+      figure: `snapshot encode ${r.board}: ${r.encoder}${targets ? ', the default' : ''} (${Math.round(r.bytes / 1024).toLocaleString('en-US')} KiB${r.exact ? '' : ', NOT exact'})`,
+      value: r.ms,
+      unit: 'ms',
+      digits: 1,
+      details: r,
+      ...(targets ? { target: { op: '<=', value: targets.ms } } : {}),
+    }
+    if (!targets) return [time]
+    const size: Row = {
+      key: `png-size-${r.board}`,
+      figure: `snapshot size ${r.board}: the default encoder${r.exact ? '' : ', NOT exact'}`,
+      value: r.bytes / 1000,
+      unit: 'KB',
+      digits: 1,
+      target: { op: '<=', value: targets.kb },
+    }
+    return [time, size]
+  })
 }
 
 const figures: { name: string; run: (o: FigureOptions) => Promise<Row[]>; repeat: boolean }[] = replayMode
