@@ -1,21 +1,26 @@
 /**
  * The append-only placement history and the per-tile index, in LevelDB (DATA_DIR/history).
  *
- * Keys (bytes): 0x01 board 0x00 seq(u64 BE)   -> placement record (with the previous seq on its tile)
+ * Keys (bytes): 0x0a board 0x00 seq(u64 BE)   -> a block: the records from seq on (count, then each
+ *                                                record with the previous seq on its tile)
  *               0x03 board 0x00 name          -> meta value (varuint)
  *               0x08 board 0x00 chunk(u32 BE) -> tile index chunk: 64 x 64 latest seqs (u32 LE)
  *               0x09 board 0x00 n(u64 BE)     -> document update n, not yet in the document store
  * Board ids never contain 0x00 (BOARD_ID_PATTERN), so the separator is unambiguous.
  *
  * Writes go in one LevelDB batch per commit: the records, meta and the commit's document update
- * together, so they are all there or none is. The document update waits here until the room has
+ * together, so they are all there or none is. A commit's records are one block value (split every
+ * MAX_BLOCK_RECORDS), not one entry each: classic-level prepares every entry of a batch on the
+ * relay's thread (2-5 us each, 12-35 ms for a 7,200-record commit), one block takes 0.5 ms.
+ * Reads find a seq's block by seeking to the last block key at or before it, and keep the last
+ * few decoded blocks (tile chains and inspections revisit them). The document update waits here until the room has
  * written it to the document store (y-leveldb, in the background) and drops it. A resolved append has reached the operating system (LevelDB's log write),
  * which survives kill -9 of the relay; `sync: true` also survives power loss.
  *
  * Who placed a tile: the latest seq of every tile is kept in memory (relay/tile-index.ts) and
  * each record carries the previous seq on its tile, so a tile's history is a chain walked from
  * the latest. One LevelDB entry per placement instead of two (a per-tile key) halves the work
- * of a commit's batch, which runs on the relay's thread (about 3 us an entry). The index reaches
+ * of a commit's batch. The index reaches
  * disk as changed chunks every INDEX_FLUSH_MS, outside the commit path, with meta indexSeq (the
  * last seq the chunks on disk hold); opening replays the records after it.
  */
@@ -57,8 +62,24 @@ export type PlacementRecord = {
 /** An audit log entry: who did what, when, and how many tiles it changed. */
 export type AuditEntry = { seq: number; at: number; actor: string; action: string; board: string | null; tiles: number; details: unknown }
 
-// 2 held per-tile keys in an earlier layout; it stays unused.
-const Prefix = { History: 1, Meta: 3, Json: 4, Audit: 5, RolledBack: 6, RollbackMembers: 7, TileIndex: 8, DocUpdate: 9 } as const
+// 1 held one record per key and 2 per-tile keys in earlier layouts: an open converts 1 into
+// blocks (migrateRecordKeys); 2 stays unused.
+const Prefix = {
+  LegacyRecord: 1,
+  Meta: 3,
+  Json: 4,
+  Audit: 5,
+  RolledBack: 6,
+  RollbackMembers: 7,
+  TileIndex: 8,
+  DocUpdate: 9,
+  Block: 10,
+} as const
+
+/** Records a block holds at most (a fill of a million tiles is one commit, not one value). */
+export const MAX_BLOCK_RECORDS = 4_096
+/** Decoded blocks kept for reads (each at most MAX_BLOCK_RECORDS records). */
+const BLOCK_CACHE = 16
 
 const te = new TextEncoder()
 
@@ -80,7 +101,7 @@ const readU64 = (bytes: Uint8Array, at: number): number => {
   return view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4)
 }
 
-const historyKey = (prefix: Uint8Array, seq: number): Uint8Array => {
+const seqKey = (prefix: Uint8Array, seq: number): Uint8Array => {
   const key = new Uint8Array(prefix.length + 8)
   key.set(prefix)
   writeU64(key, prefix.length, seq)
@@ -107,8 +128,8 @@ const writeRecord = (enc: encoding.Encoder, r: PlacementRecord, prevSeq: number)
   encoding.writeVarUint(enc, prevSeq)
 }
 
-const decodeLinked = (seq: number, bytes: Uint8Array): { record: PlacementRecord; prevSeq: number } => {
-  const dec = decoding.createDecoder(bytes)
+/** A record's fields up to its previous seq (which the caller reads: legacy values may lack it). */
+const readFields = (dec: decoding.Decoder, seq: number): PlacementRecord => {
   const x = decoding.readVarUint(dec)
   const y = decoding.readVarUint(dec)
   const color = decoding.readVarUint(dec)
@@ -116,11 +137,38 @@ const decodeLinked = (seq: number, bytes: Uint8Array): { record: PlacementRecord
   const user = decoding.readVarString(dec)
   const kind = decoding.readVarUint(dec) as RecordKind
   const ref = decoding.readVarUint(dec)
-  const prevSeq = decoding.hasContent(dec) ? decoding.readVarUint(dec) : 0
-  return { record: { seq, x, y, color, user, placedAt, kind, ref }, prevSeq }
+  return { seq, x, y, color, user, placedAt, kind, ref }
 }
 
-const decodeRecord = (seq: number, bytes: Uint8Array): PlacementRecord => decodeLinked(seq, bytes).record
+/** A decoded block: records `first` .. `first + records.length - 1`, and each one's previous seq on its tile. */
+type Block = { first: number; records: PlacementRecord[]; prevSeqs: number[] }
+
+/** A block's value: the record count, then each record with its previous seq. */
+const encodeBlock = (records: readonly PlacementRecord[], prevSeqs: readonly number[]): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, records.length)
+  for (const [i, r] of records.entries()) writeRecord(enc, r, prevSeqs[i] as number)
+  return encoding.toUint8Array(enc)
+}
+
+const decodeBlock = (first: number, bytes: Uint8Array): Block => {
+  const dec = decoding.createDecoder(bytes)
+  const n = decoding.readVarUint(dec)
+  const records: PlacementRecord[] = new Array(n)
+  const prevSeqs: number[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    records[i] = readFields(dec, first + i)
+    prevSeqs[i] = decoding.readVarUint(dec)
+  }
+  return { first, records, prevSeqs }
+}
+
+/** A record of the one-key-a-record layout (Prefix.LegacyRecord), which an open converts. */
+const decodeLegacy = (seq: number, bytes: Uint8Array): { record: PlacementRecord; prevSeq: number } => {
+  const dec = decoding.createDecoder(bytes)
+  const record = readFields(dec, seq)
+  return { record, prevSeq: decoding.hasContent(dec) ? decoding.readVarUint(dec) : 0 }
+}
 
 const chunkKey = (prefix: Uint8Array, chunk: number): Uint8Array => {
   const key = new Uint8Array(prefix.length + 4)
@@ -219,12 +267,12 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     }
     throw err
   }
-  const prefixes = new Map<string, { history: Uint8Array; meta: Uint8Array; index: Uint8Array; update: Uint8Array }>()
+  const prefixes = new Map<string, { block: Uint8Array; meta: Uint8Array; index: Uint8Array; update: Uint8Array }>()
   const prefixOf = (board: string) => {
     let p = prefixes.get(board)
     if (!p) {
       p = {
-        history: boardPrefix(Prefix.History, board),
+        block: boardPrefix(Prefix.Block, board),
         meta: boardPrefix(Prefix.Meta, board),
         index: boardPrefix(Prefix.TileIndex, board),
         update: boardPrefix(Prefix.DocUpdate, board),
@@ -241,7 +289,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
   for await (const key of db.keys({ gte: auditPrefix, lt: new Uint8Array([Prefix.Audit + 1]), reverse: true, limit: 1 })) {
     auditSeq = readU64(key, 1)
   }
-  const rolledKey = (board: string, seq: number) => historyKey(boardPrefix(Prefix.RolledBack, board), seq)
+  const rolledKey = (board: string, seq: number) => seqKey(boardPrefix(Prefix.RolledBack, board), seq)
   const memberKey = (board: string, id: number, seq: number) => {
     const prefix = boardPrefix(Prefix.RollbackMembers, board)
     const key = new Uint8Array(prefix.length + 16)
@@ -250,12 +298,101 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     writeU64(key, prefix.length + 8, seq)
     return key
   }
-  const getRecords = async (board: string, seqs: readonly number[]) => {
-    if (seqs.length === 0) return []
-    const p = prefixOf(board)
-    const values = await db.getMany(seqs.map((s) => historyKey(p.history, s)))
-    return values.map((v, i) => (v ? decodeRecord(seqs[i] as number, v) : undefined))
+  // Decoded blocks, least recently used first. Blocks never change once written.
+  const blockCache = new Map<string, Block>()
+  const cacheKey = (board: string, first: number) => `${board}\0${first}`
+  const remember = (board: string, block: Block) => {
+    const k = cacheKey(board, block.first)
+    blockCache.delete(k)
+    blockCache.set(k, block)
+    if (blockCache.size > BLOCK_CACHE) blockCache.delete(blockCache.keys().next().value as string)
   }
+  const cachedBlockOf = (board: string, seq: number): Block | undefined => {
+    const prefix = `${board}\0`
+    for (const [k, b] of blockCache) if (k.startsWith(prefix) && seq >= b.first && seq < b.first + b.records.length) return b
+    return undefined
+  }
+  /** The block holding `seq`, or undefined: the last block starting at or before it, if it reaches it. */
+  const blockOf = async (board: string, seq: number): Promise<Block | undefined> => {
+    const hit = cachedBlockOf(board, seq)
+    if (hit) {
+      remember(board, hit)
+      return hit
+    }
+    const p = prefixOf(board).block
+    for await (const [key, value] of db.iterator({ gte: p, lte: seqKey(p, seq), reverse: true, limit: 1 })) {
+      const block = decodeBlock(readU64(key, p.length), value)
+      remember(board, block)
+      return seq < block.first + block.records.length ? block : undefined
+    }
+    return undefined
+  }
+  const linkedAt = async (board: string, seq: number) => {
+    const block = await blockOf(board, seq)
+    if (!block) return undefined
+    return { record: block.records[seq - block.first] as PlacementRecord, prevSeq: block.prevSeqs[seq - block.first] as number }
+  }
+  /** Blocks from the one holding `afterSeq + 1` on (a scan: not kept in the cache). */
+  const blocksFrom = async function* (board: string, afterSeq: number): AsyncGenerator<Block> {
+    const p = prefixOf(board).block
+    let from = p
+    for await (const key of db.keys({ gte: p, lte: seqKey(p, afterSeq + 1), reverse: true, limit: 1 })) from = key
+    for await (const [key, value] of db.iterator({ gte: from, lt: rangeEnd(p) })) yield decodeBlock(readU64(key, p.length), value)
+  }
+  const recordsAfter = async function* (board: string, afterSeq: number): AsyncGenerator<PlacementRecord> {
+    for await (const block of blocksFrom(board, afterSeq)) {
+      for (const r of block.records) if (r.seq > afterSeq) yield r
+    }
+  }
+  const getRecords = async (board: string, seqs: readonly number[]) => {
+    // In seq order, so that neighbours share a block read.
+    const found = new Map<number, PlacementRecord>()
+    for (const seq of [...new Set(seqs)].sort((a, b) => a - b)) {
+      const linked = await linkedAt(board, seq)
+      if (linked) found.set(seq, linked.record)
+    }
+    return seqs.map((s) => found.get(s))
+  }
+
+  /**
+   * Converts the one-key-a-record layout into blocks, a block per batch with the deletion of
+   * its keys (so an interrupted conversion resumes where it stopped).
+   */
+  const migrateRecordKeys = async () => {
+    const start = new Uint8Array([Prefix.LegacyRecord])
+    const end = new Uint8Array([Prefix.LegacyRecord + 1])
+    let board = ''
+    let records: PlacementRecord[] = []
+    let prevSeqs: number[] = []
+    let doomed: Uint8Array[] = []
+    const flush = async () => {
+      if (records.length === 0) return
+      const ops: ({ type: 'del'; key: Uint8Array } | { type: 'put'; key: Uint8Array; value: Uint8Array })[] = [
+        { type: 'put', key: seqKey(prefixOf(board).block, (records[0] as PlacementRecord).seq), value: encodeBlock(records, prevSeqs) },
+        ...doomed.map((key) => ({ type: 'del' as const, key })),
+      ]
+      await db.batch(ops, { sync: opts.sync })
+      records = []
+      prevSeqs = []
+      doomed = []
+    }
+    for await (const [key, value] of db.iterator({ gte: start, lt: end })) {
+      const sep = key.indexOf(0, 1)
+      const keyBoard = new TextDecoder().decode(key.subarray(1, sep))
+      const seq = readU64(key, sep + 1)
+      const last = records[records.length - 1]
+      // A block holds consecutive seqs of one board.
+      if (keyBoard !== board || !last || last.seq + 1 !== seq || records.length >= MAX_BLOCK_RECORDS) await flush()
+      board = keyBoard
+      const { record, prevSeq } = decodeLegacy(seq, value)
+      records.push(record)
+      prevSeqs.push(prevSeq)
+      doomed.push(key)
+    }
+    await flush()
+  }
+  await migrateRecordKeys()
+
   /** Rollback ids that mark a placement, as stored: a list of varuints (absent = none). */
   const encodeIds = (ids: readonly number[]) => {
     const enc = encoding.createEncoder()
@@ -292,8 +429,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     let seq = await readMeta(board, 'indexSeq', 0)
     // Records after the chunks on disk (at most INDEX_FLUSH_MS of placements, or all of a
     // history written before the index existed).
-    for await (const [key, value] of db.iterator({ gt: historyKey(p.history, seq), lt: rangeEnd(p.history) })) {
-      const r = decodeRecord(readU64(key, p.history.length), value)
+    for await (const r of recordsAfter(board, seq)) {
       tiles.set(r.x, r.y, r.seq)
       seq = r.seq
     }
@@ -344,25 +480,23 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
   }
 
   const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) => {
-    const p = prefixOf(board)
     const out: PlacementRecord[] = []
     // Walk the tile's chain from its latest record, newest first.
     let seq = (await indexOf(board)).tiles.get(x, y)
     while (seq > 0 && out.length < limit) {
-      const [value] = await db.getMany([historyKey(p.history, seq)])
-      if (!value) break
-      const { record, prevSeq } = decodeLinked(seq, value)
-      if (beforeSeq === undefined || record.seq < beforeSeq) out.push(record)
-      seq = prevSeq
+      const linked = await linkedAt(board, seq)
+      if (!linked) break
+      if (beforeSeq === undefined || linked.record.seq < beforeSeq) out.push(linked.record)
+      seq = linked.prevSeq
     }
     return out
   }
 
   return {
     lastSeq: async (board) => {
-      const p = prefixOf(board).history
-      for await (const key of db.keys({ gte: p, lt: rangeEnd(p), reverse: true, limit: 1 })) {
-        return readU64(key, p.length)
+      const p = prefixOf(board).block
+      for await (const [key, value] of db.iterator({ gte: p, lt: rangeEnd(p), reverse: true, limit: 1 })) {
+        return readU64(key, p.length) + decoding.readVarUint(decoding.createDecoder(value)) - 1
       }
       return 0
     },
@@ -376,37 +510,25 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
       }
       const p = prefixOf(board)
       const index = await indexOf(board)
-      // One allocation for all keys and one for all values (the hot path: thousands of records
-      // a commit), handed to LevelDB as views in one array batch (one native call).
-      const hLen = p.history.length + 8
-      const keys = new Uint8Array(records.length * hLen)
-      const view = new DataView(keys.buffer)
-      const enc = encoding.createEncoder()
-      const ends: number[] = []
       const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
       // The previous seq of each tile, counting this batch's own earlier records.
       const latest = new Map<number, number>()
-      let at = 0
-      for (const r of records) {
-        keys.set(p.history, at)
-        view.setUint32(at + p.history.length, Math.floor(r.seq / 2 ** 32))
-        view.setUint32(at + p.history.length + 4, r.seq >>> 0)
-        at += hLen
-        const tile = r.y * MAX_BOARD_SIDE + r.x
-        writeRecord(enc, r, latest.get(tile) ?? index.tiles.get(r.x, r.y))
-        latest.set(tile, r.seq)
-        ends.push(encoding.length(enc))
-      }
-      const values = encoding.toUint8Array(enc)
-      at = 0
-      let start = 0
-      for (const end of ends) {
-        ops.push({ type: 'put', key: keys.subarray(at, at + hLen), value: values.subarray(start, end) })
-        at += hLen
-        start = end
+      for (let i = 0; i < records.length; i += MAX_BLOCK_RECORDS) {
+        const first = (records[i] as PlacementRecord).seq
+        const end = Math.min(records.length, i + MAX_BLOCK_RECORDS)
+        const enc = encoding.createEncoder()
+        encoding.writeVarUint(enc, end - i)
+        for (let j = i; j < end; j++) {
+          const r = records[j] as PlacementRecord
+          if (r.seq !== first + j - i) throw new Error(`history.append: seq ${r.seq} after ${first + j - i - 1}: seqs must be consecutive`)
+          const tile = r.y * MAX_BOARD_SIDE + r.x
+          writeRecord(enc, r, latest.get(tile) ?? index.tiles.get(r.x, r.y))
+          latest.set(tile, r.seq)
+        }
+        ops.push({ type: 'put', key: seqKey(p.block, first), value: encoding.toUint8Array(enc) })
       }
       for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(p.meta, name), value: encodeVarUint(value) })
-      if (update) ops.push({ type: 'put', key: historyKey(p.update, update.n), value: update.bytes })
+      if (update) ops.push({ type: 'put', key: seqKey(p.update, update.n), value: update.bytes })
       try {
         await db.batch(ops, { sync: opts.sync })
       } catch (err) {
@@ -421,7 +543,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     getMeta: readMeta,
     readUpdates: async function* (board, afterN) {
       const p = prefixOf(board).update
-      for await (const [key, value] of db.iterator({ gt: historyKey(p, afterN), lt: rangeEnd(p) })) {
+      for await (const [key, value] of db.iterator({ gt: seqKey(p, afterN), lt: rangeEnd(p) })) {
         yield { n: readU64(key, p.length), bytes: value }
       }
     },
@@ -433,20 +555,16 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
     dropUpdates: async (board, upTo, meta = {}) => {
       const p = prefixOf(board)
       const ops: ({ type: 'del'; key: Uint8Array } | { type: 'put'; key: Uint8Array; value: Uint8Array })[] = []
-      for await (const key of db.keys({ gte: p.update, lte: historyKey(p.update, upTo) })) ops.push({ type: 'del', key })
+      for await (const key of db.keys({ gte: p.update, lte: seqKey(p.update, upTo) })) ops.push({ type: 'del', key })
       for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(p.meta, name), value: encodeVarUint(value) })
       await db.batch(ops, { sync: opts.sync })
     },
-    readAfter: async function* (board, afterSeq) {
-      const p = prefixOf(board).history
-      for await (const [key, value] of db.iterator({ gt: historyKey(p, afterSeq), lt: rangeEnd(p) })) {
-        yield decodeRecord(readU64(key, p.length), value)
-      }
-    },
+    readAfter: recordsAfter,
     readBackwards: async function* (board) {
-      const p = prefixOf(board).history
+      const p = prefixOf(board).block
       for await (const [key, value] of db.iterator({ gte: p, lt: rangeEnd(p), reverse: true })) {
-        yield decodeRecord(readU64(key, p.length), value)
+        const block = decodeBlock(readU64(key, p.length), value)
+        for (let i = block.records.length - 1; i >= 0; i--) yield block.records[i] as PlacementRecord
       }
     },
     tileLatest: async (board, x, y) => (await tileHistory(board, x, y, 1))[0] ?? null,

@@ -1,11 +1,14 @@
 /**
  * The history store's tile index: each tile's records as a chain from the latest (kept in
  * memory, written as chunks), the same after a reopen, and rebuilt from the records when the
- * chunks on disk are missing or behind. Real LevelDB in a temporary directory.
+ * chunks on disk are missing or behind. Record blocks: any seq readable whatever block edge it
+ * is near, and the earlier one-key-a-record layout converted on open. Real LevelDB in a
+ * temporary directory.
  */
 import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type HistoryStore, openHistoryStore, type PlacementRecord, RecordKind } from '../../relay/history-store.ts'
+import * as encoding from 'lib0/encoding'
+import { type HistoryStore, MAX_BLOCK_RECORDS, openHistoryStore, type PlacementRecord, RecordKind } from '../../relay/history-store.ts'
 import { createTileIndex, MAX_INDEXED_SEQ } from '../../relay/tile-index.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 
@@ -92,5 +95,111 @@ describe('tile index', () => {
     expect((await h.tileHistory('b', 3, 4, 10)).map((r) => r.color)).toEqual([10, 8, 6, 5, 3, 1])
     expect((await h.tileLatest('b', 70, 4))?.color).toBe(7)
     expect((await h.tileLatest('b', 100, 200))?.color).toBe(4)
+  })
+})
+
+describe('record blocks', () => {
+  it('splits a large commit into blocks and reads any seq, forwards, backwards and by tile', async () => {
+    const { dir, remove } = makeTmpDir()
+    cleanups.push(remove)
+    nextSeq = 1
+    const h = await open(dir)
+    cleanups.push(() => h.close())
+    // One commit of 2.5 blocks, then small commits: block edges fall inside and between commits.
+    const big = Array.from({ length: MAX_BLOCK_RECORDS * 2 + MAX_BLOCK_RECORDS / 2 }, (_, i) => rec(i % 97, 7, i % 16, `u${i % 5}`))
+    await h.append('b', big)
+    const small = [rec(1, 7, 3), rec(2, 2, 4)]
+    await h.append('b', small)
+    await h.append('b', [rec(1, 7, 5)])
+    const all = [...big, ...small, nextSeq - 1].length
+    expect(await h.lastSeq('b')).toBe(all)
+    expect(await h.lastSeq('none')).toBe(0)
+
+    const forward: number[] = []
+    for await (const r of h.readAfter('b', 0)) forward.push(r.seq)
+    expect(forward).toEqual(Array.from({ length: all }, (_, i) => i + 1))
+    for (const after of [MAX_BLOCK_RECORDS - 1, MAX_BLOCK_RECORDS, MAX_BLOCK_RECORDS + 1, all - 1, all, all + 5]) {
+      const seqs: number[] = []
+      for await (const r of h.readAfter('b', after)) seqs.push(r.seq)
+      expect(seqs).toEqual(forward.filter((s) => s > after))
+    }
+    const backward: number[] = []
+    for await (const r of h.readBackwards('b')) backward.push(r.seq)
+    expect(backward).toEqual([...forward].reverse())
+
+    const wanted = [all, 1, MAX_BLOCK_RECORDS, MAX_BLOCK_RECORDS + 1, 2 * MAX_BLOCK_RECORDS + 3, 5, all + 1]
+    const got = await h.getRecords('b', wanted)
+    expect(got.map((r) => r?.seq)).toEqual([all, 1, MAX_BLOCK_RECORDS, MAX_BLOCK_RECORDS + 1, 2 * MAX_BLOCK_RECORDS + 3, 5, undefined])
+    expect(got[1]).toEqual(big[0])
+    expect(got[3]).toEqual(big[MAX_BLOCK_RECORDS])
+
+    // Tile (1, 7)'s chain crosses every block.
+    expect(await h.tileHistory('b', 1, 7, 1_000)).toEqual(await byScan(h, 1, 7))
+    expect((await h.tileLatest('b', 1, 7))?.color).toBe(5)
+  })
+
+  it('refuses records whose seqs are not consecutive, and writes nothing', async () => {
+    const { dir, remove } = makeTmpDir()
+    cleanups.push(remove)
+    const h = await open(dir)
+    cleanups.push(() => h.close())
+    nextSeq = 1
+    const a = rec(1, 1, 1)
+    nextSeq += 1
+    await expect(h.append('b', [a, rec(2, 2, 2)])).rejects.toThrow(/consecutive/)
+    expect(await h.lastSeq('b')).toBe(0)
+  })
+
+  it('converts records stored one key each (the earlier layout) into blocks on open', async () => {
+    const { dir, remove } = makeTmpDir()
+    cleanups.push(remove)
+    // The earlier layout: 0x01 board 0x00 seq(u64 BE) -> fields, then the previous seq on the tile
+    // (absent in the oldest records).
+    const raw = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+    await raw.open()
+    const legacy: PlacementRecord[] = []
+    const put = async (board: string, r: PlacementRecord, prevSeq: number | null) => {
+      const id = new TextEncoder().encode(board)
+      const key = new Uint8Array(id.length + 10)
+      key[0] = 1
+      key.set(id, 1)
+      new DataView(key.buffer).setUint32(id.length + 6, r.seq)
+      const enc = encoding.createEncoder()
+      for (const n of [r.x, r.y, r.color, r.placedAt]) encoding.writeVarUint(enc, n)
+      encoding.writeVarString(enc, r.user)
+      encoding.writeVarUint(enc, r.kind)
+      encoding.writeVarUint(enc, r.ref)
+      if (prevSeq !== null) encoding.writeVarUint(enc, prevSeq)
+      await raw.put(key, encoding.toUint8Array(enc))
+    }
+    // Board 'b': seqs 1..5000 (more than a block) with a gap after 5000 (6001..6003); board 'c': 1..2.
+    for (let seq = 1; seq <= 5_000; seq++) legacy.push({ ...rec(seq % 10, 0, seq % 16), seq })
+    for (let seq = 6_001; seq <= 6_003; seq++) legacy.push({ ...rec(seq % 10, 1, 1), seq })
+    for (const r of legacy) await put('b', r, r.seq > 10 ? r.seq - 10 : r.seq === 1 ? null : 0)
+    await put('c', { ...rec(4, 4, 2), seq: 1 }, null)
+    await put('c', { ...rec(4, 4, 3), seq: 2 }, 1)
+    await raw.close()
+
+    let h = await open(dir)
+    const read: PlacementRecord[] = []
+    for await (const r of h.readAfter('b', 0)) read.push(r)
+    expect(read).toEqual(legacy)
+    expect(await h.lastSeq('b')).toBe(6_003)
+    expect((await h.tileHistory('c', 4, 4, 10)).map((r) => r.color)).toEqual([3, 2])
+    expect((await h.tileHistory('b', 3, 0, 3)).map((r) => r.seq)).toEqual([4_993, 4_983, 4_973])
+    await h.close()
+
+    // Nothing is left in the earlier layout, and a second open finds the same records.
+    const check = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+    await check.open()
+    let left = 0
+    for await (const _ of check.keys({ gte: Uint8Array.of(1), lt: Uint8Array.of(2) })) left += 1
+    await check.close()
+    expect(left).toBe(0)
+    h = await open(dir)
+    cleanups.push(() => h.close())
+    const again: PlacementRecord[] = []
+    for await (const r of h.readAfter('b', 0)) again.push(r)
+    expect(again).toEqual(legacy)
   })
 })
