@@ -169,10 +169,12 @@ const tileValueOf = (r: PlacementRecord): number => encodeTileValue(r.x, r.y, r.
  * alone are hundreds of thousands of structs, which made each overwrite cost tens of
  * microseconds and ingest fall as the board filled (measured: 21k -> 7k placements/s over
  * 240k placements). Bounding the array bounds the splice. Each rotation adds one entry to the
- * state vector (about 8 bytes, and about 0.3 us per transaction, RESEARCH.md): at 16,384 that
- * is one entry per ~16k placements.
+ * state vector (about 8 bytes, and about 0.3 us per transaction, RESEARCH.md): one entry per
+ * ~4k placements, ~4,000 entries (~32 KB) after r/place 2017's 16.5 M. Measured ingest (one run
+ * each, 400k placements, 2026-12-03): 16,384 -> 48.7k/s (tryToMergeWithLefts 9% of the relay's
+ * samples), 8,192 -> 55.5k, 4,096 -> 58.3k, 2,048 -> 60.7k/s.
  */
-export const MAX_STRUCTS_PER_CLIENT = 16_384
+export const MAX_STRUCTS_PER_CLIENT = 4_096
 
 /**
  * Gives the document a fresh client ID when the current one's struct array is full. Also hands
@@ -402,18 +404,33 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   const conns = new Set<RoomConn>()
   let pending: Pending[] = []
   let committing: Promise<void> | null = null
-  let timer: NodeJS.Timeout | null = null
+  /** Cancels the scheduled commit, if one is scheduled. */
+  let timer: (() => void) | null = null
   let paused = false
   let lastCommitAt = 0
   let waitingSyncs: Array<() => void> = []
 
   const schedule = () => {
     if (committing || timer || closing || paused || pending.length === 0) return
-    const wait = Math.max(0, lastCommitAt + deps.tickMs - now())
-    timer = setTimeout(() => {
+    const start = () => {
       timer = null
       runCommit(takePending())
-    }, wait)
+    }
+    const wait = Math.max(0, lastCommitAt + deps.tickMs - now())
+    if (wait > 0) {
+      const t = setTimeout(start, wait)
+      timer = () => clearTimeout(t)
+      return
+    }
+    // At once, but after one poll of the sockets: a commit ends with its broadcast, during which
+    // this thread reads nothing, so the placements that arrived meanwhile wait unread. Started
+    // from a timer (due at once: Node times it from the loop's clock of before the broadcast)
+    // or one immediate, the next commit ran before that poll and they waited a whole commit
+    // more. The second immediate runs after the next poll phase.
+    let i = setImmediate(() => {
+      i = setImmediate(start)
+    })
+    timer = () => clearImmediate(i)
   }
 
   const takePending = () => {
@@ -625,10 +642,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     while (paused) await new Promise((r) => setTimeout(r, 5))
     paused = true
     try {
-      if (timer) {
-        clearTimeout(timer)
-        timer = null
-      }
+      timer?.()
+      timer = null
       while (committing) await committing
       // Commit what was accepted before the pause, so that history is complete up to now.
       if (pending.length > 0) await runCommit(takePending())
@@ -756,7 +771,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     heartbeat: broadcastPresence,
     close: async () => {
       closing = true
-      if (timer) clearTimeout(timer)
+      timer?.()
       timer = null
       clearInterval(sweep)
       if (presenceTimer) clearTimeout(presenceTimer)
