@@ -133,7 +133,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const live = url.searchParams.get(LIVE_PARAM) === LiveMode.Tiles ? LiveMode.Tiles : LiveMode.Yjs
+      const liveText = url.searchParams.get(LIVE_PARAM)
+      const live = liveText === LiveMode.Tiles ? LiveMode.Tiles : LiveMode.Yjs
       const tessera = url.searchParams.get(TESSERA_PARAM) === '1' || live === LiveMode.Tiles
       const sinceText = url.searchParams.get(SINCE_PARAM)
       const since = sinceText === null ? null : /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : Number.NaN
@@ -159,6 +160,10 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
       if (!room) {
         closeWith(ws, tessera, CloseCode.UnknownBoard, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
+        return
+      }
+      if (liveText !== null && liveText !== LiveMode.Tiles && liveText !== LiveMode.Yjs) {
+        closeWith(ws, tessera, CloseCode.Malformed, 'malformed', `${LIVE_PARAM} must be ${LiveMode.Yjs} or ${LiveMode.Tiles}`)
         return
       }
       if (Number.isNaN(since) || (since !== null && live !== LiveMode.Tiles)) {

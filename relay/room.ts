@@ -480,7 +480,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
 
   const commit = async (batch: Pending[]) => {
     if (batch.length === 0) return
-    const records = batch.flatMap((p) => (p.kind === 'write' ? [p.record] : []))
+    const records: PlacementRecord[] = []
+    for (const p of batch) if (p.kind === 'write') records.push(p.record)
     // Seqs are given here, not on acceptance: the history stays contiguous (the commit below is
     // retried until it is durable), and live Tiles frames are checked for gaps by their seqs.
     for (const r of records) r.seq = ++lastSeq

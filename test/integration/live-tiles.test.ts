@@ -498,7 +498,7 @@ describe('resume with since', () => {
     again.close()
   })
 
-  it('closes a since that is not a decimal seq, or without live=tiles, with 4400', async () => {
+  it('closes a since that is not a decimal seq, a since without live=tiles, or an unknown live mode, with 4400', async () => {
     const cases: [string, boolean][] = [
       ['live=tiles&since=abc', true],
       ['live=tiles&since=', true],
@@ -509,6 +509,9 @@ describe('resume with since', () => {
       ['since=5', false],
       ['live=yjs&since=5', false],
       ['tessera=1&since=5', true],
+      ['live=tile', false],
+      ['live=', false],
+      ['live=TILES&tessera=1', true],
     ]
     for (const [query, tessera] of cases) {
       const sock = await openRaw(`${relay.wsBase}/resume?${query}`)

@@ -6,8 +6,8 @@
  * temporary directory.
  */
 import { ClassicLevel } from 'classic-level'
-import { afterEach, describe, expect, it } from 'vitest'
 import * as encoding from 'lib0/encoding'
+import { afterEach, describe, expect, it } from 'vitest'
 import { type HistoryStore, MAX_BLOCK_RECORDS, openHistoryStore, type PlacementRecord, RecordKind } from '../../relay/history-store.ts'
 import { createTileIndex, MAX_INDEXED_SEQ } from '../../relay/tile-index.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
