@@ -46,7 +46,15 @@ export type DocStore = {
 /** y-leveldb's decoded update key: ['v1', docName, 'update', clock]. */
 type UpdateKey = [string, string, string, number]
 
-export const openDocStore = (location: string): DocStore => {
+/**
+ * A key outside y-leveldb's ranges ('v1' updates, 'v1_sv' state vectors), written with
+ * `sync: true` after each store when `sync` is set: LevelDB fsyncs its log on a sync write, and
+ * the log holds every write before it, so the update just stored is on disk too. y-leveldb's
+ * own writes take no options.
+ */
+const SYNC_KEY = ['tessera', 'synced']
+
+export const openDocStore = (location: string, opts: { sync: boolean } = { sync: false }): DocStore => {
   let persistence = new LeveldbPersistence(location)
   let reopening: Promise<void> | null = null
   const storesSinceCompaction = new Map<string, number>()
@@ -55,7 +63,17 @@ export const openDocStore = (location: string): DocStore => {
     if (reopening) await reopening
     // y-leveldb catches write errors inside its transaction queue and answers null.
     const clock = await persistence.storeUpdate(name, update)
-    return clock === null || clock === undefined ? null : clock
+    if (clock === null || clock === undefined) return null
+    if (opts.sync) {
+      // In y-leveldb's queue, after the store. The history drops its copy of a document update
+      // only after this resolves, so with SYNC_WRITES a power loss cannot lose both.
+      const synced = await persistence._transact(async (db) => {
+        await db.put(SYNC_KEY, Buffer.from([1]), { sync: true })
+        return true
+      })
+      if (synced !== true) return null
+    }
+    return clock
   }
   return {
     // Not y-leveldb's getYDoc: it applies every stored update in one transaction (no garbage

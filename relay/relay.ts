@@ -56,7 +56,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   }
   // The history store is opened first: its LevelDB lock is what keeps a second relay out.
   const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: config.syncWrites })
-  const persistence = openDocStore(join(config.dataDir, 'doc'))
+  const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
   const secret = loadOrCreateSecret(config.dataDir)
   const signer = createTokenSigner(secret)
   const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken)
