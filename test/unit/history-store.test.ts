@@ -136,6 +136,13 @@ describe('record blocks', () => {
     // Tile (1, 7)'s chain crosses every block.
     expect(await h.tileHistory('b', 1, 7, 1_000)).toEqual(await byScan(h, 1, 7))
     expect((await h.tileLatest('b', 1, 7))?.color).toBe(5)
+
+    // A chain across more blocks than the reader keeps: 80 small commits, each touching (9, 9).
+    for (let i = 0; i < 80; i++) await h.append('b', [rec(i, 100, 1), rec(9, 9, i % 16), rec(i, 101, 2)])
+    const chain = await byScan(h, 9, 9)
+    expect(chain.length).toBe(80)
+    expect(await h.tileHistory('b', 9, 9, 1_000)).toEqual(chain)
+    expect(await h.tileHistory('b', 9, 9, 5, chain[40]?.seq)).toEqual(chain.slice(41, 46))
   })
 
   it('refuses records whose seqs are not consecutive, and writes nothing', async () => {
