@@ -639,8 +639,19 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     })
   }
 
-  const exclusive: Room['exclusive'] = async (fn) => {
-    while (paused) await new Promise((r) => setTimeout(r, 5))
+  // Exclusive sections run one after another: each starts when the one before has finished.
+  let exclusiveTail: Promise<unknown> = Promise.resolve()
+  const exclusive: Room['exclusive'] = <T>(
+    fn: () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>,
+  ) => {
+    const run = exclusiveTail.then(() => runExclusive(fn))
+    exclusiveTail = run.catch(() => {})
+    return run
+  }
+
+  const runExclusive = async <T>(
+    fn: () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>,
+  ): Promise<T> => {
     paused = true
     try {
       timer?.()
