@@ -63,6 +63,9 @@ export type Placer = { user: string; ip: string; isAdmin: boolean }
 /** Current value of a tile with who placed it and when (null user: never placed). */
 export type TileInfo = { x: number; y: number; color: number; user: string | null; placedAt: number | null }
 
+/** What an exclusive section does: its result, and the tiles it writes (committed before anything accepted meanwhile). */
+export type ExclusiveWork<T> = () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>
+
 export type Room = {
   readonly id: string
   /** The board's current configuration. */
@@ -87,9 +90,9 @@ export type Room = {
   /**
    * Runs `fn` while no commit runs and after everything accepted before is committed, then
    * commits the writes it returns ahead of anything accepted meanwhile. For rollbacks: what fn
-   * reads from history is then exactly the board's past.
+   * reads from history is then exactly the board's past. Sections run one at a time, in call order.
    */
-  exclusive: <T>(fn: () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>) => Promise<T>
+  exclusive: <T>(fn: ExclusiveWork<T>) => Promise<T>
   /** Changes the board's settings live (grow-only sizes, appended colours); connected clients see the new descriptor. */
   updateConfig: (next: BoardConfig) => Promise<{ ok: true; board: BoardConfig } | { ok: false; error: string }>
   /** Earliest time (ms) the user may place again; 0 if now. */
@@ -641,17 +644,13 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
 
   // Exclusive sections run one after another: each starts when the one before has finished.
   let exclusiveTail: Promise<unknown> = Promise.resolve()
-  const exclusive: Room['exclusive'] = <T>(
-    fn: () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>,
-  ) => {
+  const exclusive: Room['exclusive'] = <T>(fn: ExclusiveWork<T>) => {
     const run = exclusiveTail.then(() => runExclusive(fn))
     exclusiveTail = run.catch(() => {})
     return run
   }
 
-  const runExclusive = async <T>(
-    fn: () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>,
-  ): Promise<T> => {
+  const runExclusive = async <T>(fn: ExclusiveWork<T>): Promise<T> => {
     paused = true
     try {
       timer?.()
