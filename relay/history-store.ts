@@ -308,7 +308,14 @@ export type HistoryStore = {
  * Opens the history database. Rejects with a readable error if another process holds it (a
  * second relay on the same DATA_DIR).
  */
-export const openHistoryStore = async (location: string, opts: { sync: boolean }): Promise<HistoryStore> => {
+export const openHistoryStore = async (
+  location: string,
+  opts: {
+    sync: boolean
+    /** Told when an open converts a history of the earlier layout (once; it makes that start slower). */
+    onConvert?: (event: { phase: 'start' } | { phase: 'done'; records: number; ms: number }) => void
+  },
+): Promise<HistoryStore> => {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
     await db.open()
@@ -438,7 +445,10 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
       prevSeqs = []
       doomed = []
     }
+    const t0 = performance.now()
+    let converted = 0
     for await (const [key, value] of db.iterator({ gte: start, lt: end })) {
+      if (converted++ === 0) opts.onConvert?.({ phase: 'start' })
       const sep = key.indexOf(0, 1)
       const keyBoard = new TextDecoder().decode(key.subarray(1, sep))
       const seq = readU64(key, sep + 1)
@@ -452,6 +462,7 @@ export const openHistoryStore = async (location: string, opts: { sync: boolean }
       doomed.push(key)
     }
     await flush()
+    if (converted > 0) opts.onConvert?.({ phase: 'done', records: converted, ms: performance.now() - t0 })
   }
   await migrateRecordKeys()
 

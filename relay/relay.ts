@@ -55,7 +55,15 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     throw new Error(`DATA_DIR ${config.dataDir} is not writable: ${(err as Error).message}`)
   }
   // The history store is opened first: its LevelDB lock is what keeps a second relay out.
-  const history = await openHistoryStore(join(config.dataDir, 'history'), { sync: config.syncWrites })
+  const historyLog = logOf('history')
+  const history = await openHistoryStore(join(config.dataDir, 'history'), {
+    sync: config.syncWrites,
+    // A warning, not info: an operator should know why this one start is slow.
+    onConvert: (e) =>
+      e.phase === 'start'
+        ? historyLog.warn('converting the history to record blocks (once; this start takes longer)')
+        : historyLog.warn(`converted ${e.records.toLocaleString('en-US')} records to blocks in ${(e.ms / 1000).toFixed(1)} s`),
+  })
   const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
   const secret = loadOrCreateSecret(config.dataDir)
   const signer = createTokenSigner(secret)

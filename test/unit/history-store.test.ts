@@ -187,7 +187,9 @@ describe('record blocks', () => {
     await put('c', { ...rec(4, 4, 3), seq: 2 }, 1)
     await raw.close()
 
-    let h = await open(dir)
+    const events: string[] = []
+    let h = await openHistoryStore(dir, { sync: false, onConvert: (e) => events.push(e.phase === 'start' ? 'start' : `done ${e.records}`) })
+    expect(events).toEqual(['start', 'done 5005'])
     const read: PlacementRecord[] = []
     for await (const r of h.readAfter('b', 0)) read.push(r)
     expect(read).toEqual(legacy)
@@ -203,8 +205,9 @@ describe('record blocks', () => {
     for await (const _ of check.keys({ gte: Uint8Array.of(1), lt: Uint8Array.of(2) })) left += 1
     await check.close()
     expect(left).toBe(0)
-    h = await open(dir)
+    h = await openHistoryStore(dir, { sync: false, onConvert: (e) => events.push(e.phase) })
     cleanups.push(() => h.close())
+    expect(events).toHaveLength(2)
     const again: PlacementRecord[] = []
     for await (const r of h.readAfter('b', 0)) again.push(r)
     expect(again).toEqual(legacy)
