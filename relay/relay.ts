@@ -66,6 +66,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   })
   const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
   const secret = loadOrCreateSecret(config.dataDir)
+  const anonymise = createAnonymiser(secret)
   const signer = createTokenSigner(secret)
   const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken)
   const moderation = await openModeration(
@@ -85,7 +86,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           log: logOf('room'),
           tickMs: config.tickMs,
           docFlushMs: config.docFlushMs,
-          perIpCooldown: config.perIpCooldown,
+          perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
           now,
           moderation,
@@ -116,7 +117,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         history,
         moderation,
         boardInfo,
-        anonymise: createAnonymiser(secret),
+        anonymise,
         maxBodyBytes: config.maxBodyBytes,
         now,
       },

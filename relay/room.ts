@@ -39,6 +39,7 @@ import { encodeTileValue, extractShardColors } from '../shared/tile-codec.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
 import type { DocStore } from './doc-store.ts'
 import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
+import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
 
 /** What the room needs of a connected socket. */
@@ -133,7 +134,8 @@ export type RoomDeps = {
   tickMs: number
   /** Ms between writes of committed document updates to the document store (default DOC_FLUSH_MS). */
   docFlushMs?: number
-  perIpCooldown: boolean
+  /** Also apply the cooldown per client address; `pseudonym` names an address on disk (relay/ip-cooldowns.ts). */
+  perIpCooldown: false | { pseudonym: (ip: string) => string }
   compaction: CompactionLimits
   /** Relay clock, ms since the Unix epoch. */
   now: () => number
@@ -385,9 +387,12 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     totalWrites += n
   }
 
-  // Cooldowns: the newest placement of each identity within the cooldown window.
+  // Cooldowns: the newest placement of each identity within the cooldown window (from the
+  // history), and of each address if PER_IP_COOLDOWN (saved apart: the history has no addresses).
   const lastPlaced = new Map<string, number>()
-  const lastPlacedByIp = new Map<string, number>()
+  const lastPlacedByIp = deps.perIpCooldown
+    ? await openIpCooldowns({ history, board: id, windowMs: () => board.cooldownMs, pseudonym: deps.perIpCooldown.pseudonym, now })
+    : null
   if (board.cooldownMs > 0) {
     const windowStart = now() - board.cooldownMs
     for await (const r of history.readBackwards(id)) {
@@ -398,7 +403,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   const sweep = setInterval(() => {
     const cutoff = now() - board.cooldownMs
     for (const [k, t] of lastPlaced) if (t <= cutoff) lastPlaced.delete(k)
-    for (const [k, t] of lastPlacedByIp) if (t <= cutoff) lastPlacedByIp.delete(k)
+    lastPlacedByIp?.sweep(cutoff)
   }, 60_000)
   sweep.unref()
 
@@ -555,10 +560,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   const restoreCooldown = (user: string, c: CooldownUndo) => {
     if (c.prevUser === undefined) lastPlaced.delete(user)
     else lastPlaced.set(user, c.prevUser)
-    if (deps.perIpCooldown) {
-      if (c.prevIp === undefined) lastPlacedByIp.delete(c.ip)
-      else lastPlacedByIp.set(c.ip, c.prevIp)
-    }
+    if (c.prevIp === undefined) lastPlacedByIp?.delete(c.ip)
+    else lastPlacedByIp?.set(c.ip, c.prevIp)
   }
 
   const unavailable = (): PlaceResult | null => {
@@ -593,7 +596,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     if (refused) return done(refused)
     const t = now()
     const prevUser = lastPlaced.get(who.user)
-    const prevIp = deps.perIpCooldown ? lastPlacedByIp.get(who.ip) : undefined
+    const prevIp = lastPlacedByIp?.get(who.ip)
     const last = deps.perIpCooldown ? Math.max(prevUser ?? -Infinity, prevIp ?? -Infinity) : prevUser
     const verdict = validatePlacement(board, intent, {
       now: t,
@@ -608,7 +611,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       // Reserve the cooldown now, so that a second intent in the same tick is refused.
       cooldown = { prevUser, prevIp, ip: who.ip }
       lastPlaced.set(who.user, t)
-      if (deps.perIpCooldown) lastPlacedByIp.set(who.ip, t)
+      lastPlacedByIp?.set(who.ip, t)
     }
     const record = newRecord(verdict.x, verdict.y, verdict.color, who.user, RecordKind.Placement, 0, t)
     pending.push({ kind: 'write', record, cooldown, done })
@@ -795,6 +798,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       }
       pending = []
       releaseSyncs()
+      await lastPlacedByIp?.close().catch((err: Error) => log.warn(`board ${id}: per-address cooldowns not saved: ${err.message}`))
       doc.destroy()
     },
   }

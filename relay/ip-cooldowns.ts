@@ -1,0 +1,90 @@
+/**
+ * Per-address cooldowns (PER_IP_COOLDOWN): when each client address last placed on a board,
+ * kept across restarts. In memory by address (the placement path pays nothing extra); on disk
+ * only as pseudonyms (an HMAC keyed by the relay's secret: the history stores no addresses) and
+ * only those still inside the cooldown window, written every SAVE_MS and at close. After a
+ * restart the saved entries are consulted by pseudonym until their window has passed.
+ *
+ * A crash (kill -9) loses at most SAVE_MS of entries: an address that placed in those seconds
+ * may place once more early. Per-identity cooldowns do not depend on this (they are rebuilt
+ * from the history).
+ */
+import type { HistoryStore } from './history-store.ts'
+
+/** How often changed entries are written, ms. */
+export const SAVE_MS = 5_000
+/** The history JSON value holding a board's saved entries. */
+const JSON_NAME = 'ipCooldowns'
+
+type Saved = { entries: Record<string, number> }
+
+export type IpCooldowns = {
+  /** When the address last placed (ms), if inside the window. */
+  get: (ip: string) => number | undefined
+  set: (ip: string, placedAt: number) => void
+  /** Forgets the address (a refused commit gives its reservation back). */
+  delete: (ip: string) => void
+  /** Drops entries placed at or before `cutoff` (ms). */
+  sweep: (cutoff: number) => void
+  /** Writes the entries inside the window now (also done every SAVE_MS when they changed). */
+  save: () => Promise<void>
+  /** Stops the timer and writes once more. */
+  close: () => Promise<void>
+}
+
+export const openIpCooldowns = async (opts: {
+  history: HistoryStore
+  board: string
+  /** The board's cooldown, ms (read at each use: it changes live). */
+  windowMs: () => number
+  /** The pseudonym stored for an address. */
+  pseudonym: (ip: string) => string
+  now: () => number
+}): Promise<IpCooldowns> => {
+  const { history, board, now } = opts
+  const byIp = new Map<string, number>()
+  // Entries of the previous run, by pseudonym: consulted until they leave the window.
+  const restored = new Map<string, number>()
+  const saved = (await history.getJson(board, JSON_NAME)) as Saved | undefined
+  const start = now() - opts.windowMs()
+  for (const [key, t] of Object.entries(saved?.entries ?? {})) if (typeof t === 'number' && t > start) restored.set(key, t)
+  let changed = false
+
+  const save = async () => {
+    changed = false
+    const cutoff = now() - opts.windowMs()
+    const entries: Record<string, number> = {}
+    for (const [key, t] of restored) if (t > cutoff) entries[key] = t
+    for (const [ip, t] of byIp) if (t > cutoff) entries[opts.pseudonym(ip)] = t
+    await history.putJson(board, JSON_NAME, { entries } satisfies Saved)
+  }
+  const timer = setInterval(() => {
+    if (changed)
+      save().catch(() => {
+        // The next tick tries again; a crash before then loses these entries (see above).
+        changed = true
+      })
+  }, SAVE_MS)
+  timer.unref()
+
+  return {
+    get: (ip) => byIp.get(ip) ?? (restored.size > 0 ? restored.get(opts.pseudonym(ip)) : undefined),
+    set: (ip, placedAt) => {
+      byIp.set(ip, placedAt)
+      changed = true
+    },
+    delete: (ip) => {
+      byIp.delete(ip)
+      changed = true
+    },
+    sweep: (cutoff) => {
+      for (const [ip, t] of byIp) if (t <= cutoff) byIp.delete(ip)
+      for (const [key, t] of restored) if (t <= cutoff) restored.delete(key)
+    },
+    save,
+    close: async () => {
+      clearInterval(timer)
+      await save()
+    },
+  }
+}
