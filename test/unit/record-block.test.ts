@@ -1,0 +1,61 @@
+/**
+ * The record block codec (relay/record-block.ts): every record readable alone at any position
+ * (before, at and after each stride boundary) and all together, seqs derived from the key's
+ * last seq, previous seqs kept, any user string; and the earlier one-record values, with and
+ * without their previous seq.
+ */
+import * as encoding from 'lib0/encoding'
+import { describe, expect, it } from 'vitest'
+import { type PlacementRecord, RecordKind } from '../../relay/history-store.ts'
+import { BLOCK_STRIDE, decodeLegacy, encodeBlock, openBlock, recordOf, recordsOf, writeRecord } from '../../relay/record-block.ts'
+
+const USERS = ['u', 'Zk3_-9aQ', 'émile', '名前', '🧱🧱', '']
+
+const recordsFrom = (first: number, n: number): PlacementRecord[] =>
+  Array.from({ length: n }, (_, i) => ({
+    seq: first + i,
+    x: (i * 37) % 4096,
+    y: (i * 101) % 4096,
+    color: i % 32,
+    user: USERS[i % USERS.length] as string,
+    placedAt: 1_700_000_000_000 + i * 7,
+    kind: (i % 3) as RecordKind,
+    ref: i % 3 === RecordKind.Restore ? i * 2 : 0,
+  }))
+
+describe('record blocks', () => {
+  for (const n of [1, BLOCK_STRIDE - 1, BLOCK_STRIDE, BLOCK_STRIDE + 1, 3 * BLOCK_STRIDE + 5, 1_024]) {
+    it(`round-trips ${n} records, one at a time and all at once`, () => {
+      const first = 2 ** 40 + 17
+      const records = recordsFrom(first, n)
+      const prevSeqOf = (r: PlacementRecord) => (r.seq * 13) % 1_000_003
+      const block = openBlock(first + n - 1, encodeBlock(records, prevSeqOf))
+      expect(block.first).toBe(first)
+      expect(block.count).toBe(n)
+      for (let i = 0; i < n; i++) {
+        expect(recordOf(block, i), `record ${i}`).toEqual({ record: records[i], prevSeq: prevSeqOf(records[i] as PlacementRecord) })
+      }
+      expect(recordsOf(block)).toEqual(records)
+    })
+  }
+
+  it('costs 4 bytes of offsets per stride', () => {
+    const records = recordsFrom(1, 4 * BLOCK_STRIDE)
+    const enc = encoding.createEncoder()
+    for (const r of records) writeRecord(enc, r, 0)
+    const bare = encoding.length(enc)
+    // The count (2 varuint bytes for 128) and 4 offsets of 4 bytes.
+    expect(encodeBlock(records, () => 0).length).toBe(bare + 2 + 4 * 4)
+  })
+
+  it('reads values of the one-key-a-record layout, with and without the previous seq', () => {
+    const [r] = recordsFrom(5, 1) as [PlacementRecord]
+    const withPrev = encoding.createEncoder()
+    writeRecord(withPrev, r, 3)
+    expect(decodeLegacy(5, encoding.toUint8Array(withPrev))).toEqual({ record: r, prevSeq: 3 })
+    // The oldest values end after ref.
+    const bytes = encoding.toUint8Array(withPrev)
+    const withoutPrev = bytes.subarray(0, bytes.length - 1)
+    expect(decodeLegacy(5, withoutPrev)).toEqual({ record: r, prevSeq: 0 })
+  })
+})
