@@ -28,10 +28,9 @@
  *
  * Who placed a tile: the latest seq of every tile is kept in memory (relay/tile-index.ts) and
  * each record carries the previous seq on its tile, so a tile's history is a chain walked from
- * the latest. One LevelDB entry per placement instead of two (a per-tile key) halves the work
- * of a commit's batch. The index reaches
- * disk as changed chunks every INDEX_FLUSH_MS, outside the commit path, with meta indexSeq (the
- * last seq the chunks on disk hold); opening replays the records after it.
+ * the latest, with no per-tile key in the commit's batch. The index reaches disk as changed
+ * chunks every INDEX_FLUSH_MS, outside the commit path, with meta indexSeq (the last seq the
+ * chunks on disk hold); opening replays the records after it.
  */
 import { ClassicLevel } from 'classic-level'
 import * as decoding from 'lib0/decoding'
@@ -340,7 +339,7 @@ export const openHistoryStore = async (
         {
           type: 'put',
           key: seqKey(prefixOf(board).block, (records[records.length - 1] as PlacementRecord).seq),
-          value: encodeBlock(records, (_, i) => prevSeqs[i] as number),
+          value: encodeBlock(records, prevSeqs),
         },
         ...doomed.map((key) => ({ type: 'del' as const, key })),
       ]
@@ -493,17 +492,20 @@ export const openHistoryStore = async (
       const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
       // The previous seq of each tile, counting this batch's own earlier records.
       const latest = new Map<number, number>()
+      // A block's records are found by seq arithmetic (first + index): seqs must be consecutive.
+      const first = records[0]?.seq ?? 0
+      const prevSeqs: number[] = new Array(records.length)
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i] as PlacementRecord
+        if (r.seq !== first + i) throw new Error(`history.append: seq ${r.seq} after ${first + i - 1}: seqs must be consecutive`)
+        const tile = r.y * MAX_BOARD_SIDE + r.x
+        prevSeqs[i] = latest.get(tile) ?? index.tiles.get(r.x, r.y)
+        latest.set(tile, r.seq)
+      }
       for (let i = 0; i < records.length; i += MAX_BLOCK_RECORDS) {
-        const part = records.slice(i, i + MAX_BLOCK_RECORDS)
-        const first = (part[0] as PlacementRecord).seq
-        const value = encodeBlock(part, (r, j) => {
-          if (r.seq !== first + j) throw new Error(`history.append: seq ${r.seq} after ${first + j - 1}: seqs must be consecutive`)
-          const tile = r.y * MAX_BOARD_SIDE + r.x
-          const prev = latest.get(tile) ?? index.tiles.get(r.x, r.y)
-          latest.set(tile, r.seq)
-          return prev
-        })
-        ops.push({ type: 'put', key: seqKey(p.block, first + part.length - 1), value })
+        const end = Math.min(records.length, i + MAX_BLOCK_RECORDS)
+        const value = encodeBlock(records.slice(i, end), prevSeqs.slice(i, end))
+        ops.push({ type: 'put', key: seqKey(p.block, first + end - 1), value })
       }
       for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(p.meta, name), value: encodeVarUint(value) })
       if (update) ops.push({ type: 'put', key: seqKey(p.update, update.n), value: update.bytes })

@@ -44,12 +44,13 @@ const readFields = (dec: decoding.Decoder, seq: number): PlacementRecord => {
  * 2 x BLOCK_STRIDE, ... from the start of the records (u32 LE each), then every record with
  * the previous seq on its tile.
  */
-export const encodeBlock = (records: readonly PlacementRecord[], prevSeqOf: (r: PlacementRecord, i: number) => number): Uint8Array => {
+export const encodeBlock = (records: readonly PlacementRecord[], prevSeqs: readonly number[]): Uint8Array => {
   const body = encoding.createEncoder()
   const offsets: number[] = []
-  for (const [i, r] of records.entries()) {
+  // An indexed loop: this runs for every placement of every commit.
+  for (let i = 0; i < records.length; i++) {
     if (i % BLOCK_STRIDE === 0) offsets.push(encoding.length(body))
-    writeRecord(body, r, prevSeqOf(r, i))
+    writeRecord(body, records[i] as PlacementRecord, prevSeqs[i] as number)
   }
   const head = encoding.createEncoder()
   encoding.writeVarUint(head, records.length)

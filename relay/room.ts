@@ -597,7 +597,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     const t = now()
     const prevUser = lastPlaced.get(who.user)
     const prevIp = lastPlacedByIp?.get(who.ip)
-    const last = deps.perIpCooldown ? Math.max(prevUser ?? -Infinity, prevIp ?? -Infinity) : prevUser
+    const last = lastPlacedByIp ? Math.max(prevUser ?? -Infinity, prevIp ?? -Infinity) : prevUser
     const verdict = validatePlacement(board, intent, {
       now: t,
       lastPlacedAt: last === -Infinity ? undefined : last,

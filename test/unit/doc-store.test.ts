@@ -4,6 +4,7 @@
  * relay's SYNC_WRITES) every store is followed by an fsynced write in the same database.
  * Real LevelDB in a temporary directory; a power loss itself cannot be simulated here.
  */
+import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { openDocStore } from '../../relay/doc-store.ts'
@@ -47,6 +48,16 @@ describe('document store', () => {
       expect(await store.storedUpdates('b')).toBe(11)
       // Another document in the same database is empty (the sync key belongs to none).
       expect((await store.getYDoc('other')).getMap('tiles').size).toBe(0)
+      await store.close()
+
+      // The synced write is there exactly when asked for (its fsync itself is not observable here).
+      const raw = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+      await raw.open()
+      let syncKeys = 0
+      for await (const key of raw.keys()) if (Buffer.from(key).includes('synced')) syncKeys += 1
+      await raw.close()
+      expect(syncKeys).toBe(sync ? 1 : 0)
+      store = openDocStore(dir, { sync })
     })
   }
 })

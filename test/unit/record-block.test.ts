@@ -29,7 +29,7 @@ describe('record blocks', () => {
       const first = 2 ** 40 + 17
       const records = recordsFrom(first, n)
       const prevSeqOf = (r: PlacementRecord) => (r.seq * 13) % 1_000_003
-      const block = openBlock(first + n - 1, encodeBlock(records, prevSeqOf))
+      const block = openBlock(first + n - 1, encodeBlock(records, records.map(prevSeqOf)))
       expect(block.first).toBe(first)
       expect(block.count).toBe(n)
       for (let i = 0; i < n; i++) {
@@ -45,7 +45,12 @@ describe('record blocks', () => {
     for (const r of records) writeRecord(enc, r, 0)
     const bare = encoding.length(enc)
     // The count (2 varuint bytes for 128) and 4 offsets of 4 bytes.
-    expect(encodeBlock(records, () => 0).length).toBe(bare + 2 + 4 * 4)
+    expect(
+      encodeBlock(
+        records,
+        records.map(() => 0),
+      ).length,
+    ).toBe(bare + 2 + 4 * 4)
   })
 
   it('reads values of the one-key-a-record layout, with and without the previous seq', () => {
