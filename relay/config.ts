@@ -67,6 +67,19 @@ export type RelayConfig = {
   adminToken: string | null
   /** Comma-separated log namespaces to print (relay, ws, http, room, store; * = all). Env LOG. */
   log: string
+  /**
+   * Bytes of sync and resume answers one address may be sent per second, and at once after a
+   * quiet period (relay/answer-budget.ts). An answer is always sent whole once the address's
+   * balance is positive, so any board can be loaded. Env SYNC_BYTES_PER_SECOND_PER_IP (8 MiB),
+   * SYNC_BURST_BYTES_PER_IP (32 MiB).
+   */
+  syncBytesPerSecondPerIp: number
+  syncBurstBytesPerIp: number
+  /**
+   * Bytes of live frames a socket may leave unread (beyond the answer it is reading) before it is
+   * closed with 4508 TooFarBehind. Env MAX_SOCKET_BACKLOG_BYTES, default 16 MiB.
+   */
+  maxSocketBacklogBytes: number
 }
 
 /** Most boards one relay serves: each holds its bitmap and document in memory. */
@@ -170,5 +183,8 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     maxConnectionsPerIp: envInt(env, 'MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
     ipPlacementsPerSecond: envInt(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
     ipPlacementBurst: envInt(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),
+    syncBytesPerSecondPerIp: envInt(env, 'SYNC_BYTES_PER_SECOND_PER_IP', 8 * 1024 * 1024, 1024, 2 ** 40),
+    syncBurstBytesPerIp: envInt(env, 'SYNC_BURST_BYTES_PER_IP', 32 * 1024 * 1024, 1024, 2 ** 40),
+    maxSocketBacklogBytes: envInt(env, 'MAX_SOCKET_BACKLOG_BYTES', 16 * 1024 * 1024, 64 * 1024, 2 ** 40),
   }
 }

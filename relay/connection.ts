@@ -15,11 +15,11 @@ import {
   encodePlaceResult,
   encodePresence,
   encodeSession,
-  encodeTiles,
   LiveMode,
   MessageType,
   readPlace,
 } from '../shared/protocol.ts'
+import type { AnswerBudget } from './answer-budget.ts'
 import type { Logger } from './log.ts'
 import { createBucket } from './rate-limit.ts'
 import type { Placer, Room, RoomConn } from './room.ts'
@@ -32,6 +32,12 @@ const EMPTY_AWARENESS = (() => {
   encoding.writeVarUint8Array(enc, new Uint8Array([0]))
   return encoding.toUint8Array(enc)
 })()
+
+/** The state vector of an empty document: asks for the whole board. */
+const EMPTY_STATE_VECTOR = new Uint8Array([0])
+
+/** How long a socket closed for being too far behind may take to read its close frame, ms. */
+const TOO_FAR_BEHIND_GRACE_MS = 5000
 
 const RATE_LIMITED = { ok: false, error: 'rate-limited', retryAfterMs: 1000, message: 'too many placements from this address' } as const
 
@@ -48,6 +54,15 @@ export type ConnectionOptions = {
   since: number | null
   messagesPerSecond: number
   messageBurst: number
+  /** The client's address (the key of per-address budgets). */
+  ip: string
+  /** Bytes of sync and resume answers per address (relay/answer-budget.ts). */
+  answerBudget: AnswerBudget
+  /**
+   * Most bytes of live frames this socket may leave unread in the relay's buffers (on top of an
+   * answer it is reading) before it is closed with TooFarBehind.
+   */
+  maxBacklogBytes: number
   /** Per-address placement budget (across identities and sockets); false = refuse with rate-limited. */
   allowPlacement: (ip: string, now: number) => boolean
   log: Logger
@@ -71,8 +86,20 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
   // While a resuming socket's catch-up is read from history, what the room sends it waits here,
   // so that the catch-up goes first (the client drops what overlaps by seq).
   let held: Uint8Array[] | null = null
+  let closed = false
+  // Bytes of the answer this socket is reading, allowed on top of maxBacklogBytes.
+  let answerBytes = 0
+  const tooFarBehind = () => {
+    if (opts.socket.writableLength <= opts.maxBacklogBytes + answerBytes || ws.readyState !== ws.OPEN) return
+    log.debug('socket too far behind', opts.socket.writableLength)
+    closeWith(ws, opts.tessera, CloseCode.TooFarBehind, 'too-far-behind', 'the socket left too many frames unread')
+    // The close frame waits behind everything unread; a reader that slow is not waited for.
+    setTimeout(() => ws.terminate(), TOO_FAR_BEHIND_GRACE_MS).unref()
+  }
   const sendNow = (frame: Uint8Array) => {
-    if (ws.readyState === ws.OPEN) ws.send(frame)
+    if (ws.readyState !== ws.OPEN) return
+    ws.send(frame)
+    tooFarBehind()
   }
   // Between cork and uncork (a commit's broadcast and acknowledgements) frames gather here and
   // leave in one write (relay/ws-frame.ts).
@@ -91,7 +118,10 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     uncork: () => {
       const frames = outbox
       outbox = null
-      if (frames && frames.length > 0 && ws.readyState === ws.OPEN) writeMessages(opts.socket, frames)
+      if (frames && frames.length > 0 && ws.readyState === ws.OPEN) {
+        writeMessages(opts.socket, frames)
+        tooFarBehind()
+      }
     },
   }
   room.addConn(conn)
@@ -100,32 +130,76 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     conn.send(encodePresence(room.online()))
   }
   const tiles = opts.live === LiveMode.Tiles
-  if (tiles) conn.send(encodeConfig(room.docConfig()))
-  if (tiles && opts.since !== null) {
-    held = []
-    room
-      .catchUp(opts.since)
-      // Too far behind (or a seq this board never reached): the whole board instead.
-      .then((frame) => (frame ? [frame] : fullSync(new Uint8Array([0]))))
-      .then(
-        (answer) => {
-          const waiting = held ?? []
-          held = null
-          for (const f of [...answer, ...waiting]) sendNow(f)
-        },
-        // A failed read or full sync: never an unhandled rejection, never a socket held forever.
-        (err: Error) => {
-          log.error('resume failed', err.message)
+
+  // Sync and resume answers leave one at a time (issue 11: answers cost the relay megabytes and a
+  // client a few bytes). A socket is sent no new answer before it has read the previous one (the
+  // socket no longer needs draining); a request arriving meanwhile replaces any earlier one that
+  // is still waiting; and each answer waits for its address's byte budget.
+  let answering = false
+  let nextAnswer: (() => Promise<Uint8Array[]>) | null = null
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      if (closed || !opts.socket.writableNeedDrain) return resolve()
+      const done = () => {
+        opts.socket.off('drain', done)
+        opts.socket.off('close', done)
+        resolve()
+      }
+      opts.socket.on('drain', done)
+      opts.socket.on('close', done)
+    })
+  const answer = (produce: () => Promise<Uint8Array[]>) => {
+    if (answering) {
+      nextAnswer = produce
+      return
+    }
+    answering = true
+    void (async () => {
+      try {
+        for (let wait = opts.answerBudget.delayMs(opts.ip, opts.now()); wait > 0; wait = opts.answerBudget.delayMs(opts.ip, opts.now())) {
+          await new Promise((resolve) => setTimeout(resolve, wait))
+          if (closed) return
+        }
+        const frames = await produce()
+        if (closed) return
+        let bytes = 0
+        for (const f of frames) bytes += f.length
+        opts.answerBudget.charge(opts.ip, bytes, opts.now())
+        answerBytes = bytes
+        const waiting = held ?? []
+        held = null
+        for (const f of frames) sendNow(f)
+        for (const f of waiting) sendNow(f)
+        await drained()
+        answerBytes = 0
+      } catch (err) {
+        // A state vector that cannot be decoded, or a failed history read: never an unhandled
+        // rejection, never a socket held forever.
+        if (held) {
+          log.error('resume failed', (err as Error).message)
           held = null
           closeWith(ws, true, CloseCode.GoingAway, 'unavailable', 'the relay could not read its history')
-        },
-      )
+        } else {
+          closeWith(ws, opts.tessera, CloseCode.Malformed, 'malformed', 'the state vector could not be decoded')
+        }
+      } finally {
+        answering = false
+        const next = nextAnswer
+        nextAnswer = null
+        if (next && !closed) answer(next)
+      }
+    })()
   }
 
-  /** A sync step 2 answer, and for live=tiles sockets the cursor after it. */
-  const fullSync = async (stateVector: Uint8Array): Promise<Uint8Array[]> => {
-    const { frame, seq } = await room.syncStep2(stateVector)
-    return tiles ? [frame, encodeTiles(seq + 1, [])] : [frame]
+  if (tiles) conn.send(encodeConfig(room.docConfig()))
+  if (tiles && opts.since !== null) {
+    const since = opts.since
+    held = []
+    // Too far behind (or a seq this board never reached): the whole board instead.
+    answer(async () => {
+      const frame = await room.catchUp(since)
+      return frame ? [frame] : room.syncAnswer(EMPTY_STATE_VECTOR, opts.live)
+    })
   }
 
   const bucket = createBucket(opts.messagesPerSecond, opts.messageBurst, opts.now())
@@ -134,7 +208,12 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
   ws.on('pong', () => {
     alive = true
   })
-  ws.on('close', () => room.removeConn(conn))
+  ws.on('close', () => {
+    closed = true
+    nextAnswer = null
+    held = null
+    room.removeConn(conn)
+  })
   ws.on('error', (err) => log.debug('socket error', err.message))
   ws.on('message', (data, isBinary) => {
     if (!bucket.take(opts.now())) {
@@ -161,15 +240,9 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
       case MessageType.Sync: {
         const syncType = decoding.readVarUint(dec)
         if (syncType === syncProtocol.messageYjsSyncStep1) {
-          const sv = decoding.readVarUint8Array(dec)
-          fullSync(sv).then(
-            (frames) => {
-              for (const f of frames) conn.send(f)
-            },
-            () => {
-              closeWith(ws, opts.tessera, CloseCode.Malformed, 'malformed', 'the state vector could not be decoded')
-            },
-          )
+          // A copy: the frame's buffer is ws's, and the answer may wait its turn.
+          const sv = decoding.readVarUint8Array(dec).slice()
+          answer(() => room.syncAnswer(sv, opts.live))
         } else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
           const update = decoding.readVarUint8Array(dec)
           if (room.hasForeignContent(update)) {

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { CloseCode, LIVE_PARAM, LiveMode, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
+import { createAnswerBudget } from './answer-budget.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
 import { type DocStore, openDocStore } from './doc-store.ts'
@@ -123,6 +124,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       },
     }),
   )
+  // Sync and resume answers per address, across all its sockets and boards.
+  const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
   const heartbeats = new Set<() => void>()
   const connectionsByIp = new Map<string, number>()
@@ -194,6 +197,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         since,
         messagesPerSecond: config.messagesPerSecond,
         messageBurst: config.messageBurst,
+        ip,
+        answerBudget,
+        maxBacklogBytes: config.maxSocketBacklogBytes,
         allowPlacement: placementLimiter.take,
         log: wsLog,
         now,

@@ -41,6 +41,8 @@ import type { DocStore } from './doc-store.ts'
 import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
+import { createResumeReader } from './resume-reader.ts'
+import { createSyncAnswers } from './sync-answers.ts'
 
 /** What the room needs of a connected socket. */
 export type RoomConn = {
@@ -101,10 +103,12 @@ export type Room = {
   /** A tile's current value, who placed it and when. */
   tileInfo: (x: number, y: number) => Promise<TileInfo>
   /**
-   * Answers a client's sync step 1 with a sync step 2 frame, once everything in it is durable;
-   * `seq` is the last history seq the answer holds (the cursor of a live=tiles socket).
+   * Answers a client's sync step 1: a sync step 2 frame (and, for a live=tiles socket, the cursor
+   * after it), followed by the commits made since that answer was encoded, all durable. Answers
+   * are shared: the same state vector costs one encoding however many sockets send it
+   * (relay/sync-answers.ts).
    */
-  syncStep2: (stateVector: Uint8Array) => Promise<{ frame: Uint8Array; seq: number }>
+  syncAnswer: (stateVector: Uint8Array, live: LiveMode) => Promise<Uint8Array[]>
   /**
    * A Tiles frame with every tile write after history seq `since` that the document holds, for a
    * live=tiles socket resuming; null when that cannot be answered from history (more than
@@ -417,6 +421,10 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   let paused = false
   let lastCommitAt = 0
   let waitingSyncs: Array<() => void> = []
+  const answers = createSyncAnswers()
+  const resumes = createResumeReader(async function* (afterSeq) {
+    for await (const r of history.readAfter(id, afterSeq)) yield tileValueOf(r)
+  })
 
   const schedule = () => {
     if (committing || timer || closing || paused || pending.length === 0) return
@@ -547,6 +555,14 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
           yjsFrame ??= updateFrame(update)
           conn.send(yjsFrame)
         }
+      }
+      // Cached sync answers follow the board: this commit, as these sockets received it.
+      if (answers.size() > 0) {
+        if (update) yjsFrame ??= updateFrame(update)
+        answers.commit({
+          yjs: yjsFrame,
+          tiles: configFrame && tilesFrame ? [configFrame, tilesFrame] : configFrame ? [configFrame] : tilesFrame ? [tilesFrame] : [],
+        })
       }
       for (const p of batch) {
         if (p.kind === 'config') p.done({ ok: true, placedAt: lastCommitAt, nextPlaceAt: lastCommitAt })
@@ -746,23 +762,36 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       // The document holds up to docSeq now; later records reach the socket as live frames.
       const upTo = docSeq
       if (!Number.isSafeInteger(since) || since < 0 || since > upTo || upTo - since > MAX_RESUME_TILES) return null
-      const values: number[] = []
-      for await (const r of history.readAfter(id, since)) {
-        if (r.seq > upTo) break
-        values.push(tileValueOf(r))
-      }
-      return encodeTiles(since + 1, values)
+      return resumes.read(since, upTo)
     },
-    syncStep2: (stateVector) => {
-      const answer = () => {
+    syncAnswer: (asked, live) => {
+      let stateVector: Uint8Array
+      try {
+        stateVector = canonicalStateVector(doc, asked)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      const answer = (): Uint8Array[] => {
+        const cached = answers.get(stateVector, live)
+        if (cached) return cached
         const enc = encoding.createEncoder()
         encoding.writeVarUint(enc, MessageType.Sync)
         syncProtocol.writeSyncStep2(enc, doc, stateVector)
-        return { frame: encoding.toUint8Array(enc), seq: docSeq }
+        answers.put(stateVector, encoding.toUint8Array(enc), docSeq)
+        return answers.get(stateVector, live) as Uint8Array[]
       }
-      // While a commit is between its transaction and its durable write, the document holds
-      // content that is not durable yet: answer after it.
-      if (!committing) return Promise.resolve(answer())
+      // A cached answer holds only durable commits. A new one is encoded from the document, which
+      // holds content that is not durable yet while a commit is between its transaction and its
+      // durable write: encode it after that.
+      const cached = answers.get(stateVector, live)
+      if (cached) return Promise.resolve(cached)
+      if (!committing) {
+        try {
+          return Promise.resolve(answer())
+        } catch (err) {
+          return Promise.reject(err)
+        }
+      }
       return new Promise((resolve, reject) =>
         waitingSyncs.push(() => {
           try {
@@ -802,6 +831,23 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       doc.destroy()
     },
   }
+}
+
+/**
+ * The state vector that asks `doc` for the same answer as `sv`, in one spelling: clients the
+ * document has never seen and clocks of 0 are dropped, and clocks beyond the document's are
+ * lowered to it (an answer skips such a client either way), in Yjs's sorted encoding. Many
+ * spellings of one question (a random client id added, say) then share one cached answer.
+ * Throws if `sv` cannot be decoded.
+ */
+export const canonicalStateVector = (doc: Y.Doc, sv: Uint8Array): Uint8Array => {
+  const asked = Y.decodeStateVector(sv)
+  const canonical = new Map<number, number>()
+  for (const [client, clock] of asked) {
+    const state = Y.getState(doc.store, client)
+    if (clock > 0 && state > 0) canonical.set(client, Math.min(clock, state))
+  }
+  return Y.encodeStateVector(canonical)
 }
 
 /** Copies a bitmap into a larger one (the board grew). */

@@ -54,6 +54,11 @@ export const CloseCode = {
   UnknownBoard: 4404,
   /** Too many messages, or too many connections from one address. */
   RateLimited: 4429,
+  /**
+   * The socket left more than MAX_SOCKET_BACKLOG_BYTES of frames unread (beyond an answer it was
+   * reading). Outside 4400-4499 on purpose: a slow reader should reconnect (and resume).
+   */
+  TooFarBehind: 4508,
 } as const
 
 /** Expected rejections of a placement (data, not exceptions). */

@@ -1,0 +1,102 @@
+/**
+ * Shared sync answers: a board's answer to a state vector is encoded once and its bytes shared by
+ * every socket that sends the same state vector, however many ask and however often.
+ *
+ * Why: encoding a full-state answer costs the whole document (about 1 MB and tens of ms on a
+ * painted 1000 x 1000 board), while asking for one costs a client 4 bytes. Encoded per request,
+ * that made sync step 1 an amplifier (issue 11: 40 non-reading sockets took a relay from 155 MB to
+ * 1.2 GB in 10 s). Shared, the bytes exist once however many sockets hold them in their buffers.
+ *
+ * An answer stays valid while the board moves on: commits after it are appended to it as the very
+ * frames the room broadcast for them (a Yjs update frame for live=yjs sockets, Config and Tiles
+ * frames for live=tiles sockets), so an answer is the encoded base followed by the concatenation
+ * of the commits since, never a lossy merge: a client applies exactly what a client connected at
+ * the base's moment received. Once those commits outweigh a quarter of the base (or 64 KiB), the
+ * entry is dropped and the next request encodes a fresh base.
+ *
+ * The empty state vector (a fresh client) is always kept; other state vectors (common ones: every
+ * client that cold-started from the same snapshot sends that snapshot's) share a few LRU places.
+ * Pure: no I/O and no clock.
+ */
+import { encodeTiles, LiveMode } from '../shared/protocol.ts'
+
+/** What one durable commit sent to the sockets of each live mode. */
+export type CommitFrames = {
+  /** The Yjs update frame (live=yjs sockets), or null if the commit changed no document content. */
+  yjs: Uint8Array | null
+  /** Config and Tiles frames in the order live=tiles sockets received them. */
+  tiles: readonly Uint8Array[]
+}
+
+export type SyncAnswers = {
+  /** The frames answering `stateVector` for a socket of mode `live`, or null if none is cached. */
+  get: (stateVector: Uint8Array, live: LiveMode) => Uint8Array[] | null
+  /** Caches `frame` (a sync step 2 answering `stateVector`, holding history up to `seq`). */
+  put: (stateVector: Uint8Array, frame: Uint8Array, seq: number) => void
+  /** A commit became durable and was broadcast: appends it to every cached answer. */
+  commit: (frames: CommitFrames) => void
+  /** Cached answers now (diagnostics and tests). */
+  size: () => number
+}
+
+type Entry = {
+  base: Uint8Array
+  /** live=tiles: the cursor after the base (the next seq the socket expects). */
+  cursor: Uint8Array
+  yjsTail: Uint8Array[]
+  tilesTail: Uint8Array[]
+  tailBytes: number
+}
+
+/** A state vector naming no client (a fresh Y.Doc's, as a y-websocket provider sends it). */
+const isEmpty = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
+
+/** Bytes of appended commits below which an entry is always kept, whatever its base's size. */
+const MIN_TAIL_BYTES = 64 * 1024
+
+export const createSyncAnswers = (opts: { maxEntries?: number } = {}): SyncAnswers => {
+  const maxEntries = opts.maxEntries ?? 8
+  let empty: Entry | null = null
+  // Keyed by the state vector's bytes as a latin1 string; Map order is the LRU order.
+  const others = new Map<string, Entry>()
+  const keyOf = (sv: Uint8Array) => Buffer.from(sv.buffer, sv.byteOffset, sv.byteLength).toString('latin1')
+
+  const framesOf = (e: Entry, live: LiveMode): Uint8Array[] =>
+    live === LiveMode.Tiles ? [e.base, e.cursor, ...e.tilesTail] : [e.base, ...e.yjsTail]
+
+  const outgrown = (e: Entry) => e.tailBytes > Math.max(MIN_TAIL_BYTES, e.base.length / 4)
+
+  return {
+    get: (sv, live) => {
+      if (isEmpty(sv)) return empty ? framesOf(empty, live) : null
+      const key = keyOf(sv)
+      const e = others.get(key)
+      if (!e) return null
+      others.delete(key)
+      others.set(key, e)
+      return framesOf(e, live)
+    },
+    put: (sv, frame, seq) => {
+      const entry: Entry = { base: frame, cursor: encodeTiles(seq + 1, []), yjsTail: [], tilesTail: [], tailBytes: 0 }
+      if (isEmpty(sv)) {
+        empty = entry
+        return
+      }
+      const key = keyOf(sv)
+      others.delete(key)
+      others.set(key, entry)
+      while (others.size > maxEntries) others.delete(others.keys().next().value as string)
+    },
+    commit: (frames) => {
+      const apply = (e: Entry): boolean => {
+        if (frames.yjs) e.yjsTail.push(frames.yjs)
+        for (const f of frames.tiles) e.tilesTail.push(f)
+        e.tailBytes += (frames.yjs?.length ?? 0) + frames.tiles.reduce((n, f) => n + f.length, 0)
+        return !outgrown(e)
+      }
+      if (empty && !apply(empty)) empty = null
+      for (const [key, e] of others) if (!apply(e)) others.delete(key)
+    },
+    size: () => (empty ? 1 : 0) + others.size,
+  }
+}
