@@ -2,7 +2,9 @@
  * `npm start`: the relay in this process and the snapshotter as a child process beside it,
  * pointed at the relay's WebSocket and the same DATA_DIR. The child is restarted when it dies
  * (after 1 s, doubling up to 30 s while it keeps dying within a minute); the relay never depends
- * on it. SIGINT/SIGTERM stop the child (same signal), then the relay.
+ * on it. SIGINT/SIGTERM stop the child (same signal), then the relay. The child also stops by
+ * itself when this process is gone, whatever killed it (SIGKILL too), and holds its snapshot
+ * folders while it runs: a second snapshotter on them exits at start and is retried here.
  *
  * Flags are the relay's (`--port 9000` = PORT=9000). `--dev` (npm run dev) also starts Vite's dev
  * server (http://localhost:5173, live reload) with /api and /ws proxied to this relay.
@@ -58,10 +60,16 @@ const spawnSnapshotter = () => {
       config.dataDir,
       '--board',
       config.boards.map((b) => b.id).join(','),
+      // The child ends when this process does, by any signal (snapshotter/exit-with-parent.ts):
+      // a relay killed with SIGKILL must not leave a snapshotter writing beside the next one's.
+      '--parent-pid',
+      String(process.pid),
     ],
-    { stdio: 'inherit', env },
+    // The 'ipc' channel is the sign of this process's death the child watches: the kernel closes it.
+    { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env },
   )
   child = proc
+  console.log(`tessera: snapshotter started (pid ${proc.pid})`)
   proc.on('exit', (code, signal) => {
     if (child === proc) child = null
     if (stopping) return

@@ -30,6 +30,13 @@ export type SnapshotterConfig = {
   retention: RetentionPolicy
   /** Log namespaces (snapshotter, follow; * = all). Env LOG. */
   log: string
+  /**
+   * Stop when this process is no longer the parent (snapshotter/exit-with-parent.ts): set by
+   * start.ts, which also opens an IPC channel to the child, so that its snapshotter ends with it
+   * even after a SIGKILL. Flag --parent-pid, env SNAPSHOT_PARENT_PID; default none (standalone:
+   * runs until stopped).
+   */
+  parentPid: number | null
 }
 
 const FLAG_TO_ENV: Record<string, string> = {
@@ -43,6 +50,7 @@ const FLAG_TO_ENV: Record<string, string> = {
   retention: 'SNAPSHOT_RETENTION',
   'max-age': 'SNAPSHOT_MAX_AGE',
   log: 'LOG',
+  'parent-pid': 'SNAPSHOT_PARENT_PID',
 }
 
 /** Turns `--relay ws://x --board a --board b` into env names; repeated --board values are joined. */
@@ -102,5 +110,6 @@ export const parseSnapshotterConfig = (env: Env, cwd: string = process.cwd()): S
     pngLevel: envInt(env, 'SNAPSHOT_PNG_LEVEL', 6, 0, 9),
     retention: { tiers: tiers.tiers, maxAgeMs },
     log: env.LOG ?? '',
+    parentPid: env.SNAPSHOT_PARENT_PID ? envInt(env, 'SNAPSHOT_PARENT_PID', 0, 1, 2 ** 31 - 1) : null,
   }
 }

@@ -2,13 +2,15 @@
  * One board's snapshot loop: follow the board, and write a snapshot when the board changed and
  * either `everyPlacements` document changes or `everySeconds` have passed since the last one.
  * After a (re)start it catches up at once: the first sync that finds the board different from
- * the newest stored snapshot writes one.
+ * the newest stored snapshot writes one. It holds the board's snapshot folder (folder-lock.ts)
+ * from start to stop: a second snapshotter on the same folder fails to start.
  */
 
 import type { Logger } from '../relay/log.ts'
 import type { SnapshotSidecar } from '../shared/cold-start.ts'
 import { SIDECAR_FORMAT, SnapshotFiles } from '../shared/cold-start.ts'
 import type { SnapshotterConfig } from './config.ts'
+import { lockSnapshotFolder } from './folder-lock.ts'
 import { type BoardFollow, followBoard } from './follow.ts'
 import { encodePalettePng } from './render-png.ts'
 import { prepareSnapshotDir, pruneSnapshots, readLatest, snapshotDir, writeSnapshot } from './store.ts'
@@ -53,8 +55,16 @@ export const startBoardSnapshotter = async (deps: SnapshotterDeps): Promise<Boar
   const { config, board, log } = deps
   const now = deps.now ?? Date.now
   const dir = snapshotDir(config.dataDir, board)
-  await prepareSnapshotDir(dir)
-  let latest = await readLatest(dir)
+  // Before anything else touches the folder: cleaning it up removes a live writer's temporary files.
+  const lock = await lockSnapshotFolder(dir)
+  let latest: SnapshotSidecar | null
+  try {
+    await prepareSnapshotDir(dir)
+    latest = await readLatest(dir)
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
   let catchUp = true
   let lastWriteAt = Number.NEGATIVE_INFINITY
   let writing: Promise<SnapshotSidecar | null> | null = null
@@ -146,6 +156,7 @@ export const startBoardSnapshotter = async (deps: SnapshotterDeps): Promise<Boar
       clearInterval(timer)
       if (writing) await writing
       follow.close()
+      await lock.release()
     },
   }
 }

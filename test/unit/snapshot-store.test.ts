@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SIDECAR_FORMAT, type SnapshotSidecar } from '../../shared/cold-start.ts'
 import { parseSnapshotterConfig, relayWsBase, snapshotterFlagsToEnv } from '../../snapshotter/config.ts'
+import { LOCK_DIR, lockSnapshotFolder } from '../../snapshotter/folder-lock.ts'
 import { DEFAULT_RETENTION, parseRetentionTiers, type SnapshotEntry, snapshotsToDelete } from '../../snapshotter/retention.ts'
 import { snapshotDue } from '../../snapshotter/snapshotter.ts'
 import {
@@ -128,6 +129,22 @@ describe('snapshot folder', () => {
     await writeFileAtomic(dir, 'x.bin', new Uint8Array([9]))
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([])
   })
+
+  it('has one writer: a second lock on the folder is refused with the holder pid until the first is released', async () => {
+    tmp = makeTmpDir('tessera-lock-')
+    const dir = join(tmp.dir, 'snapshots', 'main')
+    const first = await lockSnapshotFolder(dir)
+    // LevelDB also refuses a second open of its LOCK within one process (the other processes
+    // are in test/integration/snapshot-writer.test.ts).
+    await expect(lockSnapshotFolder(dir)).rejects.toThrow(`${dir} is in use by another snapshotter (pid ${process.pid})`)
+    // The cleanup of a killed writer's files leaves the lock alone.
+    await prepareSnapshotDir(dir)
+    expect(existsSync(join(dir, LOCK_DIR))).toBe(true)
+    await first.release()
+    await first.release()
+    const second = await lockSnapshotFolder(dir)
+    await second.release()
+  })
 })
 
 describe('snapshotter config', () => {
@@ -146,5 +163,9 @@ describe('snapshotter config', () => {
     expect(() => snapshotterFlagsToEnv(['--nope', '1'])).toThrow(/unknown flag/)
     expect(() => parseSnapshotterConfig({ SNAPSHOT_BOARDS: '../etc' })).toThrow(/board id/)
     expect(() => parseSnapshotterConfig({ SNAPSHOT_EVERY_SECONDS: '0' })).toThrow(/SNAPSHOT_EVERY_SECONDS/)
+    // Standalone by default; start.ts passes --parent-pid.
+    expect(c.parentPid).toBeNull()
+    expect(parseSnapshotterConfig(snapshotterFlagsToEnv(['--parent-pid', '4321'])).parentPid).toBe(4321)
+    expect(() => parseSnapshotterConfig({ SNAPSHOT_PARENT_PID: 'x' })).toThrow(/SNAPSHOT_PARENT_PID/)
   })
 })
