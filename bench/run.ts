@@ -5,7 +5,7 @@
  *   npm run bench -- --quick      one run of each at small sizes: a smoke test (under 2 minutes)
  *   npm run bench -- --replay     the long figures: 16.5 M placement replay, 4096x4096 board
  *       --placements=N            scale the replay to N placements (the table says what ran)
- *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, sockets, catchup, replay, png)
+ *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, sockets, catchup, flood, replay, png)
  *   --reps=N                      repetitions of each repeated figure (default 3)
  *   --profile                     every relay process writes a CPU profile to bench/results/profiles/
  *                                 (summarise one with: npx tsx bench/profile-summary.ts <file>)
@@ -18,6 +18,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { runCatchUp } from './catch-up.ts'
 import { runFanout } from './fanout.ts'
+import { runFlood } from './flood.ts'
 import { median } from './helpers/stats.ts'
 import { type FigureOptions, type Row, verdict } from './helpers/table.ts'
 import { measureIngest } from './ingest.ts'
@@ -131,6 +132,7 @@ const figures: { name: string; run: (o: FigureOptions) => Promise<Row[]>; repeat
       { name: 'latency', run: runLatency, repeat: true },
       { name: 'sockets', run: runSockets, repeat: true },
       { name: 'catchup', run: runCatchUp, repeat: true },
+      { name: 'flood', run: runFlood, repeat: true },
       { name: 'png', run: runPng, repeat: false },
       { name: 'replay', run: (o) => runReplay({ ...o, replay: false }), repeat: false },
     ]

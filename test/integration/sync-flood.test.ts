@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { describeFlood, EMPTY_SYNC_STEP1, syncFlood } from '../../bench/load/sync-flood.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { type ChildRelay, startChildRelay } from '../helpers/child-relay.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
-import { describeFlood, EMPTY_SYNC_STEP1, syncFlood } from '../helpers/sync-flood.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 
 const ADMIN = 'sync-flood-admin-token-0123456789'

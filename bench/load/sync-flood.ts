@@ -75,9 +75,14 @@ export type FloodReport = {
   probe: number[]
   /** Bytes the reading sockets received. */
   readBytes: number
+  /** Health checks not answered within HEALTH_TIMEOUT_MS. */
+  healthTimeouts: number
 }
 
-const percentile = (xs: number[], p: number) => {
+/** A health check not answered within this is counted as failed, ms. */
+export const HEALTH_TIMEOUT_MS = 5000
+
+export const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN
 }
@@ -92,6 +97,7 @@ export const syncFlood = async (o: FloodOptions): Promise<FloodReport> => {
   let peakRss = baselineRss
   const health: number[] = []
   const probe: number[] = []
+  let healthTimeouts = 0
   try {
     for (let i = 0; i < o.silent; i++) {
       const s = await openSilent(o.port, `/ws/${o.board}`)
@@ -119,9 +125,15 @@ export const syncFlood = async (o: FloodOptions): Promise<FloodReport> => {
     try {
       while (Date.now() < end) {
         const t0 = performance.now()
-        const res = await fetch(`http://127.0.0.1:${o.port}/api/health`)
-        await res.arrayBuffer()
-        health.push(performance.now() - t0)
+        try {
+          const res = await fetch(`http://127.0.0.1:${o.port}/api/health`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })
+          await res.arrayBuffer()
+          health.push(performance.now() - t0)
+        } catch {
+          // No answer within the timeout: counted, with the timeout as a lower bound of its latency.
+          health.push(HEALTH_TIMEOUT_MS)
+          healthTimeouts += 1
+        }
         if (o.probe) {
           const t1 = performance.now()
           await o.probe()
@@ -138,7 +150,7 @@ export const syncFlood = async (o: FloodOptions): Promise<FloodReport> => {
     for (const s of silent) s.destroy()
     for (const ws of readers) ws.terminate()
   }
-  return { baselineRss, peakRss, health, probe, readBytes }
+  return { baselineRss, peakRss, health, probe, readBytes, healthTimeouts }
 }
 
 /** One line for a report: RSS growth and latency percentiles. */
@@ -146,4 +158,5 @@ export const describeFlood = (r: FloodReport): string =>
   `RSS +${((r.peakRss - r.baselineRss) / 2 ** 20).toFixed(0)} MB (baseline ${(r.baselineRss / 2 ** 20).toFixed(0)} MB); ` +
   `health p50 ${percentile(r.health, 50).toFixed(1)} ms, p99 ${percentile(r.health, 99).toFixed(1)} ms, max ${Math.max(...r.health).toFixed(1)} ms` +
   (r.probe.length ? `; placement p50 ${percentile(r.probe, 50).toFixed(1)} ms, max ${Math.max(...r.probe).toFixed(1)} ms` : '') +
-  `; reading sockets received ${(r.readBytes / 2 ** 20).toFixed(0)} MB`
+  `; reading sockets received ${(r.readBytes / 2 ** 20).toFixed(0)} MB` +
+  (r.healthTimeouts ? `; ${r.healthTimeouts} health checks unanswered within ${HEALTH_TIMEOUT_MS} ms` : '')
