@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { CloseCode, TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
@@ -159,5 +159,14 @@ describe('identity cookies on WebSockets from other origins', () => {
     expect(await placeWith({ cookie })).toMatchObject({ ok: true })
     // A token the page had to know (query parameter) is not a cookie: any origin may use it.
     expect(await placeWith({ origin: 'https://evil.example' }, `&token=${token}`)).toMatchObject({ ok: true })
+  })
+
+  it('takes a cookie that is not valid percent-encoding as an invalid token, not as a failure', async () => {
+    const cookie = `${TOKEN_COOKIE}=%E0%A4%A`
+    const session = await fetch(`${relay.url}/api/session`, { method: 'POST', headers: { cookie } })
+    expect(session.status).toBe(200)
+    const sock = await openRaw(`${relay.wsBase}/main?tessera=1`, { cookie })
+    expect((await waitFor(() => sock.closed())).code).toBe(CloseCode.Unauthorized)
+    expect((await fetch(`${relay.url}/api/health`)).status).toBe(200)
   })
 })
