@@ -68,6 +68,37 @@ describe('behind one trusted proxy (TRUST_PROXY=1)', () => {
   })
 })
 
+describe('IPv6 clients behind a proxy share one /64 budget', () => {
+  let relay: TestRelay
+  beforeAll(async () => {
+    relay = await startTestRelay({
+      boards: [{ id: 'main', width: 32, height: 32, cooldownMs: 60_000 }],
+      env: { TRUST_PROXY: '1', PER_IP_COOLDOWN: 'true', MAX_CONNECTIONS_PER_IP: '2' },
+    })
+  })
+  afterAll(async () => {
+    await relay.stop()
+  })
+
+  it('applies the per-address cooldown and the connection cap per /64', async () => {
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => newSession(relay.url)))
+    expect((await placeVia(relay.url, a?.token as string, '2001:db8:0:a::1')).status).toBe(200)
+    expect(await placeVia(relay.url, b?.token as string, '2001:db8:0:a::2')).toMatchObject({ status: 429, body: { error: 'cooldown' } })
+    expect((await placeVia(relay.url, c?.token as string, '2001:db8:0:b::1')).status).toBe(200)
+
+    // One after another, so that the third is the one beyond the cap.
+    const sockets: Awaited<ReturnType<typeof openRaw>>[] = []
+    for (const h of ['1', '2', '3'])
+      sockets.push(await openRaw(`${relay.wsBase}/main?tessera=1`, { 'x-forwarded-for': `2001:db8:0:c::${h}` }))
+    expect((await waitFor(() => sockets[2]?.closed())).code).toBe(CloseCode.RateLimited)
+    const elsewhere = await openRaw(`${relay.wsBase}/main?tessera=1`, { 'x-forwarded-for': '2001:db8:0:d::1' })
+    elsewhere.ws.send(new Uint8Array([3]))
+    await waitFor(() => elsewhere.frames.length > 0, { what: 'an answer to a socket of another /64' })
+    expect(elsewhere.closed()).toBeNull()
+    for (const sock of [...sockets, elsewhere]) sock.close()
+  })
+})
+
 describe('address bans (dual-stack listener: an IPv4 client is seen as ::ffff:127.0.0.1)', () => {
   let relay: TestRelay
   let base: string
