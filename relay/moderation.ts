@@ -23,6 +23,7 @@ export const banTarget = (kind: Ban['kind'], target: string): string => {
   const range = parseAddressRange(target)
   return range ? formatAddressRange(range) : target
 }
+
 export type Protection = Rect & { id: number; at: number }
 
 export type Moderation = ModerationView & {
