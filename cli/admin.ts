@@ -11,7 +11,8 @@ const USAGE = `usage: npm run admin -- <command> [flags]   (global flags: --rela
 
   board <board>                                     show a board's settings and protections
   set <board> [--cooldown-ms N] [--locked true|false] [--width N] [--height N] [--add-color #rrggbb]
-  ban --user ID | --ip ADDR [--reason TEXT]         refuse placements from an identity or address
+  ban --user ID | --ip ADDR [--reason TEXT]         refuse placements from an identity or address;
+                                                    ADDR is an IPv4/IPv6 address or a CIDR range (10.0.0.0/8)
   unban --user ID | --ip ADDR
   bans                                              list bans
   protect <board> --rect x,y,w,h                    only admins may place there

@@ -11,6 +11,7 @@ import { isAdminToken } from './admin-token.ts'
 import { HISTORY_CSV_HEADER, historyCsvRow } from './history-csv.ts'
 import { type HistoryStore, RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
+import { formatAddressRange, parseAddressRange } from './ip-address.ts'
 import type { Moderation } from './moderation.ts'
 import { type RollbackFilter, rollback, undoRollback } from './rollback.ts'
 import type { Room, TileWrite } from './room.ts'
@@ -61,6 +62,9 @@ const objectBody = async (req: IncomingMessage, limit: number): Promise<Record<s
   return body as Record<string, unknown>
 }
 
+/** Longest user id a ban accepts (ids are 16 characters; this only bounds what is stored). */
+const MAX_USER_LENGTH = 64
+
 const PATCHABLE = new Set(['cooldownMs', 'locked', 'palette', 'width', 'height'])
 
 /** Answers /api/admin/… requests; returns false for any other path. */
@@ -77,7 +81,8 @@ export const handleAdminRoute = async (
   if (!isAdminToken(deps.adminToken, auth.startsWith('Bearer ') ? auth.slice(7).trim() : null)) {
     throw new HttpError(403, 'forbidden', 'that is not the admin token')
   }
-  const method = req.method ?? 'GET'
+  // HEAD is GET without a body (Node drops the body of an answer to HEAD).
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
   const actor = typeof req.headers['x-admin-name'] === 'string' ? `admin:${req.headers['x-admin-name'].slice(0, 64)}` : 'admin'
   const audit = (action: string, board: string | null, tiles: number, details: unknown) =>
     deps.history.appendAudit({ at: deps.now(), actor, action, board, tiles, details })
@@ -104,17 +109,32 @@ export const handleAdminRoute = async (
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : ''
       const kind = typeof body.user === 'string' ? 'user' : typeof body.ip === 'string' ? 'ip' : null
       if (!kind) throw new HttpError(400, 'bad-request', 'give {"user": "<id>"} or {"ip": "<address>"}, and optionally "reason"')
-      const target = (kind === 'user' ? body.user : body.ip) as string
+      const given = (kind === 'user' ? body.user : body.ip) as string
+      let target = given
+      if (kind === 'ip') {
+        const range = parseAddressRange(given)
+        if (!range) {
+          throw new HttpError(400, 'bad-address', 'ip must be an IPv4 or IPv6 address or a CIDR range such as 10.0.0.0/8 or 2001:db8::/32')
+        }
+        target = formatAddressRange(range)
+      } else if (given.length === 0 || given.length > MAX_USER_LENGTH) {
+        throw new HttpError(400, 'bad-request', `user must be an identity's id (1..${MAX_USER_LENGTH} characters)`)
+      }
       const ban = { kind, target, reason, at: deps.now() } as const
       await deps.moderation.ban(ban)
       await audit('ban', null, 0, ban)
       send(res, 200, { ok: true, ban })
       return true
     }
-    if (rest.length === 3 && method === 'DELETE' && (rest[1] === 'user' || rest[1] === 'ip')) {
-      const removed = await deps.moderation.unban(rest[1], rest[2] as string)
-      if (!removed) throw new HttpError(404, 'not-found', `no ban of ${rest[1]} ${rest[2]}`)
-      await audit('unban', null, 0, { kind: rest[1], target: rest[2] })
+    // A range's '/' is best sent encoded (/bans/ip/10.0.0.0%2F8); /bans/ip/10.0.0.0/8 works too.
+    const kind = rest[1]
+    const oneSegment = rest.length === 3 && (kind === 'user' || kind === 'ip')
+    const rangeInPath = rest.length === 4 && kind === 'ip' && /^\d{1,3}$/.test(rest[3] as string)
+    if (method === 'DELETE' && (oneSegment || rangeInPath)) {
+      const target = rest.slice(2).join('/').slice(0, 1024)
+      const removed = await deps.moderation.unban(kind as 'user' | 'ip', target)
+      if (!removed) throw new HttpError(404, 'not-found', `no ban of ${kind} ${target.slice(0, 100)}`)
+      await audit('unban', null, 0, { kind, target })
       send(res, 200, { ok: true })
       return true
     }
@@ -232,7 +252,7 @@ export const handleAdminRoute = async (
   }
 
   if (action === 'history.csv' && rest.length === 3 && method === 'GET') {
-    await streamHistoryCsv(res, room, deps)
+    await streamHistoryCsv(req, res, room, deps)
     return true
   }
 
@@ -245,13 +265,18 @@ const sendPlaceError = (res: ServerResponse, result: { error: keyof typeof PLACE
 }
 
 /** Streams the board's whole history as CSV, in commit order, honouring back-pressure. */
-const streamHistoryCsv = async (res: ServerResponse, room: Room, deps: AdminDeps) => {
+const streamHistoryCsv = async (req: IncomingMessage, res: ServerResponse, room: Room, deps: AdminDeps) => {
   res.writeHead(200, {
     'content-type': 'text/csv; charset=utf-8',
     'content-disposition': `attachment; filename="${room.id}-placements.csv"`,
     'cache-control': 'no-store',
     'x-total-records': String(await deps.history.lastSeq(room.id)),
   })
+  // HEAD: the headers only, without reading the whole history for a body Node would drop.
+  if (req.method === 'HEAD') {
+    res.end()
+    return
+  }
   const palette = room.config().palette
   let chunk = `${HISTORY_CSV_HEADER}\n`
   for await (const r of deps.history.readAfter(room.id, 0)) {

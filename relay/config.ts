@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
 import { type Env, envBool, envInt } from '../shared/env.ts'
 import { Limits } from '../shared/protocol.ts'
+import { parseTrustProxy, type TrustProxy } from './client-address.ts'
 import { DEFAULT_COMPACTION } from './compaction.ts'
 
 export type RelayConfig = {
@@ -34,8 +35,12 @@ export type RelayConfig = {
   perIpCooldown: boolean
   /** Fsync every history write: survives power loss, not just a crash, at some throughput. Env SYNC_WRITES. */
   syncWrites: boolean
-  /** Take the client address from X-Forwarded-For (only behind a trusted proxy). Env TRUST_PROXY. */
-  trustProxy: boolean
+  /**
+   * Which proxies' X-Forwarded-For entries to believe (relay/client-address.ts): none (default),
+   * a hop count, or addresses and CIDR ranges. Env TRUST_PROXY: false, 1 (true = 1), or a list
+   * like 10.0.0.0/8,127.0.0.1.
+   */
+  trustProxy: TrustProxy
   /** New identities one address may be issued per hour. Env SESSIONS_PER_IP_PER_HOUR, default 500. */
   sessionsPerIpPerHour: number
   /** Largest WebSocket frame from a client, bytes. Env MAX_FRAME_BYTES. */
@@ -65,6 +70,13 @@ export type RelayConfig = {
   ipPlacementBurst: number
   /** The admin bearer token; null = generate one into DATA_DIR/admin-token on first start. Env ADMIN_TOKEN. */
   adminToken: string | null
+  /**
+   * Slow HTTP clients: ms a request may take to send its headers, and its whole body. Node checks
+   * them every `min(1000, headersTimeoutMs / 4)` ms. Env HEADERS_TIMEOUT_MS (default 10000) and
+   * REQUEST_TIMEOUT_MS (default 30000, at least the former).
+   */
+  headersTimeoutMs: number
+  requestTimeoutMs: number
   /** Comma-separated log namespaces to print (relay, ws, http, room, store; * = all). Env LOG. */
   log: string
   /**
@@ -101,6 +113,20 @@ const adminToken = (raw: string | undefined): string | null => {
   if (raw === undefined || raw === '') return null
   if (raw.length < 16) throw new Error('ADMIN_TOKEN must be at least 16 characters')
   return raw
+}
+
+const trustProxy = (raw: string | undefined): TrustProxy => {
+  const parsed = parseTrustProxy(raw)
+  if (!parsed.ok) throw new Error(`TRUST_PROXY: ${parsed.error} (give false, a hop count, or addresses and CIDR ranges)`)
+  return parsed.trust
+}
+
+const httpTimeouts = (env: Env): { headersTimeoutMs: number; requestTimeoutMs: number } => {
+  const headersTimeoutMs = envInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000)
+  const requestTimeoutMs = envInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000)
+  // Node refuses a headers timeout longer than the request timeout.
+  if (requestTimeoutMs < headersTimeoutMs) throw new Error('REQUEST_TIMEOUT_MS must be at least HEADERS_TIMEOUT_MS')
+  return { headersTimeoutMs, requestTimeoutMs }
 }
 
 /** Turns `--port 9000 --data-dir x` into { PORT: '9000', DATA_DIR: 'x' } so flags override env. */
@@ -166,7 +192,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     tickMs: envInt(env, 'TICK_MS', 0, 0, 10_000),
     docFlushMs: envInt(env, 'DOC_FLUSH_MS', 1000, 0, 60_000),
     perIpCooldown: envBool(env, 'PER_IP_COOLDOWN', false),
-    trustProxy: envBool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     syncWrites: envBool(env, 'SYNC_WRITES', false),
     sessionsPerIpPerHour: envInt(env, 'SESSIONS_PER_IP_PER_HOUR', 500, 1, 1_000_000),
     maxFrameBytes: envInt(env, 'MAX_FRAME_BYTES', Limits.maxFrameBytes, 1024, 64 * 1024 * 1024),
@@ -186,5 +212,6 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     syncBytesPerSecondPerIp: envInt(env, 'SYNC_BYTES_PER_SECOND_PER_IP', 8 * 1024 * 1024, 1024, 2 ** 40),
     syncBurstBytesPerIp: envInt(env, 'SYNC_BURST_BYTES_PER_IP', 32 * 1024 * 1024, 1024, 2 ** 40),
     maxSocketBacklogBytes: envInt(env, 'MAX_SOCKET_BACKLOG_BYTES', 16 * 1024 * 1024, 64 * 1024, 2 ** 40),
+    ...httpTimeouts(env),
   }
 }

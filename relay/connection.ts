@@ -54,7 +54,7 @@ export type ConnectionOptions = {
   since: number | null
   messagesPerSecond: number
   messageBurst: number
-  /** The client's address (the key of per-address budgets). */
+  /** The key of per-address budgets: the client address as relay/ip-address.ts limitKey gives it. */
   ip: string
   /** Bytes of sync and resume answers per address (relay/answer-budget.ts). */
   answerBudget: AnswerBudget

@@ -14,6 +14,7 @@ import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import type { Identity, TokenSigner } from './identity.ts'
+import { limitKey } from './ip-address.ts'
 import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import type { Room } from './room.ts'
@@ -22,6 +23,8 @@ import { handleSnapshotRoute } from './snapshot-routes.ts'
 export type HttpDeps = {
   /** Per-address placement budget; false = 429 rate-limited. */
   allowPlacement: (ip: string, now: number) => boolean
+  /** The client's normalised address (relay/client-address.ts, behind TRUST_PROXY). */
+  clientAddress: (req: IncomingMessage) => string
   /** Everything the admin API needs (see admin-api.ts). */
   admin: AdminDeps
   history: HistoryStore
@@ -32,31 +35,42 @@ export type HttpDeps = {
   now: () => number
 }
 
+/**
+ * Where a token came from. A browser attaches the cookie to requests other sites' pages make,
+ * so a cookie proves less than a header or a parameter the page had to know.
+ */
+export type TokenSource = 'header' | 'query' | 'cookie'
+
 /** How a request presented its token, and what it names. */
-export type TokenCheck = { kind: 'none' } | { kind: 'valid'; identity: Identity; token: string } | { kind: 'invalid' }
+export type TokenCheck =
+  | { kind: 'none' }
+  | { kind: 'valid'; identity: Identity; token: string; source: TokenSource }
+  | { kind: 'invalid'; source: TokenSource }
 
 /** Reads the token from the Authorization bearer, the `token` query parameter or the cookie, in that order. */
 export const readToken = (req: IncomingMessage, url: URL, signer: TokenSigner): TokenCheck => {
   let token: string | null = null
+  let source: TokenSource = 'header'
   const auth = req.headers.authorization
   if (auth?.startsWith('Bearer ')) token = auth.slice(7).trim()
-  else if (url.searchParams.has('token')) token = url.searchParams.get('token')
-  else {
+  else if (url.searchParams.has('token')) {
+    token = url.searchParams.get('token')
+    source = 'query'
+  } else {
+    source = 'cookie'
     for (const part of (req.headers.cookie ?? '').split(';')) {
       const [k, ...v] = part.trim().split('=')
-      if (k === TOKEN_COOKIE) token = decodeURIComponent(v.join('='))
+      if (k !== TOKEN_COOKIE) continue
+      try {
+        token = decodeURIComponent(v.join('='))
+      } catch {
+        token = v.join('=')
+      }
     }
   }
   if (token === null || token === '') return { kind: 'none' }
   const identity = signer.verify(token)
-  return identity ? { kind: 'valid', identity, token } : { kind: 'invalid' }
-}
-
-/** The client's address: the socket's, or X-Forwarded-For's first hop behind a trusted proxy. */
-export const clientIp = (req: IncomingMessage, trustProxy: boolean): string => {
-  const forwarded = req.headers['x-forwarded-for']
-  if (trustProxy && typeof forwarded === 'string' && forwarded) return (forwarded.split(',')[0] as string).trim()
-  return req.socket.remoteAddress ?? 'unknown'
+  return identity ? { kind: 'valid', identity, token, source } : { kind: 'invalid', source }
 }
 
 export const boardInfo = (room: Room): BoardInfo => ({ ...room.config(), maxPaletteSize: MAX_PALETTE_SIZE, online: room.online() })
@@ -142,6 +156,7 @@ export const pageSecurityHeaders = (embedOrigins: readonly string[]): Record<str
 /** Builds the request handler. */
 export const createHttpHandler = (deps: HttpDeps) => {
   const { config, rooms, signer, log, now } = deps
+  // Keyed by limitKey: a bounded-size key per address (per /64 for IPv6), never request text.
   const sessionLimiter = createKeyedLimiter(config.sessionsPerIpPerHour / 3600, config.sessionsPerIpPerHour)
 
   const roomOf = (id: string): Room => {
@@ -152,7 +167,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     if (await handleSnapshotRoute(req, res, url, { dataDir: config.dataDir, rooms })) return
-    const method = req.method ?? 'GET'
+    // HEAD is GET without a body: Node's response drops the body of an answer to HEAD and keeps
+    // its headers (content-length included).
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
     const parts = url.pathname
       .split('/')
       .filter(Boolean)
@@ -167,7 +184,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
     if (method === 'OPTIONS') {
       res.writeHead(204, {
         'access-control-allow-origin': '*',
-        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-methods': 'GET, HEAD, POST, OPTIONS',
         'access-control-allow-headers': 'authorization, content-type',
         'access-control-max-age': '86400',
       })
@@ -189,7 +206,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
         token = presented.token
         user = presented.identity.user
       } else {
-        if (!sessionLimiter.take(clientIp(req, config.trustProxy), now())) {
+        if (!sessionLimiter.take(limitKey(deps.clientAddress(req)), now())) {
           throw new HttpError(429, 'rate-limited', 'too many new identities from this address; try again later')
         }
         const issued = signer.issue(now())
@@ -214,7 +231,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
           throw new HttpError(400, 'bad-request', 'the body must be a JSON object {"x":..,"y":..,"color":..}')
         }
         const { x, y, color } = body as Record<string, unknown>
-        const ip = clientIp(req, config.trustProxy)
+        const ip = deps.clientAddress(req)
         const result = deps.allowPlacement(ip, now())
           ? await room.place({ x, y, color }, { user: presented.identity.user, ip, isAdmin: false })
           : ({ ok: false, error: 'rate-limited', retryAfterMs: 1000, message: 'too many placements from this address' } as const)

@@ -4,9 +4,26 @@
  */
 import type { Rect } from '../shared/placement.ts'
 import type { HistoryStore } from './history-store.ts'
+import { type AddressSet, createAddressSet, formatAddressRange, normaliseAddress, parseAddressRange } from './ip-address.ts'
 import type { ModerationView } from './room.ts'
 
+/**
+ * A ban of an identity (`target` = its user id) or of addresses (`target` = an address or a CIDR
+ * range, stored normalised: `1.2.3.4`, `2001:db8::1`, `10.0.0.0/8`; see relay/ip-address.ts).
+ */
 export type Ban = { kind: 'user' | 'ip'; target: string; reason: string; at: number }
+
+/**
+ * The stored spelling of a ban target: an address or range normalised (`::ffff:1.2.3.4` is
+ * `1.2.3.4`, `10.1.2.3/8` is `10.0.0.0/8`); a user id, or an ip target that is no address (a
+ * ban stored before targets were checked), as given.
+ */
+export const banTarget = (kind: Ban['kind'], target: string): string => {
+  if (kind === 'user') return target
+  const range = parseAddressRange(target)
+  return range ? formatAddressRange(range) : target
+}
+
 export type Protection = Rect & { id: number; at: number }
 
 export type Moderation = ModerationView & {
@@ -25,7 +42,20 @@ const PROTECTIONS = 'protections'
 
 export const openModeration = async (history: HistoryStore, boards: readonly string[]): Promise<Moderation> => {
   const bans = new Map<string, Ban>()
-  for (const b of ((await history.getJson('', BANS)) as Ban[] | undefined) ?? []) bans.set(`${b.kind}:${b.target}`, b)
+  for (const b of ((await history.getJson('', BANS)) as Ban[] | undefined) ?? []) {
+    const target = banTarget(b.kind, b.target)
+    bans.set(`${b.kind}:${target}`, { ...b, target })
+  }
+  // Range bans (a prefix shorter than a whole address), checked one by one after the exact
+  // lookup; rebuilt on every change (BlockList cannot remove a rule).
+  let ranges: { ban: Ban; set: AddressSet }[] = []
+  const indexRanges = () => {
+    ranges = [...bans.values()].flatMap((ban) => {
+      const range = ban.kind === 'ip' && ban.target.includes('/') ? parseAddressRange(ban.target) : null
+      return range ? [{ ban, set: createAddressSet([range]) }] : []
+    })
+  }
+  indexRanges()
   const protections = new Map<string, Protection[]>()
   for (const board of boards) {
     protections.set(board, ((await history.getJson(board, PROTECTIONS)) as Protection[] | undefined) ?? [])
@@ -36,17 +66,21 @@ export const openModeration = async (history: HistoryStore, boards: readonly str
   return {
     banReasonOf: (user, ip) => {
       if (bans.size === 0) return null
-      const ban = bans.get(`user:${user}`) ?? bans.get(`ip:${ip}`)
+      const address = normaliseAddress(ip) ?? ip
+      const ban = bans.get(`user:${user}`) ?? bans.get(`ip:${address}`) ?? ranges.find((r) => r.set.has(address))?.ban
       return ban ? ban.reason || 'banned' : null
     },
     protectedRects: (board) => protections.get(board) ?? [],
     bans: () => [...bans.values()],
     ban: async (ban) => {
-      bans.set(`${ban.kind}:${ban.target}`, ban)
+      const target = banTarget(ban.kind, ban.target)
+      bans.set(`${ban.kind}:${target}`, { ...ban, target })
+      indexRanges()
       await saveBans()
     },
     unban: async (kind, target) => {
-      if (!bans.delete(`${kind}:${target}`)) return false
+      if (!bans.delete(`${kind}:${banTarget(kind, target)}`) && !bans.delete(`${kind}:${target}`)) return false
+      indexRanges()
       await saveBans()
       return true
     },

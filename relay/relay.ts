@@ -3,7 +3,7 @@
  * /ws/<boardId>, over one port. Owns the stores and the rooms.
  */
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
@@ -11,15 +11,19 @@ import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { CloseCode, LIVE_PARAM, LiveMode, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import { createAnswerBudget } from './answer-budget.ts'
+import { createClientAddress } from './client-address.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
 import { type DocStore, openDocStore } from './doc-store.ts'
 import { type HistoryStore, openHistoryStore } from './history-store.ts'
-import { boardInfo, clientIp, createHttpHandler, readToken } from './http-api.ts'
+import { boardInfo, createHttpHandler, readToken } from './http-api.ts'
 import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
+import { limitKey } from './ip-address.ts'
 import { createLog } from './log.ts'
 import { openModeration } from './moderation.ts'
+import { capPipelining } from './pipeline-cap.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
+import { isTrustedOrigin } from './request-origin.ts'
 import { openRoom, type Room } from './room.ts'
 
 export type Relay = {
@@ -103,26 +107,40 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
 
   // Placements per address across all its identities and sockets (a bot farm behind one address).
   const placementLimiter = createKeyedLimiter(config.ipPlacementsPerSecond, config.ipPlacementBurst)
+  const allowPlacement = (ip: string, t: number) => placementLimiter.take(limitKey(ip), t)
+  const addressOf = createClientAddress(config.trustProxy)
+  const clientAddress = (req: IncomingMessage) => addressOf(req.headers['x-forwarded-for'], req.socket.remoteAddress)
   const server = createServer(
-    createHttpHandler({
-      allowPlacement: placementLimiter.take,
-      config,
-      rooms,
-      signer,
-      history,
-      log: logOf('http'),
-      now,
-      admin: {
-        adminToken: admin.token,
+    {
+      // Slow clients: headers within headersTimeoutMs, the whole request within requestTimeoutMs.
+      // Node checks both every connectionsCheckingInterval (30 s by default, which let a slow
+      // client live 40 s): every second, or a quarter of the headers timeout if shorter.
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    capPipelining(
+      createHttpHandler({
+        allowPlacement,
+        clientAddress,
+        config,
         rooms,
+        signer,
         history,
-        moderation,
-        boardInfo,
-        anonymise,
-        maxBodyBytes: config.maxBodyBytes,
+        log: logOf('http'),
         now,
-      },
-    }),
+        admin: {
+          adminToken: admin.token,
+          rooms,
+          history,
+          moderation,
+          boardInfo,
+          anonymise,
+          maxBodyBytes: config.maxBodyBytes,
+          now,
+        },
+      }),
+    ),
   )
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
@@ -150,8 +168,10 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       const tessera = url.searchParams.get(TESSERA_PARAM) === '1' || live === LiveMode.Tiles
       const sinceText = url.searchParams.get(SINCE_PARAM)
       const since = sinceText === null ? null : /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : Number.NaN
-      const ip = clientIp(req, config.trustProxy)
-      const open = connectionsByIp.get(ip) ?? 0
+      const ip = clientAddress(req)
+      // Counted per limitKey: an IPv6 host holds a /64, not one address.
+      const ipKey = limitKey(ip)
+      const open = connectionsByIp.get(ipKey) ?? 0
       if (open >= config.maxConnectionsPerIp) {
         closeWith(
           ws,
@@ -162,11 +182,11 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         )
         return
       }
-      connectionsByIp.set(ip, open + 1)
+      connectionsByIp.set(ipKey, open + 1)
       ws.on('close', () => {
-        const left = (connectionsByIp.get(ip) ?? 1) - 1
-        if (left > 0) connectionsByIp.set(ip, left)
-        else connectionsByIp.delete(ip)
+        const left = (connectionsByIp.get(ipKey) ?? 1) - 1
+        if (left > 0) connectionsByIp.set(ipKey, left)
+        else connectionsByIp.delete(ipKey)
       })
       const id = match[1] as string
       const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
@@ -182,7 +202,14 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         closeWith(ws, tessera, CloseCode.Malformed, 'malformed', `${SINCE_PARAM} must be a history seq, on a ${LIVE_PARAM}=tiles socket`)
         return
       }
-      const token = readToken(req, url, signer)
+      const presented = readToken(req, url, signer)
+      // A cookie sent by a page of another origin (not this relay's, not an EMBED_ORIGINS one)
+      // is ignored: the socket is anonymous (it reads, it cannot place). docs/PROTOCOL.md.
+      const foreignCookie =
+        presented.kind !== 'none' &&
+        presented.source === 'cookie' &&
+        !isTrustedOrigin(req.headers.origin, req.headers.host, config.embedOrigins)
+      const token = foreignCookie ? ({ kind: 'none' } as const) : presented
       if (token.kind === 'invalid') {
         closeWith(ws, tessera, CloseCode.Unauthorized, 'unauthorized', 'the token is forged, altered or malformed')
         return
@@ -197,10 +224,10 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         since,
         messagesPerSecond: config.messagesPerSecond,
         messageBurst: config.messageBurst,
-        ip,
+        ip: ipKey,
         answerBudget,
         maxBacklogBytes: config.maxSocketBacklogBytes,
-        allowPlacement: placementLimiter.take,
+        allowPlacement,
         log: wsLog,
         now,
       })
@@ -214,9 +241,6 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     for (const room of rooms.values()) room.heartbeat()
   }, config.heartbeatMs)
 
-  // Slow clients: a request must send its headers within 10 s and complete within 30 s.
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host || undefined, () => {

@@ -39,6 +39,7 @@ import { encodeTileValue, extractShardColors } from '../shared/tile-codec.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
 import type { DocStore } from './doc-store.ts'
 import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
+import { limitKey } from './ip-address.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
 import { createResumeReader } from './resume-reader.ts'
@@ -612,7 +613,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     if (refused) return done(refused)
     const t = now()
     const prevUser = lastPlaced.get(who.user)
-    const prevIp = lastPlacedByIp?.get(who.ip)
+    // The per-address cooldown keys like every per-address limit: an IPv6 host by its /64.
+    const ipKey = limitKey(who.ip)
+    const prevIp = lastPlacedByIp?.get(ipKey)
     const last = lastPlacedByIp ? Math.max(prevUser ?? -Infinity, prevIp ?? -Infinity) : prevUser
     const verdict = validatePlacement(board, intent, {
       now: t,
@@ -625,9 +628,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     let cooldown: CooldownUndo | undefined
     if (!who.isAdmin) {
       // Reserve the cooldown now, so that a second intent in the same tick is refused.
-      cooldown = { prevUser, prevIp, ip: who.ip }
+      cooldown = { prevUser, prevIp, ip: ipKey }
       lastPlaced.set(who.user, t)
-      lastPlacedByIp?.set(who.ip, t)
+      lastPlacedByIp?.set(ipKey, t)
     }
     const record = newRecord(verdict.x, verdict.y, verdict.color, who.user, RecordKind.Placement, 0, t)
     pending.push({ kind: 'write', record, cooldown, done })

@@ -37,6 +37,16 @@ describe('npm run admin', () => {
     expect((await placeHttp(relay.url, token, { x: 10, y: 10, color: 1 })).status).toBe(403)
     expect((await admin('unban', '--user', user)).code).toBe(0)
     expect((await placeHttp(relay.url, token, { x: 10, y: 10, color: 1 })).status).toBe(200)
+    // Addresses by CIDR range; a target that is no address is refused by the relay.
+    const other = await newSession(relay.url)
+    expect((await admin('ban', '--ip', '127.0.0.0/8', '--reason', 'range')).code).toBe(0)
+    expect((await admin('bans')).stdout).toContain('ip\t127.0.0.0/8')
+    expect((await placeHttp(relay.url, other.token, { x: 11, y: 10, color: 1 })).status).toBe(403)
+    expect((await admin('unban', '--ip', '127.0.0.0/8')).code).toBe(0)
+    expect((await placeHttp(relay.url, other.token, { x: 11, y: 10, color: 1 })).status).toBe(200)
+    const notAnAddress = await admin('ban', '--ip', 'relay.example')
+    expect(notAnAddress.code).toBe(1)
+    expect(notAnAddress.stderr).toContain('bad-address')
 
     const fill = await admin('fill', 'main', '--rect', '0,0,2,2', '--color', '3')
     expect(fill.stdout.trim()).toBe('fill: 4 tiles changed')

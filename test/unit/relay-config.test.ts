@@ -67,6 +67,23 @@ describe('relay configuration', () => {
   })
 })
 
+describe('relay configuration: proxies and slow clients', () => {
+  it('reads TRUST_PROXY as false, a hop count or a list, and HTTP timeouts with their defaults', () => {
+    expect(parseRelayConfig({}).trustProxy).toEqual({ kind: 'hops', hops: 0 })
+    expect(parseRelayConfig({ TRUST_PROXY: 'true' }).trustProxy).toEqual({ kind: 'hops', hops: 1 })
+    expect(parseRelayConfig({ TRUST_PROXY: '2' }).trustProxy).toEqual({ kind: 'hops', hops: 2 })
+    expect(parseRelayConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).trustProxy.kind).toBe('list')
+    expect(() => parseRelayConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(/TRUST_PROXY/)
+    const c = parseRelayConfig({})
+    expect([c.headersTimeoutMs, c.requestTimeoutMs]).toEqual([10_000, 30_000])
+    expect(parseRelayConfig({ HEADERS_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '1000' })).toMatchObject({
+      headersTimeoutMs: 500,
+      requestTimeoutMs: 1000,
+    })
+    expect(() => parseRelayConfig({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' })).toThrow(/REQUEST_TIMEOUT_MS/)
+  })
+})
+
 describe('identity tokens', () => {
   const signer = createTokenSigner(Buffer.alloc(32, 7))
 
