@@ -57,6 +57,13 @@ export type FloodOptions = {
   /** Sockets that never read, and the sync step 1 frames each sends. */
   silent: number
   framesPerSilent: number
+  /**
+   * If set, silent socket i opens as a resuming live=tiles socket with this `since` (a history
+   * catch-up is its request) instead of sending sync step 1 frames.
+   */
+  resumeSince?: (i: number) => number
+  /** Source address of the silent sockets (any 127.x.y.z on loopback): an attacker of its own. */
+  localAddress?: string
   /** Sockets that read, each asking `readingRate` times a second. */
   reading: number
   readingRate: number
@@ -100,8 +107,10 @@ export const syncFlood = async (o: FloodOptions): Promise<FloodReport> => {
   let healthTimeouts = 0
   try {
     for (let i = 0; i < o.silent; i++) {
-      const s = await openSilent(o.port, `/ws/${o.board}`)
+      const path = o.resumeSince ? `/ws/${o.board}?live=tiles&since=${o.resumeSince(i)}` : `/ws/${o.board}`
+      const s = await openSilent(o.port, path, o.localAddress)
       silent.push(s)
+      if (o.framesPerSilent === 0) continue
       const frame = clientFrame(EMPTY_SYNC_STEP1)
       s.write(Buffer.concat(Array.from({ length: o.framesPerSilent }, () => frame)))
     }

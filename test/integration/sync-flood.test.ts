@@ -84,4 +84,25 @@ describe('sync answers under a flood of sync step 1', () => {
     expect(report.health.length).toBeGreaterThan(10)
     expect(report.peakRss - report.baselineRss).toBeLessThan(200 * MB)
   }, 120_000)
+
+  it('stays under +200 MB through 300 sockets resuming from far back (since=) that never read', async () => {
+    // The fills wrote 1,000,000 seqs; each socket asks for a different catch-up of ~250,000 tiles
+    // (1 MB), so that no two requests are the same. Reported: 30 such sockets, 8 s of relay work.
+    const report = await syncFlood({
+      port,
+      pid: relay.child.pid as number,
+      board: 'main',
+      silent: 300,
+      framesPerSilent: 0,
+      resumeSince: (i) => 750_000 + i * 7,
+      // Not the address the test above spent its answer budget from.
+      localAddress: '127.0.0.2',
+      reading: 0,
+      readingRate: 1,
+      durationMs: 5_000,
+    })
+    console.log(`resume flood (300 silent since= sockets, 5 s): ${describeFlood(report)}`)
+    expect(report.health.length).toBeGreaterThan(5)
+    expect(report.peakRss - report.baselineRss).toBeLessThan(200 * MB)
+  }, 120_000)
 })
