@@ -14,7 +14,7 @@ import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { ensureTileVisible, type Point, scaleLimits, tileAt, zoomAt } from './render/viewport.ts'
-import { createSession, fetchBoard, fetchTile } from './sync/api.ts'
+import { createSession, fetchBoard, fetchTile, type Session } from './sync/api.ts'
 import { createBoardState } from './sync/board-state.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { createConnection } from './sync/connection.ts'
@@ -90,6 +90,24 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   if (boardRes.date !== null) clock.observeCoarse(boardRes.date, Date.now())
   let me = session.ok ? session.user : ''
   let readOnly = !session.ok
+  // Renew the token (same user, fresh expiry) once it is past half its life, while the page is
+  // open; a page load renews it too. setTimeout holds at most 2^31 - 1 ms (24.8 days).
+  // A failed renewal (offline, say) is retried every minute.
+  let renewal: ReturnType<typeof setTimeout> | undefined
+  const renewIn = (ms: number) => {
+    clearTimeout(renewal)
+    renewal = setTimeout(
+      () =>
+        void createSession(origin).then((r) => {
+          if (!r.ok) return renewIn(60_000)
+          me = r.user
+          scheduleRenewal(r)
+        }),
+      Math.min(2 ** 31 - 1, Math.max(60_000, ms)),
+    )
+  }
+  const scheduleRenewal = (s: Session) => renewIn((s.expiresAt - s.issuedAt) / 2)
+  if (session.ok) scheduleRenewal(session)
 
   const initial: BoardConfig = {
     id: info.id,
@@ -136,6 +154,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
           if (!r.ok) return
           me = r.user
           readOnly = false
+          scheduleRenewal(r)
           connection.reconnect()
         })
       }

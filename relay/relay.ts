@@ -8,18 +8,19 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { CloseCode, LIVE_PARAM, LiveMode, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
+import { CloseCode, LIVE_PARAM, LiveMode, SessionLimits, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
 import { type DocStore, openDocStore } from './doc-store.ts'
 import { type HistoryStore, openHistoryStore } from './history-store.ts'
-import { boardInfo, clientIp, createHttpHandler, readToken } from './http-api.ts'
+import { boardInfo, clientIp, createHttpHandler, readToken, TOKEN_REFUSAL } from './http-api.ts'
 import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
 import { createLog } from './log.ts'
 import { openModeration } from './moderation.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import { openRoom, type Room } from './room.ts'
+import { createPowGate } from './session-pow.ts'
 
 export type Relay = {
   /** The admin bearer token, and whether it was generated at this start (show it once). */
@@ -67,7 +68,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
   const secret = loadOrCreateSecret(config.dataDir)
   const anonymise = createAnonymiser(secret)
-  const signer = createTokenSigner(secret)
+  const signer = createTokenSigner(secret, config.tokenTtlMs)
+  const pow = createPowGate({ secret, bits: config.sessionPowBits, ttlMs: SessionLimits.challengeTtlMs })
   const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken)
   const moderation = await openModeration(
     history,
@@ -87,6 +89,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           tickMs: config.tickMs,
           docFlushMs: config.docFlushMs,
           perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
+          ipPlacementsPerCooldown: config.ipPlacementsPerCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
           now,
           moderation,
@@ -108,6 +111,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       config,
       rooms,
       signer,
+      pow,
       history,
       log: logOf('http'),
       now,
@@ -179,9 +183,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         closeWith(ws, tessera, CloseCode.Malformed, 'malformed', `${SINCE_PARAM} must be a history seq, on a ${LIVE_PARAM}=tiles socket`)
         return
       }
-      const token = readToken(req, url, signer)
-      if (token.kind === 'invalid') {
-        closeWith(ws, tessera, CloseCode.Unauthorized, 'unauthorized', 'the token is forged, altered or malformed')
+      const token = readToken(req, url, signer, now())
+      if (token.kind === 'invalid' || token.kind === 'expired') {
+        closeWith(ws, tessera, CloseCode.Unauthorized, 'unauthorized', TOKEN_REFUSAL[token.kind])
         return
       }
       const placer = token.kind === 'valid' ? { user: token.identity.user, ip, isAdmin: false } : null

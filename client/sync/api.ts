@@ -3,9 +3,18 @@
  * an expected failure (offline, 404, 429) is a value the UI can show, not an exception.
  */
 import type { BoardInfo } from '../../shared/board.ts'
+import type { PowChallenge } from '../../shared/protocol.ts'
+import { solveChallenge } from './pow.ts'
 
 /** A failed call: the relay's typed error code, or 'network' when no answer came. */
-export type ApiError = { ok: false; error: string; message: string; status: number }
+export type ApiError = {
+  ok: false
+  error: string
+  message: string
+  status: number
+  /** The whole JSON answer, when there was one (a 428's challenge, say). */
+  body?: Record<string, unknown>
+}
 
 export type ApiResult<T> = ({ ok: true } & T) | ApiError
 
@@ -37,6 +46,7 @@ const call = async <T>(url: string, init: RequestInit = {}): Promise<{ result: A
         error: typeof record.error === 'string' ? record.error : `http-${res.status}`,
         message: typeof record.message === 'string' ? record.message : `the relay answered ${res.status}`,
         status: res.status,
+        body: record,
       },
       date: Number.isNaN(date) ? null : date,
     }
@@ -44,13 +54,28 @@ const call = async <T>(url: string, init: RequestInit = {}): Promise<{ result: A
   return { result: { ...(record as T), ok: true }, date: Number.isNaN(date) ? null : date }
 }
 
+/** An identity as POST /api/session answers it (the token itself stays in the HttpOnly cookie). */
+export type Session = { user: string; issuedAt: number; expiresAt: number }
+
 /**
- * POST /api/session: an anonymous identity. The relay keeps a valid cookie's identity and sets
- * the HttpOnly cookie that the WebSocket then presents, so the token never needs to be stored
- * by the page.
+ * POST /api/session: an anonymous identity. A valid cookie is renewed (same user, fresh expiry);
+ * without one the relay answers 428 with a proof-of-work challenge, solved here in slices
+ * (sync/pow.ts) and posted back. The relay sets the HttpOnly cookie that the WebSocket then
+ * presents, so the token never needs to be stored by the page.
  */
-export const createSession = async (origin: string): Promise<ApiResult<{ user: string }>> =>
-  (await call<{ user: string }>(`${origin}/api/session`, { method: 'POST' })).result
+export const createSession = async (origin: string): Promise<ApiResult<Session>> => {
+  const url = `${origin}/api/session`
+  let answer = (await call<Session>(url, { method: 'POST' })).result
+  // A challenge may expire or be refused while being solved: try a fresh one a few times.
+  for (let attempt = 0; attempt < 3 && !answer.ok && answer.status === 428; attempt++) {
+    const { challenge, bits } = (answer.body ?? {}) as Partial<PowChallenge>
+    if (typeof challenge !== 'string' || typeof bits !== 'number') break
+    const nonce = await solveChallenge(challenge, bits)
+    const body = JSON.stringify({ challenge, nonce })
+    answer = (await call<Session>(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).result
+  }
+  return answer
+}
 
 /**
  * GET /api/boards/<id>. Also returns the relay's clock from the Date header (ms since the Unix
