@@ -58,23 +58,34 @@ const call = async <T>(url: string, init: RequestInit = {}): Promise<{ result: A
 export type Session = { user: string; issuedAt: number; expiresAt: number }
 
 /**
- * POST /api/session: an anonymous identity. A valid cookie is renewed (same user, fresh expiry);
- * without one the relay answers 428 with a proof-of-work challenge, solved here in slices
- * (sync/pow.ts) and posted back. The relay sets the HttpOnly cookie that the WebSocket then
- * presents, so the token never needs to be stored by the page.
+ * POST /api/session: an anonymous identity. A valid cookie is renewed (same user, fresh expiry)
+ * without a proof of work; a new identity needs one, solved here in slices (sync/pow.ts).
+ * `expectIdentity`: the page believes it holds a valid cookie (it cannot read it: HttpOnly). If
+ * not, it fetches a challenge first rather than be refused with a 428, which the browser would
+ * log as a failed request on every first visit. The relay sets the HttpOnly cookie that the
+ * WebSocket then presents, so the token never needs to be stored by the page.
  */
-export const createSession = async (origin: string): Promise<ApiResult<Session>> => {
+export const createSession = async (origin: string, expectIdentity: boolean): Promise<ApiResult<Session>> => {
   const url = `${origin}/api/session`
-  let answer = (await call<Session>(url, { method: 'POST' })).result
-  // A challenge may expire or be refused while being solved: try a fresh one a few times.
-  for (let attempt = 0; attempt < 3 && !answer.ok && answer.status === 428; attempt++) {
-    const { challenge, bits } = (answer.body ?? {}) as Partial<PowChallenge>
-    if (typeof challenge !== 'string' || typeof bits !== 'number') break
-    const nonce = await solveChallenge(challenge, bits)
-    const body = JSON.stringify({ challenge, nonce })
-    answer = (await call<Session>(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).result
+  let challenge: PowChallenge | null = null
+  if (!expectIdentity) {
+    const asked = (await call<PowChallenge>(`${url}/challenge`)).result
+    if (!asked.ok) return asked
+    challenge = asked
   }
-  return answer
+  // A challenge may expire or be refused while being solved; each 428 carries a fresh one.
+  for (let attempt = 0; ; attempt++) {
+    let init: RequestInit = { method: 'POST' }
+    if (challenge) {
+      const body = JSON.stringify({ challenge: challenge.challenge, nonce: await solveChallenge(challenge.challenge, challenge.bits) })
+      init = { method: 'POST', headers: { 'content-type': 'application/json' }, body }
+    }
+    const answer = (await call<Session>(url, init)).result
+    if (answer.ok || answer.status !== 428 || attempt === 3) return answer
+    const { challenge: next, bits, expiresAt } = (answer.body ?? {}) as Partial<PowChallenge>
+    if (typeof next !== 'string' || typeof bits !== 'number' || typeof expiresAt !== 'number') return answer
+    challenge = { challenge: next, bits, expiresAt }
+  }
 }
 
 /**
