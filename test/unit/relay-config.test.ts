@@ -25,6 +25,18 @@ describe('relay configuration', () => {
     expect(c.tickMs).toBe(0)
   })
 
+  it('has a per-address budget, a proof of work and token lifetime by default, each adjustable or off', () => {
+    const c = parseRelayConfig({}, '/srv')
+    expect(c.ipPlacementsPerCooldown).toBe(20)
+    expect(c.sessionPowBits).toBe(18)
+    expect(c.tokenTtlMs).toBe(30 * 86_400_000)
+    const off = parseRelayConfig({ IP_PLACEMENTS_PER_COOLDOWN: '0', SESSION_POW_BITS: '0', TOKEN_TTL_MS: '3600000' }, '/srv')
+    expect([off.ipPlacementsPerCooldown, off.sessionPowBits, off.tokenTtlMs]).toEqual([0, 0, 3_600_000])
+    expect(() => parseRelayConfig({ SESSION_POW_BITS: '33' })).toThrow(/SESSION_POW_BITS/)
+    expect(() => parseRelayConfig({ TOKEN_TTL_MS: '1000' })).toThrow(/TOKEN_TTL_MS/)
+    expect(() => parseRelayConfig({ IP_PLACEMENTS_PER_COOLDOWN: '-1' })).toThrow(/IP_PLACEMENTS_PER_COOLDOWN/)
+  })
+
   it('takes the main board from env and flags, flags winning', () => {
     const env = { PORT: '9000', BOARD_WIDTH: '4096', BOARD_HEIGHT: '4096', BOARD_COOLDOWN_MS: '0', BOARD_PALETTE: '#000000, #FFFFFF' }
     const c = parseRelayConfig({ ...env, ...flagsToEnv(['--port', '9100', '--data-dir=/x']) }, '/srv')
