@@ -109,6 +109,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
           me = r.user
           rememberSession(r)
           scheduleRenewal(r)
+          // The open socket presented the old token, which the relay refuses once it expires.
+          connection.reconnect()
         }),
       Math.min(2 ** 31 - 1, Math.max(60_000, ms)),
     )

@@ -13,7 +13,7 @@ import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
-import type { Identity, TokenSigner } from './identity.ts'
+import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import type { Room } from './room.ts'
@@ -41,12 +41,6 @@ export type TokenCheck =
   | { kind: 'valid'; identity: Identity; token: string }
   | { kind: 'expired'; identity: Identity }
   | { kind: 'invalid' }
-
-/** The message of an `unauthorized` refusal of a presented token (HTTP 401, WebSocket 4401). */
-export const TOKEN_REFUSAL = {
-  invalid: 'the token is forged, altered or malformed',
-  expired: 'the token expired: POST /api/session for a new identity (renew tokens before they expire)',
-} as const
 
 /**
  * Reads the token from the Authorization bearer, the `token` query parameter or the cookie, in

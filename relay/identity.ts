@@ -44,6 +44,12 @@ export type Identity = {
   expiresAt: number
 }
 
+/** The message of an `unauthorized` refusal of a presented token (HTTP 401, WebSocket 4401, PlaceResult). */
+export const TOKEN_REFUSAL = {
+  invalid: 'the token is forged, altered or malformed',
+  expired: 'the token expired: POST /api/session for a new identity (renew tokens before they expire)',
+} as const
+
 /** What a presented token turned out to be. An expired token names its user but grants nothing. */
 export type TokenVerdict = { kind: 'valid'; identity: Identity } | { kind: 'expired'; identity: Identity } | { kind: 'invalid' }
 

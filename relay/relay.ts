@@ -14,8 +14,8 @@ import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
 import { type DocStore, openDocStore } from './doc-store.ts'
 import { type HistoryStore, openHistoryStore } from './history-store.ts'
-import { boardInfo, clientIp, createHttpHandler, readToken, TOKEN_REFUSAL } from './http-api.ts'
-import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
+import { boardInfo, clientIp, createHttpHandler, readToken } from './http-api.ts'
+import { createAnonymiser, createTokenSigner, loadOrCreateSecret, TOKEN_REFUSAL } from './identity.ts'
 import { createLog } from './log.ts'
 import { openModeration } from './moderation.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
@@ -193,6 +193,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         room,
         socket,
         placer,
+        tokenExpiresAt: token.kind === 'valid' ? token.identity.expiresAt : null,
         tessera,
         live,
         since,

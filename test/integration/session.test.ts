@@ -120,8 +120,13 @@ describe('token lifetime', () => {
     expect(placed.status).toBe(200)
     expect((await relay.rooms.get('main')?.tileInfo(2, 2))?.user).toBe(first.user)
 
+    // A socket opened while its token was valid stops placing when the token expires.
+    const open = await openRaw(`${relay.wsBase}/main?token=${encodeURIComponent(second)}`)
+    cleanups.push(async () => open.close())
+    expect(await open.place(3, 3, 1)).toMatchObject({ ok: true })
     // An expired token is not renewed: a new identity (and its proof of work) is needed.
     clock += TTL
+    expect(await open.place(4, 4, 1)).toMatchObject({ ok: false, error: 'unauthorized', message: expect.stringMatching(/expired/) })
     const late = await post(relay, undefined, { cookie: `tessera_token=${second}` })
     expect(late.status).toBe(428)
     expect(late.body).toMatchObject({ ok: false, error: 'pow-required' })
