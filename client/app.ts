@@ -14,7 +14,7 @@ import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { ensureTileVisible, type Point, scaleLimits, tileAt, zoomAt } from './render/viewport.ts'
-import { createSession, fetchBoard, fetchTile } from './sync/api.ts'
+import { createSession, fetchBoard, fetchTile, type Session } from './sync/api.ts'
 import { createBoardState } from './sync/board-state.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { createConnection } from './sync/connection.ts'
@@ -56,6 +56,8 @@ export const boardIdFrom = (search: string): string | null => {
 }
 
 const COLOR_KEY = 'tessera.color'
+/** Where the page remembers when its identity cookie expires (ms, relay clock), to know whether it holds one. */
+const SESSION_KEY = 'tessera.sessionExpiresAt'
 
 /** Shows a page-wide message instead of the board (unknown board, relay unreachable). */
 const showFatal = (title: string, detail: string) => {
@@ -73,12 +75,15 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     showFatal('That is not a board id', 'Board ids are 1 to 64 characters of a-z, 0-9, _ and -.')
     return null
   }
+  // When the identity cookie (HttpOnly: unreadable here) expires, as last told by the relay.
+  const holdsIdentity = () => Number(opts.storage?.getItem(SESSION_KEY)) > Date.now()
+  const rememberSession = (s: Session) => opts.storage?.setItem(SESSION_KEY, String(s.expiresAt))
   byId('board-name').textContent = boardId
   document.title = `${boardId} · Tessera`
 
   // The identity first: the WebSocket presents the cookie this sets, and a socket opened without
   // it would be read-only. The board info is fetched meanwhile.
-  const [session, boardRes] = await Promise.all([createSession(origin), fetchBoard(origin, boardId)])
+  const [session, boardRes] = await Promise.all([createSession(origin, holdsIdentity()), fetchBoard(origin, boardId)])
   const info = boardRes.result
   if (!info.ok) {
     if (info.status === 404)
@@ -88,8 +93,30 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   }
   const clock = createRelayClock()
   if (boardRes.date !== null) clock.observeCoarse(boardRes.date, Date.now())
+  if (session.ok) rememberSession(session)
   let me = session.ok ? session.user : ''
   let readOnly = !session.ok
+  // Renew the token (same user, fresh expiry) once it is past half its life, while the page is
+  // open; a page load renews it too. setTimeout holds at most 2^31 - 1 ms (24.8 days).
+  // A failed renewal (offline, say) is retried every minute.
+  let renewal: ReturnType<typeof setTimeout> | undefined
+  const renewIn = (ms: number) => {
+    clearTimeout(renewal)
+    renewal = setTimeout(
+      () =>
+        void createSession(origin, holdsIdentity()).then((r) => {
+          if (!r.ok) return renewIn(60_000)
+          me = r.user
+          rememberSession(r)
+          scheduleRenewal(r)
+          // The open socket presented the old token, which the relay refuses once it expires.
+          connection.reconnect()
+        }),
+      Math.min(2 ** 31 - 1, Math.max(60_000, ms)),
+    )
+  }
+  const scheduleRenewal = (s: Session) => renewIn((s.expiresAt - s.issuedAt) / 2)
+  if (session.ok) scheduleRenewal(session)
 
   const initial: BoardConfig = {
     id: info.id,
@@ -132,10 +159,14 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       // A forged or expired token: ask for a fresh identity once, then reconnect with it.
       if (s === 'closed' && connection.closedReason()?.code === CloseCode.Unauthorized && !renewedIdentity) {
         renewedIdentity = true
-        void createSession(origin).then((r) => {
+        // The cookie was refused: whatever the page remembered, a new identity is needed.
+        opts.storage?.removeItem(SESSION_KEY)
+        void createSession(origin, false).then((r) => {
           if (!r.ok) return
           me = r.user
           readOnly = false
+          rememberSession(r)
+          scheduleRenewal(r)
           connection.reconnect()
         })
       }

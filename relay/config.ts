@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
 import { type Env, envBool, envInt } from '../shared/env.ts'
-import { Limits } from '../shared/protocol.ts'
+import { MAX_POW_BITS } from '../shared/proof-of-work.ts'
+import { Limits, SessionLimits } from '../shared/protocol.ts'
 import { parseTrustProxy, type TrustProxy } from './client-address.ts'
 import { DEFAULT_COMPACTION } from './compaction.ts'
 
@@ -68,6 +69,16 @@ export type RelayConfig = {
   /** Placements per second one address may make across all its identities, and its burst. */
   ipPlacementsPerSecond: number
   ipPlacementBurst: number
+  // A person's budget and the cost of identities (docs/PROTOCOL.md "Identity").
+  /**
+   * Placements one address may make per board cooldown, across all its identities and sockets
+   * (0 = no budget). Env IP_PLACEMENTS_PER_COOLDOWN, default 20.
+   */
+  ipPlacementsPerCooldown: number
+  /** Leading zero bits of the proof of work a new identity costs (0 = none). Env SESSION_POW_BITS, default 18. */
+  sessionPowBits: number
+  /** Milliseconds a token is valid after it is issued or renewed. Env TOKEN_TTL_MS, default 30 days. */
+  tokenTtlMs: number
   /** The admin bearer token; null = generate one into DATA_DIR/admin-token on first start. Env ADMIN_TOKEN. */
   adminToken: string | null
   /**
@@ -213,5 +224,8 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     syncBurstBytesPerIp: envInt(env, 'SYNC_BURST_BYTES_PER_IP', 32 * 1024 * 1024, 1024, 2 ** 40),
     maxSocketBacklogBytes: envInt(env, 'MAX_SOCKET_BACKLOG_BYTES', 16 * 1024 * 1024, 64 * 1024, 2 ** 40),
     ...httpTimeouts(env),
+    ipPlacementsPerCooldown: envInt(env, 'IP_PLACEMENTS_PER_COOLDOWN', SessionLimits.ipPlacementsPerCooldown, 0, 10_000),
+    sessionPowBits: envInt(env, 'SESSION_POW_BITS', SessionLimits.powBits, 0, MAX_POW_BITS),
+    tokenTtlMs: envInt(env, 'TOKEN_TTL_MS', SessionLimits.tokenTtlMs, 60_000, 3_650 * 86_400_000),
   }
 }

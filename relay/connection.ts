@@ -20,6 +20,7 @@ import {
   readPlace,
 } from '../shared/protocol.ts'
 import type { AnswerBudget } from './answer-budget.ts'
+import { TOKEN_REFUSAL } from './identity.ts'
 import type { Logger } from './log.ts'
 import { createBucket } from './rate-limit.ts'
 import type { Placer, Room, RoomConn } from './room.ts'
@@ -46,6 +47,8 @@ export type ConnectionOptions = {
   /** The upgraded TCP socket under `ws` (a commit's frames are written to it directly). */
   socket: Duplex
   placer: Placer | null
+  /** When the socket's token expires (ms): its placements are refused from then on. Null: anonymous. */
+  tokenExpiresAt: number | null
   /** The client asked for Tessera's own frames (Presence, Session); implied by live=tiles. */
   tessera: boolean
   /** How commits reach this socket. */
@@ -269,6 +272,12 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
           conn.send(
             encodePlaceResult(frame.requestId, { ok: false, error: 'unauthorized', message: 'no identity: POST /api/session first' }),
           )
+          return
+        }
+        // A socket outlives its token's check at connect: a farm must not keep expired identities
+        // placing through sockets it never closes.
+        if (opts.tokenExpiresAt !== null && opts.now() >= opts.tokenExpiresAt) {
+          conn.send(encodePlaceResult(frame.requestId, { ok: false, error: 'unauthorized', message: TOKEN_REFUSAL.expired }))
           return
         }
         if (!opts.allowPlacement(placer.ip, opts.now())) {

@@ -7,17 +7,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, sep } from 'node:path'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
-import { PLACE_ERROR_STATUS, TOKEN_COOKIE } from '../shared/protocol.ts'
+import { PLACE_ERROR_STATUS, SESSION_ERROR_STATUS, type SessionAnswer, SessionError, TOKEN_COOKIE } from '../shared/protocol.ts'
 import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
-import type { Identity, TokenSigner } from './identity.ts'
+import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import type { Room } from './room.ts'
+import type { PowGate } from './session-pow.ts'
 import { handleSnapshotRoute } from './snapshot-routes.ts'
 
 export type HttpDeps = {
@@ -31,6 +32,8 @@ export type HttpDeps = {
   config: RelayConfig
   rooms: ReadonlyMap<string, Room>
   signer: TokenSigner
+  /** The proof of work new identities cost (relay/session-pow.ts). */
+  pow: PowGate
   log: Logger
   now: () => number
 }
@@ -41,14 +44,18 @@ export type HttpDeps = {
  */
 export type TokenSource = 'header' | 'query' | 'cookie'
 
-/** How a request presented its token, and what it names. */
+/** How a request presented its token, and what it names. An expired token grants nothing. */
 export type TokenCheck =
   | { kind: 'none' }
   | { kind: 'valid'; identity: Identity; token: string; source: TokenSource }
+  | { kind: 'expired'; identity: Identity; source: TokenSource }
   | { kind: 'invalid'; source: TokenSource }
 
-/** Reads the token from the Authorization bearer, the `token` query parameter or the cookie, in that order. */
-export const readToken = (req: IncomingMessage, url: URL, signer: TokenSigner): TokenCheck => {
+/**
+ * Reads the token from the Authorization bearer, the `token` query parameter or the cookie, in
+ * that order, and checks it at `now` (ms).
+ */
+export const readToken = (req: IncomingMessage, url: URL, signer: TokenSigner, now: number): TokenCheck => {
   let token: string | null = null
   let source: TokenSource = 'header'
   const auth = req.headers.authorization
@@ -69,9 +76,15 @@ export const readToken = (req: IncomingMessage, url: URL, signer: TokenSigner): 
     }
   }
   if (token === null || token === '') return { kind: 'none' }
-  const identity = signer.verify(token)
-  return identity ? { kind: 'valid', identity, token, source } : { kind: 'invalid', source }
+  const verdict = signer.verify(token, now)
+  return verdict.kind === 'valid' ? { kind: 'valid', identity: verdict.identity, token, source } : { ...verdict, source }
 }
+
+const SESSION_LIMITED = {
+  ok: false,
+  error: SessionError.RateLimited,
+  message: 'too many new identities from this address; try again later',
+} as const
 
 export const boardInfo = (room: Room): BoardInfo => ({ ...room.config(), maxPaletteSize: MAX_PALETTE_SIZE, online: room.online() })
 
@@ -159,6 +172,39 @@ export const createHttpHandler = (deps: HttpDeps) => {
   // Keyed by limitKey: a bounded-size key per address (per /64 for IPv6), never request text.
   const sessionLimiter = createKeyedLimiter(config.sessionsPerIpPerHour / 3600, config.sessionsPerIpPerHour)
 
+  /**
+   * A new identity for a request that presented no valid token: it must carry a solved challenge
+   * in its body ({"challenge","nonce"}) unless SESSION_POW_BITS is 0. Every proof-of-work refusal
+   * carries a fresh challenge.
+   */
+  const newIdentity = async (
+    req: IncomingMessage,
+    presented: Exclude<TokenCheck, { kind: 'valid' }>,
+    t: number,
+  ): Promise<({ ok: true; token: string } & Identity) | Extract<SessionAnswer, { ok: false }>> => {
+    const { pow } = deps
+    if (pow.bits > 0) {
+      const body = await readJson(req, config.maxBodyBytes, {})
+      const { challenge, nonce } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+      if (challenge === undefined && nonce === undefined) {
+        const why = presented.kind === 'expired' ? 'the token expired; a new identity' : 'a new identity'
+        return {
+          ok: false,
+          error: SessionError.PowRequired,
+          message: `${why} needs a proof of work: find nonce with SHA-256(challenge + ':' + nonce) starting with ${pow.bits} zero bits, then POST {"challenge","nonce"}`,
+          ...pow.challenge(t),
+        }
+      }
+      const checked = pow.check(challenge, nonce, t)
+      if (!checked.ok) return checked.error === SessionError.RateLimited ? checked : { ...checked, ...pow.challenge(t) }
+      if (!sessionLimiter.take(limitKey(deps.clientAddress(req)), t)) return SESSION_LIMITED
+      pow.redeem(challenge as string, checked.expiresAt, t)
+    } else if (!sessionLimiter.take(limitKey(deps.clientAddress(req)), t)) {
+      return SESSION_LIMITED
+    }
+    return { ok: true, ...signer.issue(t) }
+  }
+
   const roomOf = (id: string): Room => {
     const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
     if (!room) throw new HttpError(404, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
@@ -197,24 +243,27 @@ export const createHttpHandler = (deps: HttpDeps) => {
 
     if (resource === 'health' && parts.length === 2 && method === 'GET') return send(res, 200, { ok: true }, cors)
 
+    if (resource === 'session' && parts.length === 3 && id === 'challenge') {
+      if (method !== 'GET') throw new HttpError(405, 'method-not-allowed', 'use GET')
+      return send(res, 200, { ok: true, ...deps.pow.challenge(now()) }, cors)
+    }
+
     if (resource === 'session' && parts.length === 2) {
       if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
-      const presented = readToken(req, url, signer)
-      let token: string
-      let user: string
-      if (presented.kind === 'valid') {
-        token = presented.token
-        user = presented.identity.user
-      } else {
-        if (!sessionLimiter.take(limitKey(deps.clientAddress(req)), now())) {
-          throw new HttpError(429, 'rate-limited', 'too many new identities from this address; try again later')
-        }
-        const issued = signer.issue(now())
-        token = issued.token
-        user = issued.user
+      const t = now()
+      const presented = readToken(req, url, signer, t)
+      const issued =
+        presented.kind === 'valid'
+          ? { ok: true as const, ...signer.renew(presented.identity.user, t) }
+          : await newIdentity(req, presented, t)
+      if (!issued.ok) {
+        const headers: Record<string, string> = issued.retryAfterMs ? { 'retry-after': String(Math.ceil(issued.retryAfterMs / 1000)) } : {}
+        return send(res, SESSION_ERROR_STATUS[issued.error], issued, headers)
       }
-      const cookie = `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly`
-      return send(res, 200, { ok: true, token, user }, { 'set-cookie': cookie })
+      const { token, user, issuedAt, expiresAt } = issued
+      const maxAge = Math.max(0, Math.floor((expiresAt - t) / 1000))
+      const cookie = `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; SameSite=Lax; HttpOnly`
+      return send(res, 200, { ok: true, token, user, issuedAt, expiresAt } satisfies SessionAnswer, { 'set-cookie': cookie })
     }
 
     if (resource === 'boards') {
@@ -223,8 +272,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
       if (parts.length === 3 && method === 'GET') return send(res, 200, boardInfo(room), cors)
       if (sub === 'place' && parts.length === 4) {
         if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
-        const presented = readToken(req, url, signer)
-        if (presented.kind === 'invalid') throw new HttpError(401, 'unauthorized', 'the token is forged, altered or malformed')
+        const presented = readToken(req, url, signer, now())
+        if (presented.kind === 'invalid' || presented.kind === 'expired')
+          throw new HttpError(401, 'unauthorized', TOKEN_REFUSAL[presented.kind])
         if (presented.kind === 'none') throw new HttpError(401, 'unauthorized', 'no identity: POST /api/session first')
         const body = await readJson(req, config.maxBodyBytes)
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {

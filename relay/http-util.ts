@@ -26,7 +26,8 @@ export const send = (res: ServerResponse, status: number, body: unknown, headers
   res.end(text)
 }
 
-export const readJson = (req: IncomingMessage, limit: number): Promise<unknown> =>
+/** Reads a JSON body of at most `limit` bytes; an empty body is `ifEmpty` if given, else a 400. */
+export const readJson = (req: IncomingMessage, limit: number, ifEmpty?: unknown): Promise<unknown> =>
   new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > limit) {
@@ -47,6 +48,10 @@ export const readJson = (req: IncomingMessage, limit: number): Promise<unknown> 
     })
     req.on('error', reject)
     req.on('end', () => {
+      if (chunks.length === 0 && ifEmpty !== undefined) {
+        resolve(ifEmpty)
+        return
+      }
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
       } catch {

@@ -1,15 +1,28 @@
 /**
- * Anonymous identities as signed tokens: "v1.<user>.<issuedAt base36>.<hmac>" where hmac is
- * HMAC-SHA256 over everything before it, base64url. The secret lives in DATA_DIR/secret (mode
- * 0600), created on first start, and never leaves it.
+ * Anonymous identities as signed tokens:
+ * "v2.<user>.<issuedAt base36>.<expiresAt base36>.<hmac>", where hmac is HMAC-SHA256 over
+ * everything before it, base64url. A token is renewed (same user, new issuedAt and expiresAt)
+ * whenever it is presented to POST /api/session before it expires. The secret lives in
+ * DATA_DIR/secret (mode 0600), created on first start, and never leaves it.
+ *
+ * Tokens of the first format, "v1.<user>.<issuedAt base36>.<hmac>", carry no expiry: they are
+ * accepted (and renewed into v2 for the same user) until V1_TOKENS_EXPIRE_AT, then refused.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const VERSION = 'v1'
+const VERSION = 'v2'
+const LEGACY_VERSION = 'v1'
+/**
+ * When v1 tokens (issued before tokens expired) stop being accepted: 2027-03-01T00:00:00Z, about
+ * three months after expiry was introduced, so that anyone who visits meanwhile is renewed into
+ * a v2 token without losing their identity.
+ */
+export const V1_TOKENS_EXPIRE_AT = Date.UTC(2027, 2, 1)
 /** User ids: 16 characters of base64url (96 random bits). */
 const USER_PATTERN = /^[A-Za-z0-9_-]{16}$/
+const TIME_PATTERN = /^[0-9a-z]{1,12}$/
 
 /** Reads DATA_DIR/secret, creating 32 random bytes there (mode 0600) on first start. */
 export const loadOrCreateSecret = (dataDir: string): Buffer => {
@@ -23,36 +36,69 @@ export const loadOrCreateSecret = (dataDir: string): Buffer => {
   return secret
 }
 
-export type Identity = { user: string; issuedAt: number }
-
-export type TokenSigner = {
-  /** A new anonymous identity and its token. */
-  issue: (now: number) => { token: string } & Identity
-  /** The identity a token names, or null if it is malformed, forged or altered. */
-  verify: (token: string) => Identity | null
+export type Identity = {
+  user: string
+  /** When this token was issued or last renewed, ms since the Unix epoch. */
+  issuedAt: number
+  /** When this token stops being accepted, ms since the Unix epoch. */
+  expiresAt: number
 }
 
-export const createTokenSigner = (secret: Buffer): TokenSigner => {
-  const sign = (body: string) => createHmac('sha256', secret).update(body).digest()
+/** The message of an `unauthorized` refusal of a presented token (HTTP 401, WebSocket 4401, PlaceResult). */
+export const TOKEN_REFUSAL = {
+  invalid: 'the token is forged, altered or malformed',
+  expired: 'the token expired: POST /api/session for a new identity (renew tokens before they expire)',
+} as const
+
+/** What a presented token turned out to be. An expired token names its user but grants nothing. */
+export type TokenVerdict = { kind: 'valid'; identity: Identity } | { kind: 'expired'; identity: Identity } | { kind: 'invalid' }
+
+export type TokenSigner = {
+  /** A new anonymous identity and its token, valid for the signer's lifetime from `now`. */
+  issue: (now: number) => { token: string } & Identity
+  /** A new token for an existing user (renewal), valid for the signer's lifetime from `now`. */
+  renew: (user: string, now: number) => { token: string } & Identity
+  /** Whether a token is valid at `now`, expired, or malformed, forged or altered (invalid). */
+  verify: (token: string, now: number) => TokenVerdict
+}
+
+/** `ttlMs`: how long a token is accepted after it is issued or renewed (TOKEN_TTL_MS). */
+export const createTokenSigner = (secret: Buffer, ttlMs: number): TokenSigner => {
+  const sign = (body: string) => createHmac('sha256', secret).update(body).digest('base64url')
+  const mint = (user: string, now: number) => {
+    const expiresAt = now + ttlMs
+    const body = `${VERSION}.${user}.${now.toString(36)}.${expiresAt.toString(36)}`
+    return { token: `${body}.${sign(body)}`, user, issuedAt: now, expiresAt }
+  }
+  // Compare the text, not decoded bytes: base64url's last character carries two spare bits, so
+  // decoding would accept a token altered there. timingSafeEqual throws on a length mismatch;
+  // check that first (the length is not secret).
+  const macMatches = (body: string, mac: string) => {
+    const given = Buffer.from(mac)
+    const expected = Buffer.from(sign(body))
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
   return {
-    issue: (now) => {
-      const user = randomBytes(12).toString('base64url')
-      const body = `${VERSION}.${user}.${now.toString(36)}`
-      return { token: `${body}.${sign(body).toString('base64url')}`, user, issuedAt: now }
-    },
-    verify: (token) => {
-      if (token.length > 200) return null
+    issue: (now) => mint(randomBytes(12).toString('base64url'), now),
+    renew: mint,
+    verify: (token, now) => {
+      if (token.length > 200) return { kind: 'invalid' }
       const parts = token.split('.')
-      if (parts.length !== 4 || parts[0] !== VERSION) return null
-      const [, user, issued, mac] = parts as [string, string, string, string]
-      if (!USER_PATTERN.test(user) || !/^[0-9a-z]{1,12}$/.test(issued)) return null
-      // Compare the text, not decoded bytes: base64url's last character carries two spare bits,
-      // so decoding would accept a token altered there. timingSafeEqual throws on a length
-      // mismatch; check that first (the length is not secret).
-      const given = Buffer.from(mac)
-      const expected = Buffer.from(sign(`${VERSION}.${user}.${issued}`).toString('base64url'))
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
-      return { user, issuedAt: Number.parseInt(issued, 36) }
+      let identity: Identity
+      if (parts.length === 5 && parts[0] === VERSION) {
+        const [, user, issued, expires, mac] = parts as [string, string, string, string, string]
+        if (!USER_PATTERN.test(user) || !TIME_PATTERN.test(issued) || !TIME_PATTERN.test(expires)) return { kind: 'invalid' }
+        if (!macMatches(`${VERSION}.${user}.${issued}.${expires}`, mac)) return { kind: 'invalid' }
+        identity = { user, issuedAt: Number.parseInt(issued, 36), expiresAt: Number.parseInt(expires, 36) }
+      } else if (parts.length === 4 && parts[0] === LEGACY_VERSION) {
+        const [, user, issued, mac] = parts as [string, string, string, string]
+        if (!USER_PATTERN.test(user) || !TIME_PATTERN.test(issued)) return { kind: 'invalid' }
+        if (!macMatches(`${LEGACY_VERSION}.${user}.${issued}`, mac)) return { kind: 'invalid' }
+        identity = { user, issuedAt: Number.parseInt(issued, 36), expiresAt: V1_TOKENS_EXPIRE_AT }
+      } else {
+        return { kind: 'invalid' }
+      }
+      return now < identity.expiresAt ? { kind: 'valid', identity } : { kind: 'expired', identity }
     },
   }
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { CloseCode, LIVE_PARAM, LiveMode, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
+import { CloseCode, LIVE_PARAM, LiveMode, SessionLimits, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import { createAnswerBudget } from './answer-budget.ts'
 import { createClientAddress } from './client-address.ts'
@@ -17,7 +17,7 @@ import { attachConnection, closeWith } from './connection.ts'
 import { type DocStore, openDocStore } from './doc-store.ts'
 import { type HistoryStore, openHistoryStore } from './history-store.ts'
 import { boardInfo, createHttpHandler, readToken } from './http-api.ts'
-import { createAnonymiser, createTokenSigner, loadOrCreateSecret } from './identity.ts'
+import { createAnonymiser, createTokenSigner, loadOrCreateSecret, TOKEN_REFUSAL } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import { createLog } from './log.ts'
 import { openModeration } from './moderation.ts'
@@ -25,6 +25,7 @@ import { capPipelining } from './pipeline-cap.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import { isTrustedOrigin } from './request-origin.ts'
 import { openRoom, type Room } from './room.ts'
+import { createPowGate } from './session-pow.ts'
 
 export type Relay = {
   /** The admin bearer token, and whether it was generated at this start (show it once). */
@@ -72,7 +73,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
   const secret = loadOrCreateSecret(config.dataDir)
   const anonymise = createAnonymiser(secret)
-  const signer = createTokenSigner(secret)
+  const signer = createTokenSigner(secret, config.tokenTtlMs)
+  const pow = createPowGate({ secret, bits: config.sessionPowBits, ttlMs: SessionLimits.challengeTtlMs })
   const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken)
   const moderation = await openModeration(
     history,
@@ -92,6 +94,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           tickMs: config.tickMs,
           docFlushMs: config.docFlushMs,
           perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
+          ipPlacementsPerCooldown: config.ipPlacementsPerCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
           now,
           moderation,
@@ -126,6 +129,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         config,
         rooms,
         signer,
+        pow,
         history,
         log: logOf('http'),
         now,
@@ -202,7 +206,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         closeWith(ws, tessera, CloseCode.Malformed, 'malformed', `${SINCE_PARAM} must be a history seq, on a ${LIVE_PARAM}=tiles socket`)
         return
       }
-      const presented = readToken(req, url, signer)
+      const presented = readToken(req, url, signer, now())
       // A cookie sent by a page of another origin (not this relay's, not an EMBED_ORIGINS one)
       // is ignored: the socket is anonymous (it reads, it cannot place). docs/PROTOCOL.md.
       const foreignCookie =
@@ -210,8 +214,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         presented.source === 'cookie' &&
         !isTrustedOrigin(req.headers.origin, req.headers.host, config.embedOrigins)
       const token = foreignCookie ? ({ kind: 'none' } as const) : presented
-      if (token.kind === 'invalid') {
-        closeWith(ws, tessera, CloseCode.Unauthorized, 'unauthorized', 'the token is forged, altered or malformed')
+      if (token.kind === 'invalid' || token.kind === 'expired') {
+        closeWith(ws, tessera, CloseCode.Unauthorized, 'unauthorized', TOKEN_REFUSAL[token.kind])
         return
       }
       const placer = token.kind === 'valid' ? { user: token.identity.user, ip, isAdmin: false } : null
@@ -219,6 +223,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         room,
         socket,
         placer,
+        tokenExpiresAt: token.kind === 'valid' ? token.identity.expiresAt : null,
         tessera,
         live,
         since,

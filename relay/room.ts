@@ -36,6 +36,7 @@ import {
   type PlaceResult,
 } from '../shared/protocol.ts'
 import { encodeTileValue, extractShardColors } from '../shared/tile-codec.ts'
+import { createAddressBudget } from './address-budget.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
 import type { DocStore } from './doc-store.ts'
 import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
@@ -141,6 +142,11 @@ export type RoomDeps = {
   docFlushMs?: number
   /** Also apply the cooldown per client address; `pseudonym` names an address on disk (relay/ip-cooldowns.ts). */
   perIpCooldown: false | { pseudonym: (ip: string) => string }
+  /**
+   * Placements one address may make per cooldown window of this board, across identities
+   * (relay/address-budget.ts; 0 or absent = no budget). Env IP_PLACEMENTS_PER_COOLDOWN.
+   */
+  ipPlacementsPerCooldown?: number
   compaction: CompactionLimits
   /** Relay clock, ms since the Unix epoch. */
   now: () => number
@@ -149,7 +155,7 @@ export type RoomDeps = {
 }
 
 /** What to give back if a placement's commit fails: the cooldown it reserved. */
-type CooldownUndo = { prevUser: number | undefined; prevIp: number | undefined; ip: string }
+type CooldownUndo = { prevUser: number | undefined; prevIp: number | undefined; ip: string; at: number }
 
 /** Work queued for the next commit, in order. */
 type Pending =
@@ -395,6 +401,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   // Cooldowns: the newest placement of each identity within the cooldown window (from the
   // history), and of each address if PER_IP_COOLDOWN (saved apart: the history has no addresses).
   const lastPlaced = new Map<string, number>()
+  const addressBudget = createAddressBudget(deps.ipPlacementsPerCooldown ?? 0, () => board.cooldownMs)
   const lastPlacedByIp = deps.perIpCooldown
     ? await openIpCooldowns({ history, board: id, windowMs: () => board.cooldownMs, pseudonym: deps.perIpCooldown.pseudonym, now })
     : null
@@ -579,6 +586,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     else lastPlaced.set(user, c.prevUser)
     if (c.prevIp === undefined) lastPlacedByIp?.delete(c.ip)
     else lastPlacedByIp?.set(c.ip, c.prevIp)
+    addressBudget.giveBack(c.ip, c.at)
   }
 
   const unavailable = (): PlaceResult | null => {
@@ -627,8 +635,18 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     if (!verdict.ok) return done(verdict)
     let cooldown: CooldownUndo | undefined
     if (!who.isAdmin) {
+      // Only a placement that would otherwise succeed spends the address's budget.
+      const wait = addressBudget.take(ipKey, t)
+      if (wait > 0) {
+        return done({
+          ok: false,
+          error: PlaceError.RateLimited,
+          retryAfterMs: wait,
+          message: `this address placed ${deps.ipPlacementsPerCooldown} tiles on this board within one cooldown (the per-address budget)`,
+        })
+      }
       // Reserve the cooldown now, so that a second intent in the same tick is refused.
-      cooldown = { prevUser, prevIp, ip: ipKey }
+      cooldown = { prevUser, prevIp, ip: ipKey, at: t }
       lastPlaced.set(who.user, t)
       lastPlacedByIp?.set(ipKey, t)
     }

@@ -126,6 +126,73 @@ export const Limits = {
   messageBurst: 200,
 } as const
 
+/**
+ * Identities (POST /api/session, docs/PROTOCOL.md "Identity"). A new identity costs a proof of
+ * work (shared/proof-of-work.ts); a valid token is renewed for free. Defaults of the relay's
+ * settings; each can be changed in the relay config.
+ */
+export const SessionLimits = {
+  /** Leading zero bits a new identity's proof of work must have (SESSION_POW_BITS; 0 = none). ~0.5 s in a browser. */
+  powBits: 18,
+  /** Milliseconds a challenge stays redeemable after it is issued (also how long its use is remembered). */
+  challengeTtlMs: 5 * 60_000,
+  /** Milliseconds a token is valid after it was issued or renewed (TOKEN_TTL_MS): 30 days. */
+  tokenTtlMs: 30 * 24 * 3_600_000,
+  /** Placements per board cooldown one address may make across all its identities (IP_PLACEMENTS_PER_COOLDOWN; 0 = off). */
+  ipPlacementsPerCooldown: 20,
+} as const
+
+/** Expected refusals of POST /api/session (data; the HTTP status is in SESSION_ERROR_STATUS). */
+export const SessionError = {
+  /** No token (or an expired or invalid one) and no proof of work: the answer carries a challenge. */
+  PowRequired: 'pow-required',
+  /** The challenge was not issued by this relay (or was altered), or the nonce does not meet its bits. */
+  PowInvalid: 'pow-invalid',
+  /** The challenge is older than challengeTtlMs: solve the fresh one in the answer. */
+  ChallengeExpired: 'challenge-expired',
+  /** The challenge was already redeemed for an identity: solve the fresh one in the answer. */
+  ChallengeUsed: 'challenge-used',
+  /** Too many new identities from this address (SESSIONS_PER_IP_PER_HOUR), or too many at once. */
+  RateLimited: 'rate-limited',
+} as const
+export type SessionError = (typeof SessionError)[keyof typeof SessionError]
+
+/**
+ * HTTP status of each session refusal. Every proof-of-work refusal is 428 and carries a fresh
+ * challenge, so a client's only rule is "on 428, solve the challenge in the answer and retry".
+ */
+export const SESSION_ERROR_STATUS: Record<SessionError, number> = {
+  'pow-required': 428,
+  'pow-invalid': 428,
+  'challenge-expired': 428,
+  'challenge-used': 428,
+  'rate-limited': 429,
+}
+
+/** A proof-of-work challenge: find a nonce such that SHA-256(challenge + ':' + nonce) has `bits` leading zero bits. */
+export type PowChallenge = {
+  /** Relay-signed, opaque; redeemable once, until expiresAt. */
+  challenge: string
+  /** Leading zero bits the hash must have (0: any nonce, e.g. "0"). */
+  bits: number
+  /** Relay time after which the challenge is refused (ms since the Unix epoch). */
+  expiresAt: number
+}
+
+/** The answer to POST /api/session. */
+export type SessionAnswer =
+  | {
+      ok: true
+      /** The bearer token (also set as the HttpOnly tessera_token cookie). */
+      token: string
+      /** The identity's public name, 16 characters; kept across renewals. */
+      user: string
+      /** When this token was issued or renewed, and when it stops being accepted (ms since the Unix epoch). */
+      issuedAt: number
+      expiresAt: number
+    }
+  | ({ ok: false; error: SessionError; message: string; retryAfterMs?: number } & Partial<PowChallenge>)
+
 /** Name of the cookie that carries the identity token. */
 export const TOKEN_COOKIE = 'tessera_token'
 /** Query parameter that carries the identity token (WebSocket and HTTP). */

@@ -3,9 +3,18 @@
  * an expected failure (offline, 404, 429) is a value the UI can show, not an exception.
  */
 import type { BoardInfo } from '../../shared/board.ts'
+import type { PowChallenge } from '../../shared/protocol.ts'
+import { solveChallenge } from './pow.ts'
 
 /** A failed call: the relay's typed error code, or 'network' when no answer came. */
-export type ApiError = { ok: false; error: string; message: string; status: number }
+export type ApiError = {
+  ok: false
+  error: string
+  message: string
+  status: number
+  /** The whole JSON answer, when there was one (a 428's challenge, say). */
+  body?: Record<string, unknown>
+}
 
 export type ApiResult<T> = ({ ok: true } & T) | ApiError
 
@@ -37,6 +46,7 @@ const call = async <T>(url: string, init: RequestInit = {}): Promise<{ result: A
         error: typeof record.error === 'string' ? record.error : `http-${res.status}`,
         message: typeof record.message === 'string' ? record.message : `the relay answered ${res.status}`,
         status: res.status,
+        body: record,
       },
       date: Number.isNaN(date) ? null : date,
     }
@@ -44,13 +54,39 @@ const call = async <T>(url: string, init: RequestInit = {}): Promise<{ result: A
   return { result: { ...(record as T), ok: true }, date: Number.isNaN(date) ? null : date }
 }
 
+/** An identity as POST /api/session answers it (the token itself stays in the HttpOnly cookie). */
+export type Session = { user: string; issuedAt: number; expiresAt: number }
+
 /**
- * POST /api/session: an anonymous identity. The relay keeps a valid cookie's identity and sets
- * the HttpOnly cookie that the WebSocket then presents, so the token never needs to be stored
- * by the page.
+ * POST /api/session: an anonymous identity. A valid cookie is renewed (same user, fresh expiry)
+ * without a proof of work; a new identity needs one, solved here in slices (sync/pow.ts).
+ * `expectIdentity`: the page believes it holds a valid cookie (it cannot read it: HttpOnly). If
+ * not, it fetches a challenge first rather than be refused with a 428, which the browser would
+ * log as a failed request on every first visit. The relay sets the HttpOnly cookie that the
+ * WebSocket then presents, so the token never needs to be stored by the page.
  */
-export const createSession = async (origin: string): Promise<ApiResult<{ user: string }>> =>
-  (await call<{ user: string }>(`${origin}/api/session`, { method: 'POST' })).result
+export const createSession = async (origin: string, expectIdentity: boolean): Promise<ApiResult<Session>> => {
+  const url = `${origin}/api/session`
+  let challenge: PowChallenge | null = null
+  if (!expectIdentity) {
+    const asked = (await call<PowChallenge>(`${url}/challenge`)).result
+    if (!asked.ok) return asked
+    challenge = asked
+  }
+  // A challenge may expire or be refused while being solved; each 428 carries a fresh one.
+  for (let attempt = 0; ; attempt++) {
+    let init: RequestInit = { method: 'POST' }
+    if (challenge) {
+      const body = JSON.stringify({ challenge: challenge.challenge, nonce: await solveChallenge(challenge.challenge, challenge.bits) })
+      init = { method: 'POST', headers: { 'content-type': 'application/json' }, body }
+    }
+    const answer = (await call<Session>(url, init)).result
+    if (answer.ok || answer.status !== 428 || attempt === 3) return answer
+    const { challenge: next, bits, expiresAt } = (answer.body ?? {}) as Partial<PowChallenge>
+    if (typeof next !== 'string' || typeof bits !== 'number' || typeof expiresAt !== 'number') return answer
+    challenge = { challenge: next, bits, expiresAt }
+  }
+}
 
 /**
  * GET /api/boards/<id>. Also returns the relay's clock from the Date header (ms since the Unix

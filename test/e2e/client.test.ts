@@ -9,7 +9,7 @@ import * as decoding from 'lib0/decoding'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { colorToRgb } from '../../shared/palette.ts'
-import { MessageType, readConfig, readTiles } from '../../shared/protocol.ts'
+import { MessageType, readConfig, readSession, readTiles, SessionLimits } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
@@ -351,6 +351,54 @@ describe('browser client', () => {
     expect(socketsOf.get(page)).toHaveLength(1)
     expect(framesOf(socket, MessageType.Sync).map((f) => f.sync)).toEqual([1])
     expect(await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)).toBe('first load')
+  })
+
+  it('earns an identity with a proof of work at the default difficulty, and keeps it across a reload without another', async () => {
+    const powRelay = await startTestRelay({
+      boards: [{ id: 'main', width: 32, height: 32, cooldownMs: 0 }],
+      env: { STATIC_DIR: outDir.dir, SESSION_POW_BITS: String(SessionLimits.powBits) },
+    })
+    try {
+      const context = await browser.newContext()
+      contexts.push(context)
+      const page = await context.newPage()
+      const errors: string[] = []
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text())
+      })
+      page.on('pageerror', (err) => errors.push(err.message))
+      const challenges: number[] = []
+      const solutions: number[] = []
+      page.on('requestfinished', (req) => {
+        if (req.url().endsWith('/api/session/challenge')) challenges.push(Date.now())
+        else if (req.url().endsWith('/api/session') && req.postData()) solutions.push(Date.now())
+      })
+      const users: string[] = []
+      page.on('websocket', (ws) =>
+        ws.on('framereceived', ({ payload }) => {
+          if (typeof payload === 'string') return
+          const dec = decoding.createDecoder(new Uint8Array(payload))
+          if (decoding.readVarUint(dec) === MessageType.Session) users.push(readSession(dec).user)
+        }),
+      )
+      await page.goto(`${powRelay.url}/?board=main`)
+      await page.waitForSelector('body[data-connection="live"]')
+      const first = await waitFor(() => users[0], { what: 'a Session frame' })
+      expect(first).toMatch(/^[A-Za-z0-9_-]{16}$/)
+      expect(challenges).toHaveLength(1)
+      expect(solutions).toHaveLength(1)
+      // For the record (not asserted): the page's time from challenge to solution.
+      console.log(`proof of work in Chromium at ${SessionLimits.powBits} bits: ${(solutions[0] as number) - (challenges[0] as number)} ms`)
+
+      await page.reload()
+      await page.waitForSelector('body[data-connection="live"]')
+      expect(await waitFor(() => users[1], { what: 'a Session frame after the reload' })).toBe(first)
+      expect(challenges).toHaveLength(1)
+      expect(solutions).toHaveLength(1)
+      expect(errors).toEqual([])
+    } finally {
+      await powRelay.stop()
+    }
   })
 
   it('says so when the board does not exist', async () => {

@@ -3,15 +3,34 @@ import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
+import { solve } from '../../shared/proof-of-work.ts'
 import { encodePlace, MessageType, type PlaceResult, readError, readPlaceResult } from '../../shared/protocol.ts'
 import { waitFor } from './wait-for.ts'
 
-/** Asks the relay for a new anonymous identity. */
-export const newSession = async (baseUrl: string): Promise<{ token: string; user: string }> => {
-  const res = await fetch(`${baseUrl}/api/session`, { method: 'POST' })
-  if (!res.ok) throw new Error(`POST /api/session: ${res.status}`)
-  return (await res.json()) as { token: string; user: string }
+/** A session as POST /api/session answers it. */
+export type TestSession = { token: string; user: string; issuedAt: number; expiresAt: number }
+
+/**
+ * Asks the relay for a new anonymous identity as a bot would: POST /api/session, and if the
+ * answer is 428 (a proof of work is needed), solve its challenge and POST the solution.
+ */
+export const newSession = async (baseUrl: string): Promise<TestSession> => {
+  let res = await fetch(`${baseUrl}/api/session`, { method: 'POST' })
+  if (res.status === 428) {
+    const { challenge, bits } = (await res.json()) as { challenge: string; bits: number }
+    res = await postSession(baseUrl, { challenge, nonce: solve(challenge, bits) })
+  }
+  if (!res.ok) throw new Error(`POST /api/session: ${res.status} ${await res.text()}`)
+  return (await res.json()) as TestSession
 }
+
+/** POST /api/session with a JSON body and optional headers (a token to renew, say). */
+export const postSession = (baseUrl: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(`${baseUrl}/api/session`, {
+    method: 'POST',
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
 
 /** POST /api/boards/<board>/place; returns status, body and headers. */
 export const placeHttp = async (

@@ -6,10 +6,18 @@ import { type Relay, type RelayOptions, startRelay } from '../../relay/relay.ts'
 import { makeTmpDir } from './tmp-dir.ts'
 
 /**
- * Every test client connects from 127.0.0.1, so the per-address placement budget (20/s by
- * default) would throttle tests that place fast; test/integration/limits.test.ts tests it.
+ * Every test client connects from 127.0.0.1, so the per-address placement limits (20/s, and 20
+ * per board cooldown, by default) would throttle tests that place fast, and the default proof of
+ * work (18 bits, ~0.5 s an identity) would slow tests that make many identities:
+ * test/integration/limits.test.ts, address-budget.test.ts and session.test.ts test those at
+ * their defaults. The helpers still solve the (4-bit) proof of work.
  */
-export const TEST_LIMITS = { IP_PLACEMENTS_PER_SECOND: '1000000', IP_PLACEMENT_BURST: '1000000' }
+export const TEST_LIMITS = {
+  IP_PLACEMENTS_PER_SECOND: '1000000',
+  IP_PLACEMENT_BURST: '1000000',
+  IP_PLACEMENTS_PER_COOLDOWN: '0',
+  SESSION_POW_BITS: '4',
+}
 
 export type TestRelay = Relay & {
   dataDir: string

@@ -1,8 +1,9 @@
+import { createHmac } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { flagsToEnv, MAX_BOARDS, parseRelayConfig } from '../../relay/config.ts'
-import { createAnonymiser, createTokenSigner } from '../../relay/identity.ts'
+import { createAnonymiser, createTokenSigner, V1_TOKENS_EXPIRE_AT } from '../../relay/identity.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 
 const tmp = makeTmpDir('tessera-config-')
@@ -22,6 +23,18 @@ describe('relay configuration', () => {
     expect(c.adminToken).toBeNull()
     expect(c.embedOrigins).toEqual([])
     expect(c.tickMs).toBe(0)
+  })
+
+  it('has a per-address budget, a proof of work and token lifetime by default, each adjustable or off', () => {
+    const c = parseRelayConfig({}, '/srv')
+    expect(c.ipPlacementsPerCooldown).toBe(20)
+    expect(c.sessionPowBits).toBe(18)
+    expect(c.tokenTtlMs).toBe(30 * 86_400_000)
+    const off = parseRelayConfig({ IP_PLACEMENTS_PER_COOLDOWN: '0', SESSION_POW_BITS: '0', TOKEN_TTL_MS: '3600000' }, '/srv')
+    expect([off.ipPlacementsPerCooldown, off.sessionPowBits, off.tokenTtlMs]).toEqual([0, 0, 3_600_000])
+    expect(() => parseRelayConfig({ SESSION_POW_BITS: '33' })).toThrow(/SESSION_POW_BITS/)
+    expect(() => parseRelayConfig({ TOKEN_TTL_MS: '1000' })).toThrow(/TOKEN_TTL_MS/)
+    expect(() => parseRelayConfig({ IP_PLACEMENTS_PER_COOLDOWN: '-1' })).toThrow(/IP_PLACEMENTS_PER_COOLDOWN/)
   })
 
   it('takes the main board from env and flags, flags winning', () => {
@@ -85,19 +98,41 @@ describe('relay configuration: proxies and slow clients', () => {
 })
 
 describe('identity tokens', () => {
-  const signer = createTokenSigner(Buffer.alloc(32, 7))
+  const TTL = 30 * 86_400_000
+  const signer = createTokenSigner(Buffer.alloc(32, 7), TTL)
+  const T = 1_795_000_000_000
 
   it('verify what they issued and nothing altered', () => {
-    const { token, user, issuedAt } = signer.issue(1_795_000_000_000)
-    expect(signer.verify(token)).toEqual({ user, issuedAt })
+    const { token, user, issuedAt, expiresAt } = signer.issue(T)
+    expect(token).toMatch(/^v2\./)
+    expect(expiresAt).toBe(T + TTL)
+    expect(signer.verify(token, T)).toEqual({ kind: 'valid', identity: { user, issuedAt, expiresAt } })
     for (let i = 0; i < token.length; i++) {
       const c = token[i] === 'A' ? 'B' : 'A'
       const altered = token.slice(0, i) + c + token.slice(i + 1)
-      if (altered !== token) expect(signer.verify(altered), `character ${i}`).toBeNull()
+      if (altered !== token) expect(signer.verify(altered, T), `character ${i}`).toEqual({ kind: 'invalid' })
     }
-    expect(createTokenSigner(Buffer.alloc(32, 8)).verify(token)).toBeNull()
-    expect(signer.verify('')).toBeNull()
-    expect(signer.verify('x'.repeat(500))).toBeNull()
+    expect(createTokenSigner(Buffer.alloc(32, 8), TTL).verify(token, T)).toEqual({ kind: 'invalid' })
+    expect(signer.verify('', T)).toEqual({ kind: 'invalid' })
+    expect(signer.verify('x'.repeat(500), T)).toEqual({ kind: 'invalid' })
+  })
+
+  it('expire after their lifetime; a renewal keeps the user with a fresh expiry', () => {
+    const { token, user } = signer.issue(T)
+    expect(signer.verify(token, T + TTL - 1).kind).toBe('valid')
+    expect(signer.verify(token, T + TTL)).toMatchObject({ kind: 'expired', identity: { user } })
+    const renewed = signer.renew(user, T + TTL - 1)
+    expect(renewed).toMatchObject({ user, issuedAt: T + TTL - 1, expiresAt: T + 2 * TTL - 1 })
+    expect(signer.verify(renewed.token, T + TTL)).toMatchObject({ kind: 'valid', identity: { user } })
+  })
+
+  it('accept v1 tokens (no expiry of their own) until V1_TOKENS_EXPIRE_AT', () => {
+    const secret = Buffer.alloc(32, 7)
+    const body = `v1.AAAAAAAAAAAAAAAA.${T.toString(36)}`
+    const v1 = `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`
+    expect(signer.verify(v1, V1_TOKENS_EXPIRE_AT - 1)).toMatchObject({ kind: 'valid', identity: { user: 'AAAAAAAAAAAAAAAA' } })
+    expect(signer.verify(v1, V1_TOKENS_EXPIRE_AT).kind).toBe('expired')
+    expect(signer.verify(`${v1.slice(0, -1)}A`, T).kind).toBe('invalid')
   })
 
   it('pseudonymise users stably and per secret', () => {
