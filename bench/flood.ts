@@ -6,7 +6,7 @@
  * 100 ms.
  */
 
-import { spawnRelay } from './helpers/relay-process.ts'
+import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
 import { HEALTH_TIMEOUT_MS, percentile, syncFlood } from './load/sync-flood.ts'
 
@@ -29,7 +29,7 @@ export const runFlood = async (o: FigureOptions): Promise<Row[]> => {
       })
       if (!res.ok) throw new Error(`fill: ${res.status}`)
     }
-    const session = (await (await fetch(`${relay.url}/api/session`, { method: 'POST' })).json()) as { token: string }
+    const [token] = await mintTokens(relay.url, 1, 1)
     let n = 0
     const scale = o.quick ? 0.25 : 1
     const report = await syncFlood({
@@ -46,7 +46,7 @@ export const runFlood = async (o: FigureOptions): Promise<Row[]> => {
         const t = AbortSignal.timeout(HEALTH_TIMEOUT_MS)
         await fetch(`${relay.url}/api/boards/main/place`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ x: n % 1000, y: 9, color: 1 }),
           signal: t,
         }).catch(() => null)

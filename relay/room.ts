@@ -793,18 +793,21 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
         return Promise.reject(err)
       }
       const answer = (): Uint8Array[] => {
-        const cached = answers.get(stateVector, live)
+        const cached = answers.get(stateVector, live, performance.now())
         if (cached) return cached
+        const t0 = performance.now()
         const enc = encoding.createEncoder()
         encoding.writeVarUint(enc, MessageType.Sync)
         syncProtocol.writeSyncStep2(enc, doc, stateVector)
-        answers.put(stateVector, encoding.toUint8Array(enc), docSeq)
-        return answers.get(stateVector, live) as Uint8Array[]
+        const frame = encoding.toUint8Array(enc)
+        const t1 = performance.now()
+        answers.put(stateVector, frame, docSeq, t1, t1 - t0)
+        return answers.get(stateVector, live, t1) as Uint8Array[]
       }
       // A cached answer holds only durable commits. A new one is encoded from the document, which
       // holds content that is not durable yet while a commit is between its transaction and its
       // durable write: encode it after that.
-      const cached = answers.get(stateVector, live)
+      const cached = answers.get(stateVector, live, performance.now())
       if (cached) return Promise.resolve(cached)
       if (!committing) {
         try {

@@ -14,6 +14,12 @@
  * the base's moment received. Once those commits outweigh a quarter of the base (or 64 KiB), the
  * entry is dropped and the next request encodes a fresh base.
  *
+ * A base with commits after it is only served while encoding a fresh one would be too frequent:
+ * within ENCODE_SPACING times the base's own encoding time since it was encoded. So encoding
+ * answers takes at most about 1/ENCODE_SPACING of the relay's thread however many ask, and a
+ * client asking when nobody else does gets a fresh answer: its sync step 2 is the board as it is
+ * (some clients, such as the snapshotter's catch-up, act on the state at sync step 2).
+ *
  * The empty state vector (a fresh client) is always kept; other state vectors (common ones: every
  * client that cold-started from the same snapshot sends that snapshot's) share a few LRU places.
  * Pure: no I/O and no clock.
@@ -29,10 +35,16 @@ export type CommitFrames = {
 }
 
 export type SyncAnswers = {
-  /** The frames answering `stateVector` for a socket of mode `live`, or null if none is cached. */
-  get: (stateVector: Uint8Array, live: LiveMode) => Uint8Array[] | null
-  /** Caches `frame` (a sync step 2 answering `stateVector`, holding history up to `seq`). */
-  put: (stateVector: Uint8Array, frame: Uint8Array, seq: number) => void
+  /**
+   * The frames answering `stateVector` for a socket of mode `live` at `now` (ms), or null: none
+   * is cached, or a fresh one should be encoded.
+   */
+  get: (stateVector: Uint8Array, live: LiveMode, now: number) => Uint8Array[] | null
+  /**
+   * Caches `frame` (a sync step 2 answering `stateVector`, holding history up to `seq`), encoded
+   * at `now` in `encodeMs`.
+   */
+  put: (stateVector: Uint8Array, frame: Uint8Array, seq: number, now: number, encodeMs: number) => void
   /** A commit became durable and was broadcast: appends it to every cached answer. */
   commit: (frames: CommitFrames) => void
   /** Cached answers now (diagnostics and tests). */
@@ -46,7 +58,12 @@ type Entry = {
   yjsTail: Uint8Array[]
   tilesTail: Uint8Array[]
   tailBytes: number
+  encodedAt: number
+  encodeMs: number
 }
+
+/** Encoding answers may take about 1/ENCODE_SPACING of the thread (see the header). */
+const ENCODE_SPACING = 10
 
 /** A state vector naming no client (a fresh Y.Doc's, as a y-websocket provider sends it). */
 const isEmpty = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
@@ -65,19 +82,29 @@ export const createSyncAnswers = (opts: { maxEntries?: number } = {}): SyncAnswe
     live === LiveMode.Tiles ? [e.base, e.cursor, ...e.tilesTail] : [e.base, ...e.yjsTail]
 
   const outgrown = (e: Entry) => e.tailBytes > Math.max(MIN_TAIL_BYTES, e.base.length / 4)
+  /** Served as is: nothing happened since it was encoded, or a new encoding would come too soon. */
+  const servable = (e: Entry, now: number) => e.tailBytes === 0 || now - e.encodedAt < ENCODE_SPACING * e.encodeMs
 
   return {
-    get: (sv, live) => {
-      if (isEmpty(sv)) return empty ? framesOf(empty, live) : null
+    get: (sv, live, now) => {
+      if (isEmpty(sv)) return empty && servable(empty, now) ? framesOf(empty, live) : null
       const key = keyOf(sv)
       const e = others.get(key)
-      if (!e) return null
+      if (!e || !servable(e, now)) return null
       others.delete(key)
       others.set(key, e)
       return framesOf(e, live)
     },
-    put: (sv, frame, seq) => {
-      const entry: Entry = { base: frame, cursor: encodeTiles(seq + 1, []), yjsTail: [], tilesTail: [], tailBytes: 0 }
+    put: (sv, frame, seq, now, encodeMs) => {
+      const entry: Entry = {
+        base: frame,
+        cursor: encodeTiles(seq + 1, []),
+        yjsTail: [],
+        tilesTail: [],
+        tailBytes: 0,
+        encodedAt: now,
+        encodeMs,
+      }
       if (isEmpty(sv)) {
         empty = entry
         return

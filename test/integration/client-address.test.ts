@@ -14,6 +14,7 @@ import { waitFor } from '../helpers/wait-for.ts'
 const ADMIN = 'test-admin-token-0123456789'
 const boards = [{ id: 'main', width: 32, height: 32, cooldownMs: 0 }]
 
+// The relay under test runs without proof of work (SESSION_POW_BITS=0): these tests are about addresses.
 const sessionVia = async (url: string, forwardedFor: string) =>
   (await fetch(`${url}/api/session`, { method: 'POST', headers: { 'x-forwarded-for': forwardedFor } })).status
 
@@ -29,7 +30,10 @@ const placeVia = async (url: string, token: string, forwardedFor: string) => {
 describe('behind one trusted proxy (TRUST_PROXY=1)', () => {
   let relay: TestRelay
   beforeAll(async () => {
-    relay = await startTestRelay({ boards, env: { TRUST_PROXY: '1', SESSIONS_PER_IP_PER_HOUR: '2', ADMIN_TOKEN: ADMIN } })
+    relay = await startTestRelay({
+      boards,
+      env: { TRUST_PROXY: '1', SESSIONS_PER_IP_PER_HOUR: '2', ADMIN_TOKEN: ADMIN, SESSION_POW_BITS: '0' },
+    })
   })
   afterAll(async () => {
     await relay.stop()
@@ -73,7 +77,7 @@ describe('IPv6 clients behind a proxy share one /64 budget', () => {
   beforeAll(async () => {
     relay = await startTestRelay({
       boards: [{ id: 'main', width: 32, height: 32, cooldownMs: 60_000 }],
-      env: { TRUST_PROXY: '1', PER_IP_COOLDOWN: 'true', MAX_CONNECTIONS_PER_IP: '2' },
+      env: { TRUST_PROXY: '1', PER_IP_COOLDOWN: 'true', MAX_CONNECTIONS_PER_IP: '2', SESSION_POW_BITS: '0' },
     })
   })
   afterAll(async () => {
@@ -104,7 +108,7 @@ describe('address bans (dual-stack listener: an IPv4 client is seen as ::ffff:12
   let base: string
   let ws: string
   beforeAll(async () => {
-    relay = await startTestRelay({ boards, env: { HOST: '', ADMIN_TOKEN: ADMIN } })
+    relay = await startTestRelay({ boards, env: { HOST: '', ADMIN_TOKEN: ADMIN, SESSION_POW_BITS: '0' } })
     base = `http://127.0.0.1:${relay.port}`
     ws = `ws://127.0.0.1:${relay.port}/ws`
   })
@@ -166,7 +170,7 @@ describe('address bans (dual-stack listener: an IPv4 client is seen as ::ffff:12
 describe('identity cookies on WebSockets from other origins', () => {
   let relay: TestRelay
   beforeAll(async () => {
-    relay = await startTestRelay({ boards, env: { EMBED_ORIGINS: 'https://blog.example' } })
+    relay = await startTestRelay({ boards, env: { EMBED_ORIGINS: 'https://blog.example', SESSION_POW_BITS: '0' } })
   })
   afterAll(async () => {
     await relay.stop()

@@ -13,14 +13,14 @@ const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill)
 describe('createSyncAnswers', () => {
   it('shares one answer among every asker and appends each commit as its sockets received it', () => {
     const answers = createSyncAnswers()
-    expect(answers.get(EMPTY, LiveMode.Yjs)).toBeNull()
+    expect(answers.get(EMPTY, LiveMode.Yjs, 0)).toBeNull()
     const base = bytes(1000, 1)
-    answers.put(EMPTY, base, 41)
-    const yjs = answers.get(EMPTY, LiveMode.Yjs) as Uint8Array[]
+    answers.put(EMPTY, base, 41, 0, 100)
+    const yjs = answers.get(EMPTY, LiveMode.Yjs, 0) as Uint8Array[]
     expect(yjs).toEqual([base])
     expect(yjs[0]).toBe(base)
     // live=tiles: the base, then the cursor: a Tiles frame from seq 42 with no values.
-    const tiles = answers.get(EMPTY, LiveMode.Tiles) as Uint8Array[]
+    const tiles = answers.get(EMPTY, LiveMode.Tiles, 0) as Uint8Array[]
     expect(tiles).toHaveLength(2)
     const cursor = decoding.createDecoder(tiles[1] as Uint8Array)
     decoding.readVarUint(cursor)
@@ -30,29 +30,39 @@ describe('createSyncAnswers', () => {
     const config = bytes(5, 3)
     const tile = bytes(8, 4)
     answers.commit({ yjs: update, tiles: [config, tile] })
-    expect(answers.get(EMPTY, LiveMode.Yjs)).toEqual([base, update])
-    expect((answers.get(EMPTY, LiveMode.Tiles) as Uint8Array[]).slice(2)).toEqual([config, tile])
+    expect(answers.get(EMPTY, LiveMode.Yjs, 0)).toEqual([base, update])
+    expect((answers.get(EMPTY, LiveMode.Tiles, 0) as Uint8Array[]).slice(2)).toEqual([config, tile])
+  })
+
+  it('serves an answer with commits after it only while a fresh encoding would come too soon', () => {
+    const answers = createSyncAnswers()
+    // Encoded at t = 1000 in 5 ms: a fresh one may be encoded from t = 1050.
+    answers.put(EMPTY, bytes(1000, 1), 0, 1000, 5)
+    expect(answers.get(EMPTY, LiveMode.Yjs, 5000)).not.toBeNull()
+    answers.commit({ yjs: bytes(10, 2), tiles: [] })
+    expect(answers.get(EMPTY, LiveMode.Yjs, 1049)).toHaveLength(2)
+    expect(answers.get(EMPTY, LiveMode.Yjs, 1050)).toBeNull()
   })
 
   it('drops an answer once the commits since outweigh a quarter of it (and 64 KiB)', () => {
     const answers = createSyncAnswers()
-    answers.put(EMPTY, bytes(400_000, 1), 0)
+    answers.put(EMPTY, bytes(400_000, 1), 0, 0, 100)
     answers.commit({ yjs: bytes(60_000, 2), tiles: [bytes(30_000, 3)] })
     expect(answers.size()).toBe(1)
     answers.commit({ yjs: bytes(20_000, 2), tiles: [] })
     expect(answers.size()).toBe(0)
-    expect(answers.get(EMPTY, LiveMode.Yjs)).toBeNull()
+    expect(answers.get(EMPTY, LiveMode.Yjs, 0)).toBeNull()
   })
 
   it('keeps the empty state vector whatever other state vectors are asked', () => {
     const answers = createSyncAnswers({ maxEntries: 2 })
-    answers.put(EMPTY, bytes(10, 0), 0)
-    for (let i = 1; i <= 5; i++) answers.put(new Uint8Array([1, i, 1]), bytes(10, i), 0)
+    answers.put(EMPTY, bytes(10, 0), 0, 0, 100)
+    for (let i = 1; i <= 5; i++) answers.put(new Uint8Array([1, i, 1]), bytes(10, i), 0, 0, 100)
     expect(answers.size()).toBe(3)
-    expect(answers.get(EMPTY, LiveMode.Yjs)).not.toBeNull()
+    expect(answers.get(EMPTY, LiveMode.Yjs, 0)).not.toBeNull()
     // Least recently used first out.
-    expect(answers.get(new Uint8Array([1, 3, 1]), LiveMode.Yjs)).toBeNull()
-    expect(answers.get(new Uint8Array([1, 5, 1]), LiveMode.Yjs)).not.toBeNull()
+    expect(answers.get(new Uint8Array([1, 3, 1]), LiveMode.Yjs, 0)).toBeNull()
+    expect(answers.get(new Uint8Array([1, 5, 1]), LiveMode.Yjs, 0)).not.toBeNull()
   })
 })
 
