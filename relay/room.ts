@@ -38,7 +38,7 @@ import {
 import { encodeTileValue, extractShardColors } from '../shared/tile-codec.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
 import type { DocStore } from './doc-store.ts'
-import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
+import { type AppendExtra, type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
 
@@ -64,8 +64,18 @@ export type Placer = { user: string; ip: string; isAdmin: boolean }
 /** Current value of a tile with who placed it and when (null user: never placed). */
 export type TileInfo = { x: number; y: number; color: number; user: string | null; placedAt: number | null }
 
-/** What an exclusive section does: its result, and the tiles it writes (committed before anything accepted meanwhile). */
-export type ExclusiveWork<T> = () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>
+/**
+ * What an exclusive section does: its result, the tiles it writes (committed before anything
+ * accepted meanwhile), and writes to the history that join the same LevelDB batch (one chunk's
+ * rollback marks, its journal progress): they land with those tiles or not at all.
+ */
+export type ExclusiveWork<T> = () => Promise<{
+  result: T
+  writes: readonly TileWrite[]
+  user: string
+  kind: RecordKind
+  attach?: AppendExtra
+}>
 
 export type Room = {
   readonly id: string
@@ -266,10 +276,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     records: readonly PlacementRecord[],
     meta: Record<string, number>,
     update: { n: number; bytes: Uint8Array } | undefined,
+    extra?: AppendExtra,
   ): Promise<boolean> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await history.append(id, records, meta, update)
+        await history.append(id, records, meta, update, extra)
         if (attempt > 0) log.warn(`board ${id}: history write recovered after ${attempt} failed attempts`)
         degraded = false
         return true
@@ -416,6 +427,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   let timer: (() => void) | null = null
   let paused = false
   let lastCommitAt = 0
+  /** History writes for the next commit's batch (set by an exclusive section with its tiles). */
+  let nextExtra: AppendExtra | undefined
   let waitingSyncs: Array<() => void> = []
 
   const schedule = () => {
@@ -517,7 +530,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     // One durable write: the records with the commit's document update (the document store
     // receives it in the background, flushDoc). docSeq: the records up to it are in the document.
     const kept = update ? { n: ++updateSeq, bytes: update } : undefined
-    if (!(await appendDurably(records, { docSeq: last?.seq ?? docSeq, epochReplacements }, kept))) {
+    const extra = nextExtra
+    nextExtra = undefined
+    if (!(await appendDurably(records, { docSeq: last?.seq ?? docSeq, epochReplacements }, kept, extra))) {
       // Closing while the disk fails: nothing was written; the document is dropped with the room.
       for (const p of batch) {
         if (p.kind === 'write' && p.cooldown) restoreCooldown(p.record.user, p.cooldown)
@@ -662,9 +677,14 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       // Commit what was accepted before the pause, so that history is complete up to now.
       if (pending.length > 0) await runCommit(takePending())
       while (committing) await committing
-      const { result, writes: restores, user, kind } = await fn()
+      const { result, writes: restores, user, kind, attach } = await fn()
       let done: Promise<PlaceResult> = Promise.resolve({ ok: true, placedAt: now(), nextPlaceAt: now() })
-      if (restores.length > 0) {
+      if (restores.length === 0 && attach) {
+        // Nothing to write to the board: the attached writes go alone, still with commits paused.
+        if (!(await appendDurably([], {}, undefined, attach))) throw new Error('writes were refused: the room closed')
+      } else if (restores.length > 0) {
+        // The commit that takes these restores (the next: nothing commits while paused) writes them.
+        nextExtra = attach
         // Placements accepted during fn() were validated after this moment: they go after.
         done = new Promise((resolve) => {
           // concat, not unshift(...): a large rollback is beyond the engine's argument limit.

@@ -1,0 +1,329 @@
+/**
+ * Admin operations that change many tiles (rollback, undo of a rollback, fill and blank): run in
+ * chunks so that placements keep flowing, and journalled so that a crash leaves them finishable.
+ *
+ * Journal (history database, relay/history-store.ts): before an operation touches anything its
+ * intent is written (kind, parameters, and its cut: the last history seq when it began). Each
+ * chunk is one exclusive section of the room (docs/ARCHITECTURE.md "Moderation and rollback"):
+ * its tile writes, its rollback marks and the journal's progress land in one LevelDB batch, so a
+ * placement is never marked without its tile's restore, nor a chunk written without its progress.
+ * The audit entry and the journal entry's deletion are one batch too. A start resumes every entry
+ * left (relay/relay.ts): the remaining work is recomputed from the history (a rollback's matches
+ * up to its cut that do not carry its mark yet; an undo's marks still there; a fill's rows after
+ * its progress), and the audit entry says `resumed: true`.
+ *
+ * Ordering against placements. Placements are validated and committed between chunks. A chunk
+ * computes its restores outside the exclusive section (reading the history, slow), then inside it
+ * (everything accepted before is committed by then, nothing commits meanwhile) recomputes the
+ * tiles whose latest seq moved since, and commits its writes ahead of anything accepted during the
+ * section. So a placement accepted after the operation began is never overwritten by it: a
+ * rollback restores a tile's latest placement not rolled back, which is that later placement (its
+ * colour stays), and a fill skips tiles written after its cut.
+ */
+import type { Rect } from '../shared/placement.ts'
+import { type AuditEntry, type HistoryStore, RecordKind } from './history-store.ts'
+import type { Logger } from './log.ts'
+import { type MarkChange, matchesFilter, RESTORE_USER, type RollbackFilter, type RollbackOutcome, restoreOf } from './rollback.ts'
+import type { Room, TileWrite } from './room.ts'
+
+/** The user name under which admin fills are written in the history. */
+export const ADMIN_USER = '@admin'
+
+/** Tiles one chunk writes by default (ADMIN_CHUNK_TILES): about 10 ms of commit on the test machine. */
+export const ADMIN_CHUNK_TILES = 1_024
+
+/** A journal entry: an operation begun and not finished. Times in ms since the Unix epoch. */
+export type Operation =
+  | {
+      kind: 'rollback'
+      id: number
+      filter: RollbackFilter
+      /** The last history seq when it began: placements after it are not rolled back. */
+      cut: number
+      actor: string
+      at: number
+      /** Tiles whose colour changed so far. */
+      tiles: number
+    }
+  | { kind: 'undo'; id: number; placements: number; actor: string; at: number; tiles: number }
+  | {
+      kind: 'fill'
+      action: 'fill' | 'blank'
+      rect: Rect
+      color: number
+      /** The last history seq when it began: tiles written after it keep their colour. */
+      cut: number
+      /** The first row not written yet. */
+      row: number
+      actor: string
+      at: number
+      tiles: number
+    }
+
+export type AdminOps = {
+  /** Rolls back every placement matching the filter, up to the moment it begins. */
+  rollback: (room: Room, filter: RollbackFilter, actor: string) => Promise<{ outcome: RollbackOutcome; audit: AuditEntry }>
+  /** Undoes rollback `id`; null if it marks nothing (unknown, or undone already). */
+  undo: (room: Room, id: number, actor: string) => Promise<{ outcome: RollbackOutcome; audit: AuditEntry } | null>
+  /** Writes `color` over a rectangle (blank: colour 0); tiles placed after it began keep theirs. */
+  fill: (room: Room, rect: Rect, color: number, action: 'fill' | 'blank', actor: string) => Promise<{ tiles: number; audit: AuditEntry }>
+  /** Reads the journal and resumes every operation left in it, each after the board's ones before. Resolves once all are queued. */
+  resume: (rooms: ReadonlyMap<string, Room>) => Promise<void>
+  /** Stops between chunks (what is left resumes at the next start) and waits for that. */
+  close: () => Promise<void>
+}
+
+export type AdminOpsDeps = {
+  history: HistoryStore
+  log: Logger
+  now: () => number
+  /** Tiles per chunk (each chunk pauses commits for its writes' commit). */
+  chunkTiles: number
+}
+
+const Closing = 'the relay is closing: the operation resumes at the next start'
+
+/** Tile key across board sizes (x, y < 65,536). */
+const tileKey = (x: number, y: number) => y * 65_536 + x
+
+export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
+  const { history, log, now } = deps
+  const chunkTiles = Math.max(1, deps.chunkTiles)
+  // One operation at a time per board, in call order (marks of two at once could interleave).
+  const tails = new Map<string, Promise<unknown>>()
+  let closing = false
+  const serial = <T>(board: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (tails.get(board) ?? Promise.resolve()).then(() => {
+      if (closing) throw new Error(Closing)
+      return fn()
+    })
+    tails.set(
+      board,
+      run.catch(() => {}),
+    )
+    return run
+  }
+  const checkOpen = () => {
+    if (closing) throw new Error(Closing)
+  }
+
+  /** The last seq when called, after everything accepted before is committed. */
+  const cutOf = (room: Room) =>
+    room.exclusive(async () => ({ result: await history.lastSeq(room.id), writes: [], user: RESTORE_USER, kind: RecordKind.Restore }))
+
+  /**
+   * Rewrites the given tiles, a chunk at a time, adding rollback `id`'s mark to (or removing it
+   * from) each tile's seqs in the same batch as the tile's restore; returns the journal entry
+   * with the tiles changed counted in.
+   */
+  const restoreTiles = async (
+    room: Room,
+    name: string,
+    byTile: Map<number, number[]>,
+    mode: 'add' | 'remove',
+    id: number,
+    start: Operation,
+  ): Promise<Operation> => {
+    let op = start
+    const tiles = [...byTile.keys()].sort((a, b) => a - b)
+    for (let i = 0; i < tiles.length; i += chunkTiles) {
+      checkOpen()
+      const chunk = tiles.slice(i, i + chunkTiles)
+      const seqs = chunk.flatMap((t) => byTile.get(t) as number[])
+      const change: MarkChange =
+        mode === 'add' ? { id, add: new Set(seqs), remove: new Set() } : { id, add: new Set(), remove: new Set(seqs) }
+      const xy = (t: number) => ({ x: t % 65_536, y: Math.floor(t / 65_536) })
+      // Outside the section: placements go on meanwhile.
+      const planned: Awaited<ReturnType<typeof restoreOf>>[] = []
+      for (const t of chunk) {
+        const { x, y } = xy(t)
+        planned.push(await restoreOf(history, room.id, x, y, change))
+      }
+      op = await room.exclusive(async () => {
+        const bitmap = room.bitmap()
+        const { width } = room.config()
+        const writes: TileWrite[] = []
+        let changed = 0
+        for (let j = 0; j < chunk.length; j++) {
+          const { x, y } = xy(chunk[j] as number)
+          let p = planned[j] as Awaited<ReturnType<typeof restoreOf>>
+          // A tile written since it was planned (a placement committed meanwhile): plan it again.
+          if ((await history.tileLatestSeq(room.id, x, y)) !== p.latest) p = await restoreOf(history, room.id, x, y, change)
+          writes.push(p.write)
+          if (bitmap[y * width + x] !== p.write.color) changed += 1
+        }
+        const next = { ...op, tiles: op.tiles + changed }
+        return {
+          result: next,
+          writes,
+          user: RESTORE_USER,
+          kind: RecordKind.Restore,
+          attach: {
+            marks: mode === 'add' ? { id, add: seqs, remove: [] } : { id, add: [], remove: seqs },
+            operations: { [name]: next },
+          },
+        }
+      })
+    }
+    return op
+  }
+
+  const runRollback = async (room: Room, name: string, op: Extract<Operation, { kind: 'rollback' }>, resumed: boolean) => {
+    // Every match up to the cut; on a resume, those its finished chunks marked are left out.
+    const matched: { seq: number; tile: number }[] = []
+    for await (const r of history.readAfter(room.id, 0)) {
+      if (r.seq > op.cut) break
+      if (matchesFilter(r, op.filter)) matched.push({ seq: r.seq, tile: tileKey(r.x, r.y) })
+    }
+    let todo = matched
+    if (resumed) {
+      todo = []
+      for (let i = 0; i < matched.length; i += 10_000) {
+        const part = matched.slice(i, i + 10_000)
+        const marks = await history.marksOf(
+          room.id,
+          part.map((m) => m.seq),
+        )
+        part.forEach((m, j) => {
+          if (!(marks[j] ?? []).includes(op.id)) todo.push(m)
+        })
+      }
+    }
+    const byTile = new Map<number, number[]>()
+    for (const m of todo) {
+      const list = byTile.get(m.tile)
+      if (list) list.push(m.seq)
+      else byTile.set(m.tile, [m.seq])
+    }
+    const done = await restoreTiles(room, name, byTile, 'add', op.id, op)
+    const outcome = { id: op.id, placements: matched.length, tiles: done.tiles }
+    const audit = await history.finishOperation(room.id, name, {
+      at: now(),
+      actor: op.actor,
+      action: 'rollback',
+      board: room.id,
+      tiles: done.tiles,
+      details: { ...op.filter, rollback: op.id, placements: matched.length, ...(resumed ? { resumed: true } : {}) },
+    })
+    return { outcome, audit }
+  }
+
+  const runUndo = async (room: Room, name: string, op: Extract<Operation, { kind: 'undo' }>, resumed: boolean) => {
+    // The marks still there are the work left (each chunk removes its own with its restores).
+    const seqs = await history.membersOf(room.id, op.id)
+    const records = await history.getRecords(room.id, seqs)
+    const byTile = new Map<number, number[]>()
+    for (const r of records) {
+      if (!r) continue
+      const tile = tileKey(r.x, r.y)
+      const list = byTile.get(tile)
+      if (list) list.push(r.seq)
+      else byTile.set(tile, [r.seq])
+    }
+    const done = await restoreTiles(room, name, byTile, 'remove', op.id, op)
+    const outcome = { id: op.id, placements: op.placements, tiles: done.tiles }
+    const audit = await history.finishOperation(room.id, name, {
+      at: now(),
+      actor: op.actor,
+      action: 'undo-rollback',
+      board: room.id,
+      tiles: done.tiles,
+      details: { rollback: op.id, placements: op.placements, ...(resumed ? { resumed: true } : {}) },
+    })
+    return { outcome, audit }
+  }
+
+  const runFill = async (room: Room, name: string, start: Extract<Operation, { kind: 'fill' }>, resumed: boolean) => {
+    let op = start
+    const { rect, color, cut } = op
+    const rows = Math.max(1, Math.floor(chunkTiles / rect.w))
+    while (op.row < rect.y + rect.h) {
+      checkOpen()
+      const from = op.row
+      op = await room.exclusive(async () => {
+        const bitmap = room.bitmap()
+        const { width } = room.config()
+        const writes: TileWrite[] = []
+        let changed = 0
+        const to = Math.min(rect.y + rect.h, from + rows)
+        for (let y = from; y < to; y++) {
+          for (let x = rect.x; x < rect.x + rect.w; x++) {
+            // Written after the fill began: that placement was validated later, and wins.
+            if ((await history.tileLatestSeq(room.id, x, y)) > cut) continue
+            writes.push({ x, y, color })
+            if (bitmap[y * width + x] !== color) changed += 1
+          }
+        }
+        const next = { ...op, row: to, tiles: op.tiles + changed }
+        return { result: next, writes, user: ADMIN_USER, kind: RecordKind.Fill, attach: { operations: { [name]: next } } }
+      })
+    }
+    const audit = await history.finishOperation(room.id, name, {
+      at: now(),
+      actor: op.actor,
+      action: op.action,
+      board: room.id,
+      tiles: op.tiles,
+      details: { ...rect, color, ...(resumed ? { resumed: true } : {}) },
+    })
+    return { tiles: op.tiles, audit }
+  }
+
+  const nextCounter = async (board: string, name: string): Promise<number> => {
+    const n = (((await history.getJson(board, name)) as number | undefined) ?? 0) + 1
+    await history.putJson(board, name, n)
+    return n
+  }
+
+  return {
+    rollback: (room, filter, actor) =>
+      serial(room.id, async () => {
+        const id = await nextCounter(room.id, 'rollbackSeq')
+        const cut = await cutOf(room)
+        const op = { kind: 'rollback', id, filter, cut, actor, at: now(), tiles: 0 } as const
+        await history.putOperation(room.id, `rollback:${id}`, op)
+        return runRollback(room, `rollback:${id}`, op, false)
+      }),
+    undo: (room, id, actor) =>
+      serial(room.id, async () => {
+        const seqs = await history.membersOf(room.id, id)
+        if (seqs.length === 0) return null
+        const op = { kind: 'undo', id, placements: seqs.length, actor, at: now(), tiles: 0 } as const
+        await history.putOperation(room.id, `undo:${id}`, op)
+        return runUndo(room, `undo:${id}`, op, false)
+      }),
+    fill: (room, rect, color, action, actor) =>
+      serial(room.id, async () => {
+        const name = `fill:${await nextCounter(room.id, 'fillSeq')}`
+        const cut = await cutOf(room)
+        const op = { kind: 'fill', action, rect, color, cut, row: rect.y, actor, at: now(), tiles: 0 } as const
+        await history.putOperation(room.id, name, op)
+        return runFill(room, name, op, false)
+      }),
+    resume: async (rooms) => {
+      for (const { board, name, value } of await history.readOperations()) {
+        const room = rooms.get(board)
+        const op = value as Operation
+        if (!room) {
+          log.warn(`board ${board}: ${name} was interrupted, but the board is not configured; it resumes when it is`)
+          continue
+        }
+        log.warn(`board ${board}: resuming ${name} (begun ${new Date(op.at).toISOString()} by ${op.actor}), interrupted by a stop`)
+        const run = (): Promise<{ audit: AuditEntry }> =>
+          op.kind === 'rollback'
+            ? runRollback(room, name, op, true)
+            : op.kind === 'undo'
+              ? runUndo(room, name, op, true)
+              : runFill(room, name, op, true)
+        serial(board, run).then(
+          ({ audit }) => log.warn(`board ${board}: ${name} finished after its interruption (audit entry ${audit.seq})`),
+          (err: Error) => log.error(`board ${board}: resuming ${name} failed:`, err.message),
+        )
+      }
+    },
+    close: async () => {
+      closing = true
+      await Promise.all(tails.values())
+    },
+  }
+}
