@@ -23,7 +23,15 @@
 import type { Rect } from '../shared/placement.ts'
 import { type AuditEntry, type HistoryStore, RecordKind } from './history-store.ts'
 import type { Logger } from './log.ts'
-import { type MarkChange, matchesFilter, RESTORE_USER, type RollbackFilter, type RollbackOutcome, restoreOf } from './rollback.ts'
+import {
+  type MarkChange,
+  matchesFilter,
+  type PlannedRestore,
+  RESTORE_USER,
+  type RollbackFilter,
+  type RollbackOutcome,
+  restoresOf,
+} from './rollback.ts'
 import type { Room, TileWrite } from './room.ts'
 
 /** The user name under which admin fills are written in the history. */
@@ -132,25 +140,32 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
       const seqs = chunk.flatMap((t) => byTile.get(t) as number[])
       const change: MarkChange =
         mode === 'add' ? { id, add: new Set(seqs), remove: new Set() } : { id, add: new Set(), remove: new Set(seqs) }
-      const xy = (t: number) => ({ x: t % 65_536, y: Math.floor(t / 65_536) })
+      const xy = chunk.map((t) => ({ x: t % 65_536, y: Math.floor(t / 65_536) }))
       // Outside the section: placements go on meanwhile.
-      const planned: Awaited<ReturnType<typeof restoreOf>>[] = []
-      for (const t of chunk) {
-        const { x, y } = xy(t)
-        planned.push(await restoreOf(history, room.id, x, y, change))
-      }
+      const planned = await restoresOf(history, room.id, xy, change)
       op = await room.exclusive(async () => {
+        // Tiles written since they were planned (placements committed meanwhile): planned again.
+        const moved: number[] = []
+        for (let j = 0; j < planned.length; j++) {
+          const { write, latest } = planned[j] as PlannedRestore
+          if ((await history.tileLatestSeq(room.id, write.x, write.y)) !== latest) moved.push(j)
+        }
+        const again = await restoresOf(
+          history,
+          room.id,
+          moved.map((j) => xy[j] as { x: number; y: number }),
+          change,
+        )
+        moved.forEach((j, k) => {
+          planned[j] = again[k] as PlannedRestore
+        })
         const bitmap = room.bitmap()
         const { width } = room.config()
         const writes: TileWrite[] = []
         let changed = 0
-        for (let j = 0; j < chunk.length; j++) {
-          const { x, y } = xy(chunk[j] as number)
-          let p = planned[j] as Awaited<ReturnType<typeof restoreOf>>
-          // A tile written since it was planned (a placement committed meanwhile): plan it again.
-          if ((await history.tileLatestSeq(room.id, x, y)) !== p.latest) p = await restoreOf(history, room.id, x, y, change)
-          writes.push(p.write)
-          if (bitmap[y * width + x] !== p.write.color) changed += 1
+        for (const { write } of planned) {
+          writes.push(write)
+          if (bitmap[write.y * width + write.x] !== write.color) changed += 1
         }
         const next = { ...op, tiles: op.tiles + changed }
         return {

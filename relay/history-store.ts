@@ -205,6 +205,12 @@ export type HistoryStore = {
   tileLatest: (board: string, x: number, y: number) => Promise<PlacementRecord | null>
   /** A tile's records newest first: at most `limit`, with seq < `beforeSeq` if given. */
   tileHistory: (board: string, x: number, y: number, limit: number, beforeSeq?: number) => Promise<PlacementRecord[]>
+  /** `tileHistory` of many tiles at once (one reader: neighbours share block reads). */
+  tileHistories: (
+    board: string,
+    tiles: readonly { x: number; y: number; beforeSeq?: number | undefined }[],
+    limit: number,
+  ) => Promise<PlacementRecord[][]>
   /** Records by seq (undefined where none). */
   getRecords: (board: string, seqs: readonly number[]) => Promise<(PlacementRecord | undefined)[]>
   /** A JSON value stored under a name ('' board = global), or undefined. */
@@ -280,9 +286,19 @@ export const openHistoryStore = async (
     return key
   }
   const operationKey = (board: string, name: string) => metaKey(boardPrefix(Prefix.Operation, board), name)
-  const rolledKey = (board: string, seq: number) => seqKey(boardPrefix(Prefix.RolledBack, board), seq)
+  // Prefixes of the mark keys by board (a rollback builds hundreds of thousands of keys).
+  const markPrefixes = new Map<string, { rolled: Uint8Array; member: Uint8Array }>()
+  const markPrefixOf = (board: string) => {
+    let p = markPrefixes.get(board)
+    if (!p) {
+      p = { rolled: boardPrefix(Prefix.RolledBack, board), member: boardPrefix(Prefix.RollbackMembers, board) }
+      markPrefixes.set(board, p)
+    }
+    return p
+  }
+  const rolledKey = (board: string, seq: number) => seqKey(markPrefixOf(board).rolled, seq)
   const memberKey = (board: string, id: number, seq: number) => {
-    const prefix = boardPrefix(Prefix.RollbackMembers, board)
+    const prefix = markPrefixOf(board).member
     const key = new Uint8Array(prefix.length + 16)
     key.set(prefix)
     writeU64(key, prefix.length, id)
@@ -508,23 +524,34 @@ export const openHistoryStore = async (
     return index.flushing
   }
 
-  const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) => {
-    const out: PlacementRecord[] = []
-    // Walk the tile's chain from its latest record, newest first.
-    let seq = (await indexOf(board)).tiles.get(x, y)
+  /** Walks each tile's chain from its latest record, newest first, through one reader. */
+  const tileHistories = async (
+    board: string,
+    tiles: readonly { x: number; y: number; beforeSeq?: number | undefined }[],
+    limit: number,
+  ): Promise<PlacementRecord[][]> => {
+    const index = (await indexOf(board)).tiles
     const reader = openReader(board)
     try {
-      while (seq > 0 && out.length < limit) {
-        const linked = await reader.at(seq)
-        if (!linked) break
-        if (beforeSeq === undefined || linked.record.seq < beforeSeq) out.push(linked.record)
-        seq = linked.prevSeq
+      const out: PlacementRecord[][] = []
+      for (const { x, y, beforeSeq } of tiles) {
+        const records: PlacementRecord[] = []
+        let seq = index.get(x, y)
+        while (seq > 0 && records.length < limit) {
+          const linked = await reader.at(seq)
+          if (!linked) break
+          if (beforeSeq === undefined || linked.record.seq < beforeSeq) records.push(linked.record)
+          seq = linked.prevSeq
+        }
+        out.push(records)
       }
+      return out
     } finally {
       await reader.close()
     }
-    return out
   }
+  const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) =>
+    (await tileHistories(board, [{ x, y, beforeSeq }], limit))[0] as PlacementRecord[]
 
   return {
     lastSeq: async (board) => {
@@ -608,6 +635,7 @@ export const openHistoryStore = async (
     tileLatestSeq: async (board, x, y) => (await indexOf(board)).tiles.get(x, y),
     tileLatest: async (board, x, y) => (await tileHistory(board, x, y, 1))[0] ?? null,
     tileHistory,
+    tileHistories,
     getRecords,
     getJson: async (board, name) => {
       const [value] = await db.getMany([jsonKey(board, name)])

@@ -32,34 +32,46 @@ export const matchesFilter = (r: PlacementRecord, f: RollbackFilter): boolean =>
 export type MarkChange = { id: number; add: ReadonlySet<number>; remove: ReadonlySet<number> }
 
 /** Records of a tile's chain read per step (most tiles have a few; a step is one block read). */
-const CHAIN_PAGE = 16
+const CHAIN_PAGE = 8
+
+/** A tile's restore, and the tile's latest seq when it was computed (to see if it moved since). */
+export type PlannedRestore = { write: TileWrite; latest: number }
 
 /**
- * The write that gives a tile its latest colour not rolled back, with `change` applied (a Restore
- * pointing at that placement; ref 0 and colour 0 if none), and the tile's latest seq it read.
+ * The writes that give tiles their latest colour not rolled back, with `change` applied (a Restore
+ * pointing at that placement; ref 0 and colour 0 if none). In rounds, all tiles at once: a round
+ * reads CHAIN_PAGE records of each unresolved tile's chain and their marks in one read, so that
+ * a chunk costs a few reads, not a few per tile.
  */
-export const restoreOf = async (
+export const restoresOf = async (
   history: HistoryStore,
   board: string,
-  x: number,
-  y: number,
+  tiles: readonly { x: number; y: number }[],
   change: MarkChange,
-): Promise<{ write: TileWrite; latest: number }> => {
-  const latest = await history.tileLatestSeq(board, x, y)
-  let before: number | undefined
-  for (;;) {
-    const page = await history.tileHistory(board, x, y, CHAIN_PAGE, before)
-    if (page.length === 0) return { write: { x, y, color: 0, ref: 0 }, latest }
-    const candidates = page.filter((r) => r.kind !== RecordKind.Restore)
+): Promise<PlannedRestore[]> => {
+  const out: PlannedRestore[] = []
+  for (const { x, y } of tiles) out.push({ write: { x, y, color: 0, ref: 0 }, latest: await history.tileLatestSeq(board, x, y) })
+  let open = tiles.map((t, i) => ({ ...t, i, beforeSeq: undefined as number | undefined }))
+  while (open.length > 0) {
+    const pages = await history.tileHistories(board, open, CHAIN_PAGE)
+    const candidates = pages.map((page) => page.filter((r) => r.kind !== RecordKind.Restore))
     const marks = await history.marksOf(
       board,
-      candidates.map((r) => r.seq),
+      candidates.flat().map((r) => r.seq),
     )
-    const live = candidates.find((r, i) => {
-      const ids = (marks[i] ?? []).filter((m) => m !== change.id || !change.remove.has(r.seq))
-      return ids.length === 0 && !change.add.has(r.seq)
+    const next: typeof open = []
+    let m = 0
+    open.forEach((tile, k) => {
+      const page = pages[k] as PlacementRecord[]
+      let live: PlacementRecord | undefined
+      for (const r of candidates[k] as PlacementRecord[]) {
+        const ids = (marks[m++] ?? []).filter((id) => id !== change.id || !change.remove.has(r.seq))
+        if (!live && ids.length === 0 && !change.add.has(r.seq)) live = r
+      }
+      if (live) (out[tile.i] as PlannedRestore).write = { x: tile.x, y: tile.y, color: live.color, ref: live.seq }
+      else if (page.length === CHAIN_PAGE) next.push({ ...tile, beforeSeq: (page[page.length - 1] as PlacementRecord).seq })
     })
-    if (live) return { write: { x, y, color: live.color, ref: live.seq }, latest }
-    before = (page[page.length - 1] as PlacementRecord).seq
+    open = next
   }
+  return out
 }
