@@ -37,8 +37,12 @@ import type { Room, TileWrite } from './room.ts'
 /** The user name under which admin fills are written in the history. */
 export const ADMIN_USER = '@admin'
 
-/** Tiles one chunk writes by default (ADMIN_CHUNK_TILES): about 10 ms of commit on the test machine. */
-export const ADMIN_CHUNK_TILES = 1_024
+/**
+ * Tiles one chunk writes by default (ADMIN_CHUNK_TILES). Placement p99 during a 250,000-tile
+ * rollback (bench/rollback-latency.ts, one run each on a shared 2-core machine): 256 -> 63 ms,
+ * 512 -> 327 ms, 1,024 -> 428 ms; the rollback's duration hardly changes (14-19 s).
+ */
+export const ADMIN_CHUNK_TILES = 256
 
 /** A journal entry: an operation begun and not finished. Times in ms since the Unix epoch. */
 export type Operation =

@@ -34,7 +34,7 @@ export type RelayConfig = {
   /**
    * Tiles one chunk of a large admin operation (rollback, undo, fill, blank) writes; placements
    * are committed between chunks, so this bounds how long one holds them up (relay/admin-ops.ts).
-   * Env ADMIN_CHUNK_TILES, default 1024.
+   * Env ADMIN_CHUNK_TILES, default 256.
    */
   adminChunkTiles: number
   /** Also apply the cooldown per client address (off: schools and carrier NAT share addresses). Env PER_IP_COOLDOWN. */
