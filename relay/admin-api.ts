@@ -10,7 +10,7 @@ import { PLACE_ERROR_STATUS } from '../shared/protocol.ts'
 import { ADMIN_USER, type AdminOps } from './admin-ops.ts'
 import { isAdminToken } from './admin-token.ts'
 import { HISTORY_CSV_HEADER, historyCsvRow } from './history-csv.ts'
-import type { HistoryStore } from './history-store.ts'
+import { type HistoryStore, RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import type { Moderation } from './moderation.ts'
 import type { RollbackFilter } from './rollback.ts'
@@ -83,6 +83,15 @@ export const handleAdminRoute = async (
   const audit = (action: string, board: string | null, tiles: number, details: unknown) =>
     deps.history.appendAudit({ at: deps.now(), actor, action, board, tiles, details })
   const rest = parts.slice(2)
+  /**
+   * A refusal if the board cannot take writes now (storage failing, closing, overloaded): a
+   * chunked operation would otherwise wait for the disk with the request open. An empty write
+   * answers exactly what a write would.
+   */
+  const refusal = async (room: Room) => {
+    const ready = await room.write([], ADMIN_USER, RecordKind.Fill)
+    return ready.ok ? null : ready
+  }
 
   if (rest[0] === 'audit' && rest.length === 1 && method === 'GET') {
     const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100))
@@ -178,6 +187,8 @@ export const handleAdminRoute = async (
       throw new HttpError(400, 'bad-color', `color must be in 0..${board.palette.length - 1}`)
     }
     if (rect.w * rect.h > MAX_FILL_TILES) throw new HttpError(400, 'too-large', `one fill writes at most ${MAX_FILL_TILES} tiles`)
+    const refused = await refusal(room)
+    if (refused) return sendPlaceError(res, refused)
     // Chunked: placements go on meanwhile, and those on the rectangle after it began keep their tiles.
     const { tiles } = await deps.ops.fill(room, rect, color, action, actor)
     send(res, 200, { ok: true, tiles })
@@ -206,6 +217,8 @@ export const handleAdminRoute = async (
     if (from !== undefined) filter.from = from
     if (to !== undefined) filter.to = to
     if (Object.keys(filter).length === 0) throw new HttpError(400, 'bad-request', 'give at least one of user, rect, from, to')
+    const refused = await refusal(room)
+    if (refused) return sendPlaceError(res, refused)
     // The audit entry is written with the rollback's end (relay/admin-ops.ts), also when a
     // restart finishes it: its id is in the audit log even if this answer never arrives.
     const { outcome } = await deps.ops.rollback(room, filter, actor)
@@ -216,6 +229,8 @@ export const handleAdminRoute = async (
   if (action === 'rollbacks' && rest.length === 5 && rest[4] === 'undo' && method === 'POST') {
     const id = Number(rest[3])
     if (!Number.isInteger(id) || id < 1) throw new HttpError(400, 'bad-request', 'the rollback id must be a positive integer')
+    const refused = await refusal(room)
+    if (refused) return sendPlaceError(res, refused)
     const undone = await deps.ops.undo(room, id, actor)
     if (!undone) throw new HttpError(404, 'not-found', `rollback ${id} has nothing to undo`)
     send(res, 200, { ok: true, ...undone.outcome })
