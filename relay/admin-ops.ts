@@ -320,7 +320,9 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
         return runFill(room, name, op, false)
       }),
     resume: async (rooms) => {
-      for (const { board, name, value } of await history.readOperations()) {
+      // In the order begun (normally one per board: a board runs one operation at a time).
+      const entries = (await history.readOperations()).sort((a, b) => (a.value as Operation).at - (b.value as Operation).at)
+      for (const { board, name, value } of entries) {
         const room = rooms.get(board)
         const op = value as Operation
         if (!room) {

@@ -32,7 +32,7 @@ type Audit = { seq: number; action: string; actor: string; tiles: number; detail
 const auditOf = async (url: string): Promise<Audit[]> => (await adminCall(url, ADMIN, 'GET', '/audit?limit=1000')).body.entries as Audit[]
 
 describe('kill -9 during a large admin operation', () => {
-  it('a restart finishes the fill and the rollback, with one audit entry each and a history that agrees with the board', async () => {
+  it('a restart finishes the fill, the rollback and its undo, with one audit entry each and a history that agrees with the board', async () => {
     const tmp = makeTmpDir()
     cleanups.push(tmp.remove)
     writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards: [board] }))
@@ -115,11 +115,30 @@ describe('kill -9 during a large admin operation', () => {
       expect(tile).toMatchObject(placed.has(cell) ? { color: placed.get(cell), user } : { color: 0, user: null })
     }
 
-    // The resumed rollback is an ordinary one: its undo brings the fill back.
-    const undo = await adminCall(relay.url, ADMIN, 'POST', '/boards/main/rollbacks/1/undo')
-    expect(undo.body).toMatchObject({ ok: true, id: 1, placements: SIDE * SIDE })
-    await waitFor(() => readBoardBitmap(viewer.doc, SIDE, SIDE).every((c) => c === 15), { what: 'the undo reaches the viewer' })
-    expect((await auditOf(relay.url)).filter((e) => e.action === 'undo-rollback')).toHaveLength(1)
+    // 3. Its undo (the resumed rollback is an ordinary one), killed mid-way too, brings the fill back.
+    void adminCall(relay.url, ADMIN, 'POST', '/boards/main/rollbacks/1/undo').catch(() => null)
+    await waitFor(async () => (await tileHistory(relay.url, 0, 0)).find((h) => h.user === '@admin')?.rolledBack === false, {
+      timeoutMs: 60_000,
+      what: 'the undo begins',
+    })
+    await restart()
+    const undos = await waitFor(
+      async () => {
+        const entries = (await auditOf(relay.url)).filter((e) => e.action === 'undo-rollback')
+        return entries.length > 0 ? entries : null
+      },
+      { timeoutMs: 120_000, what: 'the resumed undo' },
+    )
+    expect(undos).toHaveLength(1)
+    expect(undos[0]?.details).toMatchObject({ rollback: 1, placements: SIDE * SIDE, resumed: true })
+    const after = await connectProvider(relay.wsBase)
+    cleanups.push(after.close)
+    expect(readBoardBitmap(after.doc, SIDE, SIDE).every((c) => c === 15)).toBe(true)
+    for (const cell of sample) {
+      const history = await tileHistory(relay.url, cell % SIDE, Math.floor(cell / SIDE))
+      expect(history.find((h) => h.user === '@admin')?.rolledBack).toBe(false)
+    }
+    expect((await adminCall(relay.url, ADMIN, 'POST', '/boards/main/rollbacks/1/undo')).status).toBe(404)
   }, 300_000)
 })
 
