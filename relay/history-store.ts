@@ -685,7 +685,9 @@ export const openHistoryStore = async (
       await db.put(operationKey(board, name), te.encode(JSON.stringify(value)), { sync: opts.sync })
     },
     finishOperation: async (board, name, entry) => {
-      const full = { seq: auditSeq + 1, ...entry }
+      // The seq is taken before the write, as appendAudit does: two entries never share one.
+      auditSeq += 1
+      const full = { seq: auditSeq, ...entry }
       await db.batch(
         [
           { type: 'del', key: operationKey(board, name) },
@@ -693,7 +695,6 @@ export const openHistoryStore = async (
         ],
         { sync: opts.sync },
       )
-      auditSeq = Math.max(auditSeq, full.seq)
       return full
     },
     close: async () => {
