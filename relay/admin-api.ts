@@ -237,6 +237,16 @@ export const handleAdminRoute = async (
     return true
   }
 
+  if (action === 'operations' && rest.length === 3 && method === 'GET') {
+    // Journal entries (relay/admin-ops.ts): fills, rollbacks and undos begun and not finished,
+    // with their progress; one a restart is finishing shows here until its audit entry is written.
+    const operations = (await deps.history.readOperations())
+      .filter((o) => o.board === room.id)
+      .map((o) => ({ name: o.name, ...(o.value as object) }))
+    send(res, 200, { operations })
+    return true
+  }
+
   if (action === 'history.csv' && rest.length === 3 && method === 'GET') {
     await streamHistoryCsv(res, room, deps)
     return true

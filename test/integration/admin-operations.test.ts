@@ -156,6 +156,9 @@ describe('placements during a large rollback', () => {
     })
     // Once the rollback has begun (its first chunk is committed)...
     await waitFor(async () => (await tileHistory(relay.url, 0, 0))[0]?.rolledBack === true, { what: 'the rollback begins' })
+    // The admin can see it in progress, with its id.
+    const running = await adminCall(relay.url, ADMIN, 'GET', '/boards/main/operations')
+    expect(running.body.operations).toMatchObject([{ name: 'rollback:1', kind: 'rollback', id: 1, filter: { user: '@admin' } }])
     // ...a placement on a tile of its last chunk, then more on other tiles while it runs.
     const last = { x: SIDE - 1, y: SIDE - 1, color: 4 }
     const first = await placeHttp(relay.url, token, last)
@@ -170,6 +173,7 @@ describe('placements during a large rollback', () => {
     expect(during).toBeGreaterThan(1)
     const outcome = await rollback
     expect(outcome.body).toMatchObject({ ok: true, id: 1, placements: SIDE * SIDE })
+    expect((await adminCall(relay.url, ADMIN, 'GET', '/boards/main/operations')).body.operations).toEqual([])
 
     // The placement made during the rollback keeps its tile; the fill under it is rolled back.
     const board_ = relay.rooms.get('main')?.bitmap() as Uint8Array
