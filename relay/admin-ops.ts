@@ -93,6 +93,9 @@ export type AdminOpsDeps = {
   chunkTiles: number
 }
 
+/** Records a history scan reads between two returns to the event loop (about 5 ms of scan). */
+const SCAN_YIELD_RECORDS = 8_192
+
 const Closing = 'the relay is closing: the operation resumes at the next start'
 
 /** Tile key across board sizes (x, y < 65,536). */
@@ -137,7 +140,8 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
     start: Operation,
   ): Promise<Operation> => {
     let op = start
-    const tiles = [...byTile.keys()].sort((a, b) => a - b)
+    // In the order first matched (no sort: sorting 250,000 keys at once would hold the thread).
+    const tiles = [...byTile.keys()]
     for (let i = 0; i < tiles.length; i += chunkTiles) {
       checkOpen()
       const chunk = tiles.slice(i, i + chunkTiles)
@@ -188,41 +192,49 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
   }
 
   const runRollback = async (room: Room, name: string, op: Extract<Operation, { kind: 'rollback' }>, resumed: boolean) => {
-    // Every match up to the cut; on a resume, those its finished chunks marked are left out.
-    const matched: { seq: number; tile: number }[] = []
-    for await (const r of history.readAfter(room.id, 0)) {
-      if (r.seq > op.cut) break
-      if (matchesFilter(r, op.filter)) matched.push({ seq: r.seq, tile: tileKey(r.x, r.y) })
-    }
-    let todo = matched
-    if (resumed) {
-      todo = []
-      for (let i = 0; i < matched.length; i += 10_000) {
-        const part = matched.slice(i, i + 10_000)
+    // Every match up to the cut, grouped by tile a batch at a time, with a return to the event
+    // loop after each: the iterator hands over records in microtasks, several blocks per read,
+    // and grouping 250,000 matches at once held the thread ~100 ms, and every placement with it.
+    const byTile = new Map<number, number[]>()
+    let placements = 0
+    let batch: { seq: number; tile: number }[] = []
+    const group = async () => {
+      let keep = batch
+      batch = []
+      if (resumed) {
+        // Those its finished chunks marked are done.
         const marks = await history.marksOf(
           room.id,
-          part.map((m) => m.seq),
+          keep.map((m) => m.seq),
         )
-        part.forEach((m, j) => {
-          if (!(marks[j] ?? []).includes(op.id)) todo.push(m)
-        })
+        keep = keep.filter((_, j) => !(marks[j] ?? []).includes(op.id))
       }
+      for (const m of keep) {
+        const list = byTile.get(m.tile)
+        if (list) list.push(m.seq)
+        else byTile.set(m.tile, [m.seq])
+      }
+      await new Promise((resolve) => setImmediate(resolve))
     }
-    const byTile = new Map<number, number[]>()
-    for (const m of todo) {
-      const list = byTile.get(m.tile)
-      if (list) list.push(m.seq)
-      else byTile.set(m.tile, [m.seq])
+    let read = 0
+    for await (const r of history.readAfter(room.id, 0)) {
+      if (r.seq > op.cut) break
+      if (matchesFilter(r, op.filter)) {
+        placements += 1
+        batch.push({ seq: r.seq, tile: tileKey(r.x, r.y) })
+      }
+      if (++read % SCAN_YIELD_RECORDS === 0) await group()
     }
+    await group()
     const done = await restoreTiles(room, name, byTile, 'add', op.id, op)
-    const outcome = { id: op.id, placements: matched.length, tiles: done.tiles }
+    const outcome = { id: op.id, placements, tiles: done.tiles }
     const audit = await history.finishOperation(room.id, name, {
       at: now(),
       actor: op.actor,
       action: 'rollback',
       board: room.id,
       tiles: done.tiles,
-      details: { ...op.filter, rollback: op.id, placements: matched.length, ...(resumed ? { resumed: true } : {}) },
+      details: { ...op.filter, rollback: op.id, placements, ...(resumed ? { resumed: true } : {}) },
     })
     return { outcome, audit }
   }
@@ -230,14 +242,17 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
   const runUndo = async (room: Room, name: string, op: Extract<Operation, { kind: 'undo' }>, resumed: boolean) => {
     // The marks still there are the work left (each chunk removes its own with its restores).
     const seqs = await history.membersOf(room.id, op.id)
-    const records = await history.getRecords(room.id, seqs)
     const byTile = new Map<number, number[]>()
-    for (const r of records) {
-      if (!r) continue
-      const tile = tileKey(r.x, r.y)
-      const list = byTile.get(tile)
-      if (list) list.push(r.seq)
-      else byTile.set(tile, [r.seq])
+    // A batch at a time, with a return to the event loop after each (as a rollback's scan).
+    for (let i = 0; i < seqs.length; i += SCAN_YIELD_RECORDS) {
+      for (const r of await history.getRecords(room.id, seqs.slice(i, i + SCAN_YIELD_RECORDS))) {
+        if (!r) continue
+        const tile = tileKey(r.x, r.y)
+        const list = byTile.get(tile)
+        if (list) list.push(r.seq)
+        else byTile.set(tile, [r.seq])
+      }
+      await new Promise((resolve) => setImmediate(resolve))
     }
     const done = await restoreTiles(room, name, byTile, 'remove', op.id, op)
     const outcome = { id: op.id, placements: op.placements, tiles: done.tiles }

@@ -666,6 +666,8 @@ export const openHistoryStore = async (
       const seqs: number[] = []
       for await (const key of db.keys({ gte: memberKey(board, id, 0), lt: memberKey(board, id + 1, 0) })) {
         seqs.push(readU64(key, key.length - 8))
+        // Keys arrive in microtasks, many per read: return to the event loop now and then.
+        if (seqs.length % 8_192 === 0) await new Promise((resolve) => setImmediate(resolve))
       }
       return seqs
     },
