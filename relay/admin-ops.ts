@@ -39,8 +39,9 @@ export const ADMIN_USER = '@admin'
 
 /**
  * Tiles one chunk writes by default (ADMIN_CHUNK_TILES). Placement p99 during a 250,000-tile
- * rollback (bench/rollback-latency.ts, one run each on a shared 2-core machine): 256 -> 63 ms,
- * 512 -> 327 ms, 1,024 -> 428 ms; the rollback's duration hardly changes (14-19 s).
+ * rollback (bench/rollback-latency.ts, one run each on a shared 2-core machine, 2026-12-03):
+ * 256 -> 20-23 ms, 1,024 -> 221 ms, 512 -> 893 ms (the machine busier then); the rollback takes
+ * 10-21 s either way.
  */
 export const ADMIN_CHUNK_TILES = 256
 
