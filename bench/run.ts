@@ -5,7 +5,7 @@
  *   npm run bench -- --quick      one run of each at small sizes: a smoke test (under 2 minutes)
  *   npm run bench -- --replay     the long figures: 16.5 M placement replay, 4096x4096 board
  *       --placements=N            scale the replay to N placements (the table says what ran)
- *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, sockets, catchup, flood, replay, png)
+ *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, sockets, catchup, flood, rollback, replay, png)
  *   --reps=N                      repetitions of each repeated figure (default 3)
  *   --profile                     every relay process writes a CPU profile to bench/results/profiles/
  *                                 (summarise one with: npx tsx bench/profile-summary.ts <file>)
@@ -25,6 +25,7 @@ import { measureIngest } from './ingest.ts'
 import { runLatency } from './latency.ts'
 import { measureNaive, naiveSizes } from './naive-relay.ts'
 import { runReplay } from './replay.ts'
+import { runRollbackLatency } from './rollback-latency.ts'
 import { runSockets } from './sockets.ts'
 
 const argv = process.argv.slice(2)
@@ -133,6 +134,8 @@ const figures: { name: string; run: (o: FigureOptions) => Promise<Row[]>; repeat
       { name: 'sockets', run: runSockets, repeat: true },
       { name: 'catchup', run: runCatchUp, repeat: true },
       { name: 'flood', run: runFlood, repeat: true },
+      // One run: a 250,000-tile fill and its rollback take about a minute.
+      { name: 'rollback', run: runRollbackLatency, repeat: false },
       { name: 'png', run: runPng, repeat: false },
       { name: 'replay', run: (o) => runReplay({ ...o, replay: false }), repeat: false },
     ]

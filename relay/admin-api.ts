@@ -7,20 +7,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BOARD_ID_PATTERN, type BoardConfig, parseBoardConfig } from '../shared/board.ts'
 import type { Rect } from '../shared/placement.ts'
 import { PLACE_ERROR_STATUS } from '../shared/protocol.ts'
+import { ADMIN_USER, type AdminOps } from './admin-ops.ts'
 import { isAdminToken } from './admin-token.ts'
 import { HISTORY_CSV_HEADER, historyCsvRow } from './history-csv.ts'
 import { type HistoryStore, RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import { formatAddressRange, parseAddressRange } from './ip-address.ts'
 import type { Moderation } from './moderation.ts'
-import { type RollbackFilter, rollback, undoRollback } from './rollback.ts'
-import type { Room, TileWrite } from './room.ts'
+import type { RollbackFilter } from './rollback.ts'
+import type { Room } from './room.ts'
 
 export type AdminDeps = {
   adminToken: string
   rooms: ReadonlyMap<string, Room>
   history: HistoryStore
   moderation: Moderation
+  /** Rollback, undo and fill: chunked and journalled (relay/admin-ops.ts). */
+  ops: AdminOps
   /** Public board info (as GET /api/boards/<id> answers). */
   boardInfo: (room: Room) => unknown
   /** Stable pseudonym of an identity for exports. */
@@ -29,8 +32,6 @@ export type AdminDeps = {
   now: () => number
 }
 
-/** The user name under which admin fills are written in the history. */
-export const ADMIN_USER = '@admin'
 /** Largest rectangle one fill may write, in tiles (each tile is one history record). */
 export const MAX_FILL_TILES = 1 << 20
 
@@ -87,6 +88,15 @@ export const handleAdminRoute = async (
   const audit = (action: string, board: string | null, tiles: number, details: unknown) =>
     deps.history.appendAudit({ at: deps.now(), actor, action, board, tiles, details })
   const rest = parts.slice(2)
+  /**
+   * A refusal if the board cannot take writes now (storage failing, closing, overloaded): a
+   * chunked operation would otherwise wait for the disk with the request open. An empty write
+   * answers exactly what a write would.
+   */
+  const refusal = async (room: Room) => {
+    const ready = await room.write([], ADMIN_USER, RecordKind.Fill)
+    return ready.ok ? null : ready
+  }
 
   if (rest[0] === 'audit' && rest.length === 1 && method === 'GET') {
     const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100))
@@ -197,19 +207,11 @@ export const handleAdminRoute = async (
       throw new HttpError(400, 'bad-color', `color must be in 0..${board.palette.length - 1}`)
     }
     if (rect.w * rect.h > MAX_FILL_TILES) throw new HttpError(400, 'too-large', `one fill writes at most ${MAX_FILL_TILES} tiles`)
-    const tiles: TileWrite[] = []
-    let changed = 0
-    const bitmap = room.bitmap()
-    for (let y = rect.y; y < rect.y + rect.h; y++) {
-      for (let x = rect.x; x < rect.x + rect.w; x++) {
-        tiles.push({ x, y, color })
-        if (bitmap[y * board.width + x] !== color) changed += 1
-      }
-    }
-    const result = await room.write(tiles, ADMIN_USER, RecordKind.Fill)
-    if (!result.ok) return sendPlaceError(res, result)
-    await audit(action, room.id, changed, { ...rect, color })
-    send(res, 200, { ok: true, tiles: changed })
+    const refused = await refusal(room)
+    if (refused) return sendPlaceError(res, refused)
+    // Chunked: placements go on meanwhile, and those on the rectangle after it began keep their tiles.
+    const { tiles } = await deps.ops.fill(room, rect, color, action, actor)
+    send(res, 200, { ok: true, tiles })
     return true
   }
 
@@ -235,8 +237,11 @@ export const handleAdminRoute = async (
     if (from !== undefined) filter.from = from
     if (to !== undefined) filter.to = to
     if (Object.keys(filter).length === 0) throw new HttpError(400, 'bad-request', 'give at least one of user, rect, from, to')
-    const outcome = await rollback(room, deps.history, filter)
-    await audit('rollback', room.id, outcome.tiles, { ...filter, rollback: outcome.id, placements: outcome.placements })
+    const refused = await refusal(room)
+    if (refused) return sendPlaceError(res, refused)
+    // The audit entry is written with the rollback's end (relay/admin-ops.ts), also when a
+    // restart finishes it: its id is in the audit log even if this answer never arrives.
+    const { outcome } = await deps.ops.rollback(room, filter, actor)
     send(res, 200, { ok: true, ...outcome })
     return true
   }
@@ -244,10 +249,21 @@ export const handleAdminRoute = async (
   if (action === 'rollbacks' && rest.length === 5 && rest[4] === 'undo' && method === 'POST') {
     const id = Number(rest[3])
     if (!Number.isInteger(id) || id < 1) throw new HttpError(400, 'bad-request', 'the rollback id must be a positive integer')
-    const outcome = await undoRollback(room, deps.history, id)
-    if (outcome.placements === 0) throw new HttpError(404, 'not-found', `rollback ${id} has nothing to undo`)
-    await audit('undo-rollback', room.id, outcome.tiles, { rollback: id, placements: outcome.placements })
-    send(res, 200, { ok: true, ...outcome })
+    const refused = await refusal(room)
+    if (refused) return sendPlaceError(res, refused)
+    const undone = await deps.ops.undo(room, id, actor)
+    if (!undone) throw new HttpError(404, 'not-found', `rollback ${id} has nothing to undo`)
+    send(res, 200, { ok: true, ...undone.outcome })
+    return true
+  }
+
+  if (action === 'operations' && rest.length === 3 && method === 'GET') {
+    // Journal entries (relay/admin-ops.ts): fills, rollbacks and undos begun and not finished,
+    // with their progress; one a restart is finishing shows here until its audit entry is written.
+    const operations = (await deps.history.readOperations())
+      .filter((o) => o.board === room.id)
+      .map((o) => ({ name: o.name, ...(o.value as object) }))
+    send(res, 200, { operations })
     return true
   }
 

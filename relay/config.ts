@@ -8,6 +8,7 @@ import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/boa
 import { type Env, envBool, envInt } from '../shared/env.ts'
 import { MAX_POW_BITS } from '../shared/proof-of-work.ts'
 import { Limits, SessionLimits } from '../shared/protocol.ts'
+import { ADMIN_CHUNK_TILES } from './admin-ops.ts'
 import { parseTrustProxy, type TrustProxy } from './client-address.ts'
 import { DEFAULT_COMPACTION } from './compaction.ts'
 
@@ -32,6 +33,12 @@ export type RelayConfig = {
    * start applies from the history. Env DOC_FLUSH_MS, default 1000.
    */
   docFlushMs: number
+  /**
+   * Tiles one chunk of a large admin operation (rollback, undo, fill, blank) writes; placements
+   * are committed between chunks, so this bounds how long one holds them up (relay/admin-ops.ts).
+   * Env ADMIN_CHUNK_TILES, default 256.
+   */
+  adminChunkTiles: number
   /** Also apply the cooldown per client address (off: schools and carrier NAT share addresses). Env PER_IP_COOLDOWN. */
   perIpCooldown: boolean
   /** Fsync every history write: survives power loss, not just a crash, at some throughput. Env SYNC_WRITES. */
@@ -202,6 +209,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     boards,
     tickMs: envInt(env, 'TICK_MS', 0, 0, 10_000),
     docFlushMs: envInt(env, 'DOC_FLUSH_MS', 1000, 0, 60_000),
+    adminChunkTiles: envInt(env, 'ADMIN_CHUNK_TILES', ADMIN_CHUNK_TILES, 1, 1 << 20),
     perIpCooldown: envBool(env, 'PER_IP_COOLDOWN', false),
     trustProxy: trustProxy(env.TRUST_PROXY),
     syncWrites: envBool(env, 'SYNC_WRITES', false),

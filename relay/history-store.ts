@@ -6,6 +6,7 @@
  *               0x03 board 0x00 name          -> meta value (varuint)
  *               0x08 board 0x00 chunk(u32 BE) -> tile index chunk: 64 x 64 latest seqs (u32 LE)
  *               0x09 board 0x00 n(u64 BE)     -> document update n, not yet in the document store
+ *               0x0b board 0x00 name          -> an admin operation in progress (JSON; relay/admin-ops.ts)
  * Board ids never contain 0x00 (BOARD_ID_PATTERN), so the separator is unambiguous.
  *
  * Writes go in one LevelDB batch per commit: the records, meta and the commit's document update
@@ -71,6 +72,17 @@ export type PlacementRecord = {
 /** An audit log entry: who did what, when, and how many tiles it changed. */
 export type AuditEntry = { seq: number; at: number; actor: string; action: string; board: string | null; tiles: number; details: unknown }
 
+/**
+ * Writes that join a commit's batch (so they land with its records or not at all): one chunk of
+ * an admin operation's rollback marks, and its journal entry's progress.
+ */
+export type AppendExtra = {
+  /** Adds rollback `id` to the marks of `add`, removes it from those of `remove` (idempotent). */
+  marks?: { id: number; add: readonly number[]; remove: readonly number[] }
+  /** Journal entries (by name) to write; null deletes one. */
+  operations?: Record<string, unknown>
+}
+
 // 1 held one record per key and 2 per-tile keys in earlier layouts: an open converts 1 into
 // blocks (migrateRecordKeys); 2 stays unused.
 const Prefix = {
@@ -83,6 +95,7 @@ const Prefix = {
   TileIndex: 8,
   DocUpdate: 9,
   Block: 10,
+  Operation: 11,
 } as const
 
 /** Records a block holds at most (a fill of a million tiles is one commit, not one value). */
@@ -172,6 +185,7 @@ export type HistoryStore = {
     records: readonly PlacementRecord[],
     meta?: Record<string, number>,
     update?: { n: number; bytes: Uint8Array },
+    extra?: AppendExtra,
   ) => Promise<void>
   /** Document updates kept by `append` with n > afterN, ascending. */
   readUpdates: (board: string, afterN: number) => AsyncIterable<{ n: number; bytes: Uint8Array }>
@@ -185,10 +199,18 @@ export type HistoryStore = {
   readAfter: (board: string, afterSeq: number) => AsyncIterable<PlacementRecord>
   /** Placements newest first (stop iterating to stop reading). */
   readBackwards: (board: string) => AsyncIterable<PlacementRecord>
+  /** The seq of the latest record on a tile, 0 if none (from memory: no read). */
+  tileLatestSeq: (board: string, x: number, y: number) => Promise<number>
   /** The latest placement on a tile, or null if it was never placed. */
   tileLatest: (board: string, x: number, y: number) => Promise<PlacementRecord | null>
   /** A tile's records newest first: at most `limit`, with seq < `beforeSeq` if given. */
   tileHistory: (board: string, x: number, y: number, limit: number, beforeSeq?: number) => Promise<PlacementRecord[]>
+  /** `tileHistory` of many tiles at once (one reader: neighbours share block reads). */
+  tileHistories: (
+    board: string,
+    tiles: readonly { x: number; y: number; beforeSeq?: number | undefined }[],
+    limit: number,
+  ) => Promise<PlacementRecord[][]>
   /** Records by seq (undefined where none). */
   getRecords: (board: string, seqs: readonly number[]) => Promise<(PlacementRecord | undefined)[]>
   /** A JSON value stored under a name ('' board = global), or undefined. */
@@ -198,12 +220,18 @@ export type HistoryStore = {
   appendAudit: (entry: Omit<AuditEntry, 'seq'>) => Promise<AuditEntry>
   /** Audit entries newest first: at most `limit`, with seq < `beforeSeq` if given. */
   readAudit: (limit: number, beforeSeq?: number) => Promise<AuditEntry[]>
+  /** The rollback ids in force on each of these seqs (empty: counts). */
+  marksOf: (board: string, seqs: readonly number[]) => Promise<number[][]>
+  /** The seqs rollback `id` marks, ascending. */
+  membersOf: (board: string, id: number) => Promise<number[]>
+  /** Journal entries of admin operations not finished, by board and name. */
+  readOperations: () => Promise<{ board: string; name: string; value: unknown }[]>
+  /** Writes a journal entry (durably, before the operation touches anything). */
+  putOperation: (board: string, name: string, value: unknown) => Promise<void>
+  /** Deletes a journal entry and appends its audit entry, in one batch; returns the entry. */
+  finishOperation: (board: string, name: string, entry: Omit<AuditEntry, 'seq'>) => Promise<AuditEntry>
   /** Which of these seqs are rolled back (by at least one rollback in force). */
   rolledBackOf: (board: string, seqs: readonly number[]) => Promise<Set<number>>
-  /** Marks placements as rolled back by rollback `id`. Returns the seqs marked. */
-  markRolledBack: (board: string, id: number, seqs: readonly number[]) => Promise<number[]>
-  /** Removes rollback `id`'s marks; returns the seqs it had marked. */
-  unmarkRollback: (board: string, id: number) => Promise<number[]>
   close: () => Promise<void>
 }
 
@@ -251,9 +279,26 @@ export const openHistoryStore = async (
   for await (const key of db.keys({ gte: auditPrefix, lt: new Uint8Array([Prefix.Audit + 1]), reverse: true, limit: 1 })) {
     auditSeq = readU64(key, 1)
   }
-  const rolledKey = (board: string, seq: number) => seqKey(boardPrefix(Prefix.RolledBack, board), seq)
+  const auditKey = (seq: number) => {
+    const key = new Uint8Array(9)
+    key[0] = Prefix.Audit
+    writeU64(key, 1, seq)
+    return key
+  }
+  const operationKey = (board: string, name: string) => metaKey(boardPrefix(Prefix.Operation, board), name)
+  // Prefixes of the mark keys by board (a rollback builds hundreds of thousands of keys).
+  const markPrefixes = new Map<string, { rolled: Uint8Array; member: Uint8Array }>()
+  const markPrefixOf = (board: string) => {
+    let p = markPrefixes.get(board)
+    if (!p) {
+      p = { rolled: boardPrefix(Prefix.RolledBack, board), member: boardPrefix(Prefix.RollbackMembers, board) }
+      markPrefixes.set(board, p)
+    }
+    return p
+  }
+  const rolledKey = (board: string, seq: number) => seqKey(markPrefixOf(board).rolled, seq)
   const memberKey = (board: string, id: number, seq: number) => {
-    const prefix = boardPrefix(Prefix.RollbackMembers, board)
+    const prefix = markPrefixOf(board).member
     const key = new Uint8Array(prefix.length + 16)
     key.set(prefix)
     writeU64(key, prefix.length, id)
@@ -387,6 +432,30 @@ export const openHistoryStore = async (
     const marks = await marksOf(board, seqs)
     return new Set(seqs.filter((_, i) => (marks[i]?.length ?? 0) > 0))
   }
+  type Op = { type: 'del'; key: Uint8Array } | { type: 'put'; key: Uint8Array; value: Uint8Array }
+  /**
+   * The writes that add rollback `id` to some placements' marks and remove it from others'. A
+   * placement may be rolled back by several rollbacks; it counts again only when every one of
+   * them is undone. Idempotent: adding a mark already there, or removing one that is not, changes
+   * nothing (a resumed operation may repeat a chunk's marks).
+   */
+  const markOps = async (board: string, change: NonNullable<AppendExtra['marks']>): Promise<Op[]> => {
+    const { id, add, remove } = change
+    const marks = await marksOf(board, [...add, ...remove])
+    const ops: Op[] = []
+    add.forEach((seq, i) => {
+      const m = marks[i] ?? []
+      if (!m.includes(id)) ops.push({ type: 'put', key: rolledKey(board, seq), value: encodeIds([...m, id]) })
+      ops.push({ type: 'put', key: memberKey(board, id, seq), value: empty })
+    })
+    remove.forEach((seq, j) => {
+      const left = (marks[add.length + j] ?? []).filter((m) => m !== id)
+      if (left.length > 0) ops.push({ type: 'put', key: rolledKey(board, seq), value: encodeIds(left) })
+      else ops.push({ type: 'del', key: rolledKey(board, seq) })
+      ops.push({ type: 'del', key: memberKey(board, id, seq) })
+    })
+    return ops
+  }
 
   /** A board's tile index with the last seq it holds; loaded on first use. */
   type BoardIndex = { tiles: TileIndex; seq: number; flushedAt: number; flushing: Promise<void> | null }
@@ -455,23 +524,34 @@ export const openHistoryStore = async (
     return index.flushing
   }
 
-  const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) => {
-    const out: PlacementRecord[] = []
-    // Walk the tile's chain from its latest record, newest first.
-    let seq = (await indexOf(board)).tiles.get(x, y)
+  /** Walks each tile's chain from its latest record, newest first, through one reader. */
+  const tileHistories = async (
+    board: string,
+    tiles: readonly { x: number; y: number; beforeSeq?: number | undefined }[],
+    limit: number,
+  ): Promise<PlacementRecord[][]> => {
+    const index = (await indexOf(board)).tiles
     const reader = openReader(board)
     try {
-      while (seq > 0 && out.length < limit) {
-        const linked = await reader.at(seq)
-        if (!linked) break
-        if (beforeSeq === undefined || linked.record.seq < beforeSeq) out.push(linked.record)
-        seq = linked.prevSeq
+      const out: PlacementRecord[][] = []
+      for (const { x, y, beforeSeq } of tiles) {
+        const records: PlacementRecord[] = []
+        let seq = index.get(x, y)
+        while (seq > 0 && records.length < limit) {
+          const linked = await reader.at(seq)
+          if (!linked) break
+          if (beforeSeq === undefined || linked.record.seq < beforeSeq) records.push(linked.record)
+          seq = linked.prevSeq
+        }
+        out.push(records)
       }
+      return out
     } finally {
       await reader.close()
     }
-    return out
   }
+  const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) =>
+    (await tileHistories(board, [{ x, y, beforeSeq }], limit))[0] as PlacementRecord[]
 
   return {
     lastSeq: async (board) => {
@@ -479,7 +559,7 @@ export const openHistoryStore = async (
       for await (const key of db.keys({ gte: p, lt: rangeEnd(p), reverse: true, limit: 1 })) return readU64(key, p.length)
       return 0
     },
-    append: async (board, records, meta = {}, update) => {
+    append: async (board, records, meta = {}, update, extra) => {
       // After a failed write LevelDB refuses every later write (its error is sticky): reopen
       // first, which recovers once the cause (a full disk, say) is gone.
       if (failed) {
@@ -489,7 +569,7 @@ export const openHistoryStore = async (
       }
       const p = prefixOf(board)
       const index = await indexOf(board)
-      const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
+      const ops: Op[] = []
       // The previous seq of each tile, counting this batch's own earlier records.
       const latest = new Map<number, number>()
       // A block's records are found by seq arithmetic (first + index): seqs must be consecutive.
@@ -509,6 +589,11 @@ export const openHistoryStore = async (
       }
       for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(p.meta, name), value: encodeVarUint(value) })
       if (update) ops.push({ type: 'put', key: seqKey(p.update, update.n), value: update.bytes })
+      if (extra?.marks) for (const op of await markOps(board, extra.marks)) ops.push(op)
+      for (const [name, value] of Object.entries(extra?.operations ?? {})) {
+        const key = operationKey(board, name)
+        ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value: te.encode(JSON.stringify(value)) })
+      }
       try {
         await db.batch(ops, { sync: opts.sync })
       } catch (err) {
@@ -547,8 +632,10 @@ export const openHistoryStore = async (
         for (let i = records.length - 1; i >= 0; i--) yield records[i] as PlacementRecord
       }
     },
+    tileLatestSeq: async (board, x, y) => (await indexOf(board)).tiles.get(x, y),
     tileLatest: async (board, x, y) => (await tileHistory(board, x, y, 1))[0] ?? null,
     tileHistory,
+    tileHistories,
     getRecords,
     getJson: async (board, name) => {
       const [value] = await db.getMany([jsonKey(board, name)])
@@ -560,10 +647,7 @@ export const openHistoryStore = async (
     appendAudit: async (entry) => {
       auditSeq += 1
       const full = { seq: auditSeq, ...entry }
-      const key = new Uint8Array(9)
-      key[0] = Prefix.Audit
-      writeU64(key, 1, auditSeq)
-      await db.put(key, te.encode(JSON.stringify(full)), { sync: opts.sync })
+      await db.put(auditKey(auditSeq), te.encode(JSON.stringify(full)), { sync: opts.sync })
       return full
     },
     readAudit: async (limit, beforeSeq) => {
@@ -577,33 +661,43 @@ export const openHistoryStore = async (
       return out
     },
     rolledBackOf,
-    markRolledBack: async (board, id, seqs) => {
-      // A placement may be rolled back by several rollbacks; it counts again only when every
-      // one of them is undone.
-      const marks = await marksOf(board, seqs)
-      const batch = db.batch()
-      seqs.forEach((seq, i) => {
-        batch.put(rolledKey(board, seq), encodeIds([...(marks[i] ?? []), id]))
-        batch.put(memberKey(board, id, seq), empty)
-      })
-      await batch.write({ sync: opts.sync })
-      return [...seqs]
-    },
-    unmarkRollback: async (board, id) => {
+    marksOf,
+    membersOf: async (board, id) => {
       const seqs: number[] = []
       for await (const key of db.keys({ gte: memberKey(board, id, 0), lt: memberKey(board, id + 1, 0) })) {
         seqs.push(readU64(key, key.length - 8))
+        // Keys arrive in microtasks, many per read: return to the event loop now and then.
+        if (seqs.length % 8_192 === 0) await new Promise((resolve) => setImmediate(resolve))
       }
-      const marks = await marksOf(board, seqs)
-      const batch = db.batch()
-      seqs.forEach((seq, i) => {
-        const left = (marks[i] ?? []).filter((m) => m !== id)
-        if (left.length > 0) batch.put(rolledKey(board, seq), encodeIds(left))
-        else batch.del(rolledKey(board, seq))
-        batch.del(memberKey(board, id, seq))
-      })
-      await batch.write({ sync: opts.sync })
       return seqs
+    },
+    readOperations: async () => {
+      const out: { board: string; name: string; value: unknown }[] = []
+      const td = new TextDecoder()
+      for await (const [key, value] of db.iterator({
+        gte: new Uint8Array([Prefix.Operation]),
+        lt: new Uint8Array([Prefix.Operation + 1]),
+      })) {
+        const sep = key.indexOf(0, 1)
+        out.push({ board: td.decode(key.subarray(1, sep)), name: td.decode(key.subarray(sep + 1)), value: JSON.parse(td.decode(value)) })
+      }
+      return out
+    },
+    putOperation: async (board, name, value) => {
+      await db.put(operationKey(board, name), te.encode(JSON.stringify(value)), { sync: opts.sync })
+    },
+    finishOperation: async (board, name, entry) => {
+      // The seq is taken before the write, as appendAudit does: two entries never share one.
+      auditSeq += 1
+      const full = { seq: auditSeq, ...entry }
+      await db.batch(
+        [
+          { type: 'del', key: operationKey(board, name) },
+          { type: 'put', key: auditKey(full.seq), value: te.encode(JSON.stringify(full)) },
+        ],
+        { sync: opts.sync },
+      )
+      return full
     },
     close: async () => {
       // Chunks written now spare the next open a replay of the history since the last flush.

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { CloseCode, LIVE_PARAM, LiveMode, SessionLimits, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
+import { createAdminOps } from './admin-ops.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import { createAnswerBudget } from './answer-budget.ts'
 import { createClientAddress } from './client-address.ts'
@@ -108,6 +109,11 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     throw err
   }
 
+  // Admin operations a stop interrupted are finished in the background, in the order begun: the
+  // relay serves meanwhile (placements interleave with their chunks as with any rollback).
+  const ops = createAdminOps({ history, log: logOf('admin'), now, chunkTiles: config.adminChunkTiles })
+  await ops.resume(rooms)
+
   // Placements per address across all its identities and sockets (a bot farm behind one address).
   const placementLimiter = createKeyedLimiter(config.ipPlacementsPerSecond, config.ipPlacementBurst)
   const allowPlacement = (ip: string, t: number) => placementLimiter.take(limitKey(ip), t)
@@ -138,6 +144,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           rooms,
           history,
           moderation,
+          ops,
           boardInfo,
           anonymise,
           maxBodyBytes: config.maxBodyBytes,
@@ -272,6 +279,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'relay shutting down')
         const listening = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeAllConnections()
+        // An operation stops between chunks; what is left resumes at the next start.
+        await ops.close()
         for (const room of rooms.values()) await room.close()
         await listening
         await persistence.close()

@@ -39,7 +39,7 @@ import { encodeTileValue, extractShardColors } from '../shared/tile-codec.ts'
 import { createAddressBudget } from './address-budget.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
 import type { DocStore } from './doc-store.ts'
-import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
+import { type AppendExtra, type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
 import { limitKey } from './ip-address.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
@@ -68,8 +68,18 @@ export type Placer = { user: string; ip: string; isAdmin: boolean }
 /** Current value of a tile with who placed it and when (null user: never placed). */
 export type TileInfo = { x: number; y: number; color: number; user: string | null; placedAt: number | null }
 
-/** What an exclusive section does: its result, and the tiles it writes (committed before anything accepted meanwhile). */
-export type ExclusiveWork<T> = () => Promise<{ result: T; writes: readonly TileWrite[]; user: string; kind: RecordKind }>
+/**
+ * What an exclusive section does: its result, the tiles it writes (committed before anything
+ * accepted meanwhile), and writes to the history that join the same LevelDB batch (one chunk's
+ * rollback marks, its journal progress): they land with those tiles or not at all.
+ */
+export type ExclusiveWork<T> = () => Promise<{
+  result: T
+  writes: readonly TileWrite[]
+  user: string
+  kind: RecordKind
+  attach?: AppendExtra
+}>
 
 export type Room = {
   readonly id: string
@@ -214,6 +224,31 @@ const rotateClientId = (doc: Y.Doc, trimmedAt: Map<number, number>) => {
   }
 }
 
+/**
+ * Bytes of committed updates merged into one document store write at most (a single larger
+ * update is written alone). Merging took 1-2 ms per KB of a fill's updates on the test machine
+ * (60 KB: 67-138 ms), so a slice holds the thread for tens of ms at most.
+ */
+export const FLUSH_SLICE_BYTES = 32 * 1024
+
+/** Consecutive runs of updates of at most FLUSH_SLICE_BYTES each (at least one update each). */
+const flushSlices = (queued: readonly { bytes: Uint8Array }[]): Uint8Array[][] => {
+  const slices: Uint8Array[][] = []
+  let slice: Uint8Array[] = []
+  let bytes = 0
+  for (const { bytes: u } of queued) {
+    if (slice.length > 0 && bytes + u.length > FLUSH_SLICE_BYTES) {
+      slices.push(slice)
+      slice = []
+      bytes = 0
+    }
+    slice.push(u)
+    bytes += u.length
+  }
+  if (slice.length > 0) slices.push(slice)
+  return slices
+}
+
 /** Pending placements beyond this are refused (back-pressure) rather than queued without bound. */
 const MAX_PENDING = 200_000
 
@@ -277,10 +312,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     records: readonly PlacementRecord[],
     meta: Record<string, number>,
     update: { n: number; bytes: Uint8Array } | undefined,
+    extra?: AppendExtra,
   ): Promise<boolean> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await history.append(id, records, meta, update)
+        await history.append(id, records, meta, update, extra)
         if (attempt > 0) log.warn(`board ${id}: history write recovered after ${attempt} failed attempts`)
         degraded = false
         return true
@@ -313,7 +349,12 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     const upTo = queued[queued.length - 1]?.n
     if (upTo === undefined) return Promise.resolve()
     docFlushing = (async () => {
-      await storeDurably(queued.length === 1 ? (queued[0]?.bytes as Uint8Array) : Y.mergeUpdates(queued.map((q) => q.bytes)))
+      // Merged a slice at a time (each stored before the next is merged, so the thread serves
+      // sockets in between): one merge of a second's commits during a large rollback (hundreds
+      // of updates) held the thread 100-330 ms, and every placement with it.
+      for (const slice of flushSlices(queued)) {
+        await storeDurably(slice.length === 1 ? (slice[0] as Uint8Array) : Y.mergeUpdates(slice))
+      }
       // Every COMPACT_EVERY stores, the live document's state replaces them (relay/doc-store.ts).
       // Only between commits: during one, the document holds content not yet durable.
       if (persistence.needsCompaction(id) && !committing && !closing) {
@@ -428,6 +469,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   let timer: (() => void) | null = null
   let paused = false
   let lastCommitAt = 0
+  /** History writes for the next commit's batch (set by an exclusive section with its tiles). */
+  let nextExtra: AppendExtra | undefined
   let waitingSyncs: Array<() => void> = []
   const answers = createSyncAnswers()
   const resumes = createResumeReader(async function* (afterSeq) {
@@ -533,7 +576,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     // One durable write: the records with the commit's document update (the document store
     // receives it in the background, flushDoc). docSeq: the records up to it are in the document.
     const kept = update ? { n: ++updateSeq, bytes: update } : undefined
-    if (!(await appendDurably(records, { docSeq: last?.seq ?? docSeq, epochReplacements }, kept))) {
+    const extra = nextExtra
+    nextExtra = undefined
+    if (!(await appendDurably(records, { docSeq: last?.seq ?? docSeq, epochReplacements }, kept, extra))) {
       // Closing while the disk fails: nothing was written; the document is dropped with the room.
       for (const p of batch) {
         if (p.kind === 'write' && p.cooldown) restoreCooldown(p.record.user, p.cooldown)
@@ -699,9 +744,14 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       // Commit what was accepted before the pause, so that history is complete up to now.
       if (pending.length > 0) await runCommit(takePending())
       while (committing) await committing
-      const { result, writes: restores, user, kind } = await fn()
+      const { result, writes: restores, user, kind, attach } = await fn()
       let done: Promise<PlaceResult> = Promise.resolve({ ok: true, placedAt: now(), nextPlaceAt: now() })
-      if (restores.length > 0) {
+      if (restores.length === 0 && attach) {
+        // Nothing to write to the board: the attached writes go alone, still with commits paused.
+        if (!(await appendDurably([], {}, undefined, attach))) throw new Error('writes were refused: the room closed')
+      } else if (restores.length > 0) {
+        // The commit that takes these restores (the next: nothing commits while paused) writes them.
+        nextExtra = attach
         // Placements accepted during fn() were validated after this moment: they go after.
         done = new Promise((resolve) => {
           // concat, not unshift(...): a large rollback is beyond the engine's argument limit.

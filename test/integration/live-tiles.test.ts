@@ -39,7 +39,8 @@ let token: string
 beforeAll(async () => {
   relay = await startTestRelay({
     // Sockets here send bursts of Place frames: the per-socket message rate is not under test.
-    env: { ADMIN_TOKEN: ADMIN, MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000' },
+    // One chunk holds a whole 20,000-tile fill, so that its commit's frame is over 64 KiB.
+    env: { ADMIN_TOKEN: ADMIN, MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000', ADMIN_CHUNK_TILES: '20000' },
     boards: [
       { id: 'main', width: 96, height: 64, shardSize: 16, cooldownMs: 0 },
       { id: 'bytes', width: 64, height: 64, shardSize: 16, cooldownMs: 0 },

@@ -213,3 +213,38 @@ describe('record blocks', () => {
     expect(again).toEqual(legacy)
   })
 })
+
+describe('rollback marks and the operation journal', () => {
+  it('writes marks with a commit, idempotently, and removes only its own id', async () => {
+    const tmp = makeTmpDir()
+    cleanups.push(tmp.remove)
+    const h = await open(tmp.dir)
+    cleanups.push(() => h.close())
+    const records = [rec(1, 1, 1), rec(1, 1, 2), rec(2, 2, 3)]
+    const [a, b, c] = records.map((r) => r.seq) as [number, number, number]
+    await h.append('b', records, {}, undefined, { marks: { id: 1, add: [a, b], remove: [] }, operations: { 'rollback:1': { n: 1 } } })
+    // Again (a resumed chunk), and a second rollback on one of them.
+    await h.append('b', [], {}, undefined, { marks: { id: 1, add: [a], remove: [] } })
+    await h.append('b', [], {}, undefined, { marks: { id: 2, add: [b, c], remove: [] } })
+    expect(await h.marksOf('b', [a, b, c])).toEqual([[1], [1, 2], [2]])
+    expect(await h.membersOf('b', 1)).toEqual([a, b])
+    expect(await h.readOperations()).toEqual([{ board: 'b', name: 'rollback:1', value: { n: 1 } }])
+    // Undo of 1: b stays rolled back by 2.
+    await h.append('b', [], {}, undefined, { marks: { id: 1, add: [], remove: [a, b] } })
+    expect(await h.marksOf('b', [a, b, c])).toEqual([[], [2], [2]])
+    expect([...(await h.rolledBackOf('b', [a, b, c]))]).toEqual([b, c])
+    expect(await h.membersOf('b', 1)).toEqual([])
+    // Finishing deletes the journal entry and writes the audit entry together.
+    const entry = await h.finishOperation('b', 'rollback:1', {
+      at: 5,
+      actor: 'admin',
+      action: 'rollback',
+      board: 'b',
+      tiles: 1,
+      details: {},
+    })
+    expect(await h.readOperations()).toEqual([])
+    expect(await h.readAudit(10)).toEqual([entry])
+    expect((await h.appendAudit({ at: 6, actor: 'admin', action: 'ban', board: null, tiles: 0, details: {} })).seq).toBe(entry.seq + 1)
+  })
+})
