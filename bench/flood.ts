@@ -8,27 +8,14 @@
 
 import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
-import { HEALTH_TIMEOUT_MS, percentile, syncFlood } from './load/sync-flood.ts'
+import { HEALTH_TIMEOUT_MS, paintBoard, percentile, syncFlood } from './load/sync-flood.ts'
 
 const ADMIN = 'bench-flood-admin-token-0123456789'
 
 export const runFlood = async (o: FigureOptions): Promise<Row[]> => {
   const relay = await spawnRelay({ env: { ADMIN_TOKEN: ADMIN, MESSAGES_PER_SECOND: '50', MESSAGE_BURST: '200' } })
   try {
-    const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }
-    for (const [i, [x, y]] of [
-      [0, 0],
-      [500, 0],
-      [0, 500],
-      [500, 500],
-    ].entries()) {
-      const res = await fetch(`${relay.url}/api/admin/boards/main/fill`, {
-        method: 'POST',
-        headers: admin,
-        body: JSON.stringify({ x, y, w: 500, h: 500, color: 2 + i }),
-      })
-      if (!res.ok) throw new Error(`fill: ${res.status}`)
-    }
+    await paintBoard(relay.url, ADMIN)
     const [token] = await mintTokens(relay.url, 1, 1)
     let n = 0
     const scale = o.quick ? 0.25 : 1

@@ -43,6 +43,27 @@ const openSilent = (port: number, path: string, localAddress?: string): Promise<
     socket.on('data', onData)
   })
 
+/**
+ * Paints a 1000 x 1000 board in four colours with admin fills: every shard gets a base, so a full
+ * sync answer is about 1 MB (the attack needs a large answer to mean anything).
+ */
+export const paintBoard = async (url: string, adminToken: string, board = 'main'): Promise<void> => {
+  const quadrants = [
+    [0, 0],
+    [500, 0],
+    [0, 500],
+    [500, 500],
+  ] as const
+  for (const [i, [x, y]] of quadrants.entries()) {
+    const res = await fetch(`${url}/api/admin/boards/${board}/fill`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ x, y, w: 500, h: 500, color: 2 + i }),
+    })
+    if (!res.ok) throw new Error(`fill: ${res.status} ${await res.text()}`)
+  }
+}
+
 /** Resident set size of a process, bytes (Linux). */
 export const rssOf = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

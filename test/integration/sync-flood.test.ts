@@ -7,8 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { describeFlood, EMPTY_SYNC_STEP1, syncFlood } from '../../bench/load/sync-flood.ts'
-import { adminCall } from '../helpers/admin.ts'
+import { describeFlood, EMPTY_SYNC_STEP1, paintBoard, syncFlood } from '../../bench/load/sync-flood.ts'
 import { type ChildRelay, startChildRelay } from '../helpers/child-relay.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -29,16 +28,7 @@ describe('sync answers under a flood of sync step 1', () => {
       MAX_CONNECTIONS_PER_IP: '2000',
     })
     port = Number(new URL(relay.url).port)
-    // Paint the whole board in four colours: every shard gets a base, the full answer ~1 MB.
-    for (const [i, [x, y]] of [
-      [0, 0],
-      [500, 0],
-      [0, 500],
-      [500, 500],
-    ].entries()) {
-      const r = await adminCall(relay.url, ADMIN, 'POST', '/boards/main/fill', { x, y, w: 500, h: 500, color: 2 + i })
-      expect(r.status).toBe(200)
-    }
+    await paintBoard(relay.url, ADMIN)
   }, 120_000)
 
   afterAll(async () => {
