@@ -3,7 +3,7 @@ import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { solve } from '../../shared/proof-of-work.ts'
+import { solve, solveRange } from '../../shared/proof-of-work.ts'
 import { encodePlace, MessageType, type PlaceResult, readError, readPlaceResult } from '../../shared/protocol.ts'
 import { waitFor } from './wait-for.ts'
 
@@ -22,6 +22,20 @@ export const newSession = async (baseUrl: string): Promise<TestSession> => {
   }
   if (!res.ok) throw new Error(`POST /api/session: ${res.status} ${await res.text()}`)
   return (await res.json()) as TestSession
+}
+
+/**
+ * Solves a proof of work in slices, yielding to the event loop between them, as the browser
+ * does. Tests use it at real difficulties (seconds on a busy machine): a solve that held the
+ * thread past the relay's keep-alive timeout (5 s) left fetch's pooled connection closed by the
+ * relay unnoticed, and the next request on it failed with ECONNRESET.
+ */
+export const solveYielding = async (challenge: string, bits: number): Promise<string> => {
+  for (let from = 0; ; from += 1 << 14) {
+    const nonce = solveRange(challenge, bits, from, from + (1 << 14))
+    if (nonce !== null) return nonce
+    await new Promise((resolve) => setImmediate(resolve))
+  }
 }
 
 /** POST /api/session with a JSON body and optional headers (a token to renew, say). */

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { meetsDifficulty, solve } from '../../shared/proof-of-work.ts'
 import { CloseCode, SessionLimits } from '../../shared/protocol.ts'
-import { newSession, openRaw, placeHttp, postSession } from '../helpers/clients.ts'
+import { newSession, openRaw, placeHttp, postSession, solveYielding } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
@@ -45,7 +45,7 @@ describe('proof of work for new identities', () => {
     expect(direct.challenge).not.toBe(asked.body.challenge)
 
     const challenge = asked.body.challenge as string
-    const nonce = solve(challenge, SessionLimits.powBits)
+    const nonce = await solveYielding(challenge, SessionLimits.powBits)
     const issued = await post(relay, { challenge, nonce })
     expect(issued.status).toBe(200)
     expect(issued.body).toMatchObject({ ok: true, issuedAt: clock, expiresAt: clock + SessionLimits.tokenTtlMs })
@@ -72,7 +72,7 @@ describe('proof of work for new identities', () => {
     await refused({ challenge, nonce: String(wrong) }, 'pow-invalid')
     await refused({ challenge, nonce: 'not a nonce!' }, 'pow-invalid')
     await refused({ challenge: 42, nonce: '1' }, 'pow-invalid')
-    const nonce = solve(challenge, bits)
+    const nonce = await solveYielding(challenge, bits)
     // Altered in one character of its signed body (the bits), or signed by another relay.
     await refused({ challenge: challenge.replace(`.${bits}.`, '.1.'), nonce }, 'pow-invalid')
     const other = await start({ SESSION_POW_BITS: '1' })
@@ -84,7 +84,7 @@ describe('proof of work for new identities', () => {
     await refused({ challenge, nonce }, 'challenge-used')
 
     const late = await fresh()
-    const lateNonce = solve(late, bits)
+    const lateNonce = await solveYielding(late, bits)
     clock += SessionLimits.challengeTtlMs
     await refused({ challenge: late, nonce: lateNonce }, 'challenge-expired')
   })
