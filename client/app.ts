@@ -282,7 +282,9 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   })
 
   const onStatus = (s: ConnectionStatus) => {
-    const c = connection as Connection
+    // A status emitted while createConnection is still running is reported once it returns.
+    const c = connection
+    if (!c) return
     status.setStatus(s, c.closedReason())
     document.body.dataset.connection = s
     if (s === 'live') {

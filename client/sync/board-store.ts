@@ -59,8 +59,14 @@ export const openBoardStore = async (): Promise<BoardStore | null> => {
     },
     save: (record) =>
       new Promise((resolve) => {
-        const tx = db.transaction(STORE, 'readwrite')
-        tx.objectStore(STORE).put(record)
+        let tx: IDBTransaction
+        try {
+          tx = db.transaction(STORE, 'readwrite')
+          tx.objectStore(STORE).put(record)
+        } catch {
+          // The database is closing (another tab upgraded it) or lacks the store: keep nothing.
+          return resolve()
+        }
         // A failed write (quota) keeps the previous record: nothing else to do about it.
         tx.oncomplete = () => resolve()
         tx.onerror = () => resolve()

@@ -295,6 +295,12 @@ export const createConnection = (
       clearTimeout(retryTimer)
       retryTimer = null
     }
+    // A socket opened while offline may hang unopened until its deadline: replace it now.
+    if (socket && status !== 'live') drop('the browser is back online')
+    if (retryTimer !== null) {
+      clearTimeout(retryTimer)
+      retryTimer = null
+    }
     if (!socket) open()
   })
 
