@@ -6,9 +6,8 @@
  * rest is handled here: Place out; PlaceResult, Presence, Error and Session in.
  *
  * Noticing a dead connection: a socket whose network is gone may stay "open" for minutes. So the
- * page asks the relay for a frame every HEARTBEAT.queryMs (QueryAwareness, answered with an empty
- * awareness frame; the relay also sends Presence every HEARTBEAT_MS), and a socket that received
- * nothing for HEARTBEAT.deadlineMs is taken as lost: closed, and replaced with backoff. The
+ * page asks the relay for a frame every 2 s and takes a live socket silent for 5 s as lost:
+ * closed, and replaced with backoff (client/sync/heartbeat.ts says exactly when). The
  * browser's offline event drops it at once; its online event retries at once.
  *
  * Reconnecting: with backoff (client/sync/backoff.ts), forever, except after close codes
@@ -30,6 +29,7 @@ import {
 } from '../../shared/protocol.ts'
 import { backoffDelay, drawBackoffCap } from './backoff.ts'
 import type { BoardSync } from './board-sync.ts'
+import { HEARTBEAT, heartbeatStep } from './heartbeat.ts'
 
 /**
  * connecting: opening the first socket (or retrying before the board was ever live);
@@ -48,21 +48,6 @@ export type CloseReason = { code: number; error: string; message: string }
 
 /** The answer to a Place, or 'lost' when the socket dropped before the relay answered. */
 export type PlaceOutcome = { kind: 'answered'; result: PlaceResult; receivedAt: number } | { kind: 'lost' }
-
-/** Liveness of the socket, in ms. */
-export const HEARTBEAT = {
-  /** How often an open socket asks the relay for a frame (QueryAwareness). */
-  queryMs: 2000,
-  /** A live socket that received nothing for this long is taken as lost. */
-  deadlineMs: 5000,
-  /**
-   * The same while opening or syncing: a sync answer (hundreds of kB on a busy board) arrives as
-   * one frame and nothing else can arrive before it ends, so a slow network needs longer.
-   */
-  syncDeadlineMs: 20_000,
-  /** How often the deadline is checked. */
-  tickMs: 500,
-} as const
 
 /** Our own close code when we drop a socket (not in 4400-4499: it means "retry"). */
 const DROP_CODE = 4000
@@ -136,6 +121,8 @@ export const createConnection = (
   let destroyed = false
   let lastFrameAt = 0
   let lastQueryAt = 0
+  // When the oldest query sent since the last frame left (null: none outstanding).
+  let queryOutstandingSince: number | null = null
   let liveAt: number | null = null
   let nextRequestId = 1
   const pending = new Map<number, (outcome: PlaceOutcome) => void>()
@@ -245,6 +232,7 @@ export const createConnection = (
     ws.binaryType = 'arraybuffer'
     lastFrameAt = env.now()
     lastQueryAt = lastFrameAt
+    queryOutstandingSince = null
     setStatus(waiting())
     ws.onopen = () => {
       setStatus('syncing')
@@ -253,6 +241,7 @@ export const createConnection = (
     ws.onmessage = (ev: MessageEvent) => {
       if (socket !== ws) return
       lastFrameAt = env.now()
+      queryOutstandingSince = null
       if (status === 'live') liveAt = lastFrameAt
       if (!(ev.data instanceof ArrayBuffer)) return
       try {
@@ -266,17 +255,17 @@ export const createConnection = (
     ws.onclose = (ev: CloseEvent) => gone(ws, ev.code, ev.reason)
   }
 
-  // The heartbeat: ask for a frame every queryMs; give up on a socket silent for deadlineMs.
+  // The heartbeat (client/sync/heartbeat.ts): ask for a frame every queryMs; give up on a
+  // socket that went silent.
   const ticker = setInterval(() => {
     const ws = socket
     if (!ws) return
     const now = env.now()
-    if (now - lastFrameAt > (status === 'live' ? HEARTBEAT.deadlineMs : HEARTBEAT.syncDeadlineMs)) {
-      drop('no frame within the heartbeat deadline')
-      return
-    }
-    if (ws.readyState === 1 && now - lastQueryAt >= HEARTBEAT.queryMs) {
+    const step = heartbeatStep({ now, live: status === 'live', open: ws.readyState === 1, lastFrameAt, lastQueryAt, queryOutstandingSince })
+    if (step === 'drop') drop('no frame within the heartbeat deadline')
+    else if (step === 'query') {
       lastQueryAt = now
+      queryOutstandingSince ??= now
       ws.send(QUERY_AWARENESS)
     }
   }, HEARTBEAT.tickMs)

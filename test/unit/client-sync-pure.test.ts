@@ -1,11 +1,12 @@
 /**
  * The client's small pure pieces: the snapshot PNG read into colour indices (every depth and
  * every row filter, against the snapshotter's writer and a hand-filtered file), the reconnection
- * backoff schedule, and the "as of" wording of a board that is not live.
+ * backoff schedule, the heartbeat's verdicts, and the "as of" wording of a board that is not live.
  */
 import { deflateSync, inflateSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { BACKOFF, backoffDelay, drawBackoffCap } from '../../client/sync/backoff.ts'
+import { HEARTBEAT, heartbeatStep } from '../../client/sync/heartbeat.ts'
 import { decodePngIndices, type Inflate } from '../../client/sync/png-indices.ts'
 import { formatAsOf } from '../../client/ui/format.ts'
 import { encodePalettePng } from '../../snapshotter/render-png.ts'
@@ -116,5 +117,51 @@ describe('the age of a board shown offline', () => {
     expect(formatAsOf(at, new Date(2026, 11, 3, 18, 0).getTime())).toBe('as of 14:02')
     expect(formatAsOf(at, new Date(2026, 11, 5, 9, 0).getTime())).toBe('as of 3 Dec 14:02')
     expect(formatAsOf(at, new Date(2027, 0, 2, 9, 0).getTime())).toBe('as of 3 Dec 2026 14:02')
+  })
+})
+
+describe('heartbeat', () => {
+  /** A live socket in the foreground, ticking every tickMs: queries every queryMs, answered at once while the network lasts. */
+  const run = (diesAt: number, until: number) => {
+    const h = { lastFrameAt: 0, lastQueryAt: 0, queryOutstandingSince: null as number | null }
+    for (let now = HEARTBEAT.tickMs; now <= until; now += HEARTBEAT.tickMs) {
+      const step = heartbeatStep({ now, live: true, open: true, ...h })
+      if (step === 'drop') return now
+      if (step === 'query') {
+        h.lastQueryAt = now
+        h.queryOutstandingSince ??= now
+        // Answered at once while the network is up.
+        if (now < diesAt) {
+          h.lastFrameAt = now
+          h.queryOutstandingSince = null
+        }
+      }
+    }
+    return null
+  }
+
+  it('keeps a live socket that answers, and drops one that went silent within the deadline (plus a tick)', () => {
+    expect(run(Number.POSITIVE_INFINITY, 120_000)).toBeNull()
+    for (const diesAt of [10_000, 10_100, 11_000, 11_900]) {
+      const droppedAt = run(diesAt, 60_000) as number
+      expect(droppedAt - diesAt).toBeLessThanOrEqual(HEARTBEAT.deadlineMs + HEARTBEAT.tickMs)
+      // Never before deadlineMs of silence: the last answer came at most queryMs before the loss.
+      expect(droppedAt - diesAt).toBeGreaterThanOrEqual(HEARTBEAT.deadlineMs - HEARTBEAT.queryMs)
+    }
+  })
+
+  it('does not take a background tab whose timers ran late as silent', () => {
+    // The last query was answered, then Presence frames every 10 s; this tick is a minute late.
+    const h = { live: true, open: true, lastFrameAt: 52_000, lastQueryAt: 0, queryOutstandingSince: null }
+    expect(heartbeatStep({ now: 60_000, ...h })).toBe('query')
+    // Its query unanswered a minute later, with nothing since: lost.
+    expect(heartbeatStep({ ...h, now: 120_000, lastQueryAt: 60_000, queryOutstandingSince: 60_000 })).toBe('drop')
+  })
+
+  it('gives an opening or syncing socket longer, and never queries one that is not open', () => {
+    const h = { live: false, open: false, lastFrameAt: 0, lastQueryAt: 0, queryOutstandingSince: null }
+    expect(heartbeatStep({ ...h, now: HEARTBEAT.deadlineMs * 2 })).toBe('wait')
+    expect(heartbeatStep({ ...h, now: HEARTBEAT.syncDeadlineMs + 1 })).toBe('drop')
+    expect(heartbeatStep({ ...h, open: true, now: HEARTBEAT.queryMs })).toBe('query')
   })
 })
