@@ -15,7 +15,16 @@ import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { ensureTileVisible, type Point, scaleLimits, tileAt, zoomAt } from './render/viewport.ts'
-import { type ApiResult, createSession, fetchBoard, fetchBytes, fetchSnapshotInfo, fetchTile, type Session } from './sync/api.ts'
+import {
+  type ApiResult,
+  createSession,
+  fetchBoard,
+  fetchBytes,
+  fetchSnapshotInfo,
+  fetchTile,
+  type Session,
+  type SnapshotInfo,
+} from './sync/api.ts'
 import { backoffDelay, drawBackoffCap } from './sync/backoff.ts'
 import { createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
@@ -86,9 +95,9 @@ const showFatal = (title: string, detail: string) => {
 /** The snapshot's pixels as colour indices and the state vector they stand at, or null (none, or unreadable). */
 const loadSnapshot = async (
   origin: string,
-  boardId: string,
+  metaAsked: Promise<ApiResult<SnapshotInfo>>,
 ): Promise<{ bitmap: Uint8Array; width: number; height: number; stateVector: Uint8Array } | null> => {
-  const meta = await fetchSnapshotInfo(origin, boardId)
+  const meta = await metaAsked
   if (!meta.ok) return null
   const bytes = await fetchBytes(`${origin}${meta.pngUrl}`)
   if (!bytes) return null
@@ -128,9 +137,12 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // kept from the last visit. The snapshot only matters without a stored board.
   const sessionAsked = createSession(origin, holdsIdentity())
   const boardAsked = fetchBoard(origin, boardId)
+  // Asked before IndexedDB answers (opening it can take a few hundred ms): a few hundred bytes,
+  // unused when a board is stored; the PNG is fetched only when none is.
+  const snapshotMeta = fetchSnapshotInfo(origin, boardId)
   const store: BoardStore | null = await openBoardStore()
   const stored: StoredBoard | null = (await store?.load(boardId)) ?? null
-  const snapshotAsked = stored ? null : loadSnapshot(origin, boardId)
+  const snapshotAsked = stored ? null : loadSnapshot(origin, snapshotMeta)
 
   const clock = createRelayClock()
   let online: number | null = null
