@@ -119,9 +119,7 @@ const main = async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const page = await context.newPage()
     let wsBytes = 0
-    page.on('websocket', (ws) =>
-      ws.on('framereceived', ({ payload }) => (wsBytes += typeof payload === 'string' ? payload.length : payload.length)),
-    )
+    page.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => (wsBytes += payload.length)))
     const start = Date.now()
     await page.goto(`http://127.0.0.1:${port}/?board=main`)
     await tileShows(page, 500, 500, colorToRgb(palette[5] as string))
@@ -140,7 +138,45 @@ const main = async () => {
       Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap()),
     )
     const exact = Buffer.compare(Buffer.from(bitmap), expected) === 0
+    const decode = await page.evaluate(() => performance.getEntriesByName('tessera:snapshot-decode')[0]?.duration)
     rows.push(`| ${name} | ${firstPaint} | ${exactAt} | ${exact ? 'yes' : 'NO'} | ${wsBytes} |`)
+    if (decode !== undefined) console.log(`${name}: snapshot PNG decoded to indices in ${Math.round(decode)} ms`)
+    if (dir === newDir.dir) {
+      // A return visit: the board kept in IndexedDB, then SINCE more placements to catch up on.
+      await page.waitForFunction(
+        () =>
+          new Promise((resolve) => {
+            const open = indexedDB.open('tessera')
+            open.onsuccess = () => {
+              const get = open.result.transaction('boards').objectStore('boards').get('main')
+              get.onsuccess = () => resolve(get.result !== undefined)
+              get.onerror = () => resolve(false)
+            }
+            open.onerror = () => resolve(false)
+          }),
+        undefined,
+        { polling: 200, timeout: 30_000 },
+      )
+      await page.close()
+      await place(room(), rand, SINCE - 1)
+      await mark(room(), 502, 502, 9)
+      const back = await context.newPage()
+      wsBytes = 0
+      back.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => (wsBytes += payload.length)))
+      const again = Date.now()
+      await back.goto(`http://127.0.0.1:${port}/?board=main`)
+      await tileShows(back, 500, 500, colorToRgb(palette[5] as string))
+      const storedPaint = Date.now() - again
+      await tileShows(back, 502, 502, colorToRgb(palette[9] as string))
+      const caughtUp = Date.now() - again
+      const now = await back.evaluate(() =>
+        Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap()),
+      )
+      const same = Buffer.compare(Buffer.from(now), Buffer.from(room().bitmap())) === 0
+      rows.push(
+        `| after, return visit (IndexedDB, then ${SINCE} behind) | ${storedPaint} | ${caughtUp} | ${same ? 'yes' : 'NO'} | ${wsBytes} |`,
+      )
+    }
     await context.close()
   }
   await browser.close()
