@@ -145,7 +145,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const snapshotMeta = fetchSnapshotInfo(origin, boardId)
   const store: BoardStore | null = await openBoardStore()
   const stored: StoredBoard | null = (await store?.load(boardId)) ?? null
-  const snapshotAsked = stored ? null : loadSnapshot(origin, snapshotMeta)
+  let snapshotAsked = stored ? null : loadSnapshot(origin, snapshotMeta)
 
   const clock = createRelayClock()
   let online: number | null = null
@@ -168,6 +168,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       return null
     }
     byId('fatal').hidden = true
+    // The relay was unreachable at load: the snapshot asked for then failed too; ask again.
+    if (!(await boardAsked).result.ok) snapshotAsked = loadSnapshot(origin, fetchSnapshotInfo(origin, boardId))
     if (asked.date !== null) clock.observeCoarse(asked.date, Date.now())
     online = info.online
     initial = { board: configOf(info), version: 0 }

@@ -268,7 +268,7 @@ describe('offline-capable client', () => {
 
   it('offline: a reload shows the last board with its age; everything back, it goes live by itself; a page that could not reach the relay at load keeps trying', async () => {
     const context = await newContext()
-    const { page, errors } = await openPage(context)
+    const { page, errors, requests } = await openPage(context)
     await page.goto(`http://127.0.0.1:${port}/?board=main`)
     await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
@@ -317,9 +317,12 @@ describe('offline-capable client', () => {
     await page.reload()
     await page.waitForSelector('#fatal:not([hidden])')
     expect(await page.locator('#fatal-title').textContent()).toBe('Cannot reach the board')
+    const asked = requests.length
     relay = await startRelay()
     await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     expect(await page.locator('#fatal').isHidden()).toBe(true)
+    // The snapshot, which could not be asked for at load, is asked for once the relay answers.
+    expect(requests.slice(asked)).toContain('/api/boards/main/snapshot')
     await waitForExact(page, 'the exact board after the relay returned')
     expect(errors).toEqual([])
   })
