@@ -229,6 +229,8 @@ export const createConnection = (
     const plan = sync.connect()
     const ws = new env.WebSocket(url(plan.since))
     socket = ws
+    // An Error frame explains the close of its own socket only.
+    lastError = null
     ws.binaryType = 'arraybuffer'
     lastFrameAt = env.now()
     lastQueryAt = lastFrameAt
@@ -317,7 +319,7 @@ export const createConnection = (
         retryTimer = null
       }
       if (socket) drop('reconnecting')
-      // drop() scheduled a retry with backoff 0 ms away (attempt 0 = 200 ms); open now instead.
+      // drop() scheduled the first retry (200 ms away): open now instead.
       if (retryTimer !== null) {
         clearTimeout(retryTimer)
         retryTimer = null
