@@ -31,8 +31,11 @@ export default defineConfig({
   },
   plugins: [
     VitePWA({
-      // Minimal for now: an installable app with a manifest, and a service worker that
-      // precaches the built files. Offline play (IndexedDB, queued placements) comes later.
+      // An installable app whose service worker precaches the built files, so that the page
+      // opens without a network; the board itself comes from IndexedDB then
+      // (client/sync/board-store.ts). Navigations (/?board=<id>, any query) are answered with the
+      // precached index.html (generateSW's default navigateFallback), so a reload works offline
+      // (test/e2e/offline.test.ts). Queued placements are not there yet.
       registerType: 'autoUpdate',
       injectRegister: 'script-defer',
       includeAssets: ['icon.svg'],

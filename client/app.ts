@@ -1,27 +1,41 @@
 /**
- * The client, composed: identity and board info over HTTP, the board over the WebSocket (a
- * sync answer into the document on connect, then Tiles and Config frames), a bitmap kept from
- * both, the canvas view, input, and the HUD. Data flow (docs/CLIENT.md):
+ * The client, composed: the last board seen (IndexedDB) or the latest snapshot PNG painted first,
+ * then the board over our own WebSocket client (a sync answer or a since= catch-up, then Tiles and
+ * Config frames) into a bitmap, the canvas view, input, and the HUD. Data flow (docs/CLIENT.md):
  *
- *   relay --sync answer--> Y.Doc --observeDeep--> board-state (bitmap + damage) --> board-view
- *   relay --Tiles, Config frames--> connection (seq cursor) --> board-state
- *   palette/tile/Place --> placer (shared rules) --Place frame--> relay --PlaceResult--> HUD
+ *   IndexedDB board ──┐ (returning)        snapshot PNG + state vector (first visit)
+ *                     ▼                    ▼
+ *   relay ══ live=tiles socket ══ connection ── board-sync ── board-state (bitmap + damage) ── board-view
+ *   palette/tile/Place ── placer (shared rules) ── Place frame ──► relay ── PlaceResult ──► HUD
  */
-import * as Y from 'yjs'
 import { BOARD_ID_PATTERN, type BoardConfig } from '../shared/board.ts'
+import { fromBase64 } from '../shared/cold-start.ts'
 import { CloseCode } from '../shared/protocol.ts'
 import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { ensureTileVisible, type Point, scaleLimits, tileAt, zoomAt } from './render/viewport.ts'
-import { createSession, fetchBoard, fetchTile, type Session } from './sync/api.ts'
-import { createBoardState } from './sync/board-state.ts'
+import {
+  type ApiResult,
+  createSession,
+  fetchBoard,
+  fetchBytes,
+  fetchSnapshotInfo,
+  fetchTile,
+  type Session,
+  type SnapshotInfo,
+} from './sync/api.ts'
+import { backoffDelay, drawBackoffCap } from './sync/backoff.ts'
+import { createBoardState, type VersionedConfig } from './sync/board-state.ts'
+import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
+import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
-import { createConnection } from './sync/connection.ts'
+import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
 import { createPlacer } from './sync/placement.ts'
+import { browserInflate, decodePngIndices } from './sync/png-indices.ts'
 import { byId } from './ui/dom.ts'
 import { createFeedback } from './ui/feedback.ts'
-import { formatCountdown } from './ui/format.ts'
+import { formatAsOf, formatCountdown } from './ui/format.ts'
 import { createInspector } from './ui/inspector.ts'
 import { createPaletteBar } from './ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
@@ -38,6 +52,9 @@ export type AppOptions = {
   storage: Storage | null
 }
 
+/** Where the first paint came from. */
+export type BoardSource = 'stored' | 'snapshot' | 'sync'
+
 /** Read-only view of the client's state for tests and the console (window.__tessera). */
 export type DebugHook = {
   config: () => BoardConfig
@@ -45,8 +62,12 @@ export type DebugHook = {
   bitmap: () => Uint8Array
   status: () => string
   selection: () => Point | null
-  /** The last history seq the bitmap holds (null while syncing). */
+  /** The last history seq the bitmap holds (null while it is unknown: syncing). */
   cursor: () => number | null
+  /** Where the board first painted came from. */
+  source: () => BoardSource
+  /** When the board shown was last known current (ms), or null while live. */
+  asOf: () => number | null
 }
 
 /** The board id in a page URL (?board=<id>), or 'main'. Null if it is not a valid id. */
@@ -58,6 +79,8 @@ export const boardIdFrom = (search: string): string | null => {
 const COLOR_KEY = 'tessera.color'
 /** Where the page remembers when its identity cookie expires (ms, relay clock), to know whether it holds one. */
 const SESSION_KEY = 'tessera.sessionExpiresAt'
+/** Milliseconds between two saves of the board to IndexedDB while it changes (and on pagehide). */
+const SAVE_EVERY_MS = 5000
 
 /** Shows a page-wide message instead of the board (unknown board, relay unreachable). */
 const showFatal = (title: string, detail: string) => {
@@ -68,6 +91,37 @@ const showFatal = (title: string, detail: string) => {
   byId('loading').hidden = true
   document.body.dataset.connection = 'failed'
 }
+
+/** The snapshot's pixels as colour indices and the state vector they stand at, or null (none, or unreadable). */
+const loadSnapshot = async (
+  origin: string,
+  metaAsked: Promise<ApiResult<SnapshotInfo>>,
+): Promise<{ bitmap: Uint8Array; width: number; height: number; stateVector: Uint8Array } | null> => {
+  const meta = await metaAsked
+  if (!meta.ok) return null
+  const bytes = await fetchBytes(`${origin}${meta.pngUrl}`)
+  if (!bytes) return null
+  try {
+    // Measured for the console and test/perf/client-start.ts: performance.getEntriesByName('tessera:snapshot-decode').
+    const startedAt = performance.now()
+    const png = await decodePngIndices(bytes, browserInflate)
+    performance.measure('tessera:snapshot-decode', { start: startedAt })
+    if ('error' in png || png.width !== meta.width || png.height !== meta.height) return null
+    return { bitmap: png.bitmap, width: png.width, height: png.height, stateVector: fromBase64(meta.stateVector) }
+  } catch {
+    return null
+  }
+}
+
+const configOf = (info: BoardConfig): BoardConfig => ({
+  id: info.id,
+  width: info.width,
+  height: info.height,
+  palette: info.palette,
+  shardSize: info.shardSize,
+  cooldownMs: info.cooldownMs,
+  locked: info.locked,
+})
 
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const { origin, boardId } = opts
@@ -81,21 +135,94 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   byId('board-name').textContent = boardId
   document.title = `${boardId} · Tessera`
 
-  // The identity first: the WebSocket presents the cookie this sets, and a socket opened without
-  // it would be read-only. The board info is fetched meanwhile.
-  const [session, boardRes] = await Promise.all([createSession(origin, holdsIdentity()), fetchBoard(origin, boardId)])
-  const info = boardRes.result
-  if (!info.ok) {
-    if (info.status === 404)
-      showFatal(`No board named “${boardId}”`, 'Check the address, or ask whoever runs this relay which boards it serves.')
-    else showFatal('Cannot reach the board', `${info.message}. Reload to try again.`)
-    return null
-  }
+  // Everything the start needs, asked at once: the identity (the WebSocket presents the cookie
+  // it sets, and a socket opened without it would be read-only), the board's info, the board
+  // kept from the last visit. The snapshot only matters without a stored board.
+  const sessionAsked = createSession(origin, holdsIdentity())
+  const boardAsked = fetchBoard(origin, boardId)
+  // Asked before IndexedDB answers (opening it can take a few hundred ms): a few hundred bytes,
+  // unused when a board is stored; the PNG is fetched only when none is.
+  const snapshotMeta = fetchSnapshotInfo(origin, boardId)
+  const store: BoardStore | null = await openBoardStore()
+  const stored: StoredBoard | null = (await store?.load(boardId)) ?? null
+  let snapshotAsked = stored ? null : loadSnapshot(origin, snapshotMeta)
+
   const clock = createRelayClock()
-  if (boardRes.date !== null) clock.observeCoarse(boardRes.date, Date.now())
-  if (session.ok) rememberSession(session)
-  let me = session.ok ? session.user : ''
-  let readOnly = !session.ok
+  let online: number | null = null
+  let initial: VersionedConfig
+  if (stored) {
+    // Offline, or the relay down: the stored config stands in for the board's info (below).
+    initial = stored.config
+  } else {
+    // A first visit needs the board's info; without it, keep asking (with backoff) until the relay answers.
+    let asked = await boardAsked
+    const cap = drawBackoffCap(Math.random())
+    for (let attempt = 0; !asked.result.ok && asked.result.status !== 404; attempt++) {
+      showFatal('Cannot reach the board', `${asked.result.message}. Retrying…`)
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt + 3, cap)))
+      asked = await fetchBoard(origin, boardId)
+    }
+    const info = asked.result
+    if (!info.ok) {
+      showFatal(`No board named “${boardId}”`, 'Check the address, or ask whoever runs this relay which boards it serves.')
+      return null
+    }
+    byId('fatal').hidden = true
+    // The relay was unreachable at load: the snapshot asked for then failed too; ask again.
+    if (!(await boardAsked).result.ok) snapshotAsked = loadSnapshot(origin, fetchSnapshotInfo(origin, boardId))
+    if (asked.date !== null) clock.observeCoarse(asked.date, Date.now())
+    online = info.online
+    initial = { board: configOf(info), version: 0 }
+  }
+
+  const state = createBoardState(initial)
+  let source: BoardSource = 'sync'
+  let basis: SyncBasis = { kind: 'blank' }
+  if (stored) {
+    state.load(stored.bitmap, stored.width, stored.height)
+    basis = { kind: 'since', cursor: stored.cursor }
+    source = 'stored'
+  }
+  const stage = byId('stage')
+  const view = createBoardView(stage, state.config(), state.bitmap())
+  if (stored) byId('loading').hidden = true
+  const status = createStatusBar(byId('online'), byId('connection'))
+  if (online !== null) status.setOnline(online)
+  if (stored) {
+    void boardAsked.then(({ result, date }) => {
+      if (date !== null) clock.observeCoarse(date, Date.now())
+      if (result.ok) status.setOnline(result.online)
+      else if (result.status === 404)
+        showFatal(`No board named “${boardId}”`, 'It was here on your last visit; the relay no longer serves it.')
+    })
+  }
+  if (!stored) {
+    const snapshot = await snapshotAsked
+    if (snapshot) {
+      state.load(snapshot.bitmap, snapshot.width, snapshot.height)
+      view.setBoard(state.config(), state.bitmap())
+      basis = { kind: 'sv', stateVector: snapshot.stateVector }
+      source = 'snapshot'
+      byId('loading').hidden = true
+    }
+  }
+  const sync = createBoardSync(state, basis)
+  // When the board shown was last known current (ms): the stored board's save time until live.
+  let asOf: number | null = stored ? stored.savedAt : null
+  const asOfPill = byId('as-of')
+  const renderAsOf = () => {
+    asOfPill.hidden = asOf === null
+    asOfPill.textContent = asOf === null ? '' : formatAsOf(asOf, Date.now())
+  }
+  renderAsOf()
+
+  // The identity: the session answer names it, the Session frame of each socket confirms it.
+  let me = ''
+  let readOnly = false
+  // Whether POST /api/session could not reach the relay (offline start): asked again once live.
+  let sessionUnreached = false
+  let connection: Connection | null = null
+  const connectionStatus = (): ConnectionStatus => connection?.status() ?? (navigator.onLine === false ? 'offline' : 'connecting')
   // Renew the token (same user, fresh expiry) once it is past half its life, while the page is
   // open; a page load renews it too. setTimeout holds at most 2^31 - 1 ms (24.8 days).
   // A failed renewal (offline, say) is retried every minute.
@@ -110,34 +237,29 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
           rememberSession(r)
           scheduleRenewal(r)
           // The open socket presented the old token, which the relay refuses once it expires.
-          connection.reconnect()
+          connection?.reconnect()
         }),
       Math.min(2 ** 31 - 1, Math.max(60_000, ms)),
     )
   }
   const scheduleRenewal = (s: Session) => renewIn((s.expiresAt - s.issuedAt) / 2)
-  if (session.ok) scheduleRenewal(session)
-
-  const initial: BoardConfig = {
-    id: info.id,
-    width: info.width,
-    height: info.height,
-    palette: info.palette,
-    shardSize: info.shardSize,
-    cooldownMs: info.cooldownMs,
-    locked: info.locked,
+  const takeSession = (session: ApiResult<Session>) => {
+    if (session.ok) {
+      me = session.user
+      readOnly = false
+      sessionUnreached = false
+      rememberSession(session)
+      scheduleRenewal(session)
+    } else if (session.status === 0) {
+      // Unreachable: a cookie from an earlier visit may still be valid; the Session frame will say.
+      sessionUnreached = true
+    } else readOnly = true
   }
-  const doc = new Y.Doc()
-  const state = createBoardState(doc, initial)
-  const stage = byId('stage')
-  const view = createBoardView(stage, state.config(), state.bitmap())
-  const status = createStatusBar(byId('online'), byId('connection'))
-  status.setOnline(info.online)
 
   let selection: Point | null = null
   // The colour chosen on the last visit, if it is still in the palette.
-  const stored = Number(opts.storage?.getItem(COLOR_KEY))
-  let color = Number.isInteger(stored) && stored >= 0 && stored < state.config().palette.length ? stored : 0
+  const storedColor = Number(opts.storage?.getItem(COLOR_KEY))
+  let color = Number.isInteger(storedColor) && storedColor >= 0 && storedColor < state.config().palette.length ? storedColor : 0
 
   const inspector = createInspector(byId('inspector'), {
     fetchTile: (x, y, signal) => fetchTile(origin, boardId, x, y, signal),
@@ -151,44 +273,84 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const placeButton = createPlaceButton(byId<HTMLButtonElement>('place'), () => void place())
 
   let renewedIdentity = false
-  const connection = createConnection(opts.wsBase, boardId, doc, {
-    onStatus: (s) => {
-      status.setStatus(s, connection.closedReason())
-      document.body.dataset.connection = s
-      if (s === 'live') byId('loading').hidden = true
-      // A forged or expired token: ask for a fresh identity once, then reconnect with it.
-      if (s === 'closed' && connection.closedReason()?.code === CloseCode.Unauthorized && !renewedIdentity) {
-        renewedIdentity = true
-        // The cookie was refused: whatever the page remembered, a new identity is needed.
-        opts.storage?.removeItem(SESSION_KEY)
-        void createSession(origin, false).then((r) => {
-          if (!r.ok) return
-          me = r.user
-          readOnly = false
-          rememberSession(r)
-          scheduleRenewal(r)
-          connection.reconnect()
-        })
-      }
-      renderButton()
-    },
-    onPresence: (n) => status.setOnline(n),
-    onSession: (s) => {
-      if (s.user) me = s.user
-      readOnly = s.user === ''
-      placer.setNextPlaceAt(s.nextPlaceAt)
-    },
-    onTiles: (values, from) => state.applyTiles(values, from),
-    // A config that is not one changes nothing; the next sync answer carries the doc's.
-    onConfig: (config) => void state.applyConfig(config),
+  // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
+  // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
+  let dirty = false
+  const save = () => {
+    const cursor = sync.cursor()
+    const at = connection?.lastLiveAt() ?? null
+    if (!store || !dirty || cursor === null || at === null) return
+    dirty = false
+    const { width, height } = state.config()
+    void store.save({
+      board: boardId,
+      bitmap: state.bitmap(),
+      width,
+      height,
+      config: { board: state.config(), version: state.version() },
+      cursor,
+      savedAt: at,
+    })
+  }
+  setInterval(save, SAVE_EVERY_MS)
+  window.addEventListener('pagehide', save)
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') save()
   })
-  status.setStatus(connection.status(), null)
+
+  const onStatus = (s: ConnectionStatus) => {
+    // A status emitted while createConnection is still running is reported once it returns.
+    const c = connection
+    if (!c) return
+    status.setStatus(s, c.closedReason())
+    document.body.dataset.connection = s
+    if (s === 'live') {
+      byId('loading').hidden = true
+      asOf = null
+      if (sessionUnreached)
+        void createSession(origin, holdsIdentity()).then((r) => {
+          const wasReadOnly = readOnly
+          takeSession(r)
+          if (r.ok && wasReadOnly) c.reconnect()
+        })
+    } else if (asOf === null) asOf = c.lastLiveAt()
+    renderAsOf()
+    // A forged or expired token: ask for a fresh identity once, then reconnect with it.
+    if (s === 'closed' && c.closedReason()?.code === CloseCode.Unauthorized && !renewedIdentity) {
+      renewedIdentity = true
+      // The cookie was refused: whatever the page remembered, a new identity is needed.
+      opts.storage?.removeItem(SESSION_KEY)
+      void createSession(origin, false).then((r) => {
+        if (!r.ok) return
+        takeSession(r)
+        c.reconnect()
+      })
+    }
+    renderButton()
+  }
+  const startConnection = () => {
+    connection = createConnection(opts.wsBase, boardId, sync, {
+      onStatus,
+      onPresence: (n) => status.setOnline(n),
+      onSession: (s) => {
+        if (s.user) me = s.user
+        readOnly = s.user === ''
+        placer.setNextPlaceAt(s.nextPlaceAt)
+      },
+      onBoardFrame: () => {
+        dirty = true
+      },
+    })
+    onStatus(connection.status())
+  }
+  status.setStatus(connectionStatus(), null)
+  document.body.dataset.connection = connectionStatus()
 
   const placer = createPlacer({
     board: state.config,
     clock,
-    send: (i) => connection.place(i.x, i.y, i.color),
-    canSend: connection.canSend,
+    send: (i) => connection?.place(i.x, i.y, i.color) ?? Promise.resolve({ kind: 'lost' }),
+    canSend: () => connection?.canSend() ?? false,
   })
 
   const selectedColorHex = () => state.config().palette[color] ?? '#000000'
@@ -202,7 +364,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     // A running cooldown shows even while reconnecting: it is known, and it keeps running.
     const remaining = placer.nextPlaceAt() - clock.now()
     if (remaining > 0) return { kind: 'cooldown', remainingMs: remaining, totalMs: config.cooldownMs }
-    if (connection.status() !== 'live') return { kind: 'offline' }
+    const cs = connectionStatus()
+    if (cs !== 'live') return { kind: 'offline', noNetwork: cs === 'offline' }
     if (!selection) return { kind: 'no-selection' }
     return { kind: 'ready', color: selectedColorHex() }
   }
@@ -317,11 +480,20 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   view.relayout()
   renderButton()
 
+  // The socket waits for the identity (it presents the cookie the session answer sets); the
+  // board painted so far (stored or snapshot) is shown meanwhile.
+  void sessionAsked.then((session) => {
+    takeSession(session)
+    startConnection()
+  })
+
   return {
     config: state.config,
     bitmap: () => state.bitmap().slice(),
-    status: connection.status,
+    status: connectionStatus,
     selection: () => selection,
-    cursor: connection.cursor,
+    cursor: sync.cursor,
+    source: () => source,
+    asOf: () => asOf,
   }
 }

@@ -104,3 +104,31 @@ export const fetchTile = async (
   signal?: AbortSignal,
 ): Promise<ApiResult<TileInfo>> =>
   (await call<TileInfo>(`${origin}/api/boards/${encodeURIComponent(boardId)}/tiles/${x}/${y}`, signal ? { signal } : {})).result
+
+/** GET /api/boards/<id>/snapshot: the newest snapshot's metadata (docs/SNAPSHOTS.md). */
+export type SnapshotInfo = {
+  version: number
+  /** Y.encodeStateVector of the document the PNG was painted from, base64. */
+  stateVector: string
+  time: number
+  width: number
+  height: number
+  palette: string[]
+  configVersion: number
+  /** The immutable, versioned PNG: /snapshots/<id>/<version>.png. */
+  pngUrl: string
+}
+
+/** The newest snapshot's metadata; 404 no-snapshot when the relay has none (or no snapshotter). */
+export const fetchSnapshotInfo = async (origin: string, boardId: string): Promise<ApiResult<SnapshotInfo>> =>
+  (await call<SnapshotInfo>(`${origin}/api/boards/${encodeURIComponent(boardId)}/snapshot`)).result
+
+/** The bytes at a URL (a snapshot PNG), or null if they could not be fetched. */
+export const fetchBytes = async (url: string): Promise<Uint8Array | null> => {
+  try {
+    const res = await fetch(url)
+    return res.ok ? new Uint8Array(await res.arrayBuffer()) : null
+  } catch {
+    return null
+  }
+}

@@ -1,51 +1,47 @@
 /**
- * The board's WebSocket, opened with live=tiles: y-websocket's provider syncs the Y.Doc (message
- * 0) on every connect, and Tessera's own frames (shared/protocol.ts) ride on the same socket
- * through the provider's messageHandlers table: Place out; PlaceResult, Presence, Error,
- * Session, Tiles and Config in.
+ * The board's WebSocket: a small client of the relay's protocol (live=tiles&tessera=1, shared/
+ * protocol.ts), without y-websocket or a Y.Doc. Board frames (sync answers, Tiles, Config) go to
+ * client/sync/board-sync.ts, which decides what each connect asks for (a sync step 1 with a
+ * snapshot's state vector, the empty one, or since=<cursor>) and paints the board state; the
+ * rest is handled here: Place out; PlaceResult, Presence, Error and Session in.
  *
- * live=tiles: after its sync answer the relay sends no Yjs updates (about 19 bytes a placement)
- * but Tiles frames (4 bytes a placement, numbered by history seq) and a Config frame whenever
- * the board's settings change, so the doc only advances with sync answers and the bitmap
- * (client/sync/board-state.ts) is the truth between them. Tiles frames are followed by seq
- * (client/sync/tiles-cursor.ts); a gap in the seqs makes the connection sync again, on the same
- * socket.
+ * Noticing a dead connection: a socket whose network is gone may stay "open" for minutes. So the
+ * page asks the relay for a frame every 2 s and takes a live socket silent for 5 s as lost:
+ * closed, and replaced with backoff (client/sync/heartbeat.ts says exactly when). The
+ * browser's offline event drops it at once; its online event retries at once.
  *
- * The provider reconnects by itself with exponential backoff (200 ms, doubling, capped; the cap
- * is drawn per page so that the pages a relay restart dropped together do not keep knocking in
- * step), and stops for good on close codes 4400-4499 (the relay's "retrying will not help":
- * unknown board, forged token, read-only, malformed, rate-limited); it then emits 'closed',
- * reported here as status 'closed'. A drop after the board was live is status 'reconnecting'.
+ * Reconnecting: with backoff (client/sync/backoff.ts), forever, except after close codes
+ * 4400-4499 (the relay's "retrying will not help": unknown board, forged token, read-only,
+ * malformed, rate-limited): status 'closed' until reconnect().
  */
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
-import * as syncProtocol from 'y-protocols/sync'
-import { WebsocketProvider } from 'y-websocket'
-import type * as Y from 'yjs'
 import {
   encodePlace,
   LIVE_PARAM,
   LiveMode,
   MessageType,
   type PlaceResult,
-  readConfig,
   readError,
   readPlaceResult,
   readSession,
-  readTiles,
+  SINCE_PARAM,
   TESSERA_PARAM,
 } from '../../shared/protocol.ts'
-import { followTiles } from './tiles-cursor.ts'
+import { backoffDelay, drawBackoffCap } from './backoff.ts'
+import type { BoardSync } from './board-sync.ts'
+import { HEARTBEAT, heartbeatStep } from './heartbeat.ts'
 
 /**
  * connecting: opening the first socket (or retrying before the board was ever live);
  * reconnecting: the socket dropped after the board was live (relay restarting, network gone):
  *   retrying with backoff; the board shown is the last one received;
- * syncing: open, waiting for the relay's sync step 2;
- * live: synced, Tiles frames flow as placements are committed;
+ * offline: the browser says it has no network; retrying all the same, and at once when it says
+ *   it is back;
+ * syncing: open, waiting for the relay's answer;
+ * live: up to date, Tiles frames flow as placements are committed;
  * closed: the relay refused us for a reason retrying cannot fix (see closedReason).
  */
-export type ConnectionStatus = 'connecting' | 'reconnecting' | 'syncing' | 'live' | 'closed'
+export type ConnectionStatus = 'connecting' | 'reconnecting' | 'offline' | 'syncing' | 'live' | 'closed'
 
 /** Why the relay closed the socket for good: its close code and the Error frame sent before it. */
 export type CloseReason = { code: number; error: string; message: string }
@@ -53,19 +49,17 @@ export type CloseReason = { code: number; error: string; message: string }
 /** The answer to a Place, or 'lost' when the socket dropped before the relay answered. */
 export type PlaceOutcome = { kind: 'answered'; result: PlaceResult; receivedAt: number } | { kind: 'lost' }
 
+/** Our own close code when we drop a socket (not in 4400-4499: it means "retry"). */
+const DROP_CODE = 4000
+
 export type ConnectionEvents = {
   onStatus?: (status: ConnectionStatus) => void
   /** People connected to the board (Presence). */
   onPresence?: (online: number) => void
   /** Who this socket is ('' = anonymous) and when it may place next (relay ms; 0 = now). Sent on every (re)connect. */
   onSession?: (session: { user: string; nextPlaceAt: number }) => void
-  /**
-   * Tile values (shared/tile-codec.ts) committed since the last ones delivered, to paint in order
-   * from values[from]: each seq is delivered once, contiguously after the last sync answer.
-   */
-  onTiles?: (values: Uint32Array, from: number) => void
-  /** The board's document config (JSON as received, unchecked), on every connect and every change. */
-  onConfig?: (config: unknown) => void
+  /** A board frame was handled (the board may have changed, the cursor may have moved). */
+  onBoardFrame?: () => void
 }
 
 export type Connection = {
@@ -73,58 +67,65 @@ export type Connection = {
   closedReason: () => CloseReason | null
   /** Sends a Place frame. Resolves with the relay's answer, or 'lost' if the socket drops first. */
   place: (x: number, y: number, color: number) => Promise<PlaceOutcome>
-  /** Whether a Place can be sent now (the socket is open). */
+  /** Whether a Place can be sent now (the socket is open and the board live). */
   canSend: () => boolean
-  /** Opens the socket again after a 'closed' status (e.g. after getting a fresh identity). */
+  /** Opens a socket again now (after 'closed', or to present a renewed identity). */
   reconnect: () => void
-  /** The last history seq painted (from the sync answer and Tiles frames), or null while syncing. */
-  cursor: () => number | null
+  /** Time (ms, browser clock) of the last frame received while live, or null if never live. */
+  lastLiveAt: () => number | null
   destroy: () => void
 }
 
-/**
- * The provider's longest wait between attempts is drawn in [MIN_BACKOFF_CAP_MS, 2 x that): when a
- * relay restarts, all its pages lose their sockets at the same instant, and a common cap would
- * have them retry in lockstep against the relay that is starting.
- */
-const MIN_BACKOFF_CAP_MS = 2000
+/** What the connection needs of its surroundings (the browser's, by default). */
+export type ConnectionEnv = {
+  WebSocket: typeof WebSocket
+  now: () => number
+  online: () => boolean
+  /** Subscribes to the browser's online/offline events; returns an unsubscribe. */
+  onNetwork: (listener: (online: boolean) => void) => () => void
+}
 
-/** Handler signature of y-websocket 3.1's provider.messageHandlers (src/y-websocket.js). */
-type MessageHandler = (
-  encoder: unknown,
-  decoder: decoding.Decoder,
-  provider: WebsocketProvider,
-  emitSynced: boolean,
-  messageType: number,
-) => void
+const browserEnv = (): ConnectionEnv => ({
+  WebSocket,
+  now: Date.now,
+  online: () => navigator.onLine !== false,
+  onNetwork: (listener) => {
+    const on = () => listener(true)
+    const off = () => listener(false)
+    window.addEventListener('online', on)
+    window.addEventListener('offline', off)
+    return () => {
+      window.removeEventListener('online', on)
+      window.removeEventListener('offline', off)
+    }
+  },
+})
 
-/**
- * Connects `doc` to board `boardId` at `wsBase` (e.g. "wss://host/ws"). The doc must stay
- * untouched by the page: every local write would be sent to the relay, which closes with 4403.
- */
-export const createConnection = (wsBase: string, boardId: string, doc: Y.Doc, events: ConnectionEvents = {}): Connection => {
-  const provider = new WebsocketProvider(wsBase, boardId, doc, {
-    // live=tiles implies tessera=1; it is given anyway, so that the URL says what the page reads.
-    params: { [TESSERA_PARAM]: '1', [LIVE_PARAM]: LiveMode.Tiles },
-    // Each tab keeps its own socket: cross-tab BroadcastChannel sync would let one tab's document
-    // feed another's, and it brings nothing to a read-only client.
-    disableBc: true,
-    maxBackoffTime: MIN_BACKOFF_CAP_MS + Math.floor(Math.random() * MIN_BACKOFF_CAP_MS),
-  })
-  // The relay neither fans out nor needs awareness; announcing none keeps the socket quiet.
-  provider.awareness.setLocalState(null)
+const QUERY_AWARENESS = new Uint8Array([MessageType.QueryAwareness])
 
+export const createConnection = (
+  wsBase: string,
+  boardId: string,
+  sync: BoardSync,
+  events: ConnectionEvents = {},
+  env: ConnectionEnv = browserEnv(),
+): Connection => {
+  const backoffCap = drawBackoffCap(Math.random())
   let status: ConnectionStatus = 'connecting'
-  // Whether the board was live once: a drop after that is a reconnection, and says so.
   let wasLive = false
-  const retrying = (): ConnectionStatus => (wasLive ? 'reconnecting' : 'connecting')
   let closedReason: CloseReason | null = null
   let lastError: { code: string; message: string } | null = null
+  let socket: WebSocket | null = null
+  let attempts = 0
+  let retryTimer: ReturnType<typeof setTimeout> | null = null
+  let destroyed = false
+  let lastFrameAt = 0
+  let lastQueryAt = 0
+  // When the oldest query sent since the last frame left (null: none outstanding).
+  let queryOutstandingSince: number | null = null
+  let liveAt: number | null = null
   let nextRequestId = 1
   const pending = new Map<number, (outcome: PlaceOutcome) => void>()
-  // The last history seq painted; null from every change of socket until the cursor frame after
-  // the sync answer (client/sync/tiles-cursor.ts).
-  let cursor: number | null = null
 
   const setStatus = (next: ConnectionStatus) => {
     if (next === status) return
@@ -132,84 +133,177 @@ export const createConnection = (wsBase: string, boardId: string, doc: Y.Doc, ev
     status = next
     events.onStatus?.(status)
   }
-
-  const handlers = provider.messageHandlers as unknown as MessageHandler[]
-  handlers[MessageType.PlaceResult] = (_e, dec) => {
-    const { requestId, result } = readPlaceResult(dec)
-    const resolve = pending.get(requestId)
-    pending.delete(requestId)
-    resolve?.({ kind: 'answered', result, receivedAt: Date.now() })
-  }
-  handlers[MessageType.Presence] = (_e, dec) => events.onPresence?.(decoding.readVarUint(dec))
-  handlers[MessageType.Session] = (_e, dec) => events.onSession?.(readSession(dec))
-  handlers[MessageType.Error] = (_e, dec) => {
-    // Usually just before a close; remembered so that the close can say why.
-    lastError = readError(dec)
-  }
-  handlers[MessageType.Tiles] = (_e, dec) => {
-    const { firstSeq, values } = readTiles(dec)
-    const step = followTiles(cursor, firstSeq, values.length)
-    if (step.kind === 'cursor') cursor = step.cursor
-    else if (step.kind === 'gap') resync()
-    else if (step.kind === 'apply') {
-      cursor = step.cursor
-      events.onTiles?.(values, step.from)
-    }
-  }
-  handlers[MessageType.Config] = (_e, dec) => events.onConfig?.(readConfig(dec))
-
-  /**
-   * Missed seqs: asks for a sync answer again on the open socket, as the provider does on
-   * connect (the relay answers any sync step 1 with an answer and a cursor frame). Not a
-   * disconnect: that would report every Place awaiting its answer as lost, and count against
-   * the reconnection backoff. Until the new cursor, Tiles frames are ignored (the answer holds
-   * them). With the socket not open, the next connect syncs anyway.
-   */
-  const resync = () => {
-    cursor = null
-    const ws = provider.ws
-    if (!provider.wsconnected || !ws || ws.readyState !== WebSocket.OPEN) return
-    const enc = encoding.createEncoder()
-    encoding.writeVarUint(enc, MessageType.Sync)
-    syncProtocol.writeSyncStep1(enc, doc)
-    ws.send(encoding.toUint8Array(enc))
-  }
+  /** The status while there is no usable socket. */
+  const waiting = (): ConnectionStatus => (!env.online() ? 'offline' : wasLive ? 'reconnecting' : 'connecting')
 
   const failPending = () => {
     for (const resolve of pending.values()) resolve({ kind: 'lost' })
     pending.clear()
   }
 
-  provider.on('status', ({ status: s }) => {
-    // A new socket (or none): its seqs follow from its own sync answer.
-    cursor = null
-    if (s === 'connecting') setStatus(retrying())
-    else if (s === 'connected') setStatus(provider.synced ? 'live' : 'syncing')
-    else {
-      failPending()
-      if (status !== 'closed') setStatus(retrying())
+  const url = (since: number | null) => {
+    const params = new URLSearchParams({ [TESSERA_PARAM]: '1', [LIVE_PARAM]: LiveMode.Tiles })
+    if (since !== null) params.set(SINCE_PARAM, String(since))
+    return `${wsBase}/${encodeURIComponent(boardId)}?${params}`
+  }
+
+  const scheduleRetry = (delayMs: number) => {
+    if (retryTimer !== null || destroyed) return
+    retryTimer = setTimeout(() => {
+      retryTimer = null
+      open()
+    }, delayMs)
+  }
+
+  /** The socket is gone (closed by either side, or dropped by us): report, and retry unless final. */
+  const gone = (ws: WebSocket, code: number, reason: string) => {
+    if (socket !== ws) return
+    socket = null
+    failPending()
+    if (code >= 4400 && code <= 4499) {
+      closedReason = { code, error: lastError?.code ?? reason, message: lastError?.message ?? reason }
+      setStatus('closed')
+      return
     }
+    if (status === 'live') liveAt = env.now()
+    setStatus(waiting())
+    scheduleRetry(backoffDelay(attempts++, backoffCap))
+  }
+
+  /** Closes a socket we no longer trust (silent, offline) and handles it as gone at once. */
+  const drop = (why: string) => {
+    const ws = socket
+    if (!ws) return
+    ws.onclose = null
+    ws.onmessage = null
+    ws.onerror = null
+    try {
+      ws.close(DROP_CODE, why)
+    } catch {
+      // Closing a socket that never opened can throw in some browsers; it is abandoned anyway.
+    }
+    gone(ws, DROP_CODE, why)
+  }
+
+  const onFrame = (bytes: Uint8Array) => {
+    const dec = decoding.createDecoder(bytes)
+    const type = decoding.readVarUint(dec)
+    switch (type) {
+      case MessageType.Sync:
+      case MessageType.Tiles:
+      case MessageType.Config: {
+        const reply = sync.frame(type, dec)
+        if (reply) socket?.send(reply)
+        if (sync.current()) {
+          if (status !== 'live') attempts = 0
+          setStatus('live')
+        } else if (status === 'live') setStatus('syncing')
+        events.onBoardFrame?.()
+        return
+      }
+      case MessageType.PlaceResult: {
+        const { requestId, result } = readPlaceResult(dec)
+        const resolve = pending.get(requestId)
+        pending.delete(requestId)
+        resolve?.({ kind: 'answered', result, receivedAt: env.now() })
+        return
+      }
+      case MessageType.Presence:
+        events.onPresence?.(decoding.readVarUint(dec))
+        return
+      case MessageType.Session:
+        events.onSession?.(readSession(dec))
+        return
+      case MessageType.Error:
+        // Usually just before a close; remembered so that the close can say why.
+        lastError = readError(dec)
+        return
+      default:
+        // Awareness answers to our heartbeat queries, and anything newer than this client.
+        return
+    }
+  }
+
+  const open = () => {
+    if (destroyed || socket) return
+    const plan = sync.connect()
+    const ws = new env.WebSocket(url(plan.since))
+    socket = ws
+    // An Error frame explains the close of its own socket only.
+    lastError = null
+    ws.binaryType = 'arraybuffer'
+    lastFrameAt = env.now()
+    lastQueryAt = lastFrameAt
+    queryOutstandingSince = null
+    setStatus(waiting())
+    ws.onopen = () => {
+      setStatus('syncing')
+      if (plan.send) ws.send(plan.send)
+    }
+    ws.onmessage = (ev: MessageEvent) => {
+      if (socket !== ws) return
+      lastFrameAt = env.now()
+      queryOutstandingSince = null
+      if (status === 'live') liveAt = lastFrameAt
+      if (!(ev.data instanceof ArrayBuffer)) return
+      try {
+        onFrame(new Uint8Array(ev.data))
+      } catch {
+        // A frame we cannot read leaves the board unknown: start over on a new socket.
+        drop('unreadable frame')
+      }
+    }
+    ws.onerror = () => {}
+    ws.onclose = (ev: CloseEvent) => gone(ws, ev.code, ev.reason)
+  }
+
+  // The heartbeat (client/sync/heartbeat.ts): ask for a frame every queryMs; give up on a
+  // socket that went silent.
+  const ticker = setInterval(() => {
+    const ws = socket
+    if (!ws) return
+    const now = env.now()
+    const step = heartbeatStep({ now, live: status === 'live', open: ws.readyState === 1, lastFrameAt, lastQueryAt, queryOutstandingSince })
+    if (step === 'drop') drop('no frame within the heartbeat deadline')
+    else if (step === 'query') {
+      lastQueryAt = now
+      queryOutstandingSince ??= now
+      ws.send(QUERY_AWARENESS)
+    }
+  }, HEARTBEAT.tickMs)
+
+  const unsubscribeNetwork = env.onNetwork((online) => {
+    if (!online) {
+      // Said at once, whatever the socket still believes.
+      drop('the browser went offline')
+      setStatus('offline')
+      return
+    }
+    // Back online: try now rather than at the end of a long backoff.
+    if (status === 'closed') return
+    attempts = 0
+    if (retryTimer !== null) {
+      clearTimeout(retryTimer)
+      retryTimer = null
+    }
+    // A socket opened while offline may hang unopened until its deadline: replace it now.
+    if (socket && status !== 'live') drop('the browser is back online')
+    if (retryTimer !== null) {
+      clearTimeout(retryTimer)
+      retryTimer = null
+    }
+    if (!socket) open()
   })
-  provider.on('sync', (synced: boolean) => {
-    if (synced) setStatus('live')
-  })
-  provider.on('closed', ({ code, reason }) => {
-    failPending()
-    closedReason = { code, error: lastError?.code ?? reason, message: lastError?.message ?? reason }
-    setStatus('closed')
-  })
-  provider.on('connection-close', () => {
-    // Fires before 'closed' and before the backoff; any answer still owed is lost with the socket.
-    failPending()
-  })
+
+  open()
 
   return {
     status: () => status,
     closedReason: () => closedReason,
-    canSend: () => provider.wsconnected && provider.ws?.readyState === WebSocket.OPEN,
+    canSend: () => socket !== null && socket.readyState === 1 && status === 'live',
     place: (x, y, color) => {
-      const ws = provider.ws
-      if (!provider.wsconnected || !ws || ws.readyState !== WebSocket.OPEN) return Promise.resolve({ kind: 'lost' })
+      const ws = socket
+      if (ws?.readyState !== 1) return Promise.resolve({ kind: 'lost' })
       const requestId = nextRequestId++
       return new Promise((resolve) => {
         pending.set(requestId, resolve)
@@ -219,12 +313,27 @@ export const createConnection = (wsBase: string, boardId: string, doc: Y.Doc, ev
     reconnect: () => {
       closedReason = null
       lastError = null
-      provider.connect()
+      attempts = 0
+      if (retryTimer !== null) {
+        clearTimeout(retryTimer)
+        retryTimer = null
+      }
+      if (socket) drop('reconnecting')
+      // drop() scheduled the first retry (200 ms away): open now instead.
+      if (retryTimer !== null) {
+        clearTimeout(retryTimer)
+        retryTimer = null
+      }
+      attempts = 0
+      open()
     },
-    cursor: () => cursor,
+    lastLiveAt: () => (status === 'live' ? env.now() : liveAt),
     destroy: () => {
-      failPending()
-      provider.destroy()
+      destroyed = true
+      clearInterval(ticker)
+      unsubscribeNetwork()
+      if (retryTimer !== null) clearTimeout(retryTimer)
+      drop('destroyed')
     },
   }
 }

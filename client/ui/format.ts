@@ -80,6 +80,8 @@ export const statusText = (status: ConnectionStatus, reason: CloseReason | null)
       return 'Connecting…'
     case 'reconnecting':
       return 'Reconnecting…'
+    case 'offline':
+      return 'Offline'
     case 'syncing':
       return 'Syncing…'
     case 'live':
@@ -87,4 +89,18 @@ export const statusText = (status: ConnectionStatus, reason: CloseReason | null)
     case 'closed':
       return reason?.message ? `Disconnected: ${reason.message}` : 'Disconnected'
   }
+}
+
+/**
+ * When the board shown was last known current, for a board that is not live: "as of 14:02" the
+ * same day, "as of 3 Dec 14:02" another day. `then` and `now` are ms; local time.
+ */
+export const formatAsOf = (then: number, now: number): string => {
+  const t = new Date(then)
+  const n = new Date(now)
+  const hm = `${String(t.getHours()).padStart(2, '0')}:${String(t.getMinutes()).padStart(2, '0')}`
+  const sameDay = t.getFullYear() === n.getFullYear() && t.getMonth() === n.getMonth() && t.getDate() === n.getDate()
+  if (sameDay) return `as of ${hm}`
+  const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][t.getMonth()]
+  return `as of ${t.getDate()} ${month}${t.getFullYear() === n.getFullYear() ? '' : ` ${t.getFullYear()}`} ${hm}`
 }

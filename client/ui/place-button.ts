@@ -10,7 +10,8 @@ export type PlaceButtonModel =
   | { kind: 'pending' }
   /** remainingMs until the cooldown ends; totalMs is the board's cooldown (for the progress bar). */
   | { kind: 'cooldown'; remainingMs: number; totalMs: number }
-  | { kind: 'offline' }
+  /** No live socket: `noNetwork` when the browser says it is offline (else connecting). */
+  | { kind: 'offline'; noNetwork: boolean }
   | { kind: 'locked' }
   | { kind: 'read-only' }
 
@@ -42,7 +43,9 @@ export const createPlaceButton = (button: HTMLButtonElement, onPlace: () => void
               : model.kind === 'cooldown'
                 ? `Ready in ${countdown(model.remainingMs)}`
                 : model.kind === 'offline'
-                  ? 'Connecting…'
+                  ? model.noNetwork
+                    ? 'Offline'
+                    : 'Connecting…'
                   : model.kind === 'locked'
                     ? 'Board locked'
                     : 'Read-only'

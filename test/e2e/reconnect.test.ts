@@ -13,7 +13,7 @@ import type { Room } from '../../relay/room.ts'
 import { colorToRgb } from '../../shared/palette.ts'
 import { MessageType, readSession, readTiles, TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
-import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
+import { buildClient, isMissingSnapshotReport, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -123,13 +123,14 @@ const openBoard = async (board: string): Promise<Watched> => {
   const errors: string[] = []
   const refusedSockets: string[] = []
   const refused = new RegExp(
-    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/ws/${board}\\?tessera=1&live=tiles' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$`,
+    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/ws/${board}\\?tessera=1&live=tiles(&since=\\d+)?' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$`,
   )
   let navigations = 0
   const sockets: Watched['sockets'] = []
   page.on('console', (m) => {
     if (m.type() !== 'error') return
     if (refused.test(m.text())) refusedSockets.push(m.text())
+    else if (isMissingSnapshotReport(m.text(), m.location().url)) return
     else errors.push(`console: ${m.text()} (${m.location().url})`)
   })
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
@@ -291,13 +292,18 @@ describe('a relay restart under an open page', () => {
     for (const p of pattern(25, 3)) expect((await placeHttp(live().url, token, p)).status).toBe(200)
     await waitForCanvasToMatch(page, roomOf('main'))
 
-    // live=tiles: each socket that opened got one sync answer and never a Yjs update; what the
-    // page missed came in the answer, and the live placements as Tiles frames.
+    // live=tiles: the first socket got one sync answer and never a Yjs update; the socket after
+    // the restart resumed from the page's cursor (since=): what the page missed came as one Tiles
+    // catch-up, no sync answer, then the live placements as Tiles frames.
     const opened = w.sockets.filter((s) => s.received.length > 0)
     expect(opened).toHaveLength(2)
-    for (const s of opened) expect(syncMessages(s)).toEqual([1])
-    expect(tileValues(opened[0] as Watched['sockets'][number])).toEqual(pattern(40, 1).map((p) => encodeTileValue(p.x, p.y, p.color)))
-    expect(tileValues(opened[1] as Watched['sockets'][number])).toEqual(pattern(25, 3).map((p) => encodeTileValue(p.x, p.y, p.color)))
+    const [first, second] = opened as [Watched['sockets'][number], Watched['sockets'][number]]
+    expect(syncMessages(first)).toEqual([1])
+    expect(syncMessages(second)).toEqual([])
+    const values = (ps: { x: number; y: number; color: number }[]) => ps.map((p) => encodeTileValue(p.x, p.y, p.color))
+    expect(tileValues(first)).toEqual(values(pattern(40, 1)))
+    expect(tileValues(second)).toEqual(values([...pattern(30, 2), ...pattern(10, 1).map((t) => ({ ...t, color: 0 })), ...pattern(25, 3)]))
+    expect(second.url).toMatch(/&since=\d+$/)
 
     // All of it without a reload: the same document, the same navigation.
     expect(await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)).toBe('before the restart')
@@ -321,7 +327,8 @@ describe('a relay restart under an open page', () => {
     // (The last one may have met the relay just started.)
     expect(w.refusedSockets.length).toBeGreaterThanOrEqual(attempts.length - 1)
     expect(w.refusedSockets.length).toBeLessThanOrEqual(attempts.length)
-    expect(w.sockets.every((s) => s.url === `ws://127.0.0.1:${port}/ws/main?tessera=1&live=tiles`)).toBe(true)
+    expect(w.sockets[0]?.url).toBe(`ws://127.0.0.1:${port}/ws/main?tessera=1&live=tiles`)
+    expect(w.sockets.every((s) => s.url.startsWith(`ws://127.0.0.1:${port}/ws/main?tessera=1&live=tiles`))).toBe(true)
   })
 
   it('after a restart, the Session frame restores the cooldown; a placement in flight is reported lost', async () => {

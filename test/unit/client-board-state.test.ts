@@ -1,8 +1,10 @@
 /**
- * The client's incremental painting against the full read: a reader doc receives the writer's
- * updates one transaction at a time (as over the WebSocket), and after each the bitmap it keeps
- * must equal readBoardBitmap of the same doc, through tile writes, shard compactions, new epochs
- * and a board that grows.
+ * The client's board state has no Y.Doc: it paints Yjs updates with the document-free reader
+ * (shared/update-reader.ts). Fed the writer's updates one transaction at a time (forward diffs,
+ * as a sync answer to the state vector the bitmap stands at), its bitmap must equal
+ * readBoardBitmap of the writer's doc after each, through tile writes, shard compactions, new
+ * epochs and a board that grows; so must a state started from a snapshot of the bitmap plus the
+ * diff since the snapshot's state vector, and a whole-board answer painted onto a blank bitmap.
  */
 
 import { describe, expect, it } from 'vitest'
@@ -14,12 +16,12 @@ import { readBoardBitmap, replaceEpoch, replaceShard, writeDocConfig, writeTile 
 
 const board: BoardConfig = { ...DEFAULT_BOARD, width: 70, height: 50, shardSize: 16, cooldownMs: 0 }
 
-/** A writer doc (the relay's role) and a reader doc fed with each of its updates. */
+/** A writer doc (the relay's role) and a board state fed with each of its updates. */
 const pair = () => {
   const writer = new Y.Doc()
-  const reader = new Y.Doc()
-  writer.on('update', (u: Uint8Array) => Y.applyUpdate(reader, u))
-  return { writer, reader }
+  const state = createBoardState({ board, version: 0 })
+  writer.on('update', (u: Uint8Array) => state.applySyncAnswer(u, 'current'))
+  return { writer, state }
 }
 
 /** Deterministic pseudo-random numbers (a fixed LCG), so failures replay. */
@@ -30,12 +32,12 @@ const lcg = (seed: number) => () => {
 
 describe('client board state', () => {
   it('keeps its bitmap equal to a full read through writes, compactions and epochs', () => {
-    const { writer, reader } = pair()
+    const { writer, state } = pair()
     writer.transact(() => writeDocConfig(writer, { ...board, version: 1 }))
-    const state = createBoardState(reader, board)
     const damages: Damage[] = []
     state.onChange((d) => damages.push(d))
     const truth = new Uint8Array(board.width * board.height)
+    const snapshots: { bitmap: Uint8Array; sv: Uint8Array }[] = []
     const rand = lcg(7)
 
     for (let round = 0; round < 60; round++) {
@@ -82,9 +84,22 @@ describe('client board state', () => {
           replaceEpoch(writer, board.shardSize, shards)
         }
       })
-      expect(state.bitmap(), `round ${round}`).toEqual(readBoardBitmap(reader, board.width, board.height))
+      expect(state.bitmap(), `round ${round}`).toEqual(readBoardBitmap(writer, board.width, board.height))
       expect(state.bitmap(), `round ${round}`).toEqual(truth)
+      // A snapshot taken now (bitmap + state vector) is brought exactly up to date later.
+      if (round % 9 === 4) snapshots.push({ bitmap: truth.slice(), sv: Y.encodeStateVector(writer) })
     }
+    for (const snap of snapshots) {
+      const fresh = createBoardState({ board, version: 0 })
+      fresh.load(snap.bitmap, board.width, board.height)
+      fresh.applySyncAnswer(Y.encodeStateAsUpdate(writer, snap.sv), 'current')
+      expect(fresh.bitmap()).toEqual(truth)
+    }
+    // The whole board (the answer to the empty state vector) onto a blank bitmap, over garbage.
+    const whole = createBoardState({ board, version: 0 })
+    whole.load(new Uint8Array(board.width * board.height).fill(9), board.width, board.height)
+    whole.applySyncAnswer(Y.encodeStateAsUpdate(writer), 'blank')
+    expect(whole.bitmap()).toEqual(truth)
     // Plain tile rounds report tile rectangles, not full repaints.
     expect(damages.some((d) => !d.full && d.rects.every((r) => r.w === 1 && r.h === 1))).toBe(true)
     expect(damages.some((d) => d.full)).toBe(true)
@@ -93,9 +108,8 @@ describe('client board state', () => {
   // Regression: tile keys are local indices in base 36, and local index 11 is "b", which once was
   // BASE_KEY; placing tile (11, 0) of a shard then replaced the shard's base with a number.
   it('keeps a compacted shard when tile (11, 0) of it is placed', () => {
-    const { writer, reader } = pair()
+    const { writer, state } = pair()
     writer.transact(() => writeDocConfig(writer, { ...board, version: 1 }))
-    const state = createBoardState(reader, board)
     const colors = new Uint8Array(board.shardSize * board.shardSize).fill(3)
     writer.transact(() => replaceShard(writer, board.shardSize, 0, 0, colors))
     expect(state.colorAt(5, 5)).toBe(3)
@@ -104,9 +118,8 @@ describe('client board state', () => {
     expect(state.colorAt(5, 5)).toBe(3)
   })
 
-  it('takes the config from the document and repaints everything when the board grows', () => {
-    const { writer, reader } = pair()
-    const state = createBoardState(reader, board)
+  it('takes the config an update carries and repaints everything when the board grows', () => {
+    const { writer, state } = pair()
     let configChanges = 0
     state.onChange((_d, changed) => {
       if (changed) configChanges++

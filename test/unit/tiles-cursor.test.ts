@@ -1,16 +1,21 @@
 /**
  * The client's live=tiles path without a socket: following Tiles frames by history seq
- * (client/sync/tiles-cursor.ts), and a board state fed as connection.ts feeds it (a sync answer
- * into the doc, then Tiles and Config frames that the doc never sees). Between syncs the doc is
- * stale and the bitmap must still be the relay's board; a sync answer after frames (a resync
- * after a gap, a reconnect) must not take anything back.
+ * (client/sync/tiles-cursor.ts), and a board state driven by client/sync/board-sync.ts exactly
+ * as the connection drives it, with the frames a relay sends (sync answers, cursor frames, Tiles
+ * and Config frames, since= catch-ups). There is no Y.Doc on the page's side: the bitmap must be
+ * the relay's board after every frame, through lost and repeated frames, resyncs, reconnects,
+ * a start from a snapshot and a resume that is too far behind.
  */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createBoardState, type Damage } from '../../client/sync/board-state.ts'
+import { createBoardSync, type SyncBasis, SyncStep } from '../../client/sync/board-sync.ts'
 import { followTiles } from '../../client/sync/tiles-cursor.ts'
 import { type BoardConfig, DEFAULT_BOARD } from '../../shared/board.ts'
-import { type DocConfig, readBoardBitmap, replaceShard, writeDocConfig, writeTile } from '../../shared/doc-schema.ts'
+import { type DocConfig, replaceShard, writeDocConfig, writeTile } from '../../shared/doc-schema.ts'
+import { encodeConfig, encodeTiles, MessageType } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 
 describe('following Tiles frames by seq', () => {
@@ -97,58 +102,82 @@ const fakeRelay = (config: BoardConfig) => {
       doc.transact(() => writeDocConfig(doc, current))
       return JSON.parse(JSON.stringify(current))
     },
-    /** Answers a sync step 1 (applied to the page's doc) and returns the cursor frame's first seq. */
-    syncInto: (reader: Y.Doc): number => {
-      Y.applyUpdate(reader, Y.encodeStateAsUpdate(doc, Y.encodeStateVector(reader)))
-      return history.length + 1
+    /** The frames answering a sync step 1 frame: sync step 2, then the cursor frame. */
+    answer: (step1: Uint8Array): Uint8Array[] => {
+      const dec = decoding.createDecoder(step1)
+      expect(decoding.readVarUint(dec)).toBe(MessageType.Sync)
+      expect(decoding.readVarUint(dec)).toBe(SyncStep.Step1)
+      const enc = encoding.createEncoder()
+      encoding.writeVarUint(enc, MessageType.Sync)
+      encoding.writeVarUint(enc, SyncStep.Step2)
+      encoding.writeVarUint8Array(enc, Y.encodeStateAsUpdate(doc, decoding.readVarUint8Array(dec)))
+      return [encoding.toUint8Array(enc), encodeTiles(history.length + 1, [])]
     },
+    /** What a since=S socket gets after Config: the catch-up, or (S unknown) the whole board. */
+    resume: (since: number, max = Number.POSITIVE_INFINITY): Uint8Array[] => {
+      if (since > history.length || history.length - since > max) {
+        const enc = encoding.createEncoder()
+        encoding.writeVarUint(enc, MessageType.Sync)
+        encoding.writeVarUint(enc, SyncStep.Step2)
+        encoding.writeVarUint8Array(enc, Y.encodeStateAsUpdate(doc))
+        return [encoding.toUint8Array(enc), encodeTiles(history.length + 1, [])]
+      }
+      return [encodeTiles(since + 1, history.slice(since))]
+    },
+    configFrame: () => encodeConfig(current),
   }
 }
 
-/** The page's part, wired as client/sync/connection.ts and client/app.ts wire it. */
-const page = (initial: BoardConfig) => {
-  const doc = new Y.Doc()
-  const state = createBoardState(doc, initial)
-  let cursor: number | null = null
+/** The page's part, wired as client/sync/connection.ts wires it. */
+const page = (initial: BoardConfig, basis: SyncBasis = { kind: 'blank' }) => {
+  const state = createBoardState({ board: initial, version: 0 })
+  const sync = createBoardSync(state, basis)
   let resyncs = 0
   const changes: { damage: Damage; configChanged: boolean }[] = []
   state.onChange((damage, configChanged) => changes.push({ damage, configChanged }))
+  /** Delivers a frame; returns what the page sends back on the same socket (a resync), if anything. */
+  const deliver = (bytes: Uint8Array): Uint8Array | null => {
+    const dec = decoding.createDecoder(bytes)
+    return sync.frame(decoding.readVarUint(dec), dec)
+  }
   return {
-    doc,
     state,
+    sync,
     changes,
     resyncs: () => resyncs,
-    cursor: () => cursor,
-    /** A Tiles frame arrives; on a gap the page asks for a sync answer (`onGap`). */
-    tiles: (frame: { firstSeq: number; values: Uint32Array }, onGap: () => void) => {
-      const step = followTiles(cursor, frame.firstSeq, frame.values.length)
-      if (step.kind === 'cursor') cursor = step.cursor
-      else if (step.kind === 'gap') {
-        cursor = null
+    cursor: sync.cursor,
+    deliver,
+    /** A frame arrives; a resync request is answered by `relay` at once (as on the socket). */
+    frame: (bytes: Uint8Array, relay: { answer: (step1: Uint8Array) => Uint8Array[] }) => {
+      const reply = deliver(bytes)
+      if (reply) {
         resyncs += 1
-        onGap()
-      } else if (step.kind === 'apply') {
-        cursor = step.cursor
-        state.applyTiles(frame.values, step.from)
+        for (const f of relay.answer(reply)) deliver(f)
       }
     },
-    reconnect: () => {
-      cursor = null
+    /** A new socket: Config, then the answer to what the page asks for. */
+    connect: (relay: ReturnType<typeof fakeRelay>, maxResume?: number) => {
+      const plan = sync.connect()
+      deliver(relay.configFrame())
+      const frames = plan.since !== null ? relay.resume(plan.since, maxResume) : relay.answer(plan.send as Uint8Array)
+      for (const f of frames) deliver(f)
     },
   }
 }
 
-describe('the board state fed by Tiles and Config frames', () => {
-  it('keeps the relay board through frames, lost frames, repeated frames and resyncs', () => {
+const tilesFrame = (f: { firstSeq: number; values: Uint32Array }) => encodeTiles(f.firstSeq, f.values)
+
+describe('the board state fed by frames, as board-sync feeds it', () => {
+  it('keeps the relay board through frames, lost frames, repeated frames, resyncs and reconnects', () => {
     const relay = fakeRelay(board)
     const p = page(board)
-    const sync = () => p.tiles({ firstSeq: relay.syncInto(p.doc), values: new Uint32Array() }, () => {})
-    sync()
+    p.connect(relay)
     expect(p.cursor()).toBe(0)
+    expect(p.sync.current()).toBe(true)
     const rand = lcg(11)
-    let staleSeen = false
     // A frame was lost and no later one arrived yet: the page cannot know, and is behind.
     let behind = false
+    let reconnects = 0
     let last: { firstSeq: number; values: Uint32Array } | null = null
     for (let round = 0; round < 200; round++) {
       const n = 1 + Math.floor(rand() * 12)
@@ -165,41 +194,86 @@ describe('the board state fed by Tiles and Config frames', () => {
         behind = true
       } else if (fate < 0.14 && last) {
         // The previous frame again, then this one: the repeat is skipped.
-        p.tiles(last, sync)
-        p.tiles(frame, sync)
+        p.frame(tilesFrame(last), relay)
+        p.frame(tilesFrame(frame), relay)
       } else if (fate < 0.18) {
-        // The socket drops and comes back: a sync answer into the stale doc, then the cursor.
-        p.reconnect()
-        p.tiles(frame, sync)
-        sync()
+        // The socket drops and comes back: since=<cursor>, a catch-up, then the live frame again.
+        reconnects += 1
+        p.connect(relay)
+        p.frame(tilesFrame(frame), relay)
       } else {
-        p.tiles(frame, sync)
+        p.frame(tilesFrame(frame), relay)
       }
       if (fate >= 0.08) behind = false
       last = frame
-      // The doc only moves with sync answers: between them it lags, the bitmap does not.
       if (!behind) {
         expect(p.cursor(), `round ${round}`).toBe(frame.firstSeq + frame.values.length - 1)
         expect(sameBytes(p.state.bitmap(), relay.truth()), `round ${round}`).toBe(true)
-        if (!staleSeen) staleSeen = !sameBytes(readBoardBitmap(p.doc, board.width, board.height), relay.truth())
       }
     }
     expect(p.resyncs()).toBeGreaterThan(0)
-    expect(staleSeen).toBe(true)
+    expect(reconnects).toBeGreaterThan(0)
     // A last frame after a lost one: resynced and current.
     relay.commit([{ x: 1, y: 1, color: 2 }])
-    p.tiles(relay.commit([{ x: 2, y: 2, color: 3 }]), sync)
+    p.frame(tilesFrame(relay.commit([{ x: 2, y: 2, color: 3 }])), relay)
     expect(p.state.bitmap()).toEqual(relay.truth())
     expect(p.state.colorAt(2, 2)).toBe(3)
     // Tiles frames report the tiles they painted, and are not config changes.
     expect(p.changes.some((c) => !c.configChanged && !c.damage.full && c.damage.rects.every((r) => r.w === 1 && r.h === 1))).toBe(true)
   })
 
-  it('takes Config frames through the document path: cooldown, palette, growth', () => {
+  it('starts from a snapshot (its state vector), and resumes from a stored cursor however far behind', () => {
+    const relay = fakeRelay(board)
+    const rand = lcg(5)
+    const scatter = (n: number) =>
+      Array.from({ length: n }, () => ({
+        x: Math.floor(rand() * board.width),
+        y: Math.floor(rand() * board.height),
+        color: Math.floor(rand() * 16),
+      }))
+    for (let i = 0; i < 20; i++) relay.commit(scatter(10))
+    const snapshot = { bitmap: relay.truth().slice(), sv: Y.encodeStateVector(relay.doc) }
+    for (let i = 0; i < 20; i++) {
+      relay.commit(scatter(10))
+      if (i % 5 === 2) relay.compact(i % 5, 1)
+    }
+    // The snapshot's pixels, then the answer to its state vector, painted onto them.
+    const fromSnapshot = page(board, { kind: 'sv', stateVector: snapshot.sv })
+    fromSnapshot.state.load(snapshot.bitmap, board.width, board.height)
+    fromSnapshot.connect(relay)
+    expect(fromSnapshot.state.bitmap()).toEqual(relay.truth())
+    expect(fromSnapshot.cursor()).toBe(400)
+
+    // A stored board at seq 400 (what the page had then): a catch-up brings it to the relay's.
+    const stored = page(board, { kind: 'since', cursor: 400 })
+    stored.state.load(relay.truth().slice(), board.width, board.height)
+    for (let i = 0; i < 10; i++) relay.commit(scatter(10))
+    const grown = { ...board, width: 90, height: 60, palette: [...board.palette, '#123456'] }
+    relay.updateConfig(grown)
+    relay.commit([{ x: 89, y: 59, color: 16 }])
+    stored.connect(relay)
+    expect(stored.state.bitmap()).toEqual(relay.truth())
+    expect(stored.state.config().width).toBe(90)
+    expect(stored.cursor()).toBe(501)
+
+    // Too far behind (the relay answers the whole board): painted onto a blank bitmap.
+    const far = page(board, { kind: 'since', cursor: 100 })
+    far.state.load(new Uint8Array(board.width * board.height).fill(7), board.width, board.height)
+    far.connect(relay, 50)
+    expect(far.state.bitmap()).toEqual(relay.truth())
+    expect(far.cursor()).toBe(501)
+    // A seq the relay never reached (its data was reset): the whole board too.
+    const reset = page(board, { kind: 'since', cursor: 10_000 })
+    reset.connect(relay)
+    expect(reset.state.bitmap()).toEqual(relay.truth())
+    expect(reset.cursor()).toBe(501)
+  })
+
+  it('takes Config frames: cooldown, palette, growth', () => {
     const relay = fakeRelay(board)
     const p = page(board)
-    p.tiles({ firstSeq: relay.syncInto(p.doc), values: new Uint32Array() }, () => {})
-    p.tiles(relay.commit([{ x: 69, y: 49, color: 4 }]), () => {})
+    p.connect(relay)
+    p.frame(tilesFrame(relay.commit([{ x: 69, y: 49, color: 4 }])), relay)
     p.changes.length = 0
 
     // A cooldown change: a config change with nothing to repaint.
@@ -213,21 +287,19 @@ describe('the board state fed by Tiles and Config frames', () => {
 
     // A colour appended and the board grown: a larger bitmap keeping every tile where it was.
     const grown = relay.updateConfig({ ...board, cooldownMs: 5000, width: 100, height: 80, palette: [...board.palette, '#123456'] })
-    p.state.applyConfig(grown)
+    p.deliver(encodeConfig(grown))
     expect(p.changes.at(-1)).toEqual({ damage: { full: true }, configChanged: true })
     expect(p.state.config().palette).toHaveLength(17)
     expect(p.state.bitmap()).toHaveLength(100 * 80)
     expect(p.state.colorAt(69, 49)).toBe(4)
     // Tiles of the grown board, and of the new colour, paint.
-    p.tiles(relay.commit([{ x: 99, y: 79, color: 16 }]), () => {})
+    p.frame(tilesFrame(relay.commit([{ x: 99, y: 79, color: 16 }])), relay)
     expect(p.state.colorAt(99, 79)).toBe(16)
     expect(p.state.bitmap()).toEqual(relay.truth())
 
-    // The next sync answer brings the same config into the doc: no second change, no repaint
-    // from the doc, and the tiles stay.
+    // A reconnect brings the same config again: no second change, and the tiles stay.
     const before = p.changes.length
-    p.reconnect()
-    p.tiles({ firstSeq: relay.syncInto(p.doc), values: new Uint32Array() }, () => {})
+    p.connect(relay)
     expect(p.changes.slice(before).some((c) => c.configChanged)).toBe(false)
     expect(p.state.bitmap()).toEqual(relay.truth())
     expect(p.state.config().width).toBe(100)
@@ -238,12 +310,11 @@ describe('the board state fed by Tiles and Config frames', () => {
     const p = page(board)
     // A socket gets the newest config on connect; the sync answer may have been read before it
     // was committed to the document (here: an older relay document).
-    const stale = new Y.Doc()
-    Y.applyUpdate(stale, Y.encodeStateAsUpdate(relay.doc))
+    const stale = Y.encodeStateAsUpdate(relay.doc)
     const grown = relay.updateConfig({ ...board, width: 90 })
     p.state.applyConfig(grown)
     expect(p.state.config().width).toBe(90)
-    Y.applyUpdate(p.doc, Y.encodeStateAsUpdate(stale))
+    p.state.applySyncAnswer(stale, 'blank')
     expect(p.state.config().width).toBe(90)
     expect(p.state.bitmap()).toHaveLength(90 * board.height)
 

@@ -1,0 +1,352 @@
+/**
+ * The client as an offline-capable app, in real Chromium against a real relay (in process, on a
+ * fixed port and DATA_DIR so that it can be stopped and started again under the open pages):
+ *
+ * - a first visit paints the latest snapshot PNG, then reaches the relay's exact board from the
+ *   snapshot's state vector, across placements, shard compactions and a new epoch since;
+ * - a return visit paints the board it had from IndexedDB before any network answer, then
+ *   catches up (since=) after thousands of placements and a grown board with a new colour;
+ * - offline (network off, relay stopped), a reload shows the last board with its age and an
+ *   offline state; with everything back the page goes live by itself; a page that could not
+ *   reach the relay at load keeps trying and goes live when it returns;
+ * - a lost connection is noticed within the heartbeat deadline (the relay frozen with SIGSTOP:
+ *   no close, no error, only silence), and the browser's offline event at once.
+ *
+ * Screenshots go to test/e2e/artifacts/ (git-ignored).
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { createLog } from '../../relay/log.ts'
+import type { Room } from '../../relay/room.ts'
+import { RootKey, rootOf } from '../../shared/doc-schema.ts'
+import { stateVectorSum } from '../../shared/update-reader.ts'
+import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
+import { startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
+import { adminCall } from '../helpers/admin.ts'
+import { buildClient, launchChromium } from '../helpers/browser.ts'
+import { startChildRelay } from '../helpers/child-relay.ts'
+import { prng } from '../helpers/prng.ts'
+import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
+import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import { waitFor } from '../helpers/wait-for.ts'
+
+const ADMIN = 'offline-test-admin-token'
+const SHARD = 16
+const ENV = {
+  BOARD_COOLDOWN_MS: '0',
+  BOARD_WIDTH: '96',
+  BOARD_HEIGHT: '64',
+  BOARD_SHARD_SIZE: String(SHARD),
+  // Compact a shard every 16 writes (the least allowed): 6,000 placements then force a new epoch
+  // too (more than 256 shard replacements, relay/compaction.ts).
+  COMPACT_SHARD_WRITES: '16',
+  COMPACT_TOTAL_WRITES: '1024',
+  ADMIN_TOKEN: ADMIN,
+}
+const ARTIFACTS = join(import.meta.dirname, 'artifacts')
+
+let browser: Browser
+let relay: TestRelay | null = null
+let port = 0
+const outDir = makeTmpDir('tessera-client-')
+const dataDir = makeTmpDir('tessera-offline-')
+const cleanups: (() => Promise<unknown> | unknown)[] = []
+
+const startRelay = (onPort = port) =>
+  startTestRelay({ dataDir: dataDir.dir, env: { ...ENV, STATIC_DIR: outDir.dir, ...(onPort ? { PORT: String(onPort) } : {}) } })
+const live = (): TestRelay => {
+  if (!relay) throw new Error('the relay is not running')
+  return relay
+}
+const room = (): Room => live().rooms.get('main') as Room
+const stopRelay = async () => {
+  const r = live()
+  relay = null
+  await r.close()
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const [, started, launched] = await Promise.all([buildClient(outDir.dir), startRelay(0), launchChromium()])
+  relay = started
+  port = started.port
+  browser = launched
+})
+
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {})
+  await browser?.close()
+  await relay?.close()
+  outDir.remove()
+  dataDir.remove()
+})
+
+/** Places `n` random tiles through the room (batches share commits, as a busy board's do). */
+const placeRandom = async (rand: () => number, n: number) => {
+  const { width, height, palette } = room().config()
+  const batch: Promise<unknown>[] = []
+  for (let i = 0; i < n; i++) {
+    const intent = { x: Math.floor(rand() * width), y: Math.floor(rand() * height), color: Math.floor(rand() * palette.length) }
+    batch.push(
+      room()
+        .place(intent, { user: `u${i % 50}`, ip: '127.0.0.1', isAdmin: false })
+        .then((r) => {
+          if (!r.ok) throw new Error(`placement refused: ${r.error}`)
+        }),
+    )
+    if (batch.length >= 400) await Promise.all(batch.splice(0))
+  }
+  await Promise.all(batch)
+}
+
+const epochOf = (doc: Y.Doc) => {
+  const id = (rootOf(doc).get(RootKey.Epoch) as Y.Map<unknown>)._item?.id
+  return id ? `${id.client}:${id.clock}` : null
+}
+
+/** Calls a method of the page's window.__tessera (undefined before the app has started). */
+const hook = (page: Page, method: 'source' | 'status' | 'asOf' | 'config') =>
+  page.evaluate((m) => {
+    const t = (window as unknown as { __tessera?: Record<string, () => unknown> }).__tessera
+    return t ? t[m]?.() : undefined
+  }, method)
+const pageBitmap = (page: Page): Promise<number[] | undefined> =>
+  page.evaluate(() => {
+    const t = (window as unknown as { __tessera?: { bitmap: () => Uint8Array } }).__tessera
+    return t ? Array.from(t.bitmap()) : undefined
+  })
+const widthAndColors = async (page: Page) => {
+  const c = (await hook(page, 'config')) as { width: number; palette: string[] }
+  return { width: c.width, colors: c.palette.length }
+}
+
+/** Waits until the page's bitmap is exactly the relay's board. */
+const waitForExact = async (page: Page, what: string) => {
+  await waitFor(
+    async () => {
+      const mine = await pageBitmap(page)
+      const theirs = Array.from(room().bitmap())
+      return mine !== undefined && mine.length === theirs.length && mine.every((c, i) => c === theirs[i])
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what },
+  )
+}
+
+/** The board this page's origin keeps in IndexedDB (cursor and bitmap), or null. */
+const storedBoard = (page: Page) =>
+  page.evaluate(
+    () =>
+      new Promise<{ cursor: number; bitmap: number[]; savedAt: number } | null>((resolve) => {
+        const open = indexedDB.open('tessera')
+        open.onerror = () => resolve(null)
+        open.onsuccess = () => {
+          const db = open.result
+          if (!db.objectStoreNames.contains('boards')) return resolve(null)
+          const get = db.transaction('boards').objectStore('boards').get('main')
+          get.onsuccess = () => {
+            const r = get.result
+            db.close()
+            resolve(r ? { cursor: r.cursor, bitmap: Array.from(r.bitmap as Uint8Array), savedAt: r.savedAt } : null)
+          }
+          get.onerror = () => resolve(null)
+        }
+      }),
+  )
+
+/** Waits until IndexedDB holds the relay's board as it is now. */
+const waitForStored = async (page: Page) => {
+  const theirs = Array.from(room().bitmap())
+  await waitFor(
+    async () => {
+      const s = await storedBoard(page)
+      return s !== null && s.bitmap.length === theirs.length && s.bitmap.every((c, i) => c === theirs[i])
+    },
+    { timeoutMs: 15_000, intervalMs: 200, what: 'the board saved to IndexedDB' },
+  )
+}
+
+type Opened = { page: Page; context: BrowserContext; requests: string[]; errors: string[] }
+const newContext = async (): Promise<BrowserContext> => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } })
+  cleanups.push(() => context.close())
+  return context
+}
+const openPage = async (context: BrowserContext): Promise<Opened> => {
+  const page = await context.newPage()
+  const requests: string[] = []
+  const errors: string[] = []
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname))
+  page.on('pageerror', (err) => errors.push(err.message))
+  return { page, context, requests, errors }
+}
+const statusText = (page: Page) => page.locator('#connection').textContent()
+
+describe('offline-capable client', () => {
+  it('cold start: paints the snapshot PNG, then reaches the exact board past compactions and a new epoch; a return visit paints IndexedDB first and catches up past thousands of placements and growth', async () => {
+    const rand = prng(7)
+    await placeRandom(rand, 800)
+    // A snapshot of exactly this state, written by the real snapshotter (in process).
+    const config = parseSnapshotterConfig({
+      DATA_DIR: dataDir.dir,
+      SNAPSHOT_RELAY: live().wsBase,
+      SNAPSHOT_EVERY_PLACEMENTS: '100000000',
+      SNAPSHOT_EVERY_SECONDS: '604800',
+      SNAPSHOT_MIN_INTERVAL_MS: '0',
+    })
+    const snapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+    const version = () => stateVectorSum(Y.decodeStateVector(Y.encodeStateVector(room().doc)))
+    await waitFor(() => snapshotter.synced() && snapshotter.version() === version(), { what: 'the snapshotter caught up' })
+    // Its catch-up snapshot at start may already be this state (then there is nothing new to write).
+    const snap = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
+    expect(snap?.version).toBe(version())
+    await snapshotter.stop()
+    expect(snap).toBeTruthy()
+    const epochAtSnapshot = epochOf(room().doc)
+    // Since the snapshot: placements, compactions and a new epoch.
+    await placeRandom(rand, 6000)
+    expect(epochOf(room().doc)).not.toBe(epochAtSnapshot)
+
+    const context = await newContext()
+    const first = await openPage(context)
+    await first.page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await first.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    await waitForExact(first.page, 'the exact board after a cold start')
+    expect(await hook(first.page, 'source')).toBe('snapshot')
+    expect(first.requests).toContain('/api/boards/main/snapshot')
+    expect(first.requests).toContain(`/snapshots/main/${snap?.version}.png`)
+    // It stays exact as the board moves on.
+    await placeRandom(rand, 300)
+    await waitForExact(first.page, 'the exact board, live')
+    await first.page.screenshot({ path: join(ARTIFACTS, 'cold-start.png') })
+    await first.page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+    await waitForStored(first.page)
+    const stored = await storedBoard(first.page)
+    await first.page.close()
+
+    // The relay moves on without the page: thousands of placements, a grown board, a new colour.
+    await placeRandom(rand, 3000)
+    const grown = await adminCall(live().url, ADMIN, 'PATCH', '/boards/main', {
+      width: 128,
+      height: 80,
+      palette: [...room().config().palette, '#123456'],
+    })
+    expect(grown.status).toBe(200)
+    await placeRandom(rand, 1500)
+    expect(room().config().width).toBe(128)
+
+    // Return: the stored board is painted before any network answer (the identity, which the
+    // socket waits for, is held back here), then the page catches up from its cursor.
+    let release = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    await context.route('**/api/session', async (route) => {
+      await held
+      await route.continue()
+    })
+    const second = await openPage(context)
+    await second.page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await waitFor(async () => (await hook(second.page, 'source')) === 'stored', { what: 'the stored board painted' })
+    expect(await pageBitmap(second.page)).toEqual(stored?.bitmap)
+    expect(await second.page.locator('#as-of').textContent()).toMatch(/^as of \d\d:\d\d$/)
+    await second.page.screenshot({ path: join(ARTIFACTS, 'return-before-network.png') })
+    release()
+    await second.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    await waitForExact(second.page, 'the exact board after the catch-up')
+    expect(await widthAndColors(second.page)).toEqual({ width: 128, colors: 17 })
+    // The stored board is the start: no snapshot PNG is fetched (its metadata is asked for in
+    // parallel with IndexedDB, before the page knows it has a board).
+    expect(second.requests.filter((p) => p.startsWith('/snapshots/'))).toEqual([])
+    expect(await second.page.locator('#as-of').isHidden()).toBe(true)
+    await context.unroute('**/api/session')
+    expect([...first.errors, ...second.errors]).toEqual([])
+  })
+
+  it('offline: a reload shows the last board with its age; everything back, it goes live by itself; a page that could not reach the relay at load keeps trying', async () => {
+    const context = await newContext()
+    const { page, errors, requests } = await openPage(context)
+    await page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+    await waitForStored(page)
+    const before = Array.from(room().bitmap())
+
+    // The browser loses its network: said at once (the offline event), on the pill and the button.
+    await context.setOffline(true)
+    await page.waitForSelector('body[data-connection="offline"]', { timeout: 2000 })
+    expect(await statusText(page)).toBe('Offline')
+    expect(await page.locator('#place').textContent()).toBe('Offline')
+    expect(await page.locator('#as-of').textContent()).toMatch(/^as of \d\d:\d\d$/)
+
+    // The relay goes away too, and the page is reloaded: the shell from the service worker, the
+    // board from IndexedDB, its age, and the offline state.
+    await stopRelay()
+    await page.reload()
+    await waitFor(async () => (await hook(page, 'source')) === 'stored', { what: 'the stored board after an offline reload' })
+    expect(await pageBitmap(page)).toEqual(before)
+    await page.waitForSelector('body[data-connection="offline"]')
+    expect(await statusText(page)).toBe('Offline')
+    expect(await page.locator('#place').textContent()).toBe('Offline')
+    expect(await page.locator('#as-of').textContent()).toMatch(/^as of \d\d:\d\d$/)
+    expect(await page.locator('#fatal').isHidden()).toBe(true)
+    await page.screenshot({ path: join(ARTIFACTS, 'offline-reload.png') })
+
+    // Everything comes back (the relay on the same port and data, with placements made while
+    // the page was away): the page goes live by itself and catches up.
+    await context.setOffline(false)
+    relay = await startRelay()
+    await placeRandom(prng(99), 200)
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    await waitForExact(page, 'the exact board after coming back online')
+    expect(await page.locator('#as-of').isHidden()).toBe(true)
+
+    // No stored board and no relay at load (the shell from the service worker): the page says
+    // it cannot reach the board, keeps trying, and goes live by itself when the relay returns.
+    await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const req = indexedDB.deleteDatabase('tessera')
+          req.onsuccess = req.onerror = req.onblocked = () => resolve(true)
+        }),
+    )
+    await stopRelay()
+    await page.reload()
+    await page.waitForSelector('#fatal:not([hidden])')
+    expect(await page.locator('#fatal-title').textContent()).toBe('Cannot reach the board')
+    const asked = requests.length
+    relay = await startRelay()
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    expect(await page.locator('#fatal').isHidden()).toBe(true)
+    // The snapshot, which could not be asked for at load, is asked for once the relay answers.
+    expect(requests.slice(asked)).toContain('/api/boards/main/snapshot')
+    await waitForExact(page, 'the exact board after the relay returned')
+    expect(errors).toEqual([])
+  })
+
+  it('notices a silent connection within the heartbeat deadline, and recovers when the relay answers again', async () => {
+    const childData = makeTmpDir('tessera-offline-child-')
+    cleanups.push(() => childData.remove())
+    const child = await startChildRelay(childData.dir, { ...ENV, STATIC_DIR: outDir.dir })
+    cleanups.push(() => {
+      child.child.kill('SIGCONT')
+      child.child.kill('SIGKILL')
+    })
+    const context = await newContext()
+    const { page, errors } = await openPage(context)
+    await page.goto(`${child.url}/?board=main`)
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    // Frozen: the socket stays open, nothing arrives. The deadline is 5 s of silence; the bound
+    // here leaves room for the check's own tick and a busy machine.
+    child.child.kill('SIGSTOP')
+    await page.waitForSelector('body[data-connection="reconnecting"]', { timeout: 8000 })
+    expect(await statusText(page)).toBe('Reconnecting…')
+    expect(await page.locator('#place').textContent()).toBe('Connecting…')
+    child.child.kill('SIGCONT')
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 30_000 })
+    expect(errors).toEqual([])
+  })
+})
