@@ -7,7 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, sep } from 'node:path'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
-import { PLACE_ERROR_STATUS, SESSION_ERROR_STATUS, type SessionAnswer, SessionError, TOKEN_COOKIE } from '../shared/protocol.ts'
+import {
+  IDEMPOTENCY_HEADER,
+  PLACE_ERROR_STATUS,
+  SESSION_ERROR_STATUS,
+  type SessionAnswer,
+  SessionError,
+  TOKEN_COOKIE,
+} from '../shared/protocol.ts'
 import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
@@ -231,7 +238,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
       res.writeHead(204, {
         'access-control-allow-origin': '*',
         'access-control-allow-methods': 'GET, HEAD, POST, OPTIONS',
-        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-allow-headers': `authorization, content-type, ${IDEMPOTENCY_HEADER}`,
         'access-control-max-age': '86400',
       })
       res.end()
@@ -280,10 +287,16 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
           throw new HttpError(400, 'bad-request', 'the body must be a JSON object {"x":..,"y":..,"color":..}')
         }
-        const { x, y, color } = body as Record<string, unknown>
+        const { x, y, color, id: bodyId } = body as Record<string, unknown>
+        // The placement id: the Idempotency-Key header or the body's `id` (both: they must agree).
+        const headerId = req.headers[IDEMPOTENCY_HEADER]
+        if (headerId !== undefined && bodyId !== undefined && headerId !== bodyId) {
+          throw new HttpError(400, 'bad-request', `the ${IDEMPOTENCY_HEADER} header and the body's id differ`)
+        }
+        const id = headerId ?? bodyId
         const ip = deps.clientAddress(req)
         const result = deps.allowPlacement(ip, now())
-          ? await room.place({ x, y, color }, { user: presented.identity.user, ip, isAdmin: false })
+          ? await room.place({ x, y, color, id }, { user: presented.identity.user, ip, isAdmin: false })
           : ({ ok: false, error: 'rate-limited', retryAfterMs: 1000, message: 'too many placements from this address' } as const)
         if (result.ok) return send(res, 200, result, cors)
         const headers: Record<string, string> = { ...cors }
