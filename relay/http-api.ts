@@ -275,7 +275,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
         }
         const { x, y, color, id: bodyId } = body as Record<string, unknown>
         // The placement id: the Idempotency-Key header or the body's `id` (both: they must agree).
-        const headerId = req.headers[IDEMPOTENCY_HEADER]
+        // The IETF draft spells the header as a quoted string ("…"), Stripe and others bare: both.
+        const rawHeader = req.headers[IDEMPOTENCY_HEADER]
+        const headerId = typeof rawHeader === 'string' ? (/^"(.*)"$/.exec(rawHeader)?.[1] ?? rawHeader) : rawHeader
         if (headerId !== undefined && bodyId !== undefined && headerId !== bodyId) {
           throw new HttpError(400, 'bad-request', `the ${IDEMPOTENCY_HEADER} header and the body's id differ`)
         }

@@ -651,6 +651,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
         return done({ ok: false, error: PlaceError.BadRequest, message: PLACEMENT_ID_REUSED })
       }
       if (seen.outcome) return done(seen.outcome)
+      seen.waiters ??= []
       seen.waiters.push(done)
       return
     }

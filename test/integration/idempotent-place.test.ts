@@ -135,6 +135,9 @@ describe('a retried placement over HTTP', () => {
     const retry = await placeHttp(relay.url, token, { x: 30, y: 30, color: 4 }, 'main', { [IDEMPOTENCY_HEADER]: id })
     expect(retry.status).toBe(200)
     expect(retry.body).toEqual(first.body)
+    // The IETF draft's spelling, a quoted string, names the same id.
+    const quoted = await placeHttp(relay.url, token, { x: 30, y: 30, color: 4 }, 'main', { [IDEMPOTENCY_HEADER]: `"${id}"` })
+    expect(quoted.body).toEqual(first.body)
     const clash = await placeHttp(relay.url, token, { x: 30, y: 30, color: 4, id: freshId() }, 'main', { [IDEMPOTENCY_HEADER]: id })
     expect(clash.status).toBe(400)
     expect(clash.body).toMatchObject({ ok: false, error: 'bad-request' })

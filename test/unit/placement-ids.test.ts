@@ -33,13 +33,12 @@ describe('placement ids', () => {
     const ids = createPlacementIds({ perIdentity: 3, perBoard: 10 })
     const pending = ids.add(entry('a', 'p', 5, null))
     const heard: PlaceResult[] = []
-    pending.waiters.push((r) => heard.push(r))
-    pending.waiters.push((r) => heard.push(r))
+    pending.waiters = [(r) => heard.push(r), (r) => heard.push(r)]
     ids.settle(pending, OK)
     expect(heard).toEqual([OK, OK])
     expect(ids.get('a', 'p')?.outcome).toEqual(OK)
     const other = ids.add(entry('a', 'q', 6, null))
-    other.waiters.push((r) => heard.push(r))
+    other.waiters = [(r) => heard.push(r)]
     const unavailable: PlaceResult = { ok: false, error: 'unavailable' }
     ids.drop(other, unavailable)
     expect(heard).toEqual([OK, OK, unavailable])
