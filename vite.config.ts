@@ -2,11 +2,57 @@
  * Builds the browser client (client/ -> dist/client, served by the relay with STATIC_DIR) and
  * serves it in development with /api and /ws proxied to a relay on localhost:8080.
  */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vite'
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { defineConfig, type Plugin } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+/** Kinds of file worth compressing (text); images and fonts are compressed already. */
+const COMPRESSIBLE = new Set(['.js', '.mjs', '.css', '.html', '.svg', '.webmanifest', '.json', '.txt'])
+
+/**
+ * Writes `<file>.br` (brotli, quality 11) and `<file>.gz` (gzip, level 9) beside every
+ * compressible file of the build, once, so that the relay serves them without compressing on
+ * each request (relay/static-files.ts picks one by Accept-Encoding). A variant no smaller than
+ * its file is not written: the file is then sent as it is. Runs after every other closeBundle
+ * (order 'post', sequential) so that it also sees the service worker vite-plugin-pwa writes then.
+ */
+const precompress = (): Plugin => {
+  let outDir = ''
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
+  return {
+    name: 'tessera-precompress',
+    apply: 'build',
+    configResolved: (config) => {
+      outDir = resolve(config.root, config.build.outDir)
+    },
+    closeBundle: {
+      order: 'post',
+      sequential: true,
+      handler: () => {
+        for (const file of walk(outDir)) {
+          if (!COMPRESSIBLE.has(extname(file))) continue
+          const bytes = readFileSync(file)
+          const br = brotliCompressSync(bytes, {
+            params: {
+              [constants.BROTLI_PARAM_QUALITY]: 11,
+              [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+              [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+            },
+          })
+          const gz = gzipSync(bytes, { level: 9 })
+          if (br.length < bytes.length) writeFileSync(`${file}.br`, br)
+          if (gz.length < bytes.length) writeFileSync(`${file}.gz`, gz)
+        }
+      },
+    },
+  }
+}
 
 /**
  * Where the dev server proxies /api and /ws: the relay's default port, or RELAY_URL (e.g.
@@ -30,6 +76,7 @@ export default defineConfig({
     },
   },
   plugins: [
+    precompress(),
     VitePWA({
       // An installable app whose service worker precaches the built files, so that the page
       // opens without a network; the board itself comes from IndexedDB then

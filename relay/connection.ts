@@ -284,7 +284,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
           conn.send(encodePlaceResult(frame.requestId, RATE_LIMITED))
           return
         }
-        room.submit({ x: frame.x, y: frame.y, color: frame.color }, placer, (result) => {
+        room.submit({ x: frame.x, y: frame.y, color: frame.color, id: frame.id }, placer, (result) => {
           conn.send(encodePlaceResult(frame.requestId, result))
         })
         return

@@ -67,6 +67,11 @@ export type PlacementRecord = {
   kind: RecordKind
   /** For Restore records: the seq of the placement restored, 0 for "never placed". */
   ref: number
+  /**
+   * The client-chosen placement id (shared/protocol.ts PLACEMENT_ID_PATTERN) of a placement that
+   * had one: stored so that a retry after a restart is still recognised. Absent otherwise.
+   */
+  id?: string
 }
 
 /** An audit log entry: who did what, when, and how many tiles it changed. */

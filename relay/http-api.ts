@@ -2,12 +2,17 @@
  * The HTTP API (docs/PROTOCOL.md) and the static client. Every answer is JSON except static
  * files; every expected failure is a 4xx with { ok: false, error, message }.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { extname, join, normalize, sep } from 'node:path'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
-import { PLACE_ERROR_STATUS, SESSION_ERROR_STATUS, type SessionAnswer, SessionError, TOKEN_COOKIE } from '../shared/protocol.ts'
+import {
+  IDEMPOTENCY_HEADER,
+  PLACE_ERROR_STATUS,
+  SESSION_ERROR_STATUS,
+  type SessionAnswer,
+  SessionError,
+  TOKEN_COOKIE,
+} from '../shared/protocol.ts'
 import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
@@ -20,6 +25,7 @@ import { createKeyedLimiter } from './rate-limit.ts'
 import type { Room } from './room.ts'
 import type { PowGate } from './session-pow.ts'
 import { handleSnapshotRoute } from './snapshot-routes.ts'
+import { createStaticFiles } from './static-files.ts'
 
 export type HttpDeps = {
   /** Per-address placement budget; false = 429 rate-limited. */
@@ -87,19 +93,6 @@ const SESSION_LIMITED = {
 } as const
 
 export const boardInfo = (room: Room): BoardInfo => ({ ...room.config(), maxPaletteSize: MAX_PALETTE_SIZE, online: room.online() })
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.txt': 'text/plain; charset=utf-8',
-  '.woff2': 'font/woff2',
-}
 
 const tileCoordinates = (room: Room, a: string | undefined, b: string | undefined): { x: number; y: number } => {
   const x = /^\d{1,5}$/.test(a ?? '') ? Number(a) : Number.NaN
@@ -231,7 +224,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
       res.writeHead(204, {
         'access-control-allow-origin': '*',
         'access-control-allow-methods': 'GET, HEAD, POST, OPTIONS',
-        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-allow-headers': `authorization, content-type, ${IDEMPOTENCY_HEADER}`,
         'access-control-max-age': '86400',
       })
       res.end()
@@ -280,10 +273,18 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
           throw new HttpError(400, 'bad-request', 'the body must be a JSON object {"x":..,"y":..,"color":..}')
         }
-        const { x, y, color } = body as Record<string, unknown>
+        const { x, y, color, id: bodyId } = body as Record<string, unknown>
+        // The placement id: the Idempotency-Key header or the body's `id` (both: they must agree).
+        // The IETF draft spells the header as a quoted string ("…"), Stripe and others bare: both.
+        const rawHeader = req.headers[IDEMPOTENCY_HEADER]
+        const headerId = typeof rawHeader === 'string' ? (/^"(.*)"$/.exec(rawHeader)?.[1] ?? rawHeader) : rawHeader
+        if (headerId !== undefined && bodyId !== undefined && headerId !== bodyId) {
+          throw new HttpError(400, 'bad-request', `the ${IDEMPOTENCY_HEADER} header and the body's id differ`)
+        }
+        const id = headerId ?? bodyId
         const ip = deps.clientAddress(req)
         const result = deps.allowPlacement(ip, now())
-          ? await room.place({ x, y, color }, { user: presented.identity.user, ip, isAdmin: false })
+          ? await room.place({ x, y, color, id }, { user: presented.identity.user, ip, isAdmin: false })
           : ({ ok: false, error: 'rate-limited', retryAfterMs: 1000, message: 'too many placements from this address' } as const)
         if (result.ok) return send(res, 200, result, cors)
         const headers: Record<string, string> = { ...cors }
@@ -307,32 +308,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
     throw new HttpError(404, 'not-found', `no API route ${method} ${url.pathname}`)
   }
 
-  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const root = config.staticDir
-    if (!root || !existsSync(root) || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      throw new HttpError(404, 'not-found', root ? `no file ${url.pathname}` : 'this relay serves no client')
-    }
-    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '')
-    let file = join(root, rel)
-    if (!file.startsWith(root + sep) && file !== root) throw new HttpError(404, 'not-found', 'no such file')
-    if (!existsSync(file) || statSync(file).isDirectory()) {
-      const index = join(file, 'index.html')
-      file = existsSync(index) ? index : join(root, 'index.html')
-      if (!existsSync(file)) throw new HttpError(404, 'not-found', `no file ${url.pathname}`)
-    }
-    const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream'
-    // Vite names built assets by content hash: cache them for good; everything else revalidates.
-    const immutable = rel.startsWith('assets/')
-    const html = type.startsWith('text/html')
-    res.writeHead(200, {
-      ...(html ? pageSecurityHeaders(config.embedOrigins) : {}),
-      'content-type': type,
-      'content-length': statSync(file).size,
-      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-    })
-    if (req.method === 'HEAD') res.end()
-    else createReadStream(file).pipe(res)
-  }
+  const staticFiles = createStaticFiles(config.staticDir)
+  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) =>
+    staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins))
 
   return (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-content-type-options', 'nosniff')

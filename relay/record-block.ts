@@ -2,8 +2,9 @@
  * The encoding of history records (pure: no I/O). A block is the value that holds a run of
  * consecutive records: the record count (varuint), the byte offset of records 0, BLOCK_STRIDE,
  * 2 x BLOCK_STRIDE, ... from the start of the records (u32 LE each), then every record: x, y,
- * color, placedAt (varuints), user (string), kind, ref and the previous seq on its tile
- * (varuints). Seqs are not stored: the store keys a block by its last seq.
+ * color, placedAt (varuints), user (string), kind (varuint; plus KIND_HAS_ID if the placement id
+ * follows), the placement id (string, only with KIND_HAS_ID), ref and the previous seq on its
+ * tile (varuints). Seqs are not stored: the store keys a block by its last seq.
  *
  * The offsets let a reader take one record (a step of a tile's chain) by parsing at most
  * BLOCK_STRIDE records instead of the whole block, for 4 bytes per BLOCK_STRIDE records.
@@ -15,6 +16,14 @@ import type { PlacementRecord, RecordKind } from './history-store.ts'
 /** A block stores the byte offset of every BLOCK_STRIDE-th record. */
 export const BLOCK_STRIDE = 32
 
+/**
+ * Added to a record's kind when its placement id (the client's, for recognising a retry) follows
+ * the kind. Records written before ids existed have kinds 0..2 and no id: they read unchanged.
+ * Kinds stay below it (a varuint below 128 is one byte either way). A relay older than ids
+ * cannot read records with ids (a downgrade is not supported).
+ */
+export const KIND_HAS_ID = 16
+
 /** A record's value: its fields, then the previous seq on its tile (0: none). */
 export const writeRecord = (enc: encoding.Encoder, r: PlacementRecord, prevSeq: number): void => {
   encoding.writeVarUint(enc, r.x)
@@ -22,7 +31,12 @@ export const writeRecord = (enc: encoding.Encoder, r: PlacementRecord, prevSeq: 
   encoding.writeVarUint(enc, r.color)
   encoding.writeVarUint(enc, r.placedAt)
   encoding.writeVarString(enc, r.user)
-  encoding.writeVarUint(enc, r.kind)
+  if (r.id === undefined) {
+    encoding.writeVarUint(enc, r.kind)
+  } else {
+    encoding.writeVarUint(enc, r.kind + KIND_HAS_ID)
+    encoding.writeVarString(enc, r.id)
+  }
   encoding.writeVarUint(enc, r.ref)
   encoding.writeVarUint(enc, prevSeq)
 }
@@ -34,9 +48,14 @@ const readFields = (dec: decoding.Decoder, seq: number): PlacementRecord => {
   const color = decoding.readVarUint(dec)
   const placedAt = decoding.readVarUint(dec)
   const user = decoding.readVarString(dec)
-  const kind = decoding.readVarUint(dec) as RecordKind
+  const kindField = decoding.readVarUint(dec)
+  if (kindField < KIND_HAS_ID) {
+    const ref = decoding.readVarUint(dec)
+    return { seq, x, y, color, user, placedAt, kind: kindField as RecordKind, ref }
+  }
+  const id = decoding.readVarString(dec)
   const ref = decoding.readVarUint(dec)
-  return { seq, x, y, color, user, placedAt, kind, ref }
+  return { seq, x, y, color, user, placedAt, kind: (kindField - KIND_HAS_ID) as RecordKind, ref, id }
 }
 
 /**
@@ -80,7 +99,11 @@ const skipRecord = (dec: decoding.Decoder): void => {
   // The user, a length-prefixed string (the length read first: `dec.pos += read()` would add to the old pos).
   const length = decoding.readVarUint(dec)
   dec.pos += length
-  for (let k = 0; k < 3; k++) decoding.readVarUint(dec)
+  if (decoding.readVarUint(dec) >= KIND_HAS_ID) {
+    const idLength = decoding.readVarUint(dec)
+    dec.pos += idLength
+  }
+  for (let k = 0; k < 2; k++) decoding.readVarUint(dec)
 }
 
 /** Record `i` of a block with its previous seq on its tile: parses at most BLOCK_STRIDE records. */

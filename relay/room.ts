@@ -29,10 +29,13 @@ import {
   encodeConfig,
   encodePresence,
   encodeTiles,
+  isPlacementId,
   LiveMode,
   MAX_RESUME_TILES,
   MessageType,
+  PLACEMENT_ID_REUSED,
   PlaceError,
+  PlacementIdLimits,
   type PlaceResult,
 } from '../shared/protocol.ts'
 import { encodeTileValue, extractShardColors } from '../shared/tile-codec.ts'
@@ -43,6 +46,7 @@ import { type AppendExtra, type HistoryStore, type PlacementRecord, RecordKind }
 import { limitKey } from './ip-address.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
+import { createPlacementIds } from './placement-ids.ts'
 import { createResumeReader } from './resume-reader.ts'
 import { createSyncAnswers } from './sync-answers.ts'
 
@@ -61,6 +65,9 @@ export type RoomConn = {
   /** How commits reach it: Yjs update frames, or Tiles and Config frames. */
   live: LiveMode
 }
+
+/** A placement as a client asked for it (unchecked); `id`: its placement id, if it has one. */
+export type PlaceIntent = { x: unknown; y: unknown; color: unknown; id?: unknown }
 
 /** Who is placing, as the transport established it. */
 export type Placer = { user: string; ip: string; isAdmin: boolean }
@@ -92,11 +99,13 @@ export type Room = {
   /**
    * Validates a placement and, if valid, calls `done` once it is durable and broadcast (a
    * rejection calls it at once). Acknowledgements for one commit are called back to back while
-   * every socket is corked, right after the broadcast.
+   * every socket is corked, right after the broadcast. An intent with an `id` (the client's
+   * placement id) that this identity used recently is not placed again: `done` gets the first
+   * attempt's outcome (once it has one).
    */
-  submit: (intent: { x: unknown; y: unknown; color: unknown }, who: Placer, done: (result: PlaceResult) => void) => void
+  submit: (intent: PlaceIntent, who: Placer, done: (result: PlaceResult) => void) => void
   /** `submit` as a Promise. */
-  place: (intent: { x: unknown; y: unknown; color: unknown }, who: Placer) => Promise<PlaceResult>
+  place: (intent: PlaceIntent, who: Placer) => Promise<PlaceResult>
   /**
    * Writes tiles as the relay itself (admin fill, restores), without placement rules; resolves
    * once all are durable and broadcast. Throws on a tile outside the board or palette (a bug).
@@ -446,17 +455,35 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   const lastPlacedByIp = deps.perIpCooldown
     ? await openIpCooldowns({ history, board: id, windowMs: () => board.cooldownMs, pseudonym: deps.perIpCooldown.pseudonym, now })
     : null
-  if (board.cooldownMs > 0) {
-    const windowStart = now() - board.cooldownMs
+  // Placement ids: those of the placements within the cooldown and the retry window after it,
+  // so that a retry after a crash (kill -9 between the durable commit and the acknowledgement)
+  // gets the first outcome, not a second placement or a bare `cooldown`. Refusals are not in the
+  // history: after a restart a retry of a refused placement is judged afresh (it changed nothing).
+  const placementIds = createPlacementIds(PlacementIdLimits)
+  const idWindowMs = () => board.cooldownMs + PlacementIdLimits.retryWindowMs
+  {
+    const t = now()
+    const cooldownStart = t - board.cooldownMs
+    const idStart = t - idWindowMs()
+    const withIds: PlacementRecord[] = []
     for await (const r of history.readBackwards(id)) {
-      if (r.placedAt <= windowStart) break
-      if (r.kind === RecordKind.Placement && !lastPlaced.has(r.user)) lastPlaced.set(r.user, r.placedAt)
+      if (r.placedAt <= idStart || (r.placedAt <= cooldownStart && withIds.length >= PlacementIdLimits.perBoard)) break
+      if (r.kind !== RecordKind.Placement) continue
+      if (r.placedAt > cooldownStart && !lastPlaced.has(r.user)) lastPlaced.set(r.user, r.placedAt)
+      if (r.id !== undefined && withIds.length < PlacementIdLimits.perBoard) withIds.push(r)
+    }
+    // Oldest first, as they were added when placed (an identity keeps its newest ids).
+    for (let i = withIds.length - 1; i >= 0; i--) {
+      const r = withIds[i] as PlacementRecord
+      const outcome: PlaceResult = { ok: true, placedAt: r.placedAt, nextPlaceAt: r.placedAt + board.cooldownMs }
+      placementIds.add({ user: r.user, id: r.id as string, x: r.x, y: r.y, color: r.color, at: r.placedAt, outcome })
     }
   }
   const sweep = setInterval(() => {
     const cutoff = now() - board.cooldownMs
     for (const [k, t] of lastPlaced) if (t <= cutoff) lastPlaced.delete(k)
     lastPlacedByIp?.sweep(cutoff)
+    placementIds.sweep(now() - idWindowMs())
   }, 60_000)
   sweep.unref()
 
@@ -650,18 +677,51 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     kind: RecordKind,
     ref: number,
     placedAt: number,
-  ): PlacementRecord => ({
-    seq: 0,
-    x,
-    y,
-    color,
-    user,
-    placedAt,
-    kind,
-    ref,
-  })
+    placementId?: string,
+  ): PlacementRecord => {
+    const record: PlacementRecord = { seq: 0, x, y, color, user, placedAt, kind, ref }
+    if (placementId !== undefined) record.id = placementId
+    return record
+  }
 
   const submit: Room['submit'] = (intent, who, done) => {
+    if (intent.id === undefined) return submitNew(intent, who, done, undefined)
+    const pid = intent.id
+    if (!isPlacementId(pid)) {
+      return done({ ok: false, error: PlaceError.BadRequest, message: 'id must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -' })
+    }
+    const seen = placementIds.get(who.user, pid)
+    if (seen) {
+      if (seen.x !== intent.x || seen.y !== intent.y || seen.color !== intent.color) {
+        return done({ ok: false, error: PlaceError.BadRequest, message: PLACEMENT_ID_REUSED })
+      }
+      if (seen.outcome) return done(seen.outcome)
+      seen.waiters ??= []
+      seen.waiters.push(done)
+      return
+    }
+    const { x, y, color } = intent
+    // An intent that is not even numbers is refused the same way every time: nothing to remember.
+    if (typeof x !== 'number' || typeof y !== 'number' || typeof color !== 'number') return submitNew(intent, who, done, undefined)
+    const entry = placementIds.add({ user: who.user, id: pid, x, y, color, at: now(), outcome: null })
+    submitNew(
+      intent,
+      who,
+      (result) => {
+        // Unavailable and rate-limited decided nothing about this placement: a retry is judged afresh.
+        if (!result.ok && (result.error === PlaceError.Unavailable || result.error === PlaceError.RateLimited)) {
+          placementIds.drop(entry, result)
+        } else {
+          placementIds.settle(entry, result)
+        }
+        done(result)
+      },
+      pid,
+    )
+  }
+
+  /** A placement not seen before: validated, then queued for the next commit (or refused). */
+  const submitNew = (intent: PlaceIntent, who: Placer, done: (result: PlaceResult) => void, placementId: string | undefined) => {
     const refused = unavailable()
     if (refused) return done(refused)
     const t = now()
@@ -695,7 +755,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       lastPlaced.set(who.user, t)
       lastPlacedByIp?.set(ipKey, t)
     }
-    const record = newRecord(verdict.x, verdict.y, verdict.color, who.user, RecordKind.Placement, 0, t)
+    const record = newRecord(verdict.x, verdict.y, verdict.color, who.user, RecordKind.Placement, 0, t, placementId)
     pending.push({ kind: 'write', record, cooldown, done })
     schedule()
   }

@@ -16,7 +16,7 @@ export const MessageType = {
   Auth: 2,
   /** y-protocols query awareness: answered with an empty awareness update. */
   QueryAwareness: 3,
-  /** client -> relay: place a tile. [100, requestId, x, y, color] */
+  /** client -> relay: place a tile. [100, requestId, x, y, color, id?] (id: PLACEMENT_ID_PATTERN, optional) */
   Place: 100,
   /** relay -> client: the answer to a Place. See PlaceResultFrame. */
   PlaceResult: 101,
@@ -223,10 +223,73 @@ export const MAX_RESUME_TILES = 250_000
 /** Bytes of one tile value in a Tiles frame. */
 export const TILE_VALUE_BYTES = 4
 
-/** A decoded Place frame (after its message type). */
-export type PlaceFrame = { requestId: number; x: number; y: number; color: number }
+/**
+ * A client-chosen placement id (Place frame's trailing field, HTTP `Idempotency-Key` header or
+ * body `id`): 1 to 64 characters of the base64url alphabet. A retry of a placement carries the
+ * id of its first attempt, and the relay answers it with the first attempt's outcome instead of
+ * placing again (docs/PROTOCOL.md "Retrying a placement"). 16 random bytes (22 characters, see
+ * newPlacementId) make a collision between one identity's ids negligible; ids are per identity.
+ */
+export const PLACEMENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
-/** Encodes a Place frame. */
+/** Whether a value is a valid placement id (PLACEMENT_ID_PATTERN). */
+export const isPlacementId = (id: unknown): id is string => typeof id === 'string' && PLACEMENT_ID_PATTERN.test(id)
+
+/** The message of the `bad-request` refusal of a placement id reused for another tile or colour. */
+export const PLACEMENT_ID_REUSED = 'the id was used for another placement'
+
+/** HTTP request header that carries a placement id on POST /api/boards/<id>/place. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key'
+
+/**
+ * How long the relay remembers a placement id, and how many. A retry is recognised while its
+ * id is remembered: for the board's cooldown plus retryWindowMs after the first attempt (a
+ * retry later than that is judged as a new placement), across a relay restart for placements
+ * (their ids are stored with their history records), and only in memory for refusals.
+ */
+export const PlacementIdLimits = {
+  /** Milliseconds past the board's cooldown that a placement id is remembered (10 min). */
+  retryWindowMs: 10 * 60_000,
+  /** Ids remembered per identity and board: the newest (older ones are forgotten first). */
+  perIdentity: 16,
+  /** Ids remembered per board in all: the oldest are forgotten first (~200 bytes each). */
+  perBoard: 100_000,
+} as const
+
+/**
+ * A fresh placement id: 16 random bytes in base64url (22 characters). `random` fills a byte
+ * array (crypto.getRandomValues in browsers and Node).
+ */
+export const newPlacementId = (random: (bytes: Uint8Array) => Uint8Array): string => {
+  const bytes = random(new Uint8Array(16))
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  let out = ''
+  // 16 bytes = 128 bits: 21 whole 6-bit digits and 2 bits left.
+  let acc = 0
+  let bits = 0
+  for (const b of bytes) {
+    acc = (acc << 8) | b
+    bits += 8
+    while (bits >= 6) {
+      bits -= 6
+      out += alphabet[(acc >> bits) & 63]
+    }
+    acc &= (1 << bits) - 1
+  }
+  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 63]
+  return out
+}
+
+/**
+ * A decoded Place frame (after its message type). `id`: the client-chosen placement id, absent
+ * from frames of clients that do not send one.
+ */
+export type PlaceFrame = { requestId: number; x: number; y: number; color: number; id?: string }
+
+/**
+ * Encodes a Place frame: [100, requestId, x, y, color] and, if the placement has an id, the id
+ * as a trailing string. Relays that predate ids ignore the trailing bytes.
+ */
 export const encodePlace = (f: PlaceFrame): Uint8Array => {
   const enc = encoding.createEncoder()
   encoding.writeVarUint(enc, MessageType.Place)
@@ -234,16 +297,32 @@ export const encodePlace = (f: PlaceFrame): Uint8Array => {
   encoding.writeVarUint(enc, f.x)
   encoding.writeVarUint(enc, f.y)
   encoding.writeVarUint(enc, f.color)
+  if (f.id !== undefined) encoding.writeVarString(enc, f.id)
   return encoding.toUint8Array(enc)
 }
 
-/** Reads the body of a Place frame. Throws on truncated or malformed input. */
-export const readPlace = (dec: decoding.Decoder): PlaceFrame => ({
-  requestId: decoding.readVarUint(dec),
-  x: decoding.readVarUint(dec),
-  y: decoding.readVarUint(dec),
-  color: decoding.readVarUint(dec),
-})
+/**
+ * Reads the body of a Place frame; the id only if bytes remain (frames of clients without ids
+ * end after the colour). Throws on truncated or malformed input. The id's format is checked by
+ * the relay (isPlacementId), not here.
+ */
+export const readPlace = (dec: decoding.Decoder): PlaceFrame => {
+  const frame: PlaceFrame = {
+    requestId: decoding.readVarUint(dec),
+    x: decoding.readVarUint(dec),
+    y: decoding.readVarUint(dec),
+    color: decoding.readVarUint(dec),
+  }
+  if (decoding.hasContent(dec)) {
+    // lib0 reads a string past its frame's end without throwing: check the length here.
+    const start = dec.pos
+    const length = decoding.readVarUint(dec)
+    if (length > dec.arr.length - dec.pos) throw new Error('Place frame: truncated id')
+    dec.pos = start
+    frame.id = decoding.readVarString(dec)
+  }
+  return frame
+}
 
 /**
  * Encodes a PlaceResult frame:

@@ -4,7 +4,7 @@
  * Tessera's client; live=yjs for the y-websocket frames).
  */
 import * as decoding from 'lib0/decoding'
-import { encodePlace, LIVE_PARAM, LiveMode, MessageType, readPlaceResult } from '../../shared/protocol.ts'
+import { encodePlace, LIVE_PARAM, LiveMode, MessageType, newPlacementId, readPlaceResult } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 import { serveChild } from '../helpers/child.ts'
 import { createPlaceGenerator } from '../helpers/place-generator.ts'
@@ -17,7 +17,8 @@ let socks: Sock[] = []
 let onAck: (s: Sock, ok: boolean, payload: Buffer) => void = () => {}
 const errors = new Map<string, number>()
 
-const placeFrame = (x: number, y: number, color: number, requestId = 0) => clientFrame(encodePlace({ requestId, x, y, color }))
+const placeFrame = (x: number, y: number, color: number, requestId = 0, id?: string) =>
+  clientFrame(encodePlace(id === undefined ? { requestId, x, y, color } : { requestId, x, y, color, id }))
 
 const open = async (args: { port: number; tokens: string[]; board?: string; live?: LiveMode }) => {
   const fresh = await connectMany(args.tokens.length, 64, (i) => {
@@ -80,9 +81,20 @@ export type RunResult = {
 const run = (args: { perSocket: number; window: number; seed: number; width: number; height: number; poolSize?: number }) => {
   const gen = createPlaceGenerator({ seed: args.seed, width: args.width, height: args.height })
   const pool: Buffer[] = []
+  // Each with a placement id, as Tessera's client sends them (the relay stores it with the record
+  // and remembers it): 22 more bytes a frame and a record. The pool is reused round-robin across
+  // sockets: a socket handed the same frame twice gets the first outcome (not placed again).
   for (let i = 0; i < (args.poolSize ?? 50_000); i++) {
     const p = gen.next()
-    pool.push(placeFrame(p.x, p.y, p.color))
+    pool.push(
+      placeFrame(
+        p.x,
+        p.y,
+        p.color,
+        0,
+        newPlacementId((b) => crypto.getRandomValues(b)),
+      ),
+    )
   }
   let cursor = 0
   const take = (n: number): Buffer => {

@@ -52,8 +52,9 @@ export const placeHttp = async (
   token: string | null,
   body: unknown,
   board = 'main',
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> => {
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders }
   if (token) headers.authorization = `Bearer ${token}`
   const res = await fetch(`${baseUrl}/api/boards/${board}/place`, {
     method: 'POST',
@@ -91,8 +92,8 @@ export type RawSocket = {
   frames: Uint8Array[]
   closed: () => { code: number; reason: string } | null
   send: (bytes: Uint8Array) => void
-  /** Sends a Place frame and waits for its PlaceResult. */
-  place: (x: number, y: number, color: number) => Promise<PlaceResult>
+  /** Sends a Place frame (with a placement id if given) and waits for its PlaceResult. */
+  place: (x: number, y: number, color: number, id?: string) => Promise<PlaceResult>
   /** Error frames received ({ code, message }). */
   errors: () => { code: string; message: string }[]
   close: () => void
@@ -124,9 +125,9 @@ export const openRaw = async (url: string, headers: Record<string, string> = {})
     frames,
     closed: () => closed,
     send: (bytes) => ws.send(bytes),
-    place: async (x, y, color) => {
+    place: async (x, y, color, id) => {
       const requestId = nextRequestId++
-      ws.send(encodePlace({ requestId, x, y, color }))
+      ws.send(encodePlace(id === undefined ? { requestId, x, y, color } : { requestId, x, y, color, id }))
       return waitFor(
         () => {
           for (const dec of ofType(MessageType.PlaceResult)) {

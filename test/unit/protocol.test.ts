@@ -7,7 +7,9 @@ import {
   encodePlaceResult,
   encodeSession,
   encodeTiles,
+  isPlacementId,
   MessageType,
+  newPlacementId,
   PLACE_ERROR_STATUS,
   PlaceError,
   readConfig,
@@ -36,6 +38,42 @@ describe('protocol codecs', () => {
     expect(readPlaceResult(body(encodePlaceResult(10, no), MessageType.PlaceResult))).toEqual({ requestId: 10, result: no })
     expect(readError(body(encodeError('read-only', 'no'), MessageType.Error))).toEqual({ code: 'read-only', message: 'no' })
     expect(readSession(body(encodeSession('abc', 5), MessageType.Session))).toEqual({ user: 'abc', nextPlaceAt: 5 })
+  })
+
+  it('carries an optional placement id after the colour; frames without one read as before', () => {
+    const withId = { requestId: 7, x: 4095, y: 3, color: 31, id: 'Zk3_-9aQ0123456789abcd' }
+    const frame = encodePlace(withId)
+    expect(readPlace(body(frame, MessageType.Place))).toEqual(withId)
+    // A client that sends no id: the same bytes as before ids existed, and no id read.
+    const old = encodePlace({ requestId: 7, x: 4095, y: 3, color: 31 })
+    expect([...old]).toEqual([MessageType.Place, 7, 0xff, 0x1f, 3, 31])
+    expect(readPlace(body(old, MessageType.Place))).toEqual({ requestId: 7, x: 4095, y: 3, color: 31 })
+    expect('id' in readPlace(body(old, MessageType.Place))).toBe(false)
+    // The id frame is the old frame plus a trailing string: a relay reading only the old fields is unaffected.
+    expect([...frame.subarray(0, old.length)]).toEqual([...old])
+    // A truncated id throws rather than reading past the frame.
+    expect(() => readPlace(body(frame.subarray(0, frame.length - 1), MessageType.Place))).toThrow()
+  })
+
+  it('makes placement ids of 22 base64url characters and checks their format', () => {
+    const ids = new Set<string>()
+    for (let i = 0; i < 100; i++) ids.add(newPlacementId((b) => crypto.getRandomValues(b)))
+    expect(ids.size).toBe(100)
+    for (const id of ids) {
+      expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/)
+      expect(isPlacementId(id)).toBe(true)
+    }
+    expect(newPlacementId((b) => b.fill(0))).toBe('A'.repeat(22))
+    expect(newPlacementId((b) => b.fill(255))).toBe(`${'_'.repeat(21)}w`)
+    expect(
+      Buffer.from(
+        newPlacementId((b) => b.map((_, i) => i * 17)),
+        'base64url',
+      ),
+    ).toEqual(Buffer.from(new Uint8Array(16).map((_, i) => i * 17)))
+    for (const bad of ['', 'x'.repeat(65), 'a b', 'a+b', 'a/b', 'é', 7, null, undefined])
+      expect(isPlacementId(bad), String(bad)).toBe(false)
+    expect(isPlacementId('x'.repeat(64))).toBe(true)
   })
 
   it('throws on truncated frames', () => {

@@ -7,7 +7,16 @@
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import { type PlacementRecord, RecordKind } from '../../relay/history-store.ts'
-import { BLOCK_STRIDE, decodeLegacy, encodeBlock, openBlock, recordOf, recordsOf, writeRecord } from '../../relay/record-block.ts'
+import {
+  BLOCK_STRIDE,
+  decodeLegacy,
+  encodeBlock,
+  KIND_HAS_ID,
+  openBlock,
+  recordOf,
+  recordsOf,
+  writeRecord,
+} from '../../relay/record-block.ts'
 
 const USERS = ['u', 'Zk3_-9aQ', 'émile', '名前', '🧱🧱', '']
 
@@ -38,6 +47,50 @@ describe('record blocks', () => {
       expect(recordsOf(block)).toEqual(records)
     })
   }
+
+  it('round-trips placement ids, on some records and not others, at every position', () => {
+    const first = 1_000
+    const n = 3 * BLOCK_STRIDE + 5
+    const records = recordsFrom(first, n).map((r, i) => (i % 3 === 1 ? r : { ...r, id: i % 2 ? 'Zk3_-9aQ0123456789abcd' : `${i}` }))
+    const block = openBlock(
+      first + n - 1,
+      encodeBlock(
+        records,
+        records.map((r) => r.seq - 1),
+      ),
+    )
+    for (let i = 0; i < n; i++) expect(recordOf(block, i), `record ${i}`).toEqual({ record: records[i], prevSeq: first + i - 1 })
+    expect(recordsOf(block)).toEqual(records)
+    expect(recordsOf(block).filter((r) => 'id' in r)).toHaveLength(records.filter((r) => r.id !== undefined).length)
+  })
+
+  it('reads blocks written before placement ids existed', () => {
+    // The layout before ids, written field by field: x, y, color, placedAt, user, kind, ref, prevSeq.
+    const records = recordsFrom(1, BLOCK_STRIDE + 3)
+    const body = encoding.createEncoder()
+    const offsets: number[] = []
+    records.forEach((r, i) => {
+      if (i % BLOCK_STRIDE === 0) offsets.push(encoding.length(body))
+      for (const v of [r.x, r.y, r.color, r.placedAt]) encoding.writeVarUint(body, v)
+      encoding.writeVarString(body, r.user)
+      for (const v of [r.kind, r.ref, i]) encoding.writeVarUint(body, v)
+    })
+    const head = encoding.createEncoder()
+    encoding.writeVarUint(head, records.length)
+    for (const o of offsets) encoding.writeUint32(head, o)
+    const bytes = new Uint8Array([...encoding.toUint8Array(head), ...encoding.toUint8Array(body)])
+    const block = openBlock(records.length, bytes)
+    expect(recordsOf(block)).toEqual(records)
+    for (let i = 0; i < records.length; i++) expect(recordOf(block, i)).toEqual({ record: records[i], prevSeq: i })
+    // Without ids the new writer writes the same bytes.
+    expect(
+      encodeBlock(
+        records,
+        records.map((_, i) => i),
+      ),
+    ).toEqual(bytes)
+    expect(Math.max(...Object.values(RecordKind))).toBeLessThan(KIND_HAS_ID)
+  })
 
   it('costs 4 bytes of offsets per stride', () => {
     const records = recordsFrom(1, 4 * BLOCK_STRIDE)
