@@ -34,6 +34,9 @@ const EMPTY_AWARENESS = (() => {
   return encoding.toUint8Array(enc)
 })()
 
+/** An answer's messages in order; a message given as an array is sent as its fragments. */
+type Answer = ReadonlyArray<Uint8Array | readonly Uint8Array[]>
+
 /** The state vector of an empty document: asks for the whole board. */
 const EMPTY_STATE_VECTOR = new Uint8Array([0])
 
@@ -104,6 +107,15 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     ws.send(frame)
     tooFarBehind()
   }
+  /**
+   * Sends one message given in fragments (a resume: a small head, then a view of bytes shared with
+   * other sockets). All in one turn: nothing else can be framed between the fragments.
+   */
+  const sendFragments = (parts: readonly Uint8Array[]) => {
+    if (ws.readyState !== ws.OPEN) return
+    for (let i = 0; i < parts.length; i++) ws.send(parts[i] as Uint8Array, { binary: true, fin: i === parts.length - 1 })
+    tooFarBehind()
+  }
   // Between cork and uncork (a commit's broadcast and acknowledgements) frames gather here and
   // leave in one write (relay/ws-frame.ts).
   let outbox: Uint8Array[] | null = null
@@ -139,7 +151,9 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
   // socket no longer needs draining); a request arriving meanwhile replaces any earlier one that
   // is still waiting; and each answer waits for its address's byte budget.
   let answering = false
-  let nextAnswer: (() => Promise<Uint8Array[]>) | null = null
+  /** Ends an answer's wait for its address's budget (set while it waits). */
+  let wakeOnClose: (() => void) | null = null
+  let nextAnswer: (() => Promise<Answer>) | null = null
   const drained = () =>
     new Promise<void>((resolve) => {
       if (closed || !opts.socket.writableNeedDrain) return resolve()
@@ -151,7 +165,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
       opts.socket.on('drain', done)
       opts.socket.on('close', done)
     })
-  const answer = (produce: () => Promise<Uint8Array[]>) => {
+  const answer = (produce: () => Promise<Answer>) => {
     if (answering) {
       nextAnswer = produce
       return
@@ -160,18 +174,29 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     void (async () => {
       try {
         for (let wait = opts.answerBudget.delayMs(opts.ip, opts.now()); wait > 0; wait = opts.answerBudget.delayMs(opts.ip, opts.now())) {
-          await new Promise((resolve) => setTimeout(resolve, wait))
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait)
+            // A close ends the wait at once: no timer outlives its socket.
+            wakeOnClose = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+          wakeOnClose = null
           if (closed) return
         }
         const frames = await produce()
         if (closed) return
         let bytes = 0
-        for (const f of frames) bytes += f.length
+        for (const f of frames) bytes += Array.isArray(f) ? f.reduce((n, p) => n + p.length, 0) : (f as Uint8Array).length
         opts.answerBudget.charge(opts.ip, bytes, opts.now())
         answerBytes = bytes
         const waiting = held ?? []
         held = null
-        for (const f of frames) sendNow(f)
+        for (const f of frames) {
+          if (Array.isArray(f)) sendFragments(f)
+          else sendNow(f as Uint8Array)
+        }
         for (const f of waiting) sendNow(f)
         await drained()
         answerBytes = 0
@@ -200,8 +225,8 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     held = []
     // Too far behind (or a seq this board never reached): the whole board instead.
     answer(async () => {
-      const frame = await room.catchUp(since)
-      return frame ? [frame] : room.syncAnswer(EMPTY_STATE_VECTOR, opts.live)
+      const fragments = await room.catchUp(since)
+      return fragments ? [fragments] : room.syncAnswer(EMPTY_STATE_VECTOR, opts.live)
     })
   }
 
@@ -215,6 +240,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     closed = true
     nextAnswer = null
     held = null
+    wakeOnClose?.()
     room.removeConn(conn)
   })
   ws.on('error', (err) => log.debug('socket error', err.message))

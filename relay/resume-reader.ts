@@ -1,67 +1,93 @@
 /**
  * Answers live=tiles resumes (`since=`) from one shared window of tile values read from history,
- * so that many sockets resuming from nearby seqs cost one history read, not one each.
+ * so that many sockets resuming from nearby seqs cost one history read and one copy of the bytes,
+ * not one each.
  *
- * Why: a resume reads up to MAX_RESUME_TILES records from LevelDB and encodes them; asked by 30
- * sockets at once it cost 8 s of relay work and +137 MB (issue 11). Here reads are single-flight
- * (one at a time per board; a request arriving meanwhile waits and then reuses what it read), the
- * window only ever grows at its ends (records are immutable: a rollback adds restore records, it
- * never rewrites old ones), and the last few encoded answers are kept for identical requests.
+ * Why: a resume reads up to MAX_RESUME_TILES records from LevelDB and encodes them (1 MB); asked
+ * by 30 sockets at once it cost 8 s of relay work and +137 MB (issue 11). Here reads are
+ * single-flight (one at a time per board; a request arriving meanwhile waits and then reuses what
+ * was read), the window only ever grows at its ends (records are immutable: a rollback adds
+ * restore records, it never rewrites old ones), and the window is kept encoded: an answer is a
+ * small Tiles head plus a view into the window's bytes, sent as two fragments of one message, so
+ * sockets that do not read hold references to the same bytes, not copies.
  *
- * Invariant: `values[i]` is the tile value of history seq `from + 1 + i`.
+ * Invariants: `bytes[4i .. 4i + 4)` is the tile value (u32 little-endian, as in a Tiles frame) of
+ * history seq `from + 1 + i`, for i < count. Bytes handed out are never written again: appends go
+ * past `count`, and a prepend or trim makes a new buffer.
  */
-import { encodeTiles, MAX_RESUME_TILES } from '../shared/protocol.ts'
+import { encodeTilesHead, MAX_RESUME_TILES, TILE_VALUE_BYTES } from '../shared/protocol.ts'
 
 export type ResumeReader = {
-  /** A Tiles frame with every tile write in (since, upTo]; the caller checks the range is answerable. */
-  read: (since: number, upTo: number) => Promise<Uint8Array>
+  /**
+   * The Tiles frame with every tile write in (since, upTo], as the fragments of one message (a
+   * head, then the values); the caller checks the range is answerable.
+   */
+  read: (since: number, upTo: number) => Promise<Uint8Array[]>
 }
 
 /** `readAfter(seq)` yields the tile values of seqs seq+1, seq+2, ... in order (one per seq). */
 export const createResumeReader = (readAfter: (afterSeq: number) => AsyncIterable<number>): ResumeReader => {
   let from = 0
-  let values: number[] = []
+  let count = 0
+  let bytes = new Uint8Array(0)
   let reading: Promise<void> | null = null
-  const encoded = new Map<string, Uint8Array>()
-  const MAX_ENCODED = 4
 
-  /** Appends values of (from + values.length, upTo] (end >= start). */
-  const readInto = async (after: number, upTo: number, into: number[]) => {
-    if (after >= upTo) return
-    for await (const v of readAfter(after)) {
-      into.push(v)
-      if (after + into.length >= upTo) break
+  /** Reads the values of (after, upTo] into a new buffer. */
+  const readRange = async (after: number, upTo: number): Promise<Uint8Array> => {
+    const out = new Uint8Array(Math.max(0, upTo - after) * TILE_VALUE_BYTES)
+    const view = new DataView(out.buffer)
+    let n = 0
+    if (after < upTo) {
+      for await (const v of readAfter(after)) {
+        view.setUint32(n * TILE_VALUE_BYTES, v, true)
+        n += 1
+        if (after + n >= upTo) break
+      }
     }
+    return out.subarray(0, n * TILE_VALUE_BYTES)
+  }
+
+  const append = (more: Uint8Array) => {
+    const need = count * TILE_VALUE_BYTES + more.length
+    if (need > bytes.length) {
+      const grown = new Uint8Array(Math.max(need, bytes.length * 2))
+      grown.set(bytes.subarray(0, count * TILE_VALUE_BYTES))
+      bytes = grown
+    }
+    bytes.set(more, count * TILE_VALUE_BYTES)
+    count += more.length / TILE_VALUE_BYTES
   }
 
   const ensure = async (since: number, upTo: number) => {
     while (reading) await reading
-    const end = from + values.length
-    if (values.length > 0 && since >= from && upTo <= end) return
+    const end = from + count
+    if (count > 0 && since >= from && upTo <= end) return
     const run = (async () => {
-      if (values.length === 0 || since > end || upTo < from) {
+      if (count === 0 || since > end || upTo < from) {
         // Disjoint from the window (or no window yet): start a new one.
-        const next: number[] = []
-        await readInto(since, upTo, next)
+        const fresh = await readRange(since, upTo)
         from = since
-        values = next
+        count = 0
+        bytes = new Uint8Array(0)
+        append(fresh)
         return
       }
       if (since < from) {
-        const front: number[] = []
-        await readInto(since, from, front)
-        values = front.concat(values)
+        const front = await readRange(since, from)
+        const joined = new Uint8Array(front.length + count * TILE_VALUE_BYTES)
+        joined.set(front)
+        joined.set(bytes.subarray(0, count * TILE_VALUE_BYTES), front.length)
+        bytes = joined
+        count = joined.length / TILE_VALUE_BYTES
         from = since
       }
-      if (upTo > from + values.length) {
-        const back: number[] = []
-        await readInto(from + values.length, upTo, back)
-        for (const v of back) values.push(v)
-      }
+      if (upTo > from + count) append(await readRange(from + count, upTo))
       // Keep the window within what a resume may ask for.
       const floor = upTo - MAX_RESUME_TILES
       if (from < floor) {
-        values = values.slice(floor - from)
+        const drop = floor - from
+        bytes = bytes.slice(drop * TILE_VALUE_BYTES, count * TILE_VALUE_BYTES)
+        count -= drop
         from = floor
       }
     })()
@@ -75,14 +101,11 @@ export const createResumeReader = (readAfter: (afterSeq: number) => AsyncIterabl
 
   return {
     read: async (since, upTo) => {
-      const key = `${since}:${upTo}`
-      const hit = encoded.get(key)
-      if (hit) return hit
       await ensure(since, upTo)
-      const frame = encodeTiles(since + 1, values.slice(since - from, upTo - from))
-      encoded.set(key, frame)
-      while (encoded.size > MAX_ENCODED) encoded.delete(encoded.keys().next().value as string)
-      return frame
+      const last = Math.min(upTo, from + count)
+      const body = bytes.subarray((since - from) * TILE_VALUE_BYTES, (last - from) * TILE_VALUE_BYTES)
+      const head = encodeTilesHead(since + 1, last - since)
+      return body.length > 0 ? [head, body] : [head]
     },
   }
 }

@@ -132,10 +132,11 @@ export type Room = {
   syncAnswer: (stateVector: Uint8Array, live: LiveMode) => Promise<Uint8Array[]>
   /**
    * A Tiles frame with every tile write after history seq `since` that the document holds, for a
-   * live=tiles socket resuming; null when that cannot be answered from history (more than
-   * MAX_RESUME_TILES behind, or a seq this board never reached: its data was reset).
+   * live=tiles socket resuming, as the fragments of that one message (relay/resume-reader.ts);
+   * null when that cannot be answered from history (more than MAX_RESUME_TILES behind, or a seq
+   * this board never reached: its data was reset).
    */
-  catchUp: (since: number) => Promise<Uint8Array | null>
+  catchUp: (since: number) => Promise<Uint8Array[] | null>
   /** The board's document config (what a Config frame carries). */
   docConfig: () => DocConfig
   /** Whether an update holds content (structs or deletions) the relay's document lacks. */

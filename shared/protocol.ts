@@ -400,16 +400,25 @@ export const readSession = (dec: decoding.Decoder): { user: string; nextPlaceAt:
 })
 
 /**
+ * The start of a Tiles frame of `count` values: followed by count x 4 bytes (u32 little-endian)
+ * it is the whole frame. A sender holding the values already encoded sends the two parts as one
+ * message without copying them together.
+ */
+export const encodeTilesHead = (firstSeq: number, count: number): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Tiles)
+  encoding.writeVarUint(enc, firstSeq)
+  encoding.writeVarUint(enc, count)
+  return encoding.toUint8Array(enc)
+}
+
+/**
  * A Tiles frame: `values` are tile values (shared/tile-codec.ts encodeTileValue: they name their
  * own x, y and colour) of history seqs firstSeq, firstSeq + 1, ... in order; a later value for
  * the same tile wins. A frame with no values is a cursor: "you hold everything before firstSeq".
  */
 export const encodeTiles = (firstSeq: number, values: ArrayLike<number>): Uint8Array => {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, MessageType.Tiles)
-  encoding.writeVarUint(enc, firstSeq)
-  encoding.writeVarUint(enc, values.length)
-  const head = encoding.toUint8Array(enc)
+  const head = encodeTilesHead(firstSeq, values.length)
   const out = new Uint8Array(head.length + values.length * TILE_VALUE_BYTES)
   out.set(head)
   const view = new DataView(out.buffer, head.length)

@@ -105,8 +105,9 @@ describe('createResumeReader', () => {
     }
     return { state, readAfter }
   }
-  const valuesOf = (frame: Uint8Array) => {
-    const dec = decoding.createDecoder(frame)
+  // The fragments of one message, joined as the client receives them.
+  const valuesOf = (fragments: Uint8Array[]) => {
+    const dec = decoding.createDecoder(Buffer.concat(fragments))
     decoding.readVarUint(dec)
     const first = decoding.readVarUint(dec)
     const n = decoding.readVarUint(dec)
@@ -121,12 +122,22 @@ describe('createResumeReader', () => {
     const all = await Promise.all([reader.read(500, 900), reader.read(600, 900), reader.read(400, 900), reader.read(450, 1000)])
     for (const [i, since] of [500, 600, 400, 450].entries()) {
       const upTo = i === 3 ? 1000 : 900
-      const { first, values } = valuesOf(all[i] as Uint8Array)
+      const { first, values } = valuesOf(all[i] as Uint8Array[])
       expect(first).toBe(since + 1)
       expect(values).toEqual(Array.from({ length: upTo - since }, (_, k) => (since + 1 + k) * 10))
     }
     // 400..1000 read once: 600 records, not 400 + 300 + 500 + 550.
     expect(h.state.reads).toBe(600)
+    // The values are views of one shared buffer, not copies.
+    const [a, b] = [all[0]?.[1], all[1]?.[1]]
+    expect(a?.buffer).toBe(b?.buffer)
+  })
+
+  it('answers an empty range with a cursor (a head of no values)', async () => {
+    const reader = createResumeReader(historyOf(10).readAfter)
+    const answer = await reader.read(10, 10)
+    expect(answer).toHaveLength(1)
+    expect(valuesOf(answer)).toEqual({ first: 11, values: [] })
   })
 })
 
