@@ -370,6 +370,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     live: () => connection?.canSend() ?? false,
     colorAt: state.colorAt,
     newId: () => newPlacementId((b) => crypto.getRandomValues(b)),
+    onStorageChange: (listener) => window.addEventListener('storage', (e) => listener(e.key)),
   })
   const queuePrompt = createQueuePrompt(byId('feedback'), { keep: () => queue.keep(), drop: () => queue.drop() })
   /** The feedback line and the ghost: a placement in flight first, else the queue's news. */

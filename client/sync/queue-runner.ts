@@ -56,6 +56,11 @@ export type QueueRunnerDeps = {
   colorAt: (x: number, y: number) => number | undefined
   /** A new placement id (shared/protocol.ts newPlacementId). */
   newId: () => string
+  /**
+   * Calls back when another tab of this origin changed a stored key (the 'storage' event), so
+   * that every tab draws the same queued placement. Optional: tests drive the runner without it.
+   */
+  onStorageChange?: (listener: (key: string | null) => void) => void
 }
 
 export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
@@ -139,6 +144,17 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
     }
     void send(q, step.retry)
   }
+
+  deps.onStorageChange?.((changed) => {
+    if (changed !== key && changed !== null) return
+    const q = load()
+    // Another tab queued, replaced, sent or dropped it: say what is there now, and look at it.
+    const said = note && 'entry' in note ? note.entry.id : null
+    if (q && said !== q.id) note = { kind: q.sent ? 'retrying' : 'queued', entry: q }
+    else if (!q && said !== null && note?.kind !== 'dropped') note = null
+    emit()
+    flush()
+  })
 
   return {
     view,

@@ -6,7 +6,7 @@
  *   ghost, said on the feedback line, and survives a reload; everything back, it lands exactly
  *   once (one history record for the tile) and a second browser sees it;
  * - a tile someone else changed while the placement was queued: the page asks (Keep / Drop)
- *   before sending anything; Drop sends nothing.
+ *   before sending anything; Drop sends nothing, Keep sends it.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -152,7 +152,7 @@ describe('offline placement queue', () => {
     expect([...errors, ...other.errors]).toEqual([])
   })
 
-  it('asks before sending a queued placement whose tile someone changed meanwhile; Drop sends nothing', async () => {
+  it('asks before sending a queued placement whose tile someone changed meanwhile; Drop sends nothing, Keep sends it', async () => {
     const context = await newContext()
     const { page, errors } = await openLive(context)
     await selectTile(page, 20, 20, 4)
@@ -181,6 +181,22 @@ describe('offline placement queue', () => {
     // Nothing was sent: the tile's only record is the other identity's.
     const records = await history(20, 20)
     expect(records.map((r) => r.color)).toEqual([7])
+
+    // Again on another tile, and Keep: it is sent over the other identity's tile.
+    await selectTile(page, 21, 20, 5)
+    await context.setOffline(true)
+    await page.waitForSelector('#place[data-state="queue"]')
+    await page.click('#place')
+    await page.waitForSelector('#feedback[data-kind="queue-queued"]')
+    expect((await placeHttp(live().url, token, { x: 21, y: 20, color: 8 })).status).toBe(200)
+    await context.setOffline(false)
+    await page.waitForSelector('#queue-prompt:not([hidden])', { timeout: 15_000 })
+    await page.click('#queue-prompt [data-action="keep"]')
+    await page.waitForSelector('#feedback[data-kind="placed"]')
+    await page.waitForSelector('#queue-prompt', { state: 'hidden' })
+    expect((await history(21, 20)).map((r) => r.color)).toEqual([5, 8])
+    await waitFor(async () => (await colorOnPage(page, 21, 20)) === 5, { what: 'the kept placement on the page' })
+    expect(await storedQueue(page)).toBeNull()
     expect(errors).toEqual([])
   })
 })

@@ -255,6 +255,47 @@ describe('queue runner', () => {
     expect(storage.length).toBe(0)
   })
 
+  it('follows what another tab did to the stored queue', async () => {
+    const storage = memoryStorage()
+    const listeners: ((key: string | null) => void)[] = []
+    const sent: string[] = []
+    const placer = {
+      state: () => ({ kind: 'idle' }) as PlacementState,
+      nextPlaceAt: () => 0,
+      setNextPlaceAt: () => {},
+      place: (i: Intent, id: string) => {
+        sent.push(id)
+        return Promise.resolve({ kind: 'placed', ...i, placedAt: 1 } as PlacementState)
+      },
+      reset: () => {},
+      onChange: () => () => {},
+    }
+    const tab = createQueueRunner({
+      boardId: 'main',
+      storage,
+      placer,
+      clock: { now: () => 0, observe: () => {}, observeCoarse: () => {}, offset: () => 0 },
+      board: () => BOARD,
+      live: () => false,
+      colorAt: () => 0,
+      newId: () => 'x',
+      onStorageChange: (l) => listeners.push(l),
+    })
+    const seen: (string | null)[] = []
+    tab.onChange((v) => seen.push(v.note?.kind ?? null))
+    // Another tab queues: this one draws it too.
+    storage.setItem('tessera.queue.main', JSON.stringify(entry({ id: 'other' })))
+    for (const l of listeners) l('tessera.queue.main')
+    expect(tab.view()).toMatchObject({ entry: { id: 'other' }, note: { kind: 'queued' } })
+    // Another tab sent it and had its answer: nothing left here either; other keys are ignored.
+    storage.removeItem('tessera.queue.main')
+    for (const l of listeners) l('tessera.color')
+    expect(seen).toEqual(['queued'])
+    for (const l of listeners) l('tessera.queue.main')
+    expect(tab.view()).toEqual({ entry: null, note: null })
+    expect(sent).toEqual([])
+  })
+
   it('ends with the refusal, and refuses locally what cannot be queued', async () => {
     const h = harness(memoryStorage())
     await h.runner.place({ x: 1, y: 2, color: 1 })
