@@ -10,7 +10,7 @@
  */
 import { BOARD_ID_PATTERN, type BoardConfig } from '../shared/board.ts'
 import { fromBase64 } from '../shared/cold-start.ts'
-import { CloseCode } from '../shared/protocol.ts'
+import { CloseCode, newPlacementId } from '../shared/protocol.ts'
 import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
@@ -33,12 +33,14 @@ import { createRelayClock } from './sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
 import { createPlacer } from './sync/placement.ts'
 import { browserInflate, decodePngIndices } from './sync/png-indices.ts'
+import { createQueueRunner } from './sync/queue-runner.ts'
 import { byId } from './ui/dom.ts'
 import { createFeedback } from './ui/feedback.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
 import { createInspector } from './ui/inspector.ts'
 import { createPaletteBar } from './ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
+import { createQueuePrompt, queueNoteText } from './ui/queue-prompt.ts'
 import { createStatusBar } from './ui/status-bar.ts'
 
 export type AppOptions = {
@@ -306,6 +308,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     document.body.dataset.connection = s
     if (s === 'live') {
       byId('loading').hidden = true
+      // Caught up: the queued placement's tile colour is current, so it can be judged and sent.
+      queue.flush()
       asOf = null
       if (sessionUnreached)
         void createSession(origin, holdsIdentity()).then((r) => {
@@ -336,6 +340,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
         if (s.user) me = s.user
         readOnly = s.user === ''
         placer.setNextPlaceAt(s.nextPlaceAt)
+        queue.flush()
       },
       onBoardFrame: () => {
         dirty = true
@@ -349,9 +354,44 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const placer = createPlacer({
     board: state.config,
     clock,
-    send: (i) => connection?.place(i.x, i.y, i.color) ?? Promise.resolve({ kind: 'lost' }),
+    send: (i, id) => connection?.place(i.x, i.y, i.color, id) ?? Promise.resolve({ kind: 'lost' }),
     canSend: () => connection?.canSend() ?? false,
   })
+
+  // The offline queue (issue 12, client/sync/queue-runner.ts): every placement goes through it;
+  // one placement per board is kept in localStorage while the board is not live, drawn as a
+  // 'queued' ghost, and sent once live (or put to the person if its tile changed meanwhile).
+  const queue = createQueueRunner({
+    boardId,
+    storage: opts.storage,
+    placer,
+    clock,
+    board: state.config,
+    live: () => connection?.canSend() ?? false,
+    colorAt: state.colorAt,
+    newId: () => newPlacementId((b) => crypto.getRandomValues(b)),
+    onStorageChange: (listener) => window.addEventListener('storage', (e) => listener(e.key)),
+  })
+  const queuePrompt = createQueuePrompt(byId('feedback'), { keep: () => queue.keep(), drop: () => queue.drop() })
+  /** The feedback line and the ghost: a placement in flight first, else the queue's news. */
+  const renderPlacement = () => {
+    const s = placer.state()
+    const { entry, note } = queue.view()
+    if (s.kind !== 'pending' && note) {
+      const said = queueNoteText(note)
+      feedback.say(said.text, said.tone, `queue-${note.kind}`)
+    } else feedback.render(s)
+    queuePrompt.render(s.kind === 'pending' ? null : note)
+    const ghost: Ghost | null =
+      s.kind === 'pending'
+        ? { x: s.x, y: s.y, color: s.color, state: 'pending' }
+        : entry
+          ? { x: entry.x, y: entry.y, color: entry.color, state: 'queued' }
+          : null
+    view.setGhost(ghost)
+    renderButton()
+  }
+  queue.onChange(renderPlacement)
 
   const selectedColorHex = () => state.config().palette[color] ?? '#000000'
 
@@ -365,7 +405,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     const remaining = placer.nextPlaceAt() - clock.now()
     if (remaining > 0) return { kind: 'cooldown', remainingMs: remaining, totalMs: config.cooldownMs }
     const cs = connectionStatus()
-    if (cs !== 'live') return { kind: 'offline', noNetwork: cs === 'offline' }
+    if (cs !== 'live') return selection ? { kind: 'queue', color: selectedColorHex() } : { kind: 'offline', noNetwork: cs === 'offline' }
     if (!selection) return { kind: 'no-selection' }
     return { kind: 'ready', color: selectedColorHex() }
   }
@@ -407,15 +447,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
 
   const place = async () => {
     if (!selection) return
-    await placer.place({ x: selection.x, y: selection.y, color })
+    await queue.place({ x: selection.x, y: selection.y, color })
   }
 
-  placer.onChange((s) => {
-    feedback.render(s)
-    const ghost: Ghost | null = s.kind === 'pending' ? { x: s.x, y: s.y, color: s.color, state: 'pending' } : null
-    view.setGhost(ghost)
-    renderButton()
-  })
+  placer.onChange(renderPlacement)
 
   state.onChange((damage, configChanged) => {
     if (configChanged) {
@@ -478,7 +513,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   })
   new ResizeObserver(() => view.relayout()).observe(stage)
   view.relayout()
-  renderButton()
+  // Draws a placement queued on an earlier visit (and the button).
+  renderPlacement()
 
   // The socket waits for the identity (it presents the cookie the session answer sets); the
   // board painted so far (stored or snapshot) is shown meanwhile.

@@ -22,8 +22,8 @@ import {
   type Viewport,
 } from './viewport.ts'
 
-/** The intent drawn over the board while it is in flight, and how it ended. */
-export type Ghost = { x: number; y: number; color: number; state: 'pending' | 'rejected' | 'lost' }
+/** The intent drawn over the board while it is in flight or queued (offline), and how it ended. */
+export type Ghost = { x: number; y: number; color: number; state: 'pending' | 'queued' | 'rejected' | 'lost' }
 
 export type BoardView = {
   /** The board canvas (1 px per tile). */

@@ -65,8 +65,12 @@ export type ConnectionEvents = {
 export type Connection = {
   status: () => ConnectionStatus
   closedReason: () => CloseReason | null
-  /** Sends a Place frame. Resolves with the relay's answer, or 'lost' if the socket drops first. */
-  place: (x: number, y: number, color: number) => Promise<PlaceOutcome>
+  /**
+   * Sends a Place frame with placement id `id` (a retry after 'lost' sends the same id, and the
+   * relay answers it with its first outcome). Resolves with the relay's answer, or 'lost' if the
+   * socket drops first.
+   */
+  place: (x: number, y: number, color: number, id: string) => Promise<PlaceOutcome>
   /** Whether a Place can be sent now (the socket is open and the board live). */
   canSend: () => boolean
   /** Opens a socket again now (after 'closed', or to present a renewed identity). */
@@ -301,13 +305,13 @@ export const createConnection = (
     status: () => status,
     closedReason: () => closedReason,
     canSend: () => socket !== null && socket.readyState === 1 && status === 'live',
-    place: (x, y, color) => {
+    place: (x, y, color, id) => {
       const ws = socket
       if (ws?.readyState !== 1) return Promise.resolve({ kind: 'lost' })
       const requestId = nextRequestId++
       return new Promise((resolve) => {
         pending.set(requestId, resolve)
-        ws.send(encodePlace({ requestId, x, y, color }))
+        ws.send(encodePlace({ requestId, x, y, color, id }))
       })
     },
     reconnect: () => {

@@ -41,8 +41,12 @@ export type Placer = {
   nextPlaceAt: () => number
   /** The Session frame told us when we may place next. */
   setNextPlaceAt: (t: number) => void
-  /** Checks and, if it passes, sends. Resolves with the final state. */
-  place: (intent: Intent) => Promise<PlacementState>
+  /**
+   * Checks and, if it passes, sends with placement id `id`. Resolves with the final state. A
+   * `retry` (the same id sent before, its answer lost) skips the local checks: the relay answers
+   * it with its first outcome, even within the cooldown that outcome started.
+   */
+  place: (intent: Intent, id: string, retry?: boolean) => Promise<PlacementState>
   /** The state shown after a placement was acknowledged or dismissed. */
   reset: () => void
   onChange: (listener: (state: PlacementState) => void) => () => void
@@ -51,7 +55,7 @@ export type Placer = {
 export type PlacerDeps = {
   board: () => BoardConfig
   clock: RelayClock
-  send: (intent: Intent) => Promise<PlaceOutcome>
+  send: (intent: Intent, id: string) => Promise<PlaceOutcome>
   canSend: () => boolean
 }
 
@@ -72,14 +76,14 @@ export const createPlacer = (deps: PlacerDeps): Placer => {
       nextPlaceAt = t
       for (const l of listeners) l(state)
     },
-    place: async (intent) => {
+    place: async (intent, id, retry = false) => {
       // One placement in flight at a time: a second one would only meet the cooldown.
       if (state.kind === 'pending') return state
       const board = deps.board()
       const now = deps.clock.now()
       // The relay tracks the last placement; nextPlaceAt - cooldownMs recovers it.
       const lastPlacedAt = nextPlaceAt > now ? nextPlaceAt - board.cooldownMs : undefined
-      const verdict = validatePlacement(board, intent, { now, lastPlacedAt })
+      const verdict = retry ? ({ ok: true } as const) : validatePlacement(board, intent, { now, lastPlacedAt })
       if (!verdict.ok) {
         return set({
           kind: 'rejected',
@@ -94,7 +98,7 @@ export const createPlacer = (deps: PlacerDeps): Placer => {
         return set({ kind: 'rejected', ...intent, error: 'offline', message: null, retryAfterMs: null, local: true })
       }
       set({ kind: 'pending', ...intent })
-      const outcome = await deps.send(intent)
+      const outcome = await deps.send(intent, id)
       if (outcome.kind === 'lost') return set({ kind: 'lost', ...intent })
       const { result, receivedAt } = outcome
       if (result.ok) {

@@ -12,4 +12,12 @@ export const createFeedback = (line: HTMLElement) => ({
     if (state.kind === 'rejected') line.dataset.error = state.error
     else delete line.dataset.error
   },
+  /** Says something that is not a placement state (the offline queue's news); `kind` goes to data-kind. */
+  say: (text: string, tone: 'info' | 'ok' | 'error', kind: string) => {
+    line.hidden = false
+    line.textContent = text
+    line.dataset.tone = tone
+    line.dataset.kind = kind
+    delete line.dataset.error
+  },
 })

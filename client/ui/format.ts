@@ -69,7 +69,10 @@ export const placementText = (s: PlacementState): { text: string; tone: 'info' |
     case 'rejected':
       return { text: rejectText(s.error, s.message, s.retryAfterMs), tone: 'error' }
     case 'lost':
-      return { text: `Connection lost before the relay answered: the board will show whether (${s.x}, ${s.y}) was placed`, tone: 'error' }
+      return {
+        text: `Connection lost before the relay answered: (${s.x}, ${s.y}) will be sent again with the same id once reconnected (never placed twice)`,
+        tone: 'error',
+      }
   }
 }
 

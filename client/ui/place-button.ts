@@ -14,6 +14,8 @@ export type PlaceButtonModel =
   | { kind: 'offline'; noNetwork: boolean }
   | { kind: 'locked' }
   | { kind: 'read-only' }
+  /** No live socket, a tile selected: pressing queues the placement (client/sync/queue-runner.ts). */
+  | { kind: 'queue'; color: string }
 
 export type PlaceButton = { render: (model: PlaceButtonModel, countdown: (ms: number) => string) => void }
 
@@ -27,28 +29,30 @@ export const createPlaceButton = (button: HTMLButtonElement, onPlace: () => void
   return {
     render: (model, countdown) => {
       button.dataset.state = model.kind
-      button.disabled = model.kind !== 'ready'
-      chip.hidden = model.kind !== 'ready'
-      if (model.kind === 'ready') chip.style.background = model.color
+      button.disabled = model.kind !== 'ready' && model.kind !== 'queue'
+      chip.hidden = model.kind !== 'ready' && model.kind !== 'queue'
+      if (model.kind === 'ready' || model.kind === 'queue') chip.style.background = model.color
       // The progress bar fills as the cooldown runs out (0 = just placed, 1 = ready).
       const progress = model.kind === 'cooldown' && model.totalMs > 0 ? 1 - model.remainingMs / model.totalMs : 1
       button.style.setProperty('--progress', String(Math.min(1, Math.max(0, progress))))
       label.textContent =
         model.kind === 'ready'
           ? 'Place'
-          : model.kind === 'no-selection'
-            ? 'Select a tile'
-            : model.kind === 'pending'
-              ? 'Placing…'
-              : model.kind === 'cooldown'
-                ? `Ready in ${countdown(model.remainingMs)}`
-                : model.kind === 'offline'
-                  ? model.noNetwork
-                    ? 'Offline'
-                    : 'Connecting…'
-                  : model.kind === 'locked'
-                    ? 'Board locked'
-                    : 'Read-only'
+          : model.kind === 'queue'
+            ? 'Queue'
+            : model.kind === 'no-selection'
+              ? 'Select a tile'
+              : model.kind === 'pending'
+                ? 'Placing…'
+                : model.kind === 'cooldown'
+                  ? `Ready in ${countdown(model.remainingMs)}`
+                  : model.kind === 'offline'
+                    ? model.noNetwork
+                      ? 'Offline'
+                      : 'Connecting…'
+                    : model.kind === 'locked'
+                      ? 'Board locked'
+                      : 'Read-only'
     },
   }
 }

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RecordKind } from '../../relay/history-store.ts'
 import type { Room } from '../../relay/room.ts'
 import { colorToRgb } from '../../shared/palette.ts'
-import { MessageType, readSession, readTiles, TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { MessageType, readPlace, readSession, readTiles, TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 import { buildClient, isMissingSnapshotReport, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
@@ -92,8 +92,8 @@ type Watched = {
   refusedSockets: string[]
   /** Main-frame navigations seen (1 = only the first load). */
   navigations: () => number
-  /** Every WebSocket the page opened, with the frames it received, in order. */
-  sockets: { url: string; openedAt: number; received: Uint8Array[]; closed: boolean }[]
+  /** Every WebSocket the page opened, with the binary frames it received and sent, in order. */
+  sockets: { url: string; openedAt: number; received: Uint8Array[]; sent: Uint8Array[]; closed: boolean }[]
 }
 const watched: Watched[] = []
 
@@ -138,10 +138,13 @@ const openBoard = async (board: string): Promise<Watched> => {
     if (frame === page.mainFrame()) navigations += 1
   })
   page.on('websocket', (ws) => {
-    const record = { url: ws.url(), openedAt: Date.now(), received: [] as Uint8Array[], closed: false }
+    const record = { url: ws.url(), openedAt: Date.now(), received: [] as Uint8Array[], sent: [] as Uint8Array[], closed: false }
     sockets.push(record)
     ws.on('framereceived', ({ payload }) => {
       if (typeof payload !== 'string') record.received.push(new Uint8Array(payload))
+    })
+    ws.on('framesent', ({ payload }) => {
+      if (typeof payload !== 'string') record.sent.push(new Uint8Array(payload))
     })
     ws.on('close', () => {
       record.closed = true
@@ -331,7 +334,7 @@ describe('a relay restart under an open page', () => {
     expect(w.sockets.every((s) => s.url.startsWith(`ws://127.0.0.1:${port}/ws/main?tessera=1&live=tiles`))).toBe(true)
   })
 
-  it('after a restart, the Session frame restores the cooldown; a placement in flight is reported lost', async () => {
+  it('after a restart, the Session frame restores the cooldown; a placement in flight is reported lost, kept, and re-sent once with the same id', async () => {
     const w = await openBoard('slow')
     const { page } = w
     const room = () => roomOf('slow')
@@ -362,21 +365,26 @@ describe('a relay restart under an open page', () => {
     await holding
     await page.waitForSelector('#feedback[data-kind="lost"]')
     await waitForReconnecting(page)
+    // Kept (localStorage), marked sent: it will be retried with its placement id.
+    const kept = JSON.parse((await page.evaluate(() => localStorage.getItem('tessera.queue.slow'))) ?? 'null')
+    expect(kept).toMatchObject({ x: 10, y: 10, color: 3, sent: true })
 
-    // It did not land: after the restart the board does not have it, the Session frame says
-    // "place now", and the page offers Place again.
+    // It did not land: after the restart the board does not have it and the Session frame says
+    // "place now"; the page re-sends it with the same id, and it lands, once.
     relay = await startRelay()
-    await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
     expect(room().bitmap()[10 * W + 10]).toBe(0)
-    await waitForCanvasToMatch(page, room())
-    const afterLost = w.sockets.at(-1) as Watched['sockets'][number]
-    await waitFor(() => sessionFrames(afterLost).length > 0, { what: 'a Session frame' })
+    const afterLost = await waitFor(() => w.sockets.find((s, i) => i > 0 && sessionFrames(s).length > 0), { what: 'a Session frame' })
     expect(sessionFrames(afterLost)).toEqual([{ user, nextPlaceAt: 0 }])
-    await page.waitForSelector('#place[data-state="ready"]')
+    await page.waitForSelector('#feedback[data-kind="placed"]', { timeout: 10_000 })
+    const placeFrames = w.sockets.flatMap((s) => s.sent.filter((f) => f[0] === MessageType.Place))
+    expect(placeFrames).toHaveLength(2)
+    const ids = placeFrames.map((f) => readPlace(decoding.createDecoder(f.subarray(1))).id)
+    expect(ids).toEqual([kept.id, kept.id])
+    expect(await page.evaluate(() => localStorage.getItem('tessera.queue.slow'))).toBeNull()
+    await waitForCanvasToMatch(page, room())
+    expect(room().bitmap()[10 * W + 10]).toBe(3)
 
-    // A placement that lands starts the one-minute cooldown...
-    await page.click('#place')
-    await page.waitForSelector('#feedback[data-kind="placed"]')
+    // The placement that landed started the one-minute cooldown...
     await page.waitForSelector('#place[data-state="cooldown"] >> text=/Ready in 0:[0-5][0-9]|Ready in 1:00/')
     const { placedAt } = await room().tileInfo(10, 10)
     expect(typeof placedAt).toBe('number')
