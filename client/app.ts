@@ -13,8 +13,9 @@ import { fromBase64 } from '../shared/cold-start.ts'
 import { CloseCode } from '../shared/protocol.ts'
 import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
+import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
-import { ensureTileVisible, type Point, scaleLimits, tileAt, zoomAt } from './render/viewport.ts'
+import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
 import {
   type ApiResult,
   createSession,
@@ -40,6 +41,7 @@ import { createInspector } from './ui/inspector.ts'
 import { createPaletteBar } from './ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
 import { createStatusBar } from './ui/status-bar.ts'
+import { attachViewMemory } from './ui/view-memory.ts'
 
 export type AppOptions = {
   /** Origin of the relay's HTTP API, e.g. "https://place.example" ('' = this page's origin). */
@@ -68,6 +70,8 @@ export type DebugHook = {
   source: () => BoardSource
   /** When the board shown was last known current (ms), or null while live. */
   asOf: () => number | null
+  /** The board point at the stage's centre (tiles) and the zoom (CSS px per tile). */
+  viewport: () => Viewport
 }
 
 /** The board id in a page URL (?board=<id>), or 'main'. Null if it is not a valid id. */
@@ -438,7 +442,11 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   })
 
   attachGestures(stage, view, {
-    onTap: (at) => select(tileAt(view.viewport(), view.stageSize(), view.boardSize(), at)),
+    onTap: (at) => {
+      const action = tapAction(view.viewport(), view.stageSize(), view.boardSize(), at, scaleLimits(view.boardSize(), view.stageSize()))
+      if (action.kind === 'zoom') view.setViewport(action.viewport)
+      else select(action.tile)
+    },
   })
   attachKeyboard(window, {
     moveSelection: (dx, dy) => {
@@ -452,7 +460,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
         ? { x: Math.min(width - 1, Math.max(0, from.x + dx)), y: Math.min(height - 1, Math.max(0, from.y + dy)) }
         : from
       select(next)
-      view.setViewport(ensureTileVisible(view.viewport(), view.stageSize(), next, 48))
+      view.setViewport(viewForKeyboardSelection(view.viewport(), view.stageSize(), next, 48))
     },
     zoom: (factor) => {
       const v = view.viewport()
@@ -478,6 +486,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   })
   new ResizeObserver(() => view.relayout()).observe(stage)
   view.relayout()
+  attachViewMemory(view, boardId, opts.storage)
   renderButton()
 
   // The socket waits for the identity (it presents the cookie the session answer sets); the
@@ -495,5 +504,6 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     cursor: sync.cursor,
     source: () => source,
     asOf: () => asOf,
+    viewport: view.viewport,
   }
 }

@@ -1,0 +1,138 @@
+/**
+ * What people expect from the page (issue 12), in real Chromium against a real relay: deep links
+ * and the remembered view, zooming in before a tap selects.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
+import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
+import { makeTmpDir } from '../helpers/tmp-dir.ts'
+
+let relay: TestRelay
+let browser: Browser
+let outDir: { dir: string; remove: () => void }
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  outDir = makeTmpDir('tessera-ux-')
+  const [, started, launched] = await Promise.all([
+    buildClient(outDir.dir),
+    startTestRelay({
+      // "main" keeps the default 1000 x 1000 (under 1 CSS px per tile when fitted); "small" is
+      // large enough to aim at when fitted.
+      boards: [{ id: 'main' }, { id: 'small', width: 32, height: 32, cooldownMs: 0 }],
+      env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0' },
+    }),
+    launchChromium(),
+  ])
+  relay = started
+  browser = launched
+})
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {})
+  await browser?.close()
+  await relay?.stop()
+  outDir?.remove()
+})
+
+type View = { cx: number; cy: number; scale: number }
+type Hook = { viewport: () => View; selection: () => { x: number; y: number } | null }
+
+const viewOf = (page: Page): Promise<View> => page.evaluate(() => (window as unknown as { __tessera: Hook }).__tessera.viewport())
+const selectionOf = (page: Page) => page.evaluate(() => (window as unknown as { __tessera: Hook }).__tessera.selection())
+
+/** The tile drawn under the centre of the stage, read from where the canvas is drawn. */
+const tileAtStageCentre = (page: Page) =>
+  page.evaluate(() => {
+    const canvas = document.querySelector('canvas.board') as HTMLCanvasElement
+    const stage = (document.getElementById('stage') as HTMLElement).getBoundingClientRect()
+    const r = canvas.getBoundingClientRect()
+    const perTile = r.width / canvas.width
+    return {
+      x: Math.floor((stage.left + stage.width / 2 - r.left) / perTile),
+      y: Math.floor((stage.top + stage.height / 2 - r.top) / perTile),
+      perTile,
+    }
+  })
+
+/** A fresh profile (its own localStorage) with one page at `path`, live. */
+const open = async (path: string, context?: BrowserContext): Promise<Page> => {
+  const ctx = context ?? (await browser.newContext({ viewport: { width: 1280, height: 800 } }))
+  if (!context) contexts.push(ctx)
+  const page = await ctx.newPage()
+  page.on('pageerror', (err) => {
+    throw err
+  })
+  await page.goto(`${relay.url}${path}`)
+  await page.waitForSelector('body[data-connection="live"]')
+  return page
+}
+
+describe('what people expect from the page', () => {
+  it('opens a deep link on its tile at its zoom, follows the view in the address, and remembers it', async () => {
+    const page = await open('/?board=main#x=100&y=200&zoom=10')
+    expect(await viewOf(page)).toEqual({ cx: 100.5, cy: 200.5, scale: 10 })
+    expect(await tileAtStageCentre(page)).toEqual({ x: 100, y: 200, perTile: 10 })
+
+    // Drag 300 CSS px left (30 tiles at 10 px per tile): the address follows, board id kept.
+    const stage = await page.locator('#stage').boundingBox()
+    if (!stage) throw new Error('no stage')
+    const mid = { x: stage.x + stage.width / 2, y: stage.y + stage.height / 2 }
+    await page.mouse.move(mid.x, mid.y)
+    await page.mouse.down()
+    await page.mouse.move(mid.x - 300, mid.y, { steps: 6 })
+    await page.mouse.up()
+    await page.waitForFunction(() => location.hash === '#x=130&y=200&zoom=10')
+    expect(new URL(page.url()).searchParams.get('board')).toBe('main')
+
+    // The address shared: another person opens the same place.
+    const shared = await open(`/?board=main${new URL(page.url()).hash}`)
+    expect(await tileAtStageCentre(shared)).toEqual({ x: 130, y: 200, perTile: 10 })
+
+    // Without a hash, the same profile gets the view it left.
+    const again = await open('/?board=main', page.context())
+    expect(await tileAtStageCentre(again)).toEqual({ x: 130, y: 200, perTile: 10 })
+    // Another board has its own (none yet: fitted).
+    const small = await open('/?board=small', page.context())
+    expect(await viewOf(small)).toMatchObject({ cx: 16, cy: 16 })
+
+    // Editing the hash by hand moves the view.
+    await again.evaluate(() => {
+      location.hash = '#x=7&y=9&zoom=20'
+    })
+    await again.waitForFunction(() => {
+      const v = (window as unknown as { __tessera: Hook }).__tessera.viewport()
+      return v.cx === 7.5 && v.cy === 9.5 && v.scale === 20
+    })
+  })
+
+  it('zooms in towards a tap on a board too small to aim at, and selects on the next tap', async () => {
+    const page = await open('/?board=main')
+    const fitted = await viewOf(page)
+    expect(fitted.scale).toBeLessThan(4)
+    const aim = await tileCenter(page, 300, 600)
+    await page.mouse.click(aim.x, aim.y)
+    await page.waitForFunction(() => (window as unknown as { __tessera: Hook }).__tessera.viewport().scale >= 4)
+    expect(await selectionOf(page)).toBeNull()
+    expect(await page.isHidden('#inspector')).toBe(true)
+    const at = await tileCenter(page, 300, 600)
+    await page.mouse.click(at.x, at.y)
+    await expect.poll(() => selectionOf(page)).toEqual({ x: 300, y: 600 })
+
+    // A keyboard selection on a fitted board zooms to it too.
+    await page.keyboard.press('f')
+    await page.keyboard.press('Escape')
+    await page.waitForFunction(() => (window as unknown as { __tessera: Hook }).__tessera.viewport().scale < 4)
+    await page.keyboard.press('ArrowRight')
+    await page.waitForFunction(() => (window as unknown as { __tessera: Hook }).__tessera.viewport().scale >= 4)
+    expect(await selectionOf(page)).not.toBeNull()
+
+    // A board that fits at a usable zoom selects on the first click.
+    const small = await open('/?board=small')
+    expect((await viewOf(small)).scale).toBeGreaterThanOrEqual(4)
+    const tile = await tileCenter(small, 5, 6)
+    await small.mouse.click(tile.x, tile.y)
+    await expect.poll(() => selectionOf(small)).toEqual({ x: 5, y: 6 })
+  })
+})
