@@ -34,6 +34,7 @@ import { createRelayClock } from './sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
 import { createPlacer } from './sync/placement.ts'
 import { browserInflate, decodePngIndices } from './sync/png-indices.ts'
+import { createBoardDescription } from './ui/board-description.ts'
 import { byId } from './ui/dom.ts'
 import { createFeedback } from './ui/feedback.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
@@ -42,6 +43,7 @@ import { createPaletteBar } from './ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
 import { createStatusBar } from './ui/status-bar.ts'
 import { attachViewMemory } from './ui/view-memory.ts'
+import { attachViewTools } from './ui/view-tools.ts'
 
 export type AppOptions = {
   /** Origin of the relay's HTTP API, e.g. "https://place.example" ('' = this page's origin). */
@@ -189,6 +191,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   }
   const stage = byId('stage')
   const view = createBoardView(stage, state.config(), state.bitmap())
+  // Issue 12: the grid, the hovered tile's coordinates, the board's accessible name and description.
+  const tools = attachViewTools(stage, view, { gridButton: byId<HTMLButtonElement>('grid-toggle'), coords: byId('coords') }, opts.storage)
+  const description = createBoardDescription(view.canvas, stage)
+  description.setBoard(boardId, state.config().width, state.config().height)
   if (stored) byId('loading').hidden = true
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
@@ -389,6 +395,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const showInspector = () => {
     const c = selection ? state.colorAt(selection.x, selection.y) : undefined
     inspector.show(selection && c !== undefined ? { ...selection, color: state.config().palette[c] ?? '#000000' } : null)
+    description.setSelection(selection && c !== undefined ? { ...selection, color: state.config().palette[c] ?? '#000000' } : null)
   }
 
   const hint = byId('hint')
@@ -424,6 +431,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   state.onChange((damage, configChanged) => {
     if (configChanged) {
       view.setBoard(state.config(), state.bitmap())
+      description.setBoard(boardId, state.config().width, state.config().height)
       palette.setPalette(state.config().palette)
       if (color >= state.config().palette.length) selectColor(0)
       else palette.setSelected(color)
@@ -478,6 +486,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     cycleColor: (step) => selectColor(color + step),
     place: () => void place(),
     clearSelection: () => select(null),
+    chooseColor: (i) => {
+      if (i < state.config().palette.length) selectColor(i)
+    },
+    toggleGrid: tools.toggleGrid,
   })
 
   const coords = byId('zoom')

@@ -135,4 +135,46 @@ describe('what people expect from the page', () => {
     await small.mouse.click(tile.x, tile.y)
     await expect.poll(() => selectionOf(small)).toEqual({ x: 5, y: 6 })
   })
+  it('shows the grid (button and G, remembered), the hovered tile, colour names and number keys, and describes the board', async () => {
+    const page = await open('/?board=small')
+    // Fitted, 32 tiles on an 800 px high stage are well above the grid's minimum zoom.
+    expect((await viewOf(page)).scale).toBeGreaterThanOrEqual(8)
+    expect(await page.getAttribute('#grid-toggle', 'aria-pressed')).toBe('false')
+    expect(await page.isHidden('.grid')).toBe(true)
+    await page.keyboard.press('g')
+    await page.waitForSelector('.grid:not([hidden])')
+    expect(await page.getAttribute('#grid-toggle', 'aria-pressed')).toBe('true')
+    // The grid lies over the board canvas and is one tile per background cell.
+    const [grid, canvas] = await Promise.all([page.locator('.grid').boundingBox(), page.locator('canvas.board').boundingBox()])
+    expect(Math.abs((grid?.x ?? 0) - (canvas?.x ?? 1))).toBeLessThanOrEqual(1)
+    expect(Math.abs((grid?.width ?? 0) - (canvas?.width ?? 1))).toBeLessThanOrEqual(1)
+    // Remembered across a reload; the button turns it off.
+    await page.reload()
+    await page.waitForSelector('body[data-connection="live"]')
+    await page.waitForSelector('.grid:not([hidden])')
+    await page.click('#grid-toggle')
+    await page.waitForSelector('.grid', { state: 'hidden' })
+    expect(await page.getAttribute('#grid-toggle', 'aria-pressed')).toBe('false')
+
+    // The tile under the pointer.
+    const hover = await tileCenter(page, 5, 6)
+    await page.mouse.move(hover.x, hover.y)
+    await page.waitForSelector('#coords:not([hidden]) >> text="5, 6"')
+
+    // Colours are named; number keys pick the first ten (1 is the first, 0 the tenth).
+    expect(await page.getAttribute('#palette [data-color="5"]', 'aria-label')).toBe('red')
+    expect(await page.getAttribute('#palette [data-color="0"]', 'aria-label')).toBe('white')
+    await page.keyboard.press('6')
+    await page.waitForSelector('#palette [data-color="5"][aria-checked="true"]')
+    await page.keyboard.press('0')
+    await page.waitForSelector('#palette [data-color="9"][aria-checked="true"]')
+
+    // The canvas is named and described; the description follows the selection.
+    expect(await page.getAttribute('canvas.board', 'aria-label')).toBe('Board small, 32 by 32 tiles')
+    const describedBy = await page.getAttribute('canvas.board', 'aria-describedby')
+    expect(describedBy).toBeTruthy()
+    await page.mouse.click(hover.x, hover.y)
+    await page.waitForSelector(`#${describedBy} >> text="Selected tile 5, 6: white"`)
+    expect(await page.getAttribute('#inspector', 'aria-live')).toBe('polite')
+  })
 })
