@@ -19,8 +19,12 @@ beforeAll(async () => {
     buildClient(outDir.dir),
     startTestRelay({
       // "main" keeps the default 1000 x 1000 (under 1 CSS px per tile when fitted); "small" is
-      // large enough to aim at when fitted.
-      boards: [{ id: 'main' }, { id: 'small', width: 32, height: 32, cooldownMs: 0 }],
+      // large enough to aim at when fitted; "people" is only for counting who is online.
+      boards: [
+        { id: 'main' },
+        { id: 'small', width: 32, height: 32, cooldownMs: 0 },
+        { id: 'people', width: 16, height: 16, cooldownMs: 0 },
+      ],
       env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0' },
     }),
     launchChromium(),
@@ -176,5 +180,22 @@ describe('what people expect from the page', () => {
     await page.mouse.click(hover.x, hover.y)
     await page.waitForSelector(`#${describedBy} >> text="Selected tile 5, 6: white"`)
     expect(await page.getAttribute('#inspector', 'aria-live')).toBe('polite')
+  })
+  it('counts people, not tabs, in "N online", and does not show the count while disconnected', async () => {
+    const first = await open('/?board=people')
+    await first.waitForSelector('#online:not(.stale) >> text="1 online"')
+    // A second tab of the same profile (the same identity) is the same person.
+    const secondTab = await open('/?board=people', first.context())
+    await secondTab.waitForSelector('#online >> text="1 online"')
+    const other = await open('/?board=people')
+    for (const p of [first, secondTab, other]) await p.waitForSelector('#online >> text="2 online"')
+    // Offline, the other page no longer shows a count as if it were current; the others see it leave.
+    await other.context().setOffline(true)
+    await other.waitForSelector('body[data-connection="offline"]')
+    expect(await other.isHidden('#online')).toBe(true)
+    await first.waitForSelector('#online >> text="1 online"')
+    await other.context().setOffline(false)
+    await other.waitForSelector('body[data-connection="live"]')
+    await other.waitForSelector('#online:not(.stale) >> text="2 online"')
   })
 })
