@@ -35,6 +35,7 @@ import { type Connection, type ConnectionStatus, createConnection } from './sync
 import { createPlacer } from './sync/placement.ts'
 import { browserInflate, decodePngIndices } from './sync/png-indices.ts'
 import { createBoardDescription } from './ui/board-description.ts'
+import { createCooldownAlert } from './ui/cooldown-alert.ts'
 import { byId } from './ui/dom.ts'
 import { createFeedback } from './ui/feedback.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
@@ -195,6 +196,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const tools = attachViewTools(stage, view, { gridButton: byId<HTMLButtonElement>('grid-toggle'), coords: byId('coords') }, opts.storage)
   const description = createBoardDescription(view.canvas, stage)
   description.setBoard(boardId, state.config().width, state.config().height)
+  const cooldownAlert = createCooldownAlert(byId<HTMLButtonElement>('alert-toggle'), opts.storage, boardId)
   if (stored) byId('loading').hidden = true
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
@@ -383,6 +385,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // The countdown ticks only while there is one (no timer runs on an idle page).
   let ticker: ReturnType<typeof setInterval> | null = null
   const renderButton = () => {
+    cooldownAlert.update(placer.nextPlaceAt(), clock.now())
     const model = buttonModel()
     placeButton.render(model, formatCountdown)
     if (model.kind === 'cooldown' && !ticker) ticker = setInterval(renderButton, 250)

@@ -24,6 +24,7 @@ beforeAll(async () => {
         { id: 'main' },
         { id: 'small', width: 32, height: 32, cooldownMs: 0 },
         { id: 'people', width: 16, height: 16, cooldownMs: 0 },
+        { id: 'cool', width: 16, height: 16, cooldownMs: 1500 },
       ],
       env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0' },
     }),
@@ -197,5 +198,57 @@ describe('what people expect from the page', () => {
     await other.context().setOffline(false)
     await other.waitForSelector('body[data-connection="live"]')
     await other.waitForSelector('#online:not(.stale) >> text="2 online"')
+  })
+  it('alerts when the cooldown ends, once the person turned the alert on (notification and tone)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    contexts.push(context)
+    // Records notifications and tones instead of showing and playing them; permission granted
+    // when asked (the prompt itself is the browser's).
+    await context.addInitScript(() => {
+      const w = window as unknown as { __alerts: string[]; Notification: unknown; AudioContext: unknown }
+      w.__alerts = []
+      let permission = 'default'
+      w.Notification = class {
+        static get permission() {
+          return permission
+        }
+        static requestPermission() {
+          w.__alerts.push('asked')
+          permission = 'granted'
+          return Promise.resolve(permission)
+        }
+        constructor(title: string) {
+          w.__alerts.push(`notification: ${title}`)
+        }
+      }
+      const Real = w.AudioContext as typeof AudioContext
+      w.AudioContext = class extends Real {
+        override createOscillator() {
+          const osc = super.createOscillator()
+          const start = osc.start.bind(osc)
+          osc.start = (when?: number) => {
+            w.__alerts.push('tone')
+            start(when)
+          }
+          return osc
+        }
+      }
+    })
+    const page = await open('/?board=cool', context)
+    const alerts = () => page.evaluate(() => (window as unknown as { __alerts: string[] }).__alerts)
+    expect(await page.getAttribute('#alert-toggle', 'aria-pressed')).toBe('false')
+    // Nothing is asked before the click.
+    expect(await alerts()).toEqual([])
+    await page.click('#alert-toggle')
+    expect(await page.getAttribute('#alert-toggle', 'aria-pressed')).toBe('true')
+    expect(await alerts()).toEqual(['asked'])
+    const at = await tileCenter(page, 3, 3)
+    await page.mouse.click(at.x, at.y)
+    await page.click('#place')
+    await page.waitForSelector('#place[data-state="cooldown"]')
+    // The board's cooldown is 1.5 s: the alert comes when it ends, and the button is ready again.
+    await page.waitForFunction(() => (window as unknown as { __alerts: string[] }).__alerts.length >= 3)
+    expect(await alerts()).toEqual(['asked', 'tone', 'notification: You can place again'])
+    await page.waitForSelector('#place[data-state="ready"]')
   })
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { GRID_MIN_SCALE, gridGeometry } from '../../client/render/grid-overlay.ts'
 import { canvasTransform } from '../../client/render/viewport.ts'
 import { boardLabel, selectionText } from '../../client/ui/board-description.ts'
+import { alertDelay } from '../../client/ui/cooldown-alert.ts'
 import { COLOR_NAMES, colorName, PLACE_2017_PALETTE } from '../../shared/palette.ts'
 
 describe('grid geometry', () => {
@@ -53,5 +54,13 @@ describe('colour names and the board description', () => {
     expect(selectionText({ x: 12, y: 40, color: '#0083c7' })).toBe('Selected tile 12, 40: blue')
     expect(selectionText({ x: 0, y: 0, color: '#123456' })).toBe('Selected tile 0, 0: #123456')
     expect(selectionText(null)).toMatch(/^No tile selected/)
+  })
+})
+
+describe('cooldown alert', () => {
+  it('waits until the cooldown ends, and not at all without one', () => {
+    expect(alertDelay(10_000, 4_000)).toBe(6_000)
+    expect(alertDelay(4_000, 4_000)).toBeNull()
+    expect(alertDelay(0, 4_000)).toBeNull()
   })
 })
