@@ -13,8 +13,9 @@ import { fromBase64 } from '../shared/cold-start.ts'
 import { CloseCode, newPlacementId } from '../shared/protocol.ts'
 import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
+import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
-import { ensureTileVisible, type Point, scaleLimits, tileAt, zoomAt } from './render/viewport.ts'
+import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
 import {
   type ApiResult,
   createSession,
@@ -34,6 +35,8 @@ import { type Connection, type ConnectionStatus, createConnection } from './sync
 import { createPlacer } from './sync/placement.ts'
 import { browserInflate, decodePngIndices } from './sync/png-indices.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
+import { createBoardDescription } from './ui/board-description.ts'
+import { createCooldownAlert } from './ui/cooldown-alert.ts'
 import { byId } from './ui/dom.ts'
 import { createFeedback } from './ui/feedback.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
@@ -42,6 +45,8 @@ import { createPaletteBar } from './ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
 import { createQueuePrompt, queueNoteText } from './ui/queue-prompt.ts'
 import { createStatusBar } from './ui/status-bar.ts'
+import { attachViewMemory } from './ui/view-memory.ts'
+import { attachViewTools } from './ui/view-tools.ts'
 
 export type AppOptions = {
   /** Origin of the relay's HTTP API, e.g. "https://place.example" ('' = this page's origin). */
@@ -70,6 +75,8 @@ export type DebugHook = {
   source: () => BoardSource
   /** When the board shown was last known current (ms), or null while live. */
   asOf: () => number | null
+  /** The board point at the stage's centre (tiles) and the zoom (CSS px per tile). */
+  viewport: () => Viewport
 }
 
 /** The board id in a page URL (?board=<id>), or 'main'. Null if it is not a valid id. */
@@ -187,6 +194,11 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   }
   const stage = byId('stage')
   const view = createBoardView(stage, state.config(), state.bitmap())
+  // Issue 12: the grid, the hovered tile's coordinates, the board's accessible name and description.
+  const tools = attachViewTools(stage, view, { gridButton: byId<HTMLButtonElement>('grid-toggle'), coords: byId('coords') }, opts.storage)
+  const description = createBoardDescription(view.canvas, stage)
+  description.setBoard(boardId, state.config().width, state.config().height)
+  const cooldownAlert = createCooldownAlert(byId<HTMLButtonElement>('alert-toggle'), opts.storage, boardId)
   if (stored) byId('loading').hidden = true
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
@@ -413,6 +425,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // The countdown ticks only while there is one (no timer runs on an idle page).
   let ticker: ReturnType<typeof setInterval> | null = null
   const renderButton = () => {
+    cooldownAlert.update(placer.nextPlaceAt(), clock.now())
     const model = buttonModel()
     placeButton.render(model, formatCountdown)
     if (model.kind === 'cooldown' && !ticker) ticker = setInterval(renderButton, 250)
@@ -425,6 +438,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const showInspector = () => {
     const c = selection ? state.colorAt(selection.x, selection.y) : undefined
     inspector.show(selection && c !== undefined ? { ...selection, color: state.config().palette[c] ?? '#000000' } : null)
+    description.setSelection(selection && c !== undefined ? { ...selection, color: state.config().palette[c] ?? '#000000' } : null)
   }
 
   const hint = byId('hint')
@@ -455,6 +469,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   state.onChange((damage, configChanged) => {
     if (configChanged) {
       view.setBoard(state.config(), state.bitmap())
+      description.setBoard(boardId, state.config().width, state.config().height)
       palette.setPalette(state.config().palette)
       if (color >= state.config().palette.length) selectColor(0)
       else palette.setSelected(color)
@@ -473,7 +488,11 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   })
 
   attachGestures(stage, view, {
-    onTap: (at) => select(tileAt(view.viewport(), view.stageSize(), view.boardSize(), at)),
+    onTap: (at) => {
+      const action = tapAction(view.viewport(), view.stageSize(), view.boardSize(), at, scaleLimits(view.boardSize(), view.stageSize()))
+      if (action.kind === 'zoom') view.setViewport(action.viewport)
+      else select(action.tile)
+    },
   })
   attachKeyboard(window, {
     moveSelection: (dx, dy) => {
@@ -487,7 +506,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
         ? { x: Math.min(width - 1, Math.max(0, from.x + dx)), y: Math.min(height - 1, Math.max(0, from.y + dy)) }
         : from
       select(next)
-      view.setViewport(ensureTileVisible(view.viewport(), view.stageSize(), next, 48))
+      view.setViewport(viewForKeyboardSelection(view.viewport(), view.stageSize(), next, 48))
     },
     zoom: (factor) => {
       const v = view.viewport()
@@ -505,6 +524,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     cycleColor: (step) => selectColor(color + step),
     place: () => void place(),
     clearSelection: () => select(null),
+    chooseColor: (i) => {
+      if (i < state.config().palette.length) selectColor(i)
+    },
+    toggleGrid: tools.toggleGrid,
   })
 
   const coords = byId('zoom')
@@ -513,6 +536,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   })
   new ResizeObserver(() => view.relayout()).observe(stage)
   view.relayout()
+  attachViewMemory(view, boardId, opts.storage)
   // Draws a placement queued on an earlier visit (and the button).
   renderPlacement()
 
@@ -531,5 +555,6 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     cursor: sync.cursor,
     source: () => source,
     asOf: () => asOf,
+    viewport: view.viewport,
   }
 }

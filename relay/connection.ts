@@ -121,6 +121,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
   let outbox: Uint8Array[] | null = null
   const conn: RoomConn = {
     tessera: opts.tessera,
+    user: opts.tessera && placer ? placer.user : null,
     live: opts.live,
     send: (frame) => {
       if (held) held.push(frame)

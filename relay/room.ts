@@ -62,6 +62,12 @@ export type RoomConn = {
   uncork: () => void
   /** Whether the socket opted in to Tessera's own frames (Presence, Session). */
   tessera: boolean
+  /**
+   * The identity this socket counts as in Presence: its placer's user on a `tessera=1` socket,
+   * null otherwise (no identity, or a reader that is not a person's page: the snapshotter, a
+   * y-websocket provider). One person with three tabs counts once.
+   */
+  user: string | null
   /** How commits reach it: Yjs update frames, or Tiles and Config frames. */
   live: LiveMode
 }
@@ -143,8 +149,10 @@ export type Room = {
   hasForeignContent: (update: Uint8Array) => boolean
   addConn: (conn: RoomConn) => void
   removeConn: (conn: RoomConn) => void
-  /** Sockets connected now. */
+  /** People with the board open: distinct identities (`RoomConn.user`) among the sockets. */
   online: () => number
+  /** Sockets connected now, people or not. */
+  sockets: () => number
   /** Sends Presence to opted-in sockets (heartbeat). */
   heartbeat: () => void
   /** Waits for the commit in flight, then stops committing. */
@@ -846,7 +854,13 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return { ok: true, board: next }
   }
 
-  const presenceFrame = () => encodePresence(conns.size)
+  // O(sockets) per count: counted at most once a second (coalesced) and once per heartbeat.
+  const people = (): number => {
+    const users = new Set<string>()
+    for (const conn of conns) if (conn.user !== null) users.add(conn.user)
+    return users.size
+  }
+  const presenceFrame = () => encodePresence(people())
   const broadcastPresence = () => {
     const frame = presenceFrame()
     for (const conn of conns) if (conn.tessera) conn.send(frame)
@@ -945,7 +959,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     removeConn: (conn) => {
       if (conns.delete(conn)) presenceChanged()
     },
-    online: () => conns.size,
+    online: people,
+    sockets: () => conns.size,
     heartbeat: broadcastPresence,
     close: async () => {
       closing = true

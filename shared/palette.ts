@@ -25,6 +25,32 @@ export const PLACE_2017_PALETTE: readonly string[] = [
   '#820080',
 ]
 
+/**
+ * Names of the r/place 2017 colours, for people who cannot tell them apart by sight (the palette
+ * buttons' accessible names, the board's description). Keyed by "#rrggbb" (lower case).
+ */
+export const COLOR_NAMES: Readonly<Record<string, string>> = {
+  '#ffffff': 'white',
+  '#e4e4e4': 'light grey',
+  '#888888': 'grey',
+  '#222222': 'black',
+  '#ffa7d1': 'pink',
+  '#e50000': 'red',
+  '#e59500': 'orange',
+  '#a06a42': 'brown',
+  '#e5d900': 'yellow',
+  '#94e044': 'lime',
+  '#02be01': 'green',
+  '#00d3dd': 'cyan',
+  '#0083c7': 'blue',
+  '#0000ea': 'dark blue',
+  '#cf6ee4': 'magenta',
+  '#820080': 'purple',
+}
+
+/** A colour's name (COLOR_NAMES), or its "#rrggbb" for a colour without one. */
+export const colorName = (color: string): string => COLOR_NAMES[color.toLowerCase()] ?? color
+
 const HEX_COLOR = /^#[0-9a-f]{6}$/
 
 /** Whether `value` is a color as palettes store it: "#rrggbb", lower case. */

@@ -1,6 +1,7 @@
 /**
  * Keyboard controls (docs/CLIENT.md): arrows or WASD move the selection (Shift: 10 tiles),
- * + and - zoom, F fits the board, [ and ] change colour, Enter or Space places, Escape clears.
+ * + and - zoom, F fits the board, [ and ] change colour, 1-9 and 0 choose one of the first ten
+ * colours, G shows or hides the grid, Enter or Space places, Escape clears.
  */
 
 export type KeyboardActions = {
@@ -13,6 +14,9 @@ export type KeyboardActions = {
   cycleColor: (step: -1 | 1) => void
   place: () => void
   clearSelection: () => void
+  /** Selects palette colour `index` (0-based: key 1 is colour 0, key 0 is colour 9). */
+  chooseColor: (index: number) => void
+  toggleGrid: () => void
 }
 
 /** Zoom factor of one key press: two presses double or halve the zoom. */
@@ -73,8 +77,14 @@ export const attachKeyboard = (target: Window, actions: KeyboardActions): (() =>
       case 'Escape':
         actions.clearSelection()
         break
+      case 'g':
+      case 'G':
+        actions.toggleGrid()
+        break
       default:
-        return
+        // e.key is '!' etc. with Shift on most layouts: digits come unshifted only.
+        if (e.key.length === 1 && e.key >= '0' && e.key <= '9') actions.chooseColor((Number(e.key) + 9) % 10)
+        else return
     }
     e.preventDefault()
   }

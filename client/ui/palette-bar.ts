@@ -1,4 +1,8 @@
-/** The palette: one swatch per colour, a radio group (arrow keys are the board's, so [ ] cycle). */
+/**
+ * The palette: one swatch per colour, a radio group (arrow keys are the board's, so [ ] cycle,
+ * and keys 1-9, 0 pick the first ten). Each swatch is named by its colour's name.
+ */
+import { colorName } from '../../shared/palette.ts'
 import { h } from './dom.ts'
 
 export type PaletteBar = {
@@ -33,8 +37,8 @@ export const createPaletteBar = (container: HTMLElement, onSelect: (index: numbe
           class: 'swatch',
           role: 'radio',
           'data-color': i,
-          title: color,
-          'aria-label': `Colour ${i + 1}: ${color}`,
+          title: i < 10 ? `${colorName(color)} (${color}) · key ${(i + 1) % 10}` : `${colorName(color)} (${color})`,
+          'aria-label': colorName(color),
         })
         // Through the CSSOM, not a style="" attribute: the relay's Content-Security-Policy
         // (style-src 'self', no 'unsafe-inline') refuses inline style attributes.

@@ -13,6 +13,8 @@ export const createStatusBar = (online: HTMLElement, connection: HTMLElement): S
     online.textContent = `${n} online`
   },
   setStatus: (status, reason) => {
+    // The count is only as current as the connection: not shown while the page is not live.
+    online.classList.toggle('stale', status !== 'live')
     connection.dataset.status = status
     connection.textContent = statusText(status, reason)
     connection.title = reason ? `closed with ${reason.code} (${reason.error})` : ''

@@ -227,7 +227,15 @@ describe('browser client', () => {
     await page.screenshot({ path: '/tmp/tessera-client.png' })
     const phone = await openBoard('main', { width: 390, height: 844 }, true)
     await waitForCanvasColor(phone, 500, 500, palette[5] as string)
-    // A tap selects a tile on a touch screen too.
+    // A tap selects a tile on a touch screen too; on the fitted board (under a CSS px per tile)
+    // the first tap zooms in towards the tile, and the next one selects it.
+    const aim = await tileCenter(phone, 500, 500)
+    await phone.touchscreen.tap(aim.x, aim.y)
+    await phone.waitForFunction(() => {
+      const canvas = document.querySelector('canvas.board') as HTMLCanvasElement
+      return canvas.getBoundingClientRect().width / canvas.width >= 4
+    })
+    expect(await phone.isHidden('#inspector')).toBe(true)
     const tap = await tileCenter(phone, 500, 500)
     await phone.touchscreen.tap(tap.x, tap.y)
     await phone.waitForSelector('#inspector:not([hidden]) >> text=(500, 500)')

@@ -48,15 +48,15 @@ describe('a socket that does not read', () => {
     if (!room) throw new Error('no main board')
     const reader = await connectProvider(relay.wsBase, 'main')
     const silent = await openSilent(relay.port, '/ws/main')
-    await waitFor(() => room.online() === 2, { what: 'both sockets counted' })
+    await waitFor(() => room.sockets() === 2, { what: 'both sockets counted' })
     // Board-wide fills make large commits (a Yjs update of megabytes each): the kernel's socket
     // buffers fill first, then the relay's backlog for the silent socket grows past the limit.
-    for (let i = 0; room.online() === 2; i++) {
+    for (let i = 0; room.sockets() === 2; i++) {
       if (i === 40) throw new Error('the silent socket was never closed')
       const r = await adminCall(relay.url, ADMIN, 'POST', '/boards/main/fill', { x: 0, y: 0, w: 1000, h: 1000, color: (i % 15) + 1 })
       expect(r.status).toBe(200)
     }
-    await waitFor(() => room.online() === 1, { what: 'the silent socket dropped' })
+    await waitFor(() => room.sockets() === 1, { what: 'the silent socket dropped' })
     expect(reader.provider.wsconnected).toBe(true)
     silent.destroy()
     reader.close()

@@ -77,24 +77,40 @@ describe('y-websocket replication', () => {
     provider.doc.destroy()
   })
 
-  it('reports the number of connected people without awareness fan-out', async () => {
-    const raw = await openRaw(`${relay.wsBase}/main?tessera=1`)
+  it('reports the number of connected people (distinct identities) without awareness fan-out', async () => {
+    const alice = await newSession(relay.url)
+    const raw = await openRaw(`${relay.wsBase}/main?tessera=1&token=${alice.token}`)
     const presence = () =>
       raw.frames.flatMap((f) => {
         const dec = decoding.createDecoder(f)
         return decoding.readVarUint(dec) === MessageType.Presence ? [decoding.readVarUint(dec)] : []
       })
+    const online = async () => ((await (await fetch(`${relay.url}/api/boards/main`)).json()) as { online: number }).online
     await waitFor(() => presence().includes(1))
+    // Readers that are not a person's page are not counted: y-websocket providers (as the
+    // snapshotter reads), and a tessera socket without an identity.
     const others = await Promise.all([connectProvider(relay.wsBase), connectProvider(relay.wsBase)])
-    await waitFor(() => presence().at(-1) === 3, { what: 'presence 3' })
-    const info = (await (await fetch(`${relay.url}/api/boards/main`)).json()) as { online: number }
-    expect(info.online).toBe(3)
+    const anonymous = await openRaw(`${relay.wsBase}/main?tessera=1`)
+    // Alice's second tab counts once; Bob counts.
+    const aliceAgain = await openRaw(`${relay.wsBase}/main?tessera=1&token=${alice.token}`)
+    const bob = await newSession(relay.url)
+    const bobSocket = await openRaw(`${relay.wsBase}/main?tessera=1&token=${bob.token}`)
+    await waitFor(() => presence().at(-1) === 2, { what: 'presence 2' })
+    expect(await online()).toBe(2)
+    expect(relay.rooms.get('main')?.sockets()).toBe(6)
+    bobSocket.close()
+    await waitFor(() => presence().at(-1) === 1, { what: 'presence 1 once Bob left' })
+    aliceAgain.close()
+    anonymous.close()
+    await waitFor(() => relay.rooms.get('main')?.sockets() === 3, { what: 'the raw sockets closed' })
+    expect(await online()).toBe(1)
     // Awareness from a provider is not relayed to others.
     const awarenessBefore = raw.frames.filter((f) => f[0] === MessageType.Awareness).length
     others[0]?.provider.awareness.setLocalStateField('user', { name: 'x' })
     others[1]?.provider.awareness.setLocalStateField('user', { name: 'y' })
     for (const o of others) o.close()
-    await waitFor(() => presence().at(-1) === 1, { what: 'presence back to 1' })
+    await waitFor(() => relay.rooms.get('main')?.sockets() === 1, { what: 'the providers gone' })
+    expect(await online()).toBe(1)
     expect(raw.frames.filter((f) => f[0] === MessageType.Awareness).length).toBe(awarenessBefore)
     raw.close()
   })
