@@ -40,6 +40,7 @@ import { byId } from './ui/dom.ts'
 import { createFeedback } from './ui/feedback.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
 import { createInspector } from './ui/inspector.ts'
+import { createMinimap } from './ui/minimap.ts'
 import { createPaletteBar } from './ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
 import { createStatusBar } from './ui/status-bar.ts'
@@ -197,6 +198,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const description = createBoardDescription(view.canvas, stage)
   description.setBoard(boardId, state.config().width, state.config().height)
   const cooldownAlert = createCooldownAlert(byId<HTMLButtonElement>('alert-toggle'), opts.storage, boardId)
+  const minimap = createMinimap(byId('minimap'), view)
   if (stored) byId('loading').hidden = true
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
@@ -432,6 +434,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   })
 
   state.onChange((damage, configChanged) => {
+    minimap.damaged()
     if (configChanged) {
       view.setBoard(state.config(), state.bitmap())
       description.setBoard(boardId, state.config().width, state.config().height)
