@@ -26,6 +26,9 @@ export const createMinimap = (container: HTMLElement, view: BoardView): Minimap 
   let scale = 1
   let redraw: ReturnType<typeof setTimeout> | null = null
 
+  const schedule = () => {
+    if (!redraw && !container.hidden) redraw = setTimeout(drawPixels, REDRAW_EVERY_MS)
+  }
   const drawPixels = () => {
     redraw = null
     if (!ctx || container.hidden) return
@@ -45,7 +48,12 @@ export const createMinimap = (container: HTMLElement, view: BoardView): Minimap 
     const wasHidden = container.hidden
     container.hidden = r === null
     if (!r) return
-    if (wasHidden || size.scale !== scale) drawPixels()
+    if (wasHidden || size.scale !== scale) {
+      drawPixels()
+      // The board canvas may not be painted yet (a board just loaded is flushed at the next
+      // animation frame): draw again once it is.
+      schedule()
+    }
     rect.style.transform = `translate(${r.x}px, ${r.y}px)`
     rect.style.width = `${r.w}px`
     rect.style.height = `${r.h}px`
@@ -76,8 +84,6 @@ export const createMinimap = (container: HTMLElement, view: BoardView): Minimap 
   view.onViewport(layout)
   layout()
   return {
-    damaged: () => {
-      if (!redraw && !container.hidden) redraw = setTimeout(drawPixels, REDRAW_EVERY_MS)
-    },
+    damaged: schedule,
   }
 }

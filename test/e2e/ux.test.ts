@@ -274,5 +274,8 @@ describe('what people expect from the page', () => {
     })
     // The click selected nothing on the board beneath.
     expect(await selectionOf(page)).toBeNull()
+    await page.keyboard.press('g')
+    await page.waitForSelector('.grid:not([hidden])')
+    await page.screenshot({ path: '/tmp/tessera-ux-minimap.png' })
   })
 })
