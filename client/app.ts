@@ -41,6 +41,7 @@ import { byId } from './ui/dom.ts'
 import { createFeedback } from './ui/feedback.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
 import { createInspector } from './ui/inspector.ts'
+import { createMinimap } from './ui/minimap.ts'
 import { createPaletteBar } from './ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
 import { createQueuePrompt, queueNoteText } from './ui/queue-prompt.ts'
@@ -199,6 +200,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const description = createBoardDescription(view.canvas, stage)
   description.setBoard(boardId, state.config().width, state.config().height)
   const cooldownAlert = createCooldownAlert(byId<HTMLButtonElement>('alert-toggle'), opts.storage, boardId)
+  const minimap = createMinimap(byId('minimap'), view)
   if (stored) byId('loading').hidden = true
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
@@ -467,6 +469,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   placer.onChange(renderPlacement)
 
   state.onChange((damage, configChanged) => {
+    minimap.damaged()
     if (configChanged) {
       view.setBoard(state.config(), state.bitmap())
       description.setBoard(boardId, state.config().width, state.config().height)

@@ -251,4 +251,31 @@ describe('what people expect from the page', () => {
     expect(await alerts()).toEqual(['asked', 'tone', 'notification: You can place again'])
     await page.waitForSelector('#place[data-state="ready"]')
   })
+  it('shows a minimap when zoomed in, with the view outlined; a click on it moves the view there', async () => {
+    const page = await open('/?board=main')
+    // Fitted: the whole board is in view, no minimap.
+    expect(await page.isHidden('#minimap')).toBe(true)
+    await page.evaluate(() => {
+      location.hash = '#x=800&y=800&zoom=10'
+    })
+    await page.waitForSelector('#minimap:not([hidden])')
+    const box = await page.locator('#minimap canvas').boundingBox()
+    if (!box) throw new Error('no minimap')
+    // The outline sits where the view is: around 80% of the way across and down.
+    const outline = await page.locator('#minimap .minimap-view').boundingBox()
+    if (!outline) throw new Error('no outline')
+    expect((outline.x + outline.width / 2 - box.x) / box.width).toBeCloseTo(0.8, 1)
+    expect((outline.y + outline.height / 2 - box.y) / box.height).toBeCloseTo(0.8, 1)
+    // A click a quarter of the way across and down centres the view there, at the same zoom.
+    await page.mouse.click(box.x + box.width / 4, box.y + box.height / 4)
+    await page.waitForFunction(() => {
+      const v = (window as unknown as { __tessera: Hook }).__tessera.viewport()
+      return Math.abs(v.cx - 250) < 8 && Math.abs(v.cy - 250) < 8 && v.scale === 10
+    })
+    // The click selected nothing on the board beneath.
+    expect(await selectionOf(page)).toBeNull()
+    await page.keyboard.press('g')
+    await page.waitForSelector('.grid:not([hidden])')
+    await page.screenshot({ path: '/tmp/tessera-ux-minimap.png' })
+  })
 })
