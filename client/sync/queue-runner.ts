@@ -24,6 +24,11 @@ export type QueueNote =
   /** The tile changed since the placement was queued: Keep or Drop. `tileColor`: what it shows now. */
   | { kind: 'conflict'; entry: QueuedPlacement; tileColor: number | undefined }
   | { kind: 'dropped'; entry: QueuedPlacement }
+  /**
+   * Refused 'cooldown' when sent (the page's estimate of the relay clock was early, or the
+   * identity placed elsewhere): kept queued under a new id, sent again in `retryAfterMs`.
+   */
+  | { kind: 'cooldown'; entry: QueuedPlacement; retryAfterMs: number | null }
   /** A placement already sent awaits its answer: the new one was not queued. */
   | { kind: 'busy'; entry: QueuedPlacement }
   /** The shared rules refused it before queueing (outside the board, colour, lock). */
@@ -88,6 +93,9 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
   const loaded = load()
   let note: QueueNote | null = loaded ? { kind: loaded.sent ? 'retrying' : 'queued', entry: loaded } : null
   let sending = false
+  // Relay ms before which a placement refused 'cooldown' is not sent again: at least a second,
+  // whatever the placer's nextPlaceAt says (a refusal without retryAfterMs must not loop).
+  let holdUntil = 0
   let timer: ReturnType<typeof setTimeout> | null = null
   const listeners: ((v: QueueView) => void)[] = []
   const view = (): QueueView => ({ entry: load(), note })
@@ -96,8 +104,12 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
     for (const l of listeners) l(v)
   }
 
-  /** Sends `q` through the placer, keeping it stored (as sent) until the relay has answered. */
-  const send = async (q: QueuedPlacement, retry: boolean) => {
+  /**
+   * Sends `q` through the placer, keeping it stored (as sent) until the relay has answered.
+   * `queued`: it waited in the queue (a placement made live is refused 'cooldown' as before: the
+   * person sees the countdown and places again).
+   */
+  const send = async (q: QueuedPlacement, retry: boolean, queued: boolean) => {
     sending = true
     store({ ...q, sent: true })
     note = null
@@ -111,6 +123,14 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       // as it was.
       if (state.kind === 'lost') {
         // Kept as stored.
+      } else if (queued && state.kind === 'rejected' && state.error === 'cooldown') {
+        // Nothing was placed (a refusal changes nothing), and the relay remembers this id's
+        // refusal: a new id, so that the next attempt is judged afresh once the cooldown ends
+        // (the placer moved nextPlaceAt to the relay's retryAfterMs).
+        const again = { ...now, id: deps.newId(), sent: false }
+        holdUntil = deps.clock.now() + Math.max(1000, state.retryAfterMs ?? deps.board().cooldownMs)
+        store(again)
+        note = { kind: 'cooldown', entry: again, retryAfterMs: state.retryAfterMs }
       } else if (state.kind === 'rejected' && state.error === 'offline') store({ ...now, sent: q.sent })
       else store(null)
     }
@@ -127,7 +147,7 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       live: deps.live(),
       tileColor: deps.colorAt(q.x, q.y),
       now: deps.clock.now(),
-      nextPlaceAt: deps.placer.nextPlaceAt(),
+      nextPlaceAt: Math.max(deps.placer.nextPlaceAt(), holdUntil),
     })
     if (step.kind === 'wait') return
     if (step.kind === 'cooldown') {
@@ -142,7 +162,7 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       }
       return
     }
-    void send(q, step.retry)
+    void send(q, step.retry, true)
   }
 
   deps.onStorageChange?.((changed) => {
@@ -171,7 +191,7 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       }
       // Live with nothing queued: straight through the placer (its local checks, the cooldown
       // among them, refuse before sending what the relay would refuse).
-      if (current === null && deps.live()) return send(fresh, false)
+      if (current === null && deps.live()) return send(fresh, false, false)
       // Queued: the rules that do not depend on time are checked now (the cooldown when it is sent).
       const verdict = validatePlacement(deps.board(), intent, { now: deps.clock.now(), lastPlacedAt: undefined })
       if (!verdict.ok) {

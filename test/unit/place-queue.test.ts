@@ -296,6 +296,27 @@ describe('queue runner', () => {
     expect(sent).toEqual([])
   })
 
+  it('keeps a queued placement refused for cooldown (the clock estimate was early) under a new id, and sends it after the wait', async () => {
+    const h = harness(memoryStorage())
+    await h.runner.place({ x: 1, y: 1, color: 1 })
+    h.answer((i) => ({ kind: 'rejected', ...i, error: PlaceError.Cooldown, message: null, retryAfterMs: 40, local: false }))
+    h.setLive(true)
+    h.runner.flush()
+    await settle()
+    expect(h.sent.map((s) => s.id)).toEqual(['id1'])
+    expect(h.runner.view()).toMatchObject({ entry: { id: 'id2', sent: false }, note: { kind: 'cooldown', retryAfterMs: 40 } })
+    // Held for at least a second (a refusal must not loop), whatever nextPlaceAt says.
+    h.runner.flush()
+    await settle()
+    expect(h.sent).toHaveLength(1)
+    h.answer((i) => ({ kind: 'placed', ...i, placedAt: 2 }))
+    h.setNow(100_000 + 1001)
+    h.runner.flush()
+    await settle()
+    expect(h.sent.map((s) => s.id)).toEqual(['id1', 'id2'])
+    expect(h.runner.view()).toEqual({ entry: null, note: null })
+  })
+
   it('ends with the refusal, and refuses locally what cannot be queued', async () => {
     const h = harness(memoryStorage())
     await h.runner.place({ x: 1, y: 2, color: 1 })
