@@ -13,7 +13,7 @@
  */
 import type { BoardConfig } from '../../shared/board.ts'
 import { validatePlacement } from '../../shared/placement.ts'
-import type { PlaceError } from '../../shared/protocol.ts'
+import { type PlaceError, PlacementIdLimits } from '../../shared/protocol.ts'
 import type { RelayClock } from './clock.ts'
 import { enqueue, nextQueueStep, parseQueued, type QueuedPlacement } from './place-queue.ts'
 import type { Intent, Placer } from './placement.ts'
@@ -24,6 +24,8 @@ export type QueueNote =
   /** The tile changed since the placement was queued: Keep or Drop. `tileColor`: what it shows now. */
   | { kind: 'conflict'; entry: QueuedPlacement; tileColor: number | undefined }
   | { kind: 'dropped'; entry: QueuedPlacement }
+  /** Sent, its answer lost, too long ago to retry safely (place-queue.ts 'expired'): forgotten. */
+  | { kind: 'expired'; entry: QueuedPlacement }
   /**
    * Refused 'cooldown' when sent (the page's estimate of the relay clock was early, or the
    * identity placed elsewhere): kept queued under a new id, sent again in `retryAfterMs`.
@@ -127,11 +129,11 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
         // Nothing was placed (a refusal changes nothing), and the relay remembers this id's
         // refusal: a new id, so that the next attempt is judged afresh once the cooldown ends
         // (the placer moved nextPlaceAt to the relay's retryAfterMs).
-        const again = { ...now, id: deps.newId(), sent: false }
+        const again = { ...now, id: deps.newId(), sent: false, sentAt: null }
         holdUntil = deps.clock.now() + Math.max(1000, state.retryAfterMs ?? deps.board().cooldownMs)
         store(again)
         note = { kind: 'cooldown', entry: again, retryAfterMs: state.retryAfterMs }
-      } else if (state.kind === 'rejected' && state.error === 'offline') store({ ...now, sent: q.sent })
+      } else if (state.kind === 'rejected' && state.error === 'offline') store({ ...now, sent: q.sent, sentAt: q.sentAt })
       else store(null)
     }
     emit()
@@ -148,7 +150,15 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       tileColor: deps.colorAt(q.x, q.y),
       now: deps.clock.now(),
       nextPlaceAt: Math.max(deps.placer.nextPlaceAt(), holdUntil),
+      // A minute's margin for the page's estimate of the relay clock.
+      retryWindowMs: deps.board().cooldownMs + PlacementIdLimits.retryWindowMs - 60_000,
     })
+    if (step.kind === 'expired') {
+      store(null)
+      note = { kind: 'expired', entry: q }
+      emit()
+      return
+    }
     if (step.kind === 'wait') return
     if (step.kind === 'cooldown') {
       // Looked at again when the cooldown ends (+ 50 ms: past it by the relay's clock too).
@@ -187,6 +197,7 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
         queuedAt: deps.clock.now(),
         tileColorWhenQueued: deps.colorAt(intent.x, intent.y) ?? null,
         sent: false,
+        sentAt: null,
         kept: false,
       }
       // Live with nothing queued: straight through the placer (its local checks, the cooldown
