@@ -9,7 +9,11 @@
  *   before sending anything; Drop sends nothing, Keep sends it;
  * - one placement per cooldown: a queued placement waits out the cooldown its identity started
  *   elsewhere meanwhile (learned from the Session frame) before it is sent.
+ *
+ * Screenshots go to test/e2e/artifacts/ (git-ignored).
  */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOKEN_COOKIE } from '../../shared/protocol.ts'
@@ -22,6 +26,8 @@ import { waitFor } from '../helpers/wait-for.ts'
 
 const ADMIN = 'queue-test-admin-token'
 const ENV = { BOARD_COOLDOWN_MS: '0', BOARD_WIDTH: '48', BOARD_HEIGHT: '32', BOARD_SHARD_SIZE: '16', ADMIN_TOKEN: ADMIN }
+
+const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 
 let browser: Browser
 let relay: TestRelay | null = null
@@ -43,6 +49,7 @@ const stopRelay = async () => {
 }
 
 beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true })
   const [, started, launched] = await Promise.all([buildClient(outDir.dir), startRelay(0), launchChromium()])
   relay = started
   port = started.port
@@ -138,6 +145,7 @@ describe('offline placement queue', () => {
     await page.waitForSelector('.ghost[data-state="queued"]:not([hidden])')
     await page.waitForSelector('#feedback[data-kind="queue-queued"]')
     expect(await colorOnPage(page, 10, 10)).toBe(0)
+    await page.screenshot({ path: join(ARTIFACTS, 'queue-offline-reload.png') })
 
     // Everything back (same port and DATA_DIR): it is sent once the page is live, and lands once.
     relay = await startRelay()
@@ -174,6 +182,7 @@ describe('offline placement queue', () => {
     await context.setOffline(false)
     await page.waitForSelector('#queue-prompt:not([hidden])', { timeout: 15_000 })
     expect(await page.locator('#feedback').getAttribute('data-kind')).toBe('queue-conflict')
+    await page.screenshot({ path: join(ARTIFACTS, 'queue-conflict.png') })
     expect(await page.locator('#feedback').textContent()).toBe(
       'Someone changed (20, 20) while your placement was queued: keep it or drop it?',
     )
