@@ -113,7 +113,8 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
    */
   const send = async (q: QueuedPlacement, retry: boolean, queued: boolean) => {
     sending = true
-    store({ ...q, sent: true })
+    // The relay's retry window runs from the first attempt: a retry keeps its sentAt.
+    store({ ...q, sent: true, sentAt: q.sentAt ?? deps.clock.now() })
     note = null
     emit()
     const state = await deps.placer.place({ x: q.x, y: q.y, color: q.color }, q.id, retry)

@@ -239,7 +239,7 @@ describe('queue runner', () => {
     h.hold()
     const placing = h.runner.place({ x: 2, y: 3, color: 5 })
     // In flight: stored, marked sent (a closed tab would find it).
-    expect(parseQueued(storage.getItem('tessera.queue.main'))).toMatchObject({ id: 'id1', sent: true })
+    expect(parseQueued(storage.getItem('tessera.queue.main'))).toMatchObject({ id: 'id1', sent: true, sentAt: 100_000 })
     h.setLive(false)
     h.release({ kind: 'lost', x: 2, y: 3, color: 5 })
     await placing
