@@ -419,7 +419,9 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     const remaining = placer.nextPlaceAt() - clock.now()
     if (remaining > 0) return { kind: 'cooldown', remainingMs: remaining, totalMs: config.cooldownMs }
     const cs = connectionStatus()
-    if (cs !== 'live') return selection ? { kind: 'queue', color: selectedColorHex() } : { kind: 'offline', noNetwork: cs === 'offline' }
+    // Not live: a selected tile can be queued, unless the relay refused this page for good ('closed').
+    if (cs !== 'live')
+      return selection && cs !== 'closed' ? { kind: 'queue', color: selectedColorHex() } : { kind: 'offline', noNetwork: cs === 'offline' }
     if (!selection) return { kind: 'no-selection' }
     return { kind: 'ready', color: selectedColorHex() }
   }

@@ -24,6 +24,8 @@ export type QueuedPlacement = {
   tileColorWhenQueued: number | null
   /** Sent at least once: the relay may have applied it; it is retried with the same id only. */
   sent: boolean
+  /** When it was first sent (ms, relay clock estimate; null: never): the relay's retry window starts then. */
+  sentAt: number | null
   /** The person chose Keep after the tile changed: send it whatever the tile now shows. */
   kept: boolean
 }
@@ -49,6 +51,11 @@ export type QueueContext = {
   /** Relay ms now, and before which a new placement is refused (the cooldown). */
   now: number
   nextPlaceAt: number
+  /**
+   * How long after its first attempt the relay still recognises a placement id (ms): the board's
+   * cooldown plus PlacementIdLimits.retryWindowMs, less a margin for clock error.
+   */
+  retryWindowMs: number
 }
 
 export type QueueStep =
@@ -60,12 +67,17 @@ export type QueueStep =
   | { kind: 'conflict'; tileColor: number | undefined }
   /** Send it; `retry` when it was sent before (same id, no local checks: the relay answers with its first outcome). */
   | { kind: 'send'; retry: boolean }
+  /**
+   * Sent, its answer lost, and too long ago for the relay to recognise the id: a retry would be
+   * judged as a new placement and could place it twice. Forget it; the board shows the outcome.
+   */
+  | { kind: 'expired' }
 
 export const nextQueueStep = (q: QueuedPlacement, ctx: QueueContext): QueueStep => {
   if (!ctx.live) return { kind: 'wait' }
   // A retry is answered with the first attempt's outcome even within the cooldown it started, and
   // the tile may show its own colour because it landed: neither check applies.
-  if (q.sent) return { kind: 'send', retry: true }
+  if (q.sent) return q.sentAt !== null && ctx.now - q.sentAt > ctx.retryWindowMs ? { kind: 'expired' } : { kind: 'send', retry: true }
   const tileColor = ctx.tileColor ?? null
   if (!q.kept && tileColor !== q.tileColorWhenQueued) return { kind: 'conflict', tileColor: ctx.tileColor }
   if (ctx.nextPlaceAt > ctx.now) return { kind: 'cooldown', ms: ctx.nextPlaceAt - ctx.now }
@@ -93,6 +105,7 @@ export const parseQueued = (json: string | null): QueuedPlacement | null => {
     typeof r.queuedAt === 'number' &&
     (r.tileColorWhenQueued === null || isIndex(r.tileColorWhenQueued)) &&
     typeof r.sent === 'boolean' &&
+    (r.sentAt === null || typeof r.sentAt === 'number') &&
     typeof r.kept === 'boolean'
   return ok ? (r as QueuedPlacement) : null
 }

@@ -13,7 +13,7 @@
  */
 import type { BoardConfig } from '../../shared/board.ts'
 import { validatePlacement } from '../../shared/placement.ts'
-import type { PlaceError } from '../../shared/protocol.ts'
+import { type PlaceError, PlacementIdLimits } from '../../shared/protocol.ts'
 import type { RelayClock } from './clock.ts'
 import { enqueue, nextQueueStep, parseQueued, type QueuedPlacement } from './place-queue.ts'
 import type { Intent, Placer } from './placement.ts'
@@ -24,6 +24,13 @@ export type QueueNote =
   /** The tile changed since the placement was queued: Keep or Drop. `tileColor`: what it shows now. */
   | { kind: 'conflict'; entry: QueuedPlacement; tileColor: number | undefined }
   | { kind: 'dropped'; entry: QueuedPlacement }
+  /** Sent, its answer lost, too long ago to retry safely (place-queue.ts 'expired'): forgotten. */
+  | { kind: 'expired'; entry: QueuedPlacement }
+  /**
+   * Refused 'cooldown' when sent (the page's estimate of the relay clock was early, or the
+   * identity placed elsewhere): kept queued under a new id, sent again in `retryAfterMs`.
+   */
+  | { kind: 'cooldown'; entry: QueuedPlacement; retryAfterMs: number | null }
   /** A placement already sent awaits its answer: the new one was not queued. */
   | { kind: 'busy'; entry: QueuedPlacement }
   /** The shared rules refused it before queueing (outside the board, colour, lock). */
@@ -88,6 +95,9 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
   const loaded = load()
   let note: QueueNote | null = loaded ? { kind: loaded.sent ? 'retrying' : 'queued', entry: loaded } : null
   let sending = false
+  // Relay ms before which a placement refused 'cooldown' is not sent again: at least a second,
+  // whatever the placer's nextPlaceAt says (a refusal without retryAfterMs must not loop).
+  let holdUntil = 0
   let timer: ReturnType<typeof setTimeout> | null = null
   const listeners: ((v: QueueView) => void)[] = []
   const view = (): QueueView => ({ entry: load(), note })
@@ -96,10 +106,15 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
     for (const l of listeners) l(v)
   }
 
-  /** Sends `q` through the placer, keeping it stored (as sent) until the relay has answered. */
-  const send = async (q: QueuedPlacement, retry: boolean) => {
+  /**
+   * Sends `q` through the placer, keeping it stored (as sent) until the relay has answered.
+   * `queued`: it waited in the queue (a placement made live is refused 'cooldown' as before: the
+   * person sees the countdown and places again).
+   */
+  const send = async (q: QueuedPlacement, retry: boolean, queued: boolean) => {
     sending = true
-    store({ ...q, sent: true })
+    // The relay's retry window runs from the first attempt: a retry keeps its sentAt.
+    store({ ...q, sent: true, sentAt: q.sentAt ?? deps.clock.now() })
     note = null
     emit()
     const state = await deps.placer.place({ x: q.x, y: q.y, color: q.color }, q.id, retry)
@@ -111,7 +126,15 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       // as it was.
       if (state.kind === 'lost') {
         // Kept as stored.
-      } else if (state.kind === 'rejected' && state.error === 'offline') store({ ...now, sent: q.sent })
+      } else if (queued && state.kind === 'rejected' && state.error === 'cooldown') {
+        // Nothing was placed (a refusal changes nothing), and the relay remembers this id's
+        // refusal: a new id, so that the next attempt is judged afresh once the cooldown ends
+        // (the placer moved nextPlaceAt to the relay's retryAfterMs).
+        const again = { ...now, id: deps.newId(), sent: false, sentAt: null }
+        holdUntil = deps.clock.now() + Math.max(1000, state.retryAfterMs ?? deps.board().cooldownMs)
+        store(again)
+        note = { kind: 'cooldown', entry: again, retryAfterMs: state.retryAfterMs }
+      } else if (state.kind === 'rejected' && state.error === 'offline') store({ ...now, sent: q.sent, sentAt: q.sentAt })
       else store(null)
     }
     emit()
@@ -127,8 +150,16 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       live: deps.live(),
       tileColor: deps.colorAt(q.x, q.y),
       now: deps.clock.now(),
-      nextPlaceAt: deps.placer.nextPlaceAt(),
+      nextPlaceAt: Math.max(deps.placer.nextPlaceAt(), holdUntil),
+      // A minute's margin for the page's estimate of the relay clock.
+      retryWindowMs: deps.board().cooldownMs + PlacementIdLimits.retryWindowMs - 60_000,
     })
+    if (step.kind === 'expired') {
+      store(null)
+      note = { kind: 'expired', entry: q }
+      emit()
+      return
+    }
     if (step.kind === 'wait') return
     if (step.kind === 'cooldown') {
       // Looked at again when the cooldown ends (+ 50 ms: past it by the relay's clock too).
@@ -142,7 +173,7 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
       }
       return
     }
-    void send(q, step.retry)
+    void send(q, step.retry, true)
   }
 
   deps.onStorageChange?.((changed) => {
@@ -167,11 +198,12 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
         queuedAt: deps.clock.now(),
         tileColorWhenQueued: deps.colorAt(intent.x, intent.y) ?? null,
         sent: false,
+        sentAt: null,
         kept: false,
       }
       // Live with nothing queued: straight through the placer (its local checks, the cooldown
       // among them, refuse before sending what the relay would refuse).
-      if (current === null && deps.live()) return send(fresh, false)
+      if (current === null && deps.live()) return send(fresh, false, false)
       // Queued: the rules that do not depend on time are checked now (the cooldown when it is sent).
       const verdict = validatePlacement(deps.board(), intent, { now: deps.clock.now(), lastPlacedAt: undefined })
       if (!verdict.ok) {

@@ -20,6 +20,16 @@ export const queueNoteText = (note: QueueNote): { text: string; tone: 'info' | '
       return { text: `Someone changed ${at} while your placement was queued: keep it or drop it?`, tone: 'error' }
     case 'dropped':
       return { text: `Dropped the queued placement at ${at}: nothing was sent`, tone: 'info' }
+    case 'cooldown':
+      return {
+        text: `${rejectText('cooldown', null, note.retryAfterMs)}: ${at} stays queued and will be sent then`,
+        tone: 'info',
+      }
+    case 'expired':
+      return {
+        text: `The answer for ${at} was lost too long ago to send it again safely: the board shows whether it was placed`,
+        tone: 'error',
+      }
     case 'busy':
       return { text: `${at} was sent and awaits the relay's answer: a new placement cannot replace it`, tone: 'error' }
   }

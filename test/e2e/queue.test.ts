@@ -6,17 +6,28 @@
  *   ghost, said on the feedback line, and survives a reload; everything back, it lands exactly
  *   once (one history record for the tile) and a second browser sees it;
  * - a tile someone else changed while the placement was queued: the page asks (Keep / Drop)
- *   before sending anything; Drop sends nothing, Keep sends it.
+ *   before sending anything; Drop sends nothing, Keep sends it;
+ * - one placement per cooldown: a queued placement waits out the cooldown its identity started
+ *   elsewhere meanwhile (learned from the Session frame) before it is sent.
+ *
+ * Screenshots go to test/e2e/artifacts/ (git-ignored).
  */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { adminCall } from '../helpers/admin.ts'
 import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
-const ENV = { BOARD_COOLDOWN_MS: '0', BOARD_WIDTH: '48', BOARD_HEIGHT: '32', BOARD_SHARD_SIZE: '16' }
+const ADMIN = 'queue-test-admin-token'
+const ENV = { BOARD_COOLDOWN_MS: '0', BOARD_WIDTH: '48', BOARD_HEIGHT: '32', BOARD_SHARD_SIZE: '16', ADMIN_TOKEN: ADMIN }
+
+const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 
 let browser: Browser
 let relay: TestRelay | null = null
@@ -38,6 +49,7 @@ const stopRelay = async () => {
 }
 
 beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true })
   const [, started, launched] = await Promise.all([buildClient(outDir.dir), startRelay(0), launchChromium()])
   relay = started
   port = started.port
@@ -99,7 +111,7 @@ const boardStored = (page: Page) =>
 const history = async (x: number, y: number) => {
   const res = await fetch(`${live().url}/api/boards/main/tiles/${x}/${y}/history`)
   expect(res.status).toBe(200)
-  return ((await res.json()) as { placements: { user: string; color: number }[] }).placements
+  return ((await res.json()) as { placements: { user: string; color: number; placedAt: number }[] }).placements
 }
 const selectTile = async (page: Page, x: number, y: number, color: number) => {
   await page.click(`#palette [data-color="${color}"]`)
@@ -133,6 +145,7 @@ describe('offline placement queue', () => {
     await page.waitForSelector('.ghost[data-state="queued"]:not([hidden])')
     await page.waitForSelector('#feedback[data-kind="queue-queued"]')
     expect(await colorOnPage(page, 10, 10)).toBe(0)
+    await page.screenshot({ path: join(ARTIFACTS, 'queue-offline-reload.png') })
 
     // Everything back (same port and DATA_DIR): it is sent once the page is live, and lands once.
     relay = await startRelay()
@@ -169,6 +182,7 @@ describe('offline placement queue', () => {
     await context.setOffline(false)
     await page.waitForSelector('#queue-prompt:not([hidden])', { timeout: 15_000 })
     expect(await page.locator('#feedback').getAttribute('data-kind')).toBe('queue-conflict')
+    await page.screenshot({ path: join(ARTIFACTS, 'queue-conflict.png') })
     expect(await page.locator('#feedback').textContent()).toBe(
       'Someone changed (20, 20) while your placement was queued: keep it or drop it?',
     )
@@ -197,6 +211,39 @@ describe('offline placement queue', () => {
     expect((await history(21, 20)).map((r) => r.color)).toEqual([5, 8])
     await waitFor(async () => (await colorOnPage(page, 21, 20)) === 5, { what: 'the kept placement on the page' })
     expect(await storedQueue(page)).toBeNull()
+    expect(errors).toEqual([])
+  })
+
+  it('never places faster than one per cooldown: a queued placement waits out a cooldown its identity started meanwhile', async () => {
+    const cooldownMs = 4000
+    expect((await adminCall(live().url, ADMIN, 'PATCH', '/boards/main', { cooldownMs })).status).toBe(200)
+    const context = await newContext()
+    const { page, errors } = await openLive(context)
+    await selectTile(page, 30, 5, 2)
+    await page.waitForSelector('#place[data-state="ready"]')
+    await context.setOffline(true)
+    await page.waitForSelector('#place[data-state="queue"]')
+    await page.click('#place')
+    await page.waitForSelector('#feedback[data-kind="queue-queued"]')
+
+    // The same identity places elsewhere meanwhile (its cookie, over HTTP): its cooldown runs.
+    const cookie = (await context.cookies()).find((c) => c.name === TOKEN_COOKIE)
+    const elsewhere = await placeHttp(live().url, cookie?.value as string, { x: 31, y: 5, color: 6 })
+    expect(elsewhere.status).toBe(200)
+    const placedAt = elsewhere.body.placedAt as number
+
+    // Back online: live, the Session frame says when it may place next; the queue waits for it.
+    await context.setOffline(false)
+    await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    await page.waitForSelector('#place[data-state="cooldown"]')
+    if (Date.now() < placedAt + cooldownMs - 500) {
+      expect(await history(30, 5)).toEqual([])
+      expect(await page.locator('#feedback').getAttribute('data-kind')).toBe('queue-queued')
+    }
+    await page.waitForSelector('#feedback[data-kind="placed"]', { timeout: 15_000 })
+    const records = await history(30, 5)
+    expect(records).toHaveLength(1)
+    expect(records[0]?.placedAt).toBeGreaterThanOrEqual(placedAt + cooldownMs)
     expect(errors).toEqual([])
   })
 })

@@ -20,6 +20,7 @@ const entry = (over: Partial<QueuedPlacement> = {}): QueuedPlacement => ({
   queuedAt: 1000,
   tileColorWhenQueued: 0,
   sent: false,
+  sentAt: null,
   kept: false,
   ...over,
 })
@@ -35,7 +36,7 @@ describe('queue rules (pure)', () => {
   })
 
   it('waits while not live, asks on a changed tile, waits out the cooldown, then sends', () => {
-    const ctx = { live: true, tileColor: 0, now: 10_000, nextPlaceAt: 0 }
+    const ctx = { live: true, tileColor: 0, now: 10_000, nextPlaceAt: 0, retryWindowMs: 600_000 }
     expect(nextQueueStep(entry(), { ...ctx, live: false })).toEqual({ kind: 'wait' })
     expect(nextQueueStep(entry(), ctx)).toEqual({ kind: 'send', retry: false })
     expect(nextQueueStep(entry(), { ...ctx, tileColor: 7 })).toEqual({ kind: 'conflict', tileColor: 7 })
@@ -47,11 +48,14 @@ describe('queue rules (pure)', () => {
     expect(nextQueueStep(entry({ tileColorWhenQueued: null }), { ...ctx, tileColor: undefined }).kind).toBe('send')
   })
 
-  it('re-sends a placement already sent, whatever the tile and the cooldown say', () => {
+  it("re-sends a placement already sent, whatever the tile and the cooldown say, within the relay's retry window", () => {
     // It may have landed: the tile shows its colour and the cooldown it started runs.
-    const sent = entry({ sent: true })
-    expect(nextQueueStep(sent, { live: true, tileColor: 5, now: 0, nextPlaceAt: 60_000 })).toEqual({ kind: 'send', retry: true })
-    expect(nextQueueStep(sent, { live: false, tileColor: 5, now: 0, nextPlaceAt: 0 })).toEqual({ kind: 'wait' })
+    const sent = entry({ sent: true, sentAt: 1000 })
+    const ctx = { live: true, tileColor: 5, now: 2000, nextPlaceAt: 60_000, retryWindowMs: 600_000 }
+    expect(nextQueueStep(sent, ctx)).toEqual({ kind: 'send', retry: true })
+    expect(nextQueueStep(sent, { ...ctx, live: false })).toEqual({ kind: 'wait' })
+    // Past the window the relay no longer knows the id: a retry could place it twice.
+    expect(nextQueueStep(sent, { ...ctx, now: 1000 + 600_001 })).toEqual({ kind: 'expired' })
   })
 
   it('reads back only well-formed entries', () => {
@@ -61,6 +65,7 @@ describe('queue rules (pure)', () => {
     expect(parseQueued(JSON.stringify({ ...entry(), id: 'not an id!' }))).toBeNull()
     expect(parseQueued(JSON.stringify({ ...entry(), x: -1 }))).toBeNull()
     expect(parseQueued(JSON.stringify({ ...entry(), sent: 'yes' }))).toBeNull()
+    expect(parseQueued(JSON.stringify({ ...entry(), sentAt: undefined }))).toBeNull()
   })
 })
 
@@ -234,7 +239,7 @@ describe('queue runner', () => {
     h.hold()
     const placing = h.runner.place({ x: 2, y: 3, color: 5 })
     // In flight: stored, marked sent (a closed tab would find it).
-    expect(parseQueued(storage.getItem('tessera.queue.main'))).toMatchObject({ id: 'id1', sent: true })
+    expect(parseQueued(storage.getItem('tessera.queue.main'))).toMatchObject({ id: 'id1', sent: true, sentAt: 100_000 })
     h.setLive(false)
     h.release({ kind: 'lost', x: 2, y: 3, color: 5 })
     await placing
@@ -252,6 +257,19 @@ describe('queue runner', () => {
     again.runner.flush()
     await settle()
     expect(again.sent).toEqual([{ intent: { x: 2, y: 3, color: 5 }, id: 'id1', retry: true }])
+    expect(storage.length).toBe(0)
+  })
+
+  it('forgets, and says so, a placement lost in flight too long ago for the relay to recognise its id', () => {
+    const storage = memoryStorage()
+    // The window: the board's 60 s cooldown + 10 min, less a minute's margin for the clock.
+    storage.setItem('tessera.queue.main', JSON.stringify(entry({ sent: true, sentAt: 1000 })))
+    const h = harness(storage)
+    h.setNow(1000 + 60_000 + 10 * 60_000 - 60_000 + 1)
+    h.setLive(true)
+    h.runner.flush()
+    expect(h.sent).toEqual([])
+    expect(h.runner.view()).toMatchObject({ entry: null, note: { kind: 'expired' } })
     expect(storage.length).toBe(0)
   })
 
@@ -294,6 +312,27 @@ describe('queue runner', () => {
     for (const l of listeners) l('tessera.queue.main')
     expect(tab.view()).toEqual({ entry: null, note: null })
     expect(sent).toEqual([])
+  })
+
+  it('keeps a queued placement refused for cooldown (the clock estimate was early) under a new id, and sends it after the wait', async () => {
+    const h = harness(memoryStorage())
+    await h.runner.place({ x: 1, y: 1, color: 1 })
+    h.answer((i) => ({ kind: 'rejected', ...i, error: PlaceError.Cooldown, message: null, retryAfterMs: 40, local: false }))
+    h.setLive(true)
+    h.runner.flush()
+    await settle()
+    expect(h.sent.map((s) => s.id)).toEqual(['id1'])
+    expect(h.runner.view()).toMatchObject({ entry: { id: 'id2', sent: false }, note: { kind: 'cooldown', retryAfterMs: 40 } })
+    // Held for at least a second (a refusal must not loop), whatever nextPlaceAt says.
+    h.runner.flush()
+    await settle()
+    expect(h.sent).toHaveLength(1)
+    h.answer((i) => ({ kind: 'placed', ...i, placedAt: 2 }))
+    h.setNow(100_000 + 1001)
+    h.runner.flush()
+    await settle()
+    expect(h.sent.map((s) => s.id)).toEqual(['id1', 'id2'])
+    expect(h.runner.view()).toEqual({ entry: null, note: null })
   })
 
   it('ends with the refusal, and refuses locally what cannot be queued', async () => {
