@@ -8,6 +8,7 @@
  */
 import { deflateSync, inflateSync, crc32 as zlibCrc32 } from 'node:zlib'
 import { colorToRgb } from '../shared/palette.ts'
+import { unfilterPaletteRows } from '../shared/png-rows.ts'
 
 /** The 8-byte PNG signature. */
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)
@@ -136,14 +137,6 @@ export const encodePalettePng = (
 /** A decoded palette PNG. */
 export type DecodedPng = { bitmap: Uint8Array; width: number; height: number; palette: string[]; text: Record<string, string> }
 
-const paeth = (a: number, b: number, c: number): number => {
-  const p = a + b - c
-  const pa = Math.abs(p - a)
-  const pb = Math.abs(p - b)
-  const pc = Math.abs(p - c)
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c
-}
-
 /**
  * Decodes a non-interlaced palette PNG (any filter, depth 1/2/4/8) into color indices. Returns an
  * error message as data for anything else (another color type, a broken file).
@@ -194,49 +187,8 @@ export const decodePalettePng = (bytes: Uint8Array): { ok: true; png: DecodedPng
   } catch (err) {
     return { ok: false, error: `bad image data: ${(err as Error).message}` }
   }
-  const rowBytes = Math.ceil((width * depth) / 8)
-  if (raw.length < height * (rowBytes + 1)) return { ok: false, error: 'image data too short' }
-  const bitmap = new Uint8Array(width * height)
-  let prev = new Uint8Array(rowBytes)
-  let row = new Uint8Array(rowBytes)
-  const perByte = 8 / depth
-  const mask = (1 << depth) - 1
-  for (let y = 0; y < height; y++) {
-    const start = y * (rowBytes + 1)
-    const filter = raw[start] as number
-    const line = raw.subarray(start + 1, start + 1 + rowBytes)
-    // bpp = 1 byte for every palette depth (PNG spec 9.2: bytes per complete pixel, rounded up).
-    for (let i = 0; i < rowBytes; i++) {
-      const a = i > 0 ? (row[i - 1] as number) : 0
-      const b = prev[i] as number
-      const c = i > 0 ? (prev[i - 1] as number) : 0
-      const v = line[i] as number
-      row[i] =
-        filter === 0
-          ? v
-          : filter === 1
-            ? v + a
-            : filter === 2
-              ? v + b
-              : filter === 3
-                ? v + ((a + b) >> 1)
-                : filter === 4
-                  ? v + paeth(a, b, c)
-                  : v
-    }
-    if (filter > 4) return { ok: false, error: `unknown filter ${filter} in row ${y}` }
-    const out = y * width
-    if (depth === 8) bitmap.set(row.subarray(0, width), out)
-    else {
-      for (let x = 0; x < width; x++) {
-        const byte = row[Math.floor(x / perByte)] as number
-        bitmap[out + x] = (byte >> (8 - depth * ((x % perByte) + 1))) & mask
-      }
-    }
-    const swap = prev
-    prev = row
-    row = swap
-  }
+  const bitmap = unfilterPaletteRows(raw, width, height, depth)
+  if (!(bitmap instanceof Uint8Array)) return { ok: false, ...bitmap }
   return { ok: true, png: { bitmap, width, height, palette, text } }
 }
 

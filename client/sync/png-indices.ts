@@ -10,6 +10,8 @@
  * needs no canvas, about 60 lines and no dependency.
  */
 
+import { unfilterPaletteRows } from '../../shared/png-rows.ts'
+
 /** The indices of a palette PNG: row-major, width * height bytes. */
 export type PngIndices = { bitmap: Uint8Array; width: number; height: number; colors: number }
 
@@ -18,14 +20,6 @@ export type Inflate = (data: Uint8Array) => Promise<Uint8Array>
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10]
 const COLOR_TYPE_PALETTE = 3
-
-const paeth = (a: number, b: number, c: number): number => {
-  const p = a + b - c
-  const pa = Math.abs(p - a)
-  const pb = Math.abs(p - b)
-  const pc = Math.abs(p - c)
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c
-}
 
 /** Decodes a palette PNG into indices, or returns why it cannot (as data). CRCs are not checked. */
 export const decodePngIndices = async (bytes: Uint8Array, inflate: Inflate): Promise<PngIndices | { error: string }> => {
@@ -63,46 +57,8 @@ export const decodePngIndices = async (bytes: Uint8Array, inflate: Inflate): Pro
     off += d.length
   }
   const raw = await inflate(joined)
-  // Each row: a filter byte, then ceil(width * depth / 8) bytes; bpp is 1 byte at every palette depth.
-  const rowBytes = Math.ceil((width * depth) / 8)
-  if (raw.length < height * (rowBytes + 1)) return { error: 'image data too short' }
-  const bitmap = new Uint8Array(width * height)
-  let prev = new Uint8Array(rowBytes)
-  let row = new Uint8Array(rowBytes)
-  const perByte = 8 / depth
-  const mask = (1 << depth) - 1
-  for (let y = 0; y < height; y++) {
-    const start = y * (rowBytes + 1)
-    const filter = raw[start] as number
-    if (filter > 4) return { error: `unknown filter ${filter} in row ${y}` }
-    const line = raw.subarray(start + 1, start + 1 + rowBytes)
-    if (filter === 0) row.set(line)
-    else {
-      for (let i = 0; i < rowBytes; i++) {
-        const a = i > 0 ? (row[i - 1] as number) : 0
-        const b = prev[i] as number
-        const v = line[i] as number
-        row[i] =
-          filter === 1
-            ? v + a
-            : filter === 2
-              ? v + b
-              : filter === 3
-                ? v + ((a + b) >> 1)
-                : v + paeth(a, b, i > 0 ? (prev[i - 1] as number) : 0)
-      }
-    }
-    const out = y * width
-    if (depth === 8) bitmap.set(row.subarray(0, width), out)
-    else {
-      for (let x = 0; x < width; x++) {
-        bitmap[out + x] = ((row[(x / perByte) | 0] as number) >> (8 - depth * ((x % perByte) + 1))) & mask
-      }
-    }
-    const swap = prev
-    prev = row
-    row = swap
-  }
+  const bitmap = unfilterPaletteRows(raw, width, height, depth)
+  if (!(bitmap instanceof Uint8Array)) return bitmap
   return { bitmap, width, height, colors }
 }
 
