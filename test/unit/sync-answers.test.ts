@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createAnswerBudget } from '../../relay/answer-budget.ts'
 import { createResumeReader } from '../../relay/resume-reader.ts'
-import { canonicalStateVector } from '../../relay/room.ts'
 import { createSyncAnswers } from '../../relay/sync-answers.ts'
+import { canonicalStateVector } from '../../relay/yjs-internals.ts'
 import { LiveMode } from '../../shared/protocol.ts'
 
 const EMPTY = new Uint8Array([0])
