@@ -24,7 +24,7 @@ import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import type { Room } from './room.ts'
 import type { PowGate } from './session-pow.ts'
-import { handleSnapshotRoute } from './snapshot-routes.ts'
+import { handleSnapshotRoute, latestSnapshotSummary } from './snapshot-routes.ts'
 import { createStaticFiles } from './static-files.ts'
 
 export type HttpDeps = {
@@ -198,6 +198,12 @@ export const createHttpHandler = (deps: HttpDeps) => {
     return { ok: true, ...signer.issue(t) }
   }
 
+  const snapshotDeps = {
+    dataDir: config.dataDir,
+    rooms,
+    seqAt: (board: string, sv: Uint8Array) => rooms.get(board)?.seqAt(sv) ?? null,
+  }
+
   const roomOf = (id: string): Room => {
     const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
     if (!room) throw new HttpError(404, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
@@ -205,7 +211,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    if (await handleSnapshotRoute(req, res, url, { dataDir: config.dataDir, rooms })) return
+    if (await handleSnapshotRoute(req, res, url, snapshotDeps)) return
     // HEAD is GET without a body: Node's response drops the body of an answer to HEAD and keeps
     // its headers (content-length included).
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
@@ -262,7 +268,12 @@ export const createHttpHandler = (deps: HttpDeps) => {
     if (resource === 'boards') {
       if (parts.length === 2 && method === 'GET') return send(res, 200, { boards: [...rooms.values()].map(boardInfo) }, cors)
       const room = roomOf(id ?? '')
-      if (parts.length === 3 && method === 'GET') return send(res, 200, boardInfo(room), cors)
+      if (parts.length === 3 && method === 'GET') {
+        // The latest snapshot rides along: a first visit's page needs both, and one answer
+        // saves it a request (and a logged 404 when there is no snapshot).
+        const snapshot = await latestSnapshotSummary(snapshotDeps, room.id)
+        return send(res, 200, { ...boardInfo(room), seq: room.lastSeq(), snapshot } satisfies BoardInfo, cors)
+      }
       if (sub === 'place' && parts.length === 4) {
         if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
         const presented = readToken(req, url, signer, now())

@@ -48,8 +48,9 @@ import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
 import { createPlacementIds } from './placement-ids.ts'
 import { createResumeReader } from './resume-reader.ts'
+import { createSeqPositions } from './seq-positions.ts'
 import { createSyncAnswers } from './sync-answers.ts'
-import { canonicalStateVector, hasForeignContent, rotateClientId } from './yjs-internals.ts'
+import { canonicalStateVector, documentPosition, hasForeignContent, rotateClientId } from './yjs-internals.ts'
 
 /** What the room needs of a connected socket. */
 export type RoomConn = {
@@ -137,6 +138,13 @@ export type Room = {
    * (relay/sync-answers.ts).
    */
   syncAnswer: (stateVector: Uint8Array, live: LiveMode) => Promise<Uint8Array[]>
+  /**
+   * The history seq a state vector of this document stands at (a snapshot's: every write up to
+   * it and none after), or null when unknown (relay/seq-positions.ts) or undecodable.
+   */
+  seqAt: (stateVector: Uint8Array) => number | null
+  /** The seq of the last committed tile write (0: none). */
+  lastSeq: () => number
   /**
    * A Tiles frame with every tile write after history seq `since` that the document holds, for a
    * live=tiles socket resuming, as the fragments of that one message (relay/resume-reader.ts);
@@ -412,6 +420,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   if (updateSeq > storedUpTo) await history.dropUpdates(id, updateSeq, { docUpdate: updateSeq })
   if (replayed > 0) log.info(`board ${id}: replayed ${replayed} placements from history after seq ${docSeq}`)
   docSeq = lastSeq
+  // Which seq each document state stands at (for snapshots: relay/seq-positions.ts).
+  const positions = createSeqPositions()
+  const opened = documentPosition(doc)
+  let docVersion = opened.version
+  positions.record(docVersion, lastSeq, opened.writer, opened.writerClock)
 
   // Writes per shard since its base (live keys only after a restart: tombstones are not counted).
   const writes = new Map<string, number>()
@@ -556,6 +569,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     const touched = new Set<string>()
     let written = 0
     rotateClientId(doc, trimmedAt)
+    const writerBefore = Y.getState(doc.store, doc.clientID)
     doc.transact(() => {
       for (const p of batch) {
         if (p.kind === 'config') {
@@ -572,6 +586,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       totalWrites += written
       compact(touched)
     })
+    const writerClock = Y.getState(doc.store, doc.clientID)
+    docVersion += writerClock - writerBefore
+    positions.record(docVersion, lastSeq, doc.clientID, writerClock)
     const update = takeCaptured()
     const last = records[records.length - 1]
     // One durable write: the records with the commit's document update (the document store
@@ -875,6 +892,14 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (!Number.isSafeInteger(since) || since < 0 || since > upTo || upTo - since > MAX_RESUME_TILES) return null
       return resumes.read(since, upTo)
     },
+    seqAt: (stateVector) => {
+      try {
+        return positions.seqOf(Y.decodeStateVector(stateVector))
+      } catch {
+        return null
+      }
+    },
+    lastSeq: () => docSeq,
     syncAnswer: (asked, live) => {
       let stateVector: Uint8Array
       try {

@@ -122,6 +122,27 @@ export type BoardInfo = BoardConfig & {
   maxPaletteSize: number
   /** People connected to the board's WebSocket right now. */
   online: number
+  /** GET /api/boards/<id> only: the seq of the board's last committed tile write (0: none). */
+  seq?: number
+  /** GET /api/boards/<id> only: the latest snapshot, or null when the board has none. */
+  snapshot?: SnapshotSummary | null
+}
+
+/**
+ * The latest snapshot as GET /api/boards/<id> summarises it (the full metadata, with the state
+ * vector, is GET /api/boards/<id>/snapshot). `seq`: the history seq the PNG holds (every tile
+ * write up to it, none after), or null when the relay does not know it.
+ */
+export type SnapshotSummary = {
+  version: number
+  /** When it was taken, ms since the Unix epoch. */
+  time: number
+  width: number
+  height: number
+  /** The immutable PNG: /snapshots/<id>/<version>.png. */
+  pngUrl: string
+  pngBytes: number
+  seq: number | null
 }
 
 /**
