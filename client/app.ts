@@ -8,24 +8,14 @@
  *   relay ══ live=tiles socket ══ connection ── board-sync ── board-state (bitmap + damage) ── board-view
  *   palette/tile/Place ── placer (shared rules) ── Place frame ──► relay ── PlaceResult ──► HUD
  */
-import { BOARD_ID_PATTERN, type BoardConfig } from '../shared/board.ts'
-import { fromBase64 } from '../shared/cold-start.ts'
+import { BOARD_ID_PATTERN, type BoardConfig, type BoardInfo } from '../shared/board.ts'
 import { CloseCode, newPlacementId } from '../shared/protocol.ts'
 import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
-import {
-  type ApiResult,
-  createSession,
-  fetchBoard,
-  fetchBytes,
-  fetchSnapshotInfo,
-  fetchTile,
-  type Session,
-  type SnapshotInfo,
-} from './sync/api.ts'
+import { type ApiResult, createSession, fetchBoard, fetchTile, type Session } from './sync/api.ts'
 import { backoffDelay, drawBackoffCap } from './sync/backoff.ts'
 import { createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
@@ -33,8 +23,9 @@ import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
 import { createPlacer } from './sync/placement.ts'
-import { browserInflate, decodePngIndices } from './sync/png-indices.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
+import { type LoadedSnapshot, loadSnapshot } from './sync/snapshot-load.ts'
+import { chooseStart } from './sync/start-plan.ts'
 import { createBoardDescription } from './ui/board-description.ts'
 import { createCooldownAlert } from './ui/cooldown-alert.ts'
 import { byId } from './ui/dom.ts'
@@ -91,6 +82,17 @@ const COLOR_KEY = 'tessera.color'
 const SESSION_KEY = 'tessera.sessionExpiresAt'
 /** Milliseconds between two saves of the board to IndexedDB while it changes (and on pagehide). */
 const SAVE_EVERY_MS = 5000
+/** localStorage key prefix: '1' once this board was kept in IndexedDB (a hint read before IndexedDB opens). */
+const STORED_KEY_PREFIX = 'tessera.kept.'
+/** Performance marks: the first board painted, and the first time the page was live (exact). */
+const FIRST_PAINT_MARK = 'tessera:first-paint'
+const LIVE_MARK = 'tessera:live'
+/**
+ * How long a returning page waits for the board's info to choose between its stored board and the
+ * snapshot before it connects anyway (ms). Both go to the same relay, so a slow answer means a slow
+ * socket too; the limit only covers a request lost on the way.
+ */
+const BOARD_INFO_WAIT_MS = 10_000
 
 /** Shows a page-wide message instead of the board (unknown board, relay unreachable). */
 const showFatal = (title: string, detail: string) => {
@@ -102,25 +104,13 @@ const showFatal = (title: string, detail: string) => {
   document.body.dataset.connection = 'failed'
 }
 
-/** The snapshot's pixels as colour indices and the state vector they stand at, or null (none, or unreadable). */
-const loadSnapshot = async (
-  origin: string,
-  metaAsked: Promise<ApiResult<SnapshotInfo>>,
-): Promise<{ bitmap: Uint8Array; width: number; height: number; stateVector: Uint8Array } | null> => {
-  const meta = await metaAsked
-  if (!meta.ok) return null
-  const bytes = await fetchBytes(`${origin}${meta.pngUrl}`)
-  if (!bytes) return null
-  try {
-    // Measured for the console and test/perf/client-start.ts: performance.getEntriesByName('tessera:snapshot-decode').
-    const startedAt = performance.now()
-    const png = await decodePngIndices(bytes, browserInflate)
-    performance.measure('tessera:snapshot-decode', { start: startedAt })
-    if ('error' in png || png.width !== meta.width || png.height !== meta.height) return null
-    return { bitmap: png.bitmap, width: png.width, height: png.height, stateVector: fromBase64(meta.stateVector) }
-  } catch {
-    return null
-  }
+/**
+ * Marks the frame that first shows a board (stored or snapshot), for the bench and the console:
+ * performance.getEntriesByName('tessera:first-paint'). The view draws in its own animation frame
+ * callback, requested earlier, so this one runs after it in the same frame.
+ */
+const markFirstPaint = () => {
+  if (performance.getEntriesByName(FIRST_PAINT_MARK).length === 0) requestAnimationFrame(() => performance.mark(FIRST_PAINT_MARK))
 }
 
 const configOf = (info: BoardConfig): BoardConfig => ({
@@ -148,14 +138,23 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // Everything the start needs, asked at once: the identity (the WebSocket presents the cookie
   // it sets, and a socket opened without it would be read-only), the board's info, the board
   // kept from the last visit. The snapshot only matters without a stored board.
-  const sessionAsked = createSession(origin, holdsIdentity())
+  // A returning identity is renewed at once (no proof of work; its cookie is valid meanwhile). A
+  // new one is asked for once the board is live (below): its proof of work would compete with
+  // the first paint and the catch-up for the main thread.
+  const holdsAtStart = holdsIdentity()
+  let sessionAsked: Promise<ApiResult<Session>> | null = holdsAtStart ? createSession(origin, true) : null
   const boardAsked = fetchBoard(origin, boardId)
-  // Asked before IndexedDB answers (opening it can take a few hundred ms): a few hundred bytes,
-  // unused when a board is stored; the PNG is fetched only when none is.
-  const snapshotMeta = fetchSnapshotInfo(origin, boardId)
+  const snapshotOf = (info: ApiResult<BoardInfo>) =>
+    info.ok && info.snapshot ? loadSnapshot(origin, boardId, info.snapshot) : Promise.resolve(null)
+  // A page that never kept this board (as localStorage remembers) fetches the snapshot as soon as
+  // the board's info names it, without waiting for IndexedDB (opening it can take 100 ms and more).
+  const keptHint = `${STORED_KEY_PREFIX}${boardId}`
+  let snapshotAsked: Promise<LoadedSnapshot | null> | null =
+    opts.storage?.getItem(keptHint) === '1' ? null : boardAsked.then(({ result }) => snapshotOf(result))
   const store: BoardStore | null = await openBoardStore()
   const stored: StoredBoard | null = (await store?.load(boardId)) ?? null
-  let snapshotAsked = stored ? null : loadSnapshot(origin, snapshotMeta)
+  if (stored) snapshotAsked = null
+  else snapshotAsked ??= boardAsked.then(({ result }) => snapshotOf(result))
 
   const clock = createRelayClock()
   let online: number | null = null
@@ -178,8 +177,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       return null
     }
     byId('fatal').hidden = true
-    // The relay was unreachable at load: the snapshot asked for then failed too; ask again.
-    if (!(await boardAsked).result.ok) snapshotAsked = loadSnapshot(origin, fetchSnapshotInfo(origin, boardId))
+    // The relay was unreachable at load: ask for the snapshot the answer names.
+    if (!(await boardAsked).result.ok) snapshotAsked = snapshotOf(info)
     if (asked.date !== null) clock.observeCoarse(asked.date, Date.now())
     online = info.online
     initial = { board: configOf(info), version: 0 }
@@ -201,7 +200,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   description.setBoard(boardId, state.config().width, state.config().height)
   const cooldownAlert = createCooldownAlert(byId<HTMLButtonElement>('alert-toggle'), opts.storage, boardId)
   const minimap = createMinimap(byId('minimap'), view)
-  if (stored) byId('loading').hidden = true
+  if (stored) {
+    byId('loading').hidden = true
+    markFirstPaint()
+  }
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
   if (stored) {
@@ -217,9 +219,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (snapshot) {
       state.load(snapshot.bitmap, snapshot.width, snapshot.height)
       view.setBoard(state.config(), state.bitmap())
-      basis = { kind: 'sv', stateVector: snapshot.stateVector }
+      basis = snapshot.basis
       source = 'snapshot'
       byId('loading').hidden = true
+      markFirstPaint()
     }
   }
   const sync = createBoardSync(state, basis)
@@ -272,6 +275,20 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     } else readOnly = true
   }
 
+  // A first visit's identity is made once the board is live (its proof of work waits for that).
+  let identityPending = !holdsAtStart
+  const askIdentity = () => {
+    if (sessionAsked) return
+    sessionAsked = createSession(origin, false)
+    void sessionAsked.then((session) => {
+      identityPending = false
+      takeSession(session)
+      // The socket opened without the cookie this answer set: open one that presents it.
+      if (session.ok) connection?.handOver()
+      renderButton()
+    })
+  }
+
   let selection: Point | null = null
   // The colour chosen on the last visit, if it is still in the palette.
   const storedColor = Number(opts.storage?.getItem(COLOR_KEY))
@@ -298,6 +315,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (!store || !dirty || cursor === null || at === null) return
     dirty = false
     const { width, height } = state.config()
+    opts.storage?.setItem(keptHint, '1')
     void store.save({
       board: boardId,
       bitmap: state.bitmap(),
@@ -321,6 +339,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     status.setStatus(s, c.closedReason())
     document.body.dataset.connection = s
     if (s === 'live') {
+      if (performance.getEntriesByName(LIVE_MARK).length === 0) performance.mark(LIVE_MARK)
+      askIdentity()
       byId('loading').hidden = true
       // Caught up: the queued placement's tile colour is current, so it can be judged and sent.
       queue.flush()
@@ -352,7 +372,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       onPresence: (n) => status.setOnline(n),
       onSession: (s) => {
         if (s.user) me = s.user
-        readOnly = s.user === ''
+        // Without a cookie yet (a first visit's identity is being made), anonymous is expected.
+        readOnly = s.user === '' && !identityPending
         placer.setNextPlaceAt(s.nextPlaceAt)
         queue.flush()
       },
@@ -413,6 +434,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     const config = state.config()
     const st = placer.state()
     if (st.kind === 'pending') return { kind: 'pending' }
+    if (identityPending) return { kind: 'identity' }
     if (readOnly) return { kind: 'read-only' }
     if (config.locked) return { kind: 'locked' }
     // A running cooldown shows even while reconnecting: it is known, and it keeps running.
@@ -545,12 +567,27 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // Draws a placement queued on an earlier visit (and the button).
   renderPlacement()
 
-  // The socket waits for the identity (it presents the cookie the session answer sets); the
-  // board painted so far (stored or snapshot) is shown meanwhile.
-  void sessionAsked.then((session) => {
-    takeSession(session)
+  // The socket opens at once. A returning identity's cookie is presented as it is (renewed
+  // meanwhile); a first visit's socket is anonymous (read-only) until its identity is made, then
+  // reconnects (a since= catch-up of what it missed: a few bytes).
+  if (sessionAsked) void sessionAsked.then(takeSession)
+  void (async () => {
+    if (stored) {
+      // Catching up from the stored board may cost more than starting from the latest snapshot.
+      const answered = await Promise.race([boardAsked, new Promise<null>((r) => setTimeout(() => r(null), BOARD_INFO_WAIT_MS))])
+      const info = answered?.result
+      if (info?.ok && info.snapshot && chooseStart(stored.cursor, info) === 'snapshot') {
+        const snapshot = await loadSnapshot(origin, boardId, info.snapshot)
+        if (snapshot) {
+          state.load(snapshot.bitmap, snapshot.width, snapshot.height, { board: configOf(info), version: state.version() })
+          view.setBoard(state.config(), state.bitmap())
+          sync.rebase(snapshot.basis)
+          source = 'snapshot'
+        }
+      }
+    }
     startConnection()
-  })
+  })()
 
   return {
     config: state.config,

@@ -120,8 +120,12 @@ export type SnapshotInfo = {
 }
 
 /** The newest snapshot's metadata; 404 no-snapshot when the relay has none (or no snapshotter). */
-export const fetchSnapshotInfo = async (origin: string, boardId: string): Promise<ApiResult<SnapshotInfo>> =>
-  (await call<SnapshotInfo>(`${origin}/api/boards/${encodeURIComponent(boardId)}/snapshot`)).result
+export const fetchSnapshotInfo = async (origin: string, boardId: string, version?: number): Promise<ApiResult<SnapshotInfo>> =>
+  (
+    await call<SnapshotInfo>(
+      `${origin}/api/boards/${encodeURIComponent(boardId)}/snapshot${version === undefined ? '' : `?version=${version}`}`,
+    )
+  ).result
 
 /** The bytes at a URL (a snapshot PNG), or null if they could not be fetched. */
 export const fetchBytes = async (url: string): Promise<Uint8Array | null> => {

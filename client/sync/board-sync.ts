@@ -57,6 +57,11 @@ export type BoardSync = {
   cursor: () => number | null
   /** Whether the bitmap is up to date with the socket (a cursor is known since this connect). */
   current: () => boolean
+  /**
+   * The bitmap was replaced (a returning page chose the snapshot over its stored board,
+   * client/sync/start-plan.ts): the next connect asks from `next`. Only before the first connect.
+   */
+  rebase: (next: SyncBasis) => void
 }
 
 export const createBoardSync = (state: BoardState, start: SyncBasis): BoardSync => {
@@ -74,6 +79,11 @@ export const createBoardSync = (state: BoardState, start: SyncBasis): BoardSync 
   }
 
   return {
+    rebase: (next) => {
+      basis = next
+      cursor = next.kind === 'since' ? next.cursor : null
+      current = false
+    },
     connect: () => {
       current = false
       if (basis.kind === 'since') {

@@ -75,6 +75,12 @@ export type Connection = {
   canSend: () => boolean
   /** Opens a socket again now (after 'closed', or to present a renewed identity). */
   reconnect: () => void
+  /**
+   * reconnect() for a live page that just got an identity (a cookie the open socket did not
+   * present): the status stays 'live' while the new socket resumes from the cursor, unless it
+   * fails to become live (then the usual statuses follow).
+   */
+  handOver: () => void
   /** Time (ms, browser clock) of the last frame received while live, or null if never live. */
   lastLiveAt: () => number | null
   destroy: () => void
@@ -131,11 +137,20 @@ export const createConnection = (
   let nextRequestId = 1
   const pending = new Map<number, (outcome: PlaceOutcome) => void>()
 
+  // The status the page was last told: during a hand-over (handOver below) the socket's own
+  // status goes through connecting and syncing while the page keeps 'live'.
+  let reported: ConnectionStatus = status
+  let handedOver: WebSocket | null = null
+  let handingOver = false
   const setStatus = (next: ConnectionStatus) => {
     if (next === status) return
     if (next === 'live') wasLive = true
     status = next
-    events.onStatus?.(status)
+    if (handingOver && (next === 'connecting' || next === 'reconnecting' || next === 'syncing')) return
+    handingOver = false
+    if (reported === next) return
+    reported = next
+    events.onStatus?.(next)
   }
   /** The status while there is no usable socket. */
   const waiting = (): ConnectionStatus => (!env.online() ? 'offline' : wasLive ? 'reconnecting' : 'connecting')
@@ -163,6 +178,8 @@ export const createConnection = (
   const gone = (ws: WebSocket, code: number, reason: string) => {
     if (socket !== ws) return
     socket = null
+    // The new socket of a hand-over failed: the page hears of it.
+    if (handingOver && ws !== handedOver) handingOver = false
     failPending()
     if (code >= 4400 && code <= 4499) {
       closedReason = { code, error: lastError?.code ?? reason, message: lastError?.message ?? reason }
@@ -301,8 +318,8 @@ export const createConnection = (
 
   open()
 
-  return {
-    status: () => status,
+  const connection: Connection = {
+    status: () => reported,
     closedReason: () => closedReason,
     canSend: () => socket !== null && socket.readyState === 1 && status === 'live',
     place: (x, y, color, id) => {
@@ -313,6 +330,22 @@ export const createConnection = (
         pending.set(requestId, resolve)
         ws.send(encodePlace({ requestId, x, y, color, id }))
       })
+    },
+    handOver: () => {
+      if (status !== 'live' || !socket) return connection.reconnect()
+      handingOver = true
+      handedOver = socket
+      connection.reconnect()
+      // A new socket that is not live within the heartbeat deadline is a lost connection like
+      // any other: the page hears the truth then.
+      setTimeout(() => {
+        if (!handingOver || destroyed) return
+        handingOver = false
+        if (reported !== status) {
+          reported = status
+          events.onStatus?.(status)
+        }
+      }, HEARTBEAT.deadlineMs)
     },
     reconnect: () => {
       closedReason = null
@@ -340,4 +373,5 @@ export const createConnection = (
       drop('destroyed')
     },
   }
+  return connection
 }

@@ -14,6 +14,8 @@ export type PlaceButtonModel =
   | { kind: 'offline'; noNetwork: boolean }
   | { kind: 'locked' }
   | { kind: 'read-only' }
+  /** A first visit's identity is being made (its proof of work, client/sync/pow.ts). */
+  | { kind: 'identity' }
   /** No live socket, a tile selected: pressing queues the placement (client/sync/queue-runner.ts). */
   | { kind: 'queue'; color: string }
 
@@ -52,7 +54,9 @@ export const createPlaceButton = (button: HTMLButtonElement, onPlace: () => void
                       : 'Connecting…'
                     : model.kind === 'locked'
                       ? 'Board locked'
-                      : 'Read-only'
+                      : model.kind === 'identity'
+                        ? 'Getting ready…'
+                        : 'Read-only'
     },
   }
 }

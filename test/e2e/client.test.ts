@@ -75,6 +75,8 @@ const openBoard = async (board: string, viewport = { width: 1280, height: 800 },
   })
   await page.goto(`${relay.url}/?board=${board}`)
   await page.waitForSelector('body[data-connection="live"]')
+  // A first visit's identity is made once the board is live (its proof of work waits for that).
+  await page.waitForSelector('#place:not([data-state="identity"])')
   return page
 }
 
@@ -281,19 +283,26 @@ describe('browser client', () => {
     await page.evaluate(() => {
       ;(window as unknown as { __marker: string }).__marker = 'first load'
     })
-    const [socket, ...more] = socketsOf.get(page) ?? []
+    // A first visit: an anonymous socket brings the board up to date at once; once the page has
+    // its identity (after a proof of work), a second socket presenting it resumes from the cursor.
+    await waitFor(() => (socketsOf.get(page)?.length ?? 0) >= 2, { what: 'the identified socket' })
+    const [anonymous, socket, ...more] = socketsOf.get(page) ?? []
     expect(more).toEqual([])
-    if (!socket) throw new Error('no socket')
+    if (!anonymous || !socket) throw new Error('no socket')
     // The page asks for Tiles frames (live=tiles implies tessera=1; both are in the URL).
-    expect(socket.url).toBe(`${relay.url.replace(/^http/, 'ws')}/ws/live?tessera=1&live=tiles`)
+    const wsUrl = `${relay.url.replace(/^http/, 'ws')}/ws/live?tessera=1&live=tiles`
+    expect(anonymous.url).toBe(wsUrl)
     // On connect: the board's config, then the sync answer and its cursor (a Tiles frame with
     // no values), and the page holds what that cursor says.
-    await waitFor(() => framesOf(socket, MessageType.Tiles).length > 0, { what: 'the cursor frame' })
-    expect(framesOf(socket, MessageType.Config)[0]?.config).toMatchObject({ id: 'live', width: 32, cooldownMs: 0 })
-    expect(framesOf(socket, MessageType.Sync).map((f) => f.sync)).toEqual([1])
-    const cursorFrame = framesOf(socket, MessageType.Tiles)[0]
+    expect(framesOf(anonymous, MessageType.Config)[0]?.config).toMatchObject({ id: 'live', width: 32, cooldownMs: 0 })
+    expect(framesOf(anonymous, MessageType.Sync).map((f) => f.sync)).toEqual([1])
+    const cursorFrame = framesOf(anonymous, MessageType.Tiles)[0]
     expect(cursorFrame?.values).toEqual([])
     const start = (cursorFrame?.firstSeq as number) - 1
+    // The second socket resumes from there: a Tiles catch-up (empty: a cursor frame), no sync.
+    expect(socket.url).toBe(`${wsUrl}&since=${start}`)
+    await waitFor(() => framesOf(socket, MessageType.Tiles).length > 0, { what: 'the catch-up' })
+    expect(framesOf(socket, MessageType.Tiles)[0]).toMatchObject({ firstSeq: start + 1, values: [] })
     expect((await pageState(page)).cursor).toBe(start)
 
     // Select a tile, so that the Place button shows what the board's settings allow.
@@ -313,8 +322,8 @@ describe('browser client', () => {
     const values = framesOf(socket, MessageType.Tiles).flatMap((f) => f.values)
     expect(values).toEqual(placed.map((p) => encodeTileValue(p.x, p.y, p.color)))
     expect((await pageState(page)).cursor).toBe(start + placed.length)
-    // Only the one sync answer: the doc never hears of these placements.
-    expect(framesOf(socket, MessageType.Sync).map((f) => f.sync)).toEqual([1])
+    // No sync answer on this socket: the doc never hears of these placements.
+    expect(framesOf(socket, MessageType.Sync)).toEqual([])
 
     // The admin locks the board: the open page's Place button says so at once.
     expect((await adminCall(relay.url, ADMIN, 'PATCH', '/boards/live', { locked: true })).status).toBe(200)
@@ -355,9 +364,9 @@ describe('browser client', () => {
       await page.evaluate(() => Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap())),
     ).toEqual(Array.from(room.bitmap()))
 
-    // All on the first socket and the first load.
-    expect(socketsOf.get(page)).toHaveLength(1)
-    expect(framesOf(socket, MessageType.Sync).map((f) => f.sync)).toEqual([1])
+    // All on the identified socket and the first load.
+    expect(socketsOf.get(page)).toHaveLength(2)
+    expect(framesOf(socket, MessageType.Sync)).toEqual([])
     expect(await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)).toBe('first load')
   })
 
@@ -391,7 +400,10 @@ describe('browser client', () => {
       )
       await page.goto(`${powRelay.url}/?board=main`)
       await page.waitForSelector('body[data-connection="live"]')
-      const first = await waitFor(() => users[0], { what: 'a Session frame' })
+      // The first socket is anonymous; the one after the proof of work presents the identity.
+      await waitFor(() => users.length > 0, { what: 'a Session frame' })
+      expect(users[0]).toBe('')
+      const first = await waitFor(() => users[1], { what: 'a Session frame with the identity', timeoutMs: 60_000 })
       expect(first).toMatch(/^[A-Za-z0-9_-]{16}$/)
       expect(challenges).toHaveLength(1)
       expect(solutions).toHaveLength(1)
@@ -400,7 +412,7 @@ describe('browser client', () => {
 
       await page.reload()
       await page.waitForSelector('body[data-connection="live"]')
-      expect(await waitFor(() => users[1], { what: 'a Session frame after the reload' })).toBe(first)
+      expect(await waitFor(() => users[2], { what: 'a Session frame after the reload' })).toBe(first)
       expect(challenges).toHaveLength(1)
       expect(solutions).toHaveLength(1)
       expect(errors).toEqual([])

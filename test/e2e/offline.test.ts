@@ -16,7 +16,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
@@ -169,7 +169,7 @@ const waitForStored = async (page: Page) => {
   )
 }
 
-type Opened = { page: Page; context: BrowserContext; requests: string[]; errors: string[] }
+type Opened = { page: Page; context: BrowserContext; requests: string[]; errors: string[]; sockets: string[] }
 const newContext = async (): Promise<BrowserContext> => {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 } })
   cleanups.push(() => context.close())
@@ -179,9 +179,11 @@ const openPage = async (context: BrowserContext): Promise<Opened> => {
   const page = await context.newPage()
   const requests: string[] = []
   const errors: string[] = []
+  const sockets: string[] = []
   page.on('request', (r) => requests.push(new URL(r.url()).pathname))
+  page.on('websocket', (ws) => sockets.push(ws.url()))
   page.on('pageerror', (err) => errors.push(err.message))
-  return { page, context, requests, errors }
+  return { page, context, requests, errors, sockets }
 }
 const statusText = (page: Page) => page.locator('#connection').textContent()
 
@@ -190,21 +192,26 @@ describe('offline-capable client', () => {
     const rand = prng(7)
     await placeRandom(rand, 800)
     // A snapshot of exactly this state, written by the real snapshotter (in process).
-    const config = parseSnapshotterConfig({
-      DATA_DIR: dataDir.dir,
-      SNAPSHOT_RELAY: live().wsBase,
-      SNAPSHOT_EVERY_PLACEMENTS: '100000000',
-      SNAPSHOT_EVERY_SECONDS: '604800',
-      SNAPSHOT_MIN_INTERVAL_MS: '0',
-    })
-    const snapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
-    const version = () => stateVectorSum(Y.decodeStateVector(Y.encodeStateVector(room().doc)))
-    await waitFor(() => snapshotter.synced() && snapshotter.version() === version(), { what: 'the snapshotter caught up' })
-    // Its catch-up snapshot at start may already be this state (then there is nothing new to write).
-    const snap = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
-    expect(snap?.version).toBe(version())
-    await snapshotter.stop()
-    expect(snap).toBeTruthy()
+    const takeSnapshot = async () => {
+      const config = parseSnapshotterConfig({
+        DATA_DIR: dataDir.dir,
+        SNAPSHOT_RELAY: live().wsBase,
+        SNAPSHOT_EVERY_PLACEMENTS: '100000000',
+        SNAPSHOT_EVERY_SECONDS: '604800',
+        SNAPSHOT_MIN_INTERVAL_MS: '0',
+      })
+      const snapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+      const version = () => stateVectorSum(Y.decodeStateVector(Y.encodeStateVector(room().doc)))
+      await waitFor(() => snapshotter.synced() && snapshotter.version() === version(), { what: 'the snapshotter caught up' })
+      // Its catch-up snapshot at start may already be this state (then there is nothing new to write).
+      const taken = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
+      expect(taken?.version).toBe(version())
+      await snapshotter.stop()
+      expect(taken).toBeTruthy()
+      return taken
+    }
+    const snap = await takeSnapshot()
+    const snapSeq = room().lastSeq()
     const epochAtSnapshot = epochOf(room().doc)
     // Since the snapshot: placements, compactions and a new epoch.
     await placeRandom(rand, 6000)
@@ -216,8 +223,12 @@ describe('offline-capable client', () => {
     await first.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     await waitForExact(first.page, 'the exact board after a cold start')
     expect(await hook(first.page, 'source')).toBe('snapshot')
-    expect(first.requests).toContain('/api/boards/main/snapshot')
+    // The board's info named the snapshot and its seq: the PNG, then a since= catch-up of 4-byte
+    // Tiles values from the snapshot's seq (no metadata request, no Yjs diff).
+    expect(first.requests).toContain('/api/boards/main')
+    expect(first.requests).not.toContain('/api/boards/main/snapshot')
     expect(first.requests).toContain(`/snapshots/main/${snap?.version}.png`)
+    expect(first.sockets[0]).toMatch(new RegExp(`[?&]since=${snapSeq}(&|$)`))
     // It stays exact as the board moves on.
     await placeRandom(rand, 300)
     await waitForExact(first.page, 'the exact board, live')
@@ -238,16 +249,19 @@ describe('offline-capable client', () => {
     await placeRandom(rand, 1500)
     expect(room().config().width).toBe(128)
 
-    // Return: the stored board is painted before any network answer (the identity, which the
-    // socket waits for, is held back here), then the page catches up from its cursor.
+    // Return: the stored board is painted before any network answer (the identity and the
+    // board's info, which the socket waits for, are held back here), then the page catches up
+    // from its cursor.
     let release = () => {}
     const held = new Promise<void>((r) => {
       release = r
     })
-    await context.route('**/api/session', async (route) => {
+    const holdBack = async (route: Route) => {
       await held
       await route.continue()
-    })
+    }
+    await context.route('**/api/session', holdBack)
+    await context.route('**/api/boards/main', holdBack)
     const second = await openPage(context)
     await second.page.goto(`http://127.0.0.1:${port}/?board=main`)
     await waitFor(async () => (await hook(second.page, 'source')) === 'stored', { what: 'the stored board painted' })
@@ -263,7 +277,28 @@ describe('offline-capable client', () => {
     expect(second.requests.filter((p) => p.startsWith('/snapshots/'))).toEqual([])
     expect(await second.page.locator('#as-of').isHidden()).toBe(true)
     await context.unroute('**/api/session')
-    expect([...first.errors, ...second.errors]).toEqual([])
+    await context.unroute('**/api/boards/main')
+    await waitForStored(second.page)
+    const storedAgain = await storedBoard(second.page)
+    await second.page.close()
+
+    // Far enough behind that the latest snapshot costs fewer bytes than the catch-up (a 128x80
+    // PNG of a few KB against 4 bytes a write): the page paints its stored board, then starts
+    // again from the snapshot and catches up from the snapshot's seq.
+    await placeRandom(rand, 4000)
+    const newer = await takeSnapshot()
+    const newerSeq = room().lastSeq()
+    await placeRandom(rand, 50)
+    const third = await openPage(context)
+    await third.page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await waitFor(async () => (await hook(third.page, 'source')) !== null, { what: 'a board painted' })
+    await third.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    await waitForExact(third.page, 'the exact board from the newer snapshot')
+    expect(await hook(third.page, 'source')).toBe('snapshot')
+    expect(third.requests).toContain(`/snapshots/main/${newer?.version}.png`)
+    expect(third.sockets[0]).toMatch(new RegExp(`[?&]since=${newerSeq}(&|$)`))
+    expect(storedAgain?.cursor).toBeLessThanOrEqual(newerSeq - 4000)
+    expect([...first.errors, ...second.errors, ...third.errors]).toEqual([])
   })
 
   it('offline: a reload shows the last board with its age; everything back, it goes live by itself; a page that could not reach the relay at load keeps trying', async () => {
