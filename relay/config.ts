@@ -164,7 +164,9 @@ const embedSites = (file: string, raw: unknown): Record<string, { secret: string
     if (iss.length === 0 || iss.length > HostTokenLimits.maxIssChars) {
       throw new Error(`${file}: embedSites keys (iss) must be 1 to ${HostTokenLimits.maxIssChars} characters`)
     }
-    sites[iss] = { secret: embedSecret(`${file}: embedSites[${JSON.stringify(iss)}].secret`, (site as { secret?: unknown } | null)?.secret) }
+    sites[iss] = {
+      secret: embedSecret(`${file}: embedSites[${JSON.stringify(iss)}].secret`, (site as { secret?: unknown } | null)?.secret),
+    }
   }
   return sites
 }

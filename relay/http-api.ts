@@ -20,9 +20,9 @@ import {
 import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
+import { RecordKind } from './history-store.ts'
 import type { HostNames } from './host-names.ts'
 import { type HostTokenKeys, verifyHostToken } from './host-token.ts'
-import { RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
@@ -335,7 +335,8 @@ export const createHttpHandler = (deps: HttpDeps) => {
       const { token, user, issuedAt, expiresAt } = issued
       const maxAge = Math.max(0, Math.floor((expiresAt - t) / 1000))
       // {"cookie": false}: an embed's identity held in the page's memory (third-party frames store no cookies).
-      const cookie: Record<string, string> = body.cookie === false ? {} : { 'set-cookie': `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; SameSite=Lax; HttpOnly` }
+      const cookie: Record<string, string> =
+        body.cookie === false ? {} : { 'set-cookie': `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; SameSite=Lax; HttpOnly` }
       return send(res, 200, { ok: true, token, user, issuedAt, expiresAt } satisfies SessionAnswer, { ...cors, ...cookie })
     }
 

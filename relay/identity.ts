@@ -125,5 +125,9 @@ export const createAnonymiser = (secret: Buffer): ((user: string) => string) => 
 export const createHostUserIds = (secret: Buffer): ((iss: string | null, sub: string) => string) => {
   const key = createHmac('sha256', secret).update('tessera host identities').digest()
   // JSON of the pair: no (iss, sub) pair can be spelled like another (a separator character could).
-  return (iss, sub) => createHmac('sha256', key).update(JSON.stringify([iss, sub])).digest('base64url').slice(0, 16)
+  return (iss, sub) =>
+    createHmac('sha256', key)
+      .update(JSON.stringify([iss, sub]))
+      .digest('base64url')
+      .slice(0, 16)
 }

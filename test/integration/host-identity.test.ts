@@ -113,7 +113,14 @@ describe('host identities', () => {
     const [h, p] = hostToken(FORUM, { sub: 'alice', iss: 'forum' }).split('.')
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`
     const altered = `${h}.${Buffer.from(JSON.stringify({ sub: 'admin', iss: 'forum', exp: jwtTime(Date.now(), 600) })).toString('base64url')}.${hostToken(FORUM, { sub: 'alice', iss: 'forum' }).split('.')[2]}`
-    const results = [forged, otherSite, expired, await exchange(relay, none), await exchange(relay, altered), await exchange(relay, 'x.y.z')]
+    const results = [
+      forged,
+      otherSite,
+      expired,
+      await exchange(relay, none),
+      await exchange(relay, altered),
+      await exchange(relay, 'x.y.z'),
+    ]
     expect(results.map((r) => [r.status, r.body.error, r.body.reason])).toEqual([
       [401, 'unauthorized', 'bad-signature'],
       [401, 'unauthorized', 'bad-signature'],
