@@ -70,13 +70,13 @@ describe('host identities in Chromium, across sites', () => {
     const hostToken = signHostToken(SECRET, { iss: 'forum', sub: 'ada', name: 'Ada', exp: jwtTime(Date.now(), 600) })
     const ex = await exchangeInPage(page, relay.url, hostToken)
     expect(ex).toMatchObject({ status: 200, body: { ok: true, name: 'Ada', issuer: 'forum' } })
-    const token = (ex as { body: { token: string } }).body.token
+    const { token, user } = ex.body as { token: string; user: string }
 
     const place = Array.from(encodePlace({ requestId: 1, x: 7, y: 8, color: 3 }))
     const answer = await page.evaluate(
       ([url, protocols, frame]) =>
         new Promise<{ protocol: string; frames: number[][] }>((resolve, reject) => {
-          const ws = new WebSocket(url, protocols)
+          const ws = new WebSocket(url, [...protocols])
           ws.binaryType = 'arraybuffer'
           const frames: number[][] = []
           ws.onopen = () => ws.send(new Uint8Array(frame))
@@ -98,7 +98,7 @@ describe('host identities in Chromium, across sites', () => {
     decoding.readVarUint(dec)
     expect(readPlaceResult(dec).result.ok).toBe(true)
     const tile = (await (await fetch(`${relay.url}/api/boards/main/tiles/7/8`)).json()) as Record<string, unknown>
-    expect(tile).toMatchObject({ color: 3, user: (ex as { body: { user: string } }).body.user, name: 'Ada', issuer: 'forum' })
+    expect(tile).toMatchObject({ color: 3, user, name: 'Ada', issuer: 'forum' })
     expect(await context.cookies(relay.url)).toEqual([])
     await context.close()
   })
