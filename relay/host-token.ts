@@ -27,6 +27,8 @@ export type HostClaims = {
   name: string | null
   /** `exp` in ms. */
   expiresAt: number
+  /** `iat` in ms, or null without one. */
+  issuedAt: number | null
 }
 
 export type HostTokenVerdict = { ok: true; claims: HostClaims } | { ok: false; reason: HostTokenReason; message: string }
@@ -118,5 +120,6 @@ export const verifyHostToken = (token: unknown, keys: HostTokenKeys, now: number
   if (expiresAt - now > HostTokenLimits.maxLifetimeMs + skew) {
     return malformed(`exp lies more than ${HostTokenLimits.maxLifetimeMs / 3_600_000} h ahead: host tokens must be short-lived`)
   }
-  return { ok: true, claims: { iss: issuer, sub, name: typeof name === 'string' ? cleanHostName(name) : null, expiresAt } }
+  const cleaned = typeof name === 'string' ? cleanHostName(name) : null
+  return { ok: true, claims: { iss: issuer, sub, name: cleaned, expiresAt, issuedAt: iat === undefined ? null : iat * 1000 } }
 }

@@ -230,10 +230,10 @@ export const createHttpHandler = (deps: HttpDeps) => {
       const refusal: HostSessionAnswer = { ok: false, error: 'unauthorized', reason: verdict.reason, message: verdict.message }
       return send(res, 401, refusal, cors)
     }
-    const { iss, sub, name, expiresAt: hostExpiresAt } = verdict.claims
+    const { iss, sub, name, expiresAt: hostExpiresAt, issuedAt: hostIssuedAt } = verdict.claims
     const user = deps.host.userId(iss, sub)
     // Durable before the answer: a placement made with the token is named at once, after a restart too.
-    await deps.host.names.remember(user, { issuer: iss, name })
+    await deps.host.names.remember(user, { issuer: iss, name }, hostIssuedAt)
     // The relay token ends with the host token: the host vouches for its user until then and no
     // longer (docs/EMBEDDING.md). At least clockSkewMs from now (an `exp` up to that far past is
     // accepted), at most TOKEN_TTL_MS.

@@ -89,9 +89,14 @@ describe('host identities', () => {
     const first = await exchange(relay, hostToken(FORUM, { sub: 'carol', iss: 'forum', name: 'Carol' }))
     expect((await placeHttp(relay.url, first.body.token as string, { x: 20, y: 20, color: 3 })).status).toBe(200)
     expect(await tile(relay, 20, 20)).toMatchObject({ name: 'Carol', issuer: 'forum' })
-    const renamed = await exchange(relay, hostToken(FORUM, { sub: 'carol', iss: 'forum', name: 'Carol B.' }))
+    const now = Date.now()
+    const renamed = await exchange(relay, hostToken(FORUM, { sub: 'carol', iss: 'forum', name: 'Carol B.', iat: jwtTime(now) }))
     expect(renamed.body.user).toBe(first.body.user)
     expect(await tile(relay, 20, 20)).toMatchObject({ user: first.body.user, name: 'Carol B.', issuer: 'forum' })
+    // An older token exchanged later does not bring the old name back.
+    const older = await exchange(relay, hostToken(FORUM, { sub: 'carol', iss: 'forum', name: 'Carol', iat: jwtTime(now, -60) }))
+    expect(older.status).toBe(200)
+    expect(await tile(relay, 20, 20)).toMatchObject({ name: 'Carol B.' })
 
     await relay.close()
     relay = await startTestRelay({ dataDir: tmp.dir, env })

@@ -20,7 +20,10 @@ const reasonOf = (token: unknown, k: HostTokenKeys = keys(), now = NOW) => {
 describe('verifyHostToken', () => {
   it('accepts a valid token and returns its cleaned claims, exp in ms', () => {
     const v = verifyHostToken(signHostToken(DEFAULT, claims({ name: '  Ada\u0007 \u202eLovelace ', iat: jwtTime(NOW) })), keys(), NOW)
-    expect(v).toEqual({ ok: true, claims: { iss: null, sub: 'u-42', name: 'Ada Lovelace', expiresAt: jwtTime(NOW, 600) * 1000 } })
+    expect(v).toEqual({
+      ok: true,
+      claims: { iss: null, sub: 'u-42', name: 'Ada Lovelace', expiresAt: jwtTime(NOW, 600) * 1000, issuedAt: jwtTime(NOW) * 1000 },
+    })
   })
 
   it('refuses a wrong signature, an altered payload and a truncated signature', () => {
