@@ -21,7 +21,7 @@ import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
-import type { HostNames } from './host-names.ts'
+import type { HostName, HostNames } from './host-names.ts'
 import { type HostTokenKeys, verifyHostToken } from './host-token.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
@@ -379,7 +379,16 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (!Number.isInteger(limit) || limit < 1 || limit > 500 || (before !== undefined && (!Number.isInteger(before) || before < 1))) {
           throw new HttpError(400, 'bad-request', 'limit must be an integer in 1..500 and before a positive integer')
         }
-        return send(res, 200, await tileHistoryPage(deps.history, room.id, x, y, limit, before), cors)
+        const page = await tileHistoryPage(deps.history, room.id, x, y, limit, before)
+        // Host identities named as in the tile API: one lookup per distinct placer (cached).
+        const hosts = new Map<string, HostName | null>()
+        for (const user of new Set(page.placements.map((p) => p.user))) hosts.set(user, await deps.host.names.get(user))
+        const placements = page.placements.map((p) => ({
+          ...p,
+          name: hosts.get(p.user)?.name ?? null,
+          issuer: hosts.get(p.user)?.issuer ?? null,
+        }))
+        return send(res, 200, { ...page, placements }, cors)
       }
       if (sub === 'tiles' && parts.length === 6 && method === 'GET') {
         const { x, y } = tileCoordinates(room, a, b)

@@ -93,6 +93,8 @@ describe('host identities', () => {
     const renamed = await exchange(relay, hostToken(FORUM, { sub: 'carol', iss: 'forum', name: 'Carol B.', iat: jwtTime(now) }))
     expect(renamed.body.user).toBe(first.body.user)
     expect(await tile(relay, 20, 20)).toMatchObject({ user: first.body.user, name: 'Carol B.', issuer: 'forum' })
+    const history = (await (await fetch(`${relay.url}/api/boards/main/tiles/20/20/history`)).json()) as { placements: unknown[] }
+    expect(history.placements).toEqual([expect.objectContaining({ user: first.body.user, name: 'Carol B.', issuer: 'forum' })])
     // An older token exchanged later does not bring the old name back.
     const older = await exchange(relay, hostToken(FORUM, { sub: 'carol', iss: 'forum', name: 'Carol', iat: jwtTime(now, -60) }))
     expect(older.status).toBe(200)
