@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
 import { type Env, envBool, envInt } from '../shared/env.ts'
 import { MAX_POW_BITS } from '../shared/proof-of-work.ts'
-import { Limits, SessionLimits } from '../shared/protocol.ts'
+import { HostTokenLimits, Limits, SessionLimits } from '../shared/protocol.ts'
 import { ADMIN_CHUNK_TILES } from './admin-ops.ts'
 import { parseTrustProxy, type TrustProxy } from './client-address.ts'
 import { DEFAULT_COMPACTION } from './compaction.ts'
@@ -71,6 +71,23 @@ export type RelayConfig = {
    * only; '*' = anyone. Env EMBED_ORIGINS, comma-separated.
    */
   embedOrigins: string[]
+  /**
+   * Origins of host pages whose embeds may take identities (POST /api/session from a browser
+   * page of that origin, with CORS) and so place. Empty = none besides this origin and
+   * EMBED_ORIGINS (embeds elsewhere are read-only); '*' = anyone. Env EMBED_PLACE_ORIGINS,
+   * comma-separated.
+   */
+  embedPlaceOrigins: string[]
+  /**
+   * The secret (at least 32 characters, used as its UTF-8 bytes) that verifies host tokens
+   * without `iss` and those whose `iss` has no per-site secret; null = none. Env EMBED_SECRET.
+   */
+  embedSecret: string | null
+  /**
+   * Per-site secrets of host tokens by `iss`: config.json { "embedSites": { "<iss>": { "secret":
+   * "..." } } }. A listed issuer's tokens are verified with its secret only.
+   */
+  embedSites: Record<string, { secret: string }>
   /** Most simultaneous WebSockets from one address (4429 beyond). Env MAX_CONNECTIONS_PER_IP. */
   maxConnectionsPerIp: number
   /** Placements per second one address may make across all its identities, and its burst. */
@@ -115,16 +132,43 @@ export type RelayConfig = {
 /** Most boards one relay serves: each holds its bitmap and document in memory. */
 export const MAX_BOARDS = 64
 
-const embedOrigins = (raw: string | undefined): string[] => {
+const originList = (name: string, raw: string | undefined): string[] => {
   const list = (raw ?? '')
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean)
   for (const o of list) {
     if (o !== '*' && !/^https?:\/\/[a-z0-9.-]+(:\d+)?$/i.test(o))
-      throw new Error(`EMBED_ORIGINS: ${JSON.stringify(o)} is not * or an origin like https://example.org`)
+      throw new Error(`${name}: ${JSON.stringify(o)} is not * or an origin like https://example.org`)
   }
   return list
+}
+
+/** Shortest host token secret, characters: HS256 keys shorter than the hash (32 bytes) weaken it (RFC 7518 3.2). */
+export const MIN_EMBED_SECRET_CHARS = 32
+
+const embedSecret = (name: string, raw: unknown): string => {
+  if (typeof raw !== 'string' || raw.length < MIN_EMBED_SECRET_CHARS) {
+    throw new Error(`${name} must be a string of at least ${MIN_EMBED_SECRET_CHARS} characters (e.g. openssl rand -base64 32)`)
+  }
+  return raw
+}
+
+const embedSites = (file: string, raw: unknown): Record<string, { secret: string }> => {
+  if (raw === undefined) return {}
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new Error(`${file}: "embedSites" must be an object { "<iss>": { "secret": "..." } }`)
+  }
+  const sites: Record<string, { secret: string }> = {}
+  for (const [iss, site] of Object.entries(raw)) {
+    if (iss.length === 0 || iss.length > HostTokenLimits.maxIssChars) {
+      throw new Error(`${file}: embedSites keys (iss) must be 1 to ${HostTokenLimits.maxIssChars} characters`)
+    }
+    sites[iss] = {
+      secret: embedSecret(`${file}: embedSites[${JSON.stringify(iss)}].secret`, (site as { secret?: unknown } | null)?.secret),
+    }
+  }
+  return sites
 }
 
 const adminToken = (raw: string | undefined): string | null => {
@@ -166,7 +210,8 @@ export const flagsToEnv = (argv: readonly string[]): Env => {
  * Parses the relay configuration. `env` holds environment variables (flags merged over them).
  * The main board may be shaped with BOARD_WIDTH, BOARD_HEIGHT, BOARD_COOLDOWN_MS,
  * BOARD_PALETTE (comma-separated "#rrggbb") and BOARD_SHARD_SIZE; DATA_DIR/config.json may
- * instead declare { "boards": [ {id, width, ...}, ... ] } (missing fields take the defaults).
+ * instead declare { "boards": [ {id, width, ...}, ... ] } (missing fields take the defaults),
+ * and may list host sites' token secrets: { "embedSites": { "<iss>": { "secret": "..." } } }.
  * Throws an Error with a readable message on any bad value.
  */
 export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayConfig => {
@@ -179,6 +224,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
   if (env.BOARD_PALETTE) mainOverrides.palette = env.BOARD_PALETTE.split(',').map((c) => c.trim())
 
   let declared: unknown[] = [{ id: DEFAULT_BOARD.id }]
+  let sites: Record<string, { secret: string }> = {}
   const configFile = env.CONFIG_FILE ? resolve(cwd, env.CONFIG_FILE) : join(dataDir, 'config.json')
   if (existsSync(configFile)) {
     let parsed: unknown
@@ -187,9 +233,14 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     } catch (err) {
       throw new Error(`${configFile}: not valid JSON (${(err as Error).message})`)
     }
-    const boards = (parsed as { boards?: unknown }).boards
-    if (!Array.isArray(boards) || boards.length === 0) throw new Error(`${configFile}: "boards" must be a non-empty array`)
-    declared = boards
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${configFile}: must hold a JSON object`)
+    const { boards, embedSites: rawSites } = parsed as { boards?: unknown; embedSites?: unknown }
+    // A file may declare only embedSites: the boards are then the default one.
+    if (boards !== undefined || rawSites === undefined) {
+      if (!Array.isArray(boards) || boards.length === 0) throw new Error(`${configFile}: "boards" must be a non-empty array`)
+      declared = boards
+    }
+    sites = embedSites(configFile, rawSites)
   }
   const boards: BoardConfig[] = []
   if (declared.length > MAX_BOARDS) throw new Error(`at most ${MAX_BOARDS} boards per relay (${declared.length} declared)`)
@@ -224,7 +275,10 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     staticDir: env.STATIC_DIR === '' ? null : resolve(cwd, env.STATIC_DIR ?? 'dist/client'),
     log: env.LOG ?? '',
     adminToken: adminToken(env.ADMIN_TOKEN),
-    embedOrigins: embedOrigins(env.EMBED_ORIGINS),
+    embedOrigins: originList('EMBED_ORIGINS', env.EMBED_ORIGINS),
+    embedPlaceOrigins: originList('EMBED_PLACE_ORIGINS', env.EMBED_PLACE_ORIGINS),
+    embedSecret: env.EMBED_SECRET ? embedSecret('EMBED_SECRET', env.EMBED_SECRET) : null,
+    embedSites: sites,
     maxConnectionsPerIp: envInt(env, 'MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
     ipPlacementsPerSecond: envInt(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
     ipPlacementBurst: envInt(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),

@@ -6,22 +6,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
 import {
+  type HostSessionAnswer,
+  HostTokenLimits,
   IDEMPOTENCY_HEADER,
+  ORIGIN_NOT_ALLOWED,
   PLACE_ERROR_STATUS,
   SESSION_ERROR_STATUS,
   type SessionAnswer,
   SessionError,
   TOKEN_COOKIE,
+  WS_TOKEN_PROTOCOL_PREFIX,
 } from '../shared/protocol.ts'
 import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
+import type { HostName, HostNames } from './host-names.ts'
+import { type HostTokenKeys, verifyHostToken } from './host-token.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
+import { mayTakeIdentity } from './request-origin.ts'
 import type { Room } from './room.ts'
 import type { PowGate } from './session-pow.ts'
 import { handleSnapshotRoute, latestSnapshotSummary } from './snapshot-routes.ts'
@@ -38,6 +45,8 @@ export type HttpDeps = {
   config: RelayConfig
   rooms: ReadonlyMap<string, Room>
   signer: TokenSigner
+  /** Host tokens (docs/EMBEDDING.md): the secrets that verify them, the relay user of (iss, sub), and their names. */
+  host: { keys: HostTokenKeys; userId: (iss: string | null, sub: string) => string; names: HostNames }
   /** The proof of work new identities cost (relay/session-pow.ts). */
   pow: PowGate
   log: Logger
@@ -46,9 +55,9 @@ export type HttpDeps = {
 
 /**
  * Where a token came from. A browser attaches the cookie to requests other sites' pages make,
- * so a cookie proves less than a header or a parameter the page had to know.
+ * so a cookie proves less than a header, a WebSocket subprotocol or a parameter the page had to know.
  */
-export type TokenSource = 'header' | 'query' | 'cookie'
+export type TokenSource = 'header' | 'protocol' | 'query' | 'cookie'
 
 /** How a request presented its token, and what it names. An expired token grants nothing. */
 export type TokenCheck =
@@ -57,16 +66,29 @@ export type TokenCheck =
   | { kind: 'expired'; identity: Identity; source: TokenSource }
   | { kind: 'invalid'; source: TokenSource }
 
+/** The token a WebSocket handshake offers as a `tessera.token.<token>` subprotocol, or null. */
+const protocolToken = (header: string | undefined): string | null => {
+  for (const entry of (header ?? '').split(',')) {
+    const p = entry.trim()
+    if (p.startsWith(WS_TOKEN_PROTOCOL_PREFIX)) return p.slice(WS_TOKEN_PROTOCOL_PREFIX.length)
+  }
+  return null
+}
+
 /**
- * Reads the token from the Authorization bearer, the `token` query parameter or the cookie, in
- * that order, and checks it at `now` (ms).
+ * Reads the token from the Authorization bearer, a `tessera.token.<token>` WebSocket
+ * subprotocol, the `token` query parameter or the cookie, in that order, and checks it at `now` (ms).
  */
 export const readToken = (req: IncomingMessage, url: URL, signer: TokenSigner, now: number): TokenCheck => {
   let token: string | null = null
   let source: TokenSource = 'header'
   const auth = req.headers.authorization
+  const offered = protocolToken(req.headers['sec-websocket-protocol'])
   if (auth?.startsWith('Bearer ')) token = auth.slice(7).trim()
-  else if (url.searchParams.has('token')) {
+  else if (offered !== null) {
+    token = offered
+    source = 'protocol'
+  } else if (url.searchParams.has('token')) {
     token = url.searchParams.get('token')
     source = 'query'
   } else {
@@ -170,15 +192,15 @@ export const createHttpHandler = (deps: HttpDeps) => {
    * in its body ({"challenge","nonce"}) unless SESSION_POW_BITS is 0. Every proof-of-work refusal
    * carries a fresh challenge.
    */
-  const newIdentity = async (
+  const newIdentity = (
     req: IncomingMessage,
+    body: Record<string, unknown>,
     presented: Exclude<TokenCheck, { kind: 'valid' }>,
     t: number,
-  ): Promise<({ ok: true; token: string } & Identity) | Extract<SessionAnswer, { ok: false }>> => {
+  ): ({ ok: true; token: string } & Identity) | Extract<SessionAnswer, { ok: false }> => {
     const { pow } = deps
     if (pow.bits > 0) {
-      const body = await readJson(req, config.maxBodyBytes, {})
-      const { challenge, nonce } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+      const { challenge, nonce } = body
       if (challenge === undefined && nonce === undefined) {
         const why = presented.kind === 'expired' ? 'the token expired; a new identity' : 'a new identity'
         return {
@@ -204,6 +226,28 @@ export const createHttpHandler = (deps: HttpDeps) => {
     seqAt: (board: string, sv: Uint8Array) => rooms.get(board)?.seqAt(sv) ?? null,
   }
 
+  /**
+   * POST /api/session {"hostToken"}: the host vouches for its user, so no proof of work and no
+   * per-address identity limit. Never sets the cookie.
+   */
+  const exchangeHostToken = async (res: ServerResponse, hostToken: unknown, t: number, cors: Record<string, string>) => {
+    const verdict = verifyHostToken(hostToken, deps.host.keys, t)
+    if (!verdict.ok) {
+      const refusal: HostSessionAnswer = { ok: false, error: 'unauthorized', reason: verdict.reason, message: verdict.message }
+      return send(res, 401, refusal, cors)
+    }
+    const { iss, sub, name, expiresAt: hostExpiresAt, issuedAt: hostIssuedAt } = verdict.claims
+    const user = deps.host.userId(iss, sub)
+    // Durable before the answer: a placement made with the token is named at once, after a restart too.
+    await deps.host.names.remember(user, { issuer: iss, name }, hostIssuedAt)
+    // The relay token ends with the host token: the host vouches for its user until then and no
+    // longer (docs/EMBEDDING.md). At least clockSkewMs from now (an `exp` up to that far past is
+    // accepted), at most TOKEN_TTL_MS.
+    const { token, issuedAt, expiresAt } = signer.renew(user, t, Math.max(hostExpiresAt, t + HostTokenLimits.clockSkewMs))
+    const answer: HostSessionAnswer = { ok: true, token, user, name, issuer: iss, issuedAt, expiresAt }
+    return send(res, 200, answer, cors)
+  }
+
   const roomOf = (id: string): Room => {
     const room = BOARD_ID_PATTERN.test(id) ? rooms.get(id) : undefined
     if (!room) throw new HttpError(404, 'unknown-board', `no board has the id ${JSON.stringify(id)}`)
@@ -226,6 +270,23 @@ export const createHttpHandler = (deps: HttpDeps) => {
         }
       })
     if (parts[0] !== 'api') return serveStatic(req, res, url)
+    if (method === 'OPTIONS' && parts[1] === 'session') {
+      // Only pages that may take identities are let through the preflight (the POST also checks).
+      const origin = req.headers.origin
+      res.writeHead(204, {
+        vary: 'origin',
+        ...(origin !== undefined && mayTakeIdentity(origin, req.headers.host, config)
+          ? {
+              'access-control-allow-origin': origin,
+              'access-control-allow-methods': 'POST, OPTIONS',
+              'access-control-allow-headers': 'authorization, content-type',
+              'access-control-max-age': '86400',
+            }
+          : {}),
+      })
+      res.end()
+      return
+    }
     if (method === 'OPTIONS') {
       res.writeHead(204, {
         'access-control-allow-origin': '*',
@@ -249,20 +310,40 @@ export const createHttpHandler = (deps: HttpDeps) => {
 
     if (resource === 'session' && parts.length === 2) {
       if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
+      const origin = req.headers.origin
+      if (!mayTakeIdentity(origin, req.headers.host, config)) {
+        throw new HttpError(
+          403,
+          ORIGIN_NOT_ALLOWED,
+          `pages of ${origin} may not take identities here (EMBED_PLACE_ORIGINS); the board can be embedded read-only`,
+        )
+      }
+      // A page of an allowed origin may read the answer (no credentials: embeds use no cookie).
+      const cors: Record<string, string> = origin === undefined ? {} : { 'access-control-allow-origin': origin, vary: 'origin' }
+      const raw = await readJson(req, config.maxBodyBytes, {})
+      const body = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>
       const t = now()
+      if (body.hostToken !== undefined) return exchangeHostToken(res, body.hostToken, t, cors)
       const presented = readToken(req, url, signer, t)
-      const issued =
-        presented.kind === 'valid'
-          ? { ok: true as const, ...signer.renew(presented.identity.user, t) }
-          : await newIdentity(req, presented, t)
+      let issued: ReturnType<typeof newIdentity>
+      if (presented.kind === 'valid') {
+        // A host identity's token is renewed no further than it was valid: only a new host token extends it.
+        const isHost = (await deps.host.names.get(presented.identity.user)) !== null
+        const until = isHost ? presented.identity.expiresAt : undefined
+        issued = { ok: true as const, ...signer.renew(presented.identity.user, t, until) }
+      } else {
+        issued = newIdentity(req, body, presented, t)
+      }
       if (!issued.ok) {
         const headers: Record<string, string> = issued.retryAfterMs ? { 'retry-after': String(Math.ceil(issued.retryAfterMs / 1000)) } : {}
-        return send(res, SESSION_ERROR_STATUS[issued.error], issued, headers)
+        return send(res, SESSION_ERROR_STATUS[issued.error], issued, { ...cors, ...headers })
       }
       const { token, user, issuedAt, expiresAt } = issued
       const maxAge = Math.max(0, Math.floor((expiresAt - t) / 1000))
-      const cookie = `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; SameSite=Lax; HttpOnly`
-      return send(res, 200, { ok: true, token, user, issuedAt, expiresAt } satisfies SessionAnswer, { 'set-cookie': cookie })
+      // {"cookie": false}: an embed's identity held in the page's memory (third-party frames store no cookies).
+      const cookie: Record<string, string> =
+        body.cookie === false ? {} : { 'set-cookie': `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; SameSite=Lax; HttpOnly` }
+      return send(res, 200, { ok: true, token, user, issuedAt, expiresAt } satisfies SessionAnswer, { ...cors, ...cookie })
     }
 
     if (resource === 'boards') {
@@ -309,11 +390,22 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (!Number.isInteger(limit) || limit < 1 || limit > 500 || (before !== undefined && (!Number.isInteger(before) || before < 1))) {
           throw new HttpError(400, 'bad-request', 'limit must be an integer in 1..500 and before a positive integer')
         }
-        return send(res, 200, await tileHistoryPage(deps.history, room.id, x, y, limit, before), cors)
+        const page = await tileHistoryPage(deps.history, room.id, x, y, limit, before)
+        // Host identities named as in the tile API: one lookup per distinct placer (cached).
+        const hosts = new Map<string, HostName | null>()
+        for (const user of new Set(page.placements.map((p) => p.user))) hosts.set(user, await deps.host.names.get(user))
+        const placements = page.placements.map((p) => ({
+          ...p,
+          name: hosts.get(p.user)?.name ?? null,
+          issuer: hosts.get(p.user)?.issuer ?? null,
+        }))
+        return send(res, 200, { ...page, placements }, cors)
       }
       if (sub === 'tiles' && parts.length === 6 && method === 'GET') {
         const { x, y } = tileCoordinates(room, a, b)
-        return send(res, 200, await room.tileInfo(x, y), cors)
+        const info = await room.tileInfo(x, y)
+        const host = info.user === null ? null : await deps.host.names.get(info.user)
+        return send(res, 200, { ...info, name: host?.name ?? null, issuer: host?.issuer ?? null }, cors)
       }
     }
     throw new HttpError(404, 'not-found', `no API route ${method} ${url.pathname}`)

@@ -56,8 +56,11 @@ export type TokenVerdict = { kind: 'valid'; identity: Identity } | { kind: 'expi
 export type TokenSigner = {
   /** A new anonymous identity and its token, valid for the signer's lifetime from `now`. */
   issue: (now: number) => { token: string } & Identity
-  /** A new token for an existing user (renewal), valid for the signer's lifetime from `now`. */
-  renew: (user: string, now: number) => { token: string } & Identity
+  /**
+   * A token for an existing user (renewal, or a host identity), valid for the signer's lifetime
+   * from `now`, or until `until` (ms) if that is sooner.
+   */
+  renew: (user: string, now: number, until?: number) => { token: string } & Identity
   /** Whether a token is valid at `now`, expired, or malformed, forged or altered (invalid). */
   verify: (token: string, now: number) => TokenVerdict
 }
@@ -65,8 +68,8 @@ export type TokenSigner = {
 /** `ttlMs`: how long a token is accepted after it is issued or renewed (TOKEN_TTL_MS). */
 export const createTokenSigner = (secret: Buffer, ttlMs: number): TokenSigner => {
   const sign = (body: string) => createHmac('sha256', secret).update(body).digest('base64url')
-  const mint = (user: string, now: number) => {
-    const expiresAt = now + ttlMs
+  const mint = (user: string, now: number, until = Number.POSITIVE_INFINITY) => {
+    const expiresAt = Math.min(now + ttlMs, until)
     const body = `${VERSION}.${user}.${now.toString(36)}.${expiresAt.toString(36)}`
     return { token: `${body}.${sign(body)}`, user, issuedAt: now, expiresAt }
   }
@@ -110,4 +113,21 @@ export const createTokenSigner = (secret: Buffer, ttlMs: number): TokenSigner =>
 export const createAnonymiser = (secret: Buffer): ((user: string) => string) => {
   const key = createHmac('sha256', secret).update('tessera export pseudonyms').digest()
   return (user) => createHmac('sha256', key).update(user).digest('base64url').slice(0, 16)
+}
+
+/**
+ * The relay identity of a host site's user: 16 base64url characters (USER_PATTERN) of an HMAC
+ * over (iss, sub) under a key derived from the secret. Stable (same issuer and user, same
+ * identity, across restarts), namespaced (the same `sub` from two issuers gives two identities),
+ * and it reveals nothing of `sub` (which may be an e-mail address). 96 bits: a collision with
+ * another identity, anonymous or not, is as unlikely as between two anonymous ones.
+ */
+export const createHostUserIds = (secret: Buffer): ((iss: string | null, sub: string) => string) => {
+  const key = createHmac('sha256', secret).update('tessera host identities').digest()
+  // JSON of the pair: no (iss, sub) pair can be spelled like another (a separator character could).
+  return (iss, sub) =>
+    createHmac('sha256', key)
+      .update(JSON.stringify([iss, sub]))
+      .digest('base64url')
+      .slice(0, 16)
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { CloseCode, LIVE_PARAM, LiveMode, SessionLimits, SINCE_PARAM, TESSERA_PARAM } from '../shared/protocol.ts'
+import { CloseCode, LIVE_PARAM, LiveMode, SessionLimits, SINCE_PARAM, TESSERA_PARAM, WS_PROTOCOL } from '../shared/protocol.ts'
 import { createAdminOps } from './admin-ops.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import { createAnswerBudget } from './answer-budget.ts'
@@ -17,8 +17,10 @@ import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
 import { type DocStore, openDocStore } from './doc-store.ts'
 import { type HistoryStore, openHistoryStore } from './history-store.ts'
+import { createHostNames } from './host-names.ts'
+import type { HostTokenKeys } from './host-token.ts'
 import { boardInfo, createHttpHandler, readToken } from './http-api.ts'
-import { createAnonymiser, createTokenSigner, loadOrCreateSecret, TOKEN_REFUSAL } from './identity.ts'
+import { createAnonymiser, createHostUserIds, createTokenSigner, loadOrCreateSecret, TOKEN_REFUSAL } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import { createLog } from './log.ts'
 import { openModeration } from './moderation.ts'
@@ -77,6 +79,11 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const signer = createTokenSigner(secret, config.tokenTtlMs)
   const pow = createPowGate({ secret, bits: config.sessionPowBits, ttlMs: SessionLimits.challengeTtlMs })
   const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken)
+  const hostKeys: HostTokenKeys = {
+    defaultSecret: config.embedSecret === null ? null : Buffer.from(config.embedSecret, 'utf8'),
+    sites: new Map(Object.entries(config.embedSites).map(([iss, site]) => [iss, Buffer.from(site.secret, 'utf8')])),
+  }
+  const hostIdentities = { keys: hostKeys, userId: createHostUserIds(secret), names: createHostNames(history) }
   const moderation = await openModeration(
     history,
     config.boards.map((b) => b.id),
@@ -135,6 +142,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         config,
         rooms,
         signer,
+        host: hostIdentities,
         pow,
         history,
         log: logOf('http'),
@@ -155,7 +163,15 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   )
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxFrameBytes,
+    perMessageDeflate: false,
+    // Select 'tessera' when offered and nothing else: a `tessera.token.<token>` entry carries the
+    // token (read by readToken) and is never echoed. A browser fails a handshake that offered
+    // subprotocols and got none back, so a page must offer 'tessera' with its token.
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  })
   const heartbeats = new Set<() => void>()
   const connectionsByIp = new Map<string, number>()
   const wsLog = logOf('ws')
@@ -215,7 +231,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       }
       const presented = readToken(req, url, signer, now())
       // A cookie sent by a page of another origin (not this relay's, not an EMBED_ORIGINS one)
-      // is ignored: the socket is anonymous (it reads, it cannot place). docs/PROTOCOL.md.
+      // is ignored: the socket is anonymous (it reads, it cannot place). docs/PROTOCOL.md. A
+      // token in a header, subprotocol or parameter is the page's own and counts from any origin.
       const foreignCookie =
         presented.kind !== 'none' &&
         presented.source === 'cookie' &&

@@ -19,3 +19,28 @@ export const isTrustedOrigin = (origin: string | undefined, host: string | undef
   if (host && (o === `http://${host.toLowerCase()}` || o === `https://${host.toLowerCase()}`)) return true
   return embedOrigins.some((e) => e.toLowerCase() === o)
 }
+
+/**
+ * Whether a browser page of `origin` may take identities (POST /api/session), and so place: the
+ * relay's own origin, EMBED_PLACE_ORIGINS and EMBED_ORIGINS ('*' in either allows any). A
+ * request without Origin (not a browser page) may.
+ */
+export const mayTakeIdentity = (
+  origin: string | undefined,
+  host: string | undefined,
+  origins: { embedOrigins: readonly string[]; embedPlaceOrigins: readonly string[] },
+): boolean => isTrustedOrigin(origin, host, [...origins.embedPlaceOrigins, ...origins.embedOrigins])
+
+/**
+ * The CSP frame-ancestors value for the embed page (/embed): anyone may frame a read-only board;
+ * an interactive one only this origin, EMBED_PLACE_ORIGINS and EMBED_ORIGINS (whose pages may
+ * take identities), or anyone when either is '*'.
+ */
+export const embedFrameAncestors = (
+  readonly: boolean,
+  origins: { embedOrigins: readonly string[]; embedPlaceOrigins: readonly string[] },
+): string => {
+  const allowed = [...new Set([...origins.embedPlaceOrigins, ...origins.embedOrigins])]
+  if (readonly || allowed.includes('*')) return '*'
+  return ["'self'", ...allowed].join(' ')
+}

@@ -193,6 +193,76 @@ export type SessionAnswer =
     }
   | ({ ok: false; error: SessionError; message: string; retryAfterMs?: number } & Partial<PowChallenge>)
 
+/**
+ * Identities vouched for by a host site that embeds the board (docs/EMBEDDING.md "Identity from
+ * the host site"): POST /api/session with {"hostToken": "<HS256 JWT>"} exchanges a host-signed
+ * token for a relay token. Limits of the host token.
+ */
+export const HostTokenLimits = {
+  /** Longest accepted host token, characters (a typical one is 200 to 400). */
+  maxTokenChars: 4096,
+  /** Longest `sub` (the host's user id), characters. */
+  maxSubChars: 128,
+  /** Longest `iss` (which host), characters. */
+  maxIssChars: 128,
+  /** Longest `name` kept, code points after trimming and stripping control characters (longer names are cut). */
+  maxNameChars: 64,
+  /** Clock difference tolerated between host and relay, ms: `exp` may be this far past, `iat` and `nbf` this far ahead. */
+  clockSkewMs: 30_000,
+  /** Furthest `exp` may lie ahead of the relay's clock (plus clockSkewMs), ms: host tokens are short-lived. */
+  maxLifetimeMs: 24 * 3_600_000,
+} as const
+
+/** Why a host token was refused (the `reason` of a 401 `unauthorized` answer to POST /api/session). */
+export const HostTokenReason = {
+  /** Not a compact HS256 JWS with a JSON header and claims, `alg` is not HS256, or a claim is missing or invalid. */
+  Malformed: 'malformed',
+  /** The signature does not match under the issuer's secret (forged, altered, or signed with another secret). */
+  BadSignature: 'bad-signature',
+  /** `exp` (plus clockSkewMs) is past, or `nbf` (minus clockSkewMs) is still ahead. */
+  Expired: 'expired',
+  /** The token's `iss` has no per-site secret and no EMBED_SECRET is configured for issuers without one. */
+  UnknownIssuer: 'unknown-issuer',
+  /** The relay has no EMBED_SECRET and no per-site secret: it accepts no host tokens. */
+  EmbedDisabled: 'embed-disabled',
+} as const
+export type HostTokenReason = (typeof HostTokenReason)[keyof typeof HostTokenReason]
+
+/** The answer to POST /api/session {"hostToken"}. */
+export type HostSessionAnswer =
+  | {
+      ok: true
+      /** A relay token (as in SessionAnswer) for the relay identity of (issuer, host user). Never set as a cookie. */
+      token: string
+      /** The relay identity: the same for the same (iss, sub), different across issuers. */
+      user: string
+      /** The display name the host token carried (cleaned), or null. */
+      name: string | null
+      /** The host token's `iss`, or null for a token without one. */
+      issuer: string | null
+      issuedAt: number
+      /** The host token's `exp` (ms), or issuedAt + TOKEN_TTL_MS if that is sooner. */
+      expiresAt: number
+    }
+  | { ok: false; error: 'unauthorized'; reason: HostTokenReason; message: string }
+
+/**
+ * Refusal of POST /api/session from a browser page of an origin that may not take identities
+ * (not the relay's own, not in EMBED_PLACE_ORIGINS or EMBED_ORIGINS): HTTP 403.
+ */
+export const ORIGIN_NOT_ALLOWED = 'origin-not-allowed'
+
+/**
+ * WebSocket subprotocols. A browser cannot set headers on a WebSocket handshake, and a token in
+ * the URL may be kept in logs, so a page offers its token as a subprotocol:
+ * `new WebSocket(url, [WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX + token])`. The relay answers with
+ * WS_PROTOCOL (never echoes the token) and reads the token from the other entry as it reads
+ * `Authorization: Bearer` (any Origin; not subject to the foreign-cookie rule).
+ */
+export const WS_PROTOCOL = 'tessera'
+/** Prefix of the subprotocol entry that carries a relay token. */
+export const WS_TOKEN_PROTOCOL_PREFIX = 'tessera.token.'
+
 /** Name of the cookie that carries the identity token. */
 export const TOKEN_COOKIE = 'tessera_token'
 /** Query parameter that carries the identity token (WebSocket and HTTP). */

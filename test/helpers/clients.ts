@@ -101,8 +101,9 @@ export type RawSocket = {
 
 let nextRequestId = 1
 
-export const openRaw = async (url: string, headers: Record<string, string> = {}): Promise<RawSocket> => {
-  const ws = new WebSocket(url, { headers })
+/** Opens a raw socket with handshake `headers` and offered subprotocols (`protocols`, none by default). */
+export const openRaw = async (url: string, headers: Record<string, string> = {}, protocols: string[] = []): Promise<RawSocket> => {
+  const ws = new WebSocket(url, protocols, { headers })
   const frames: Uint8Array[] = []
   let closed: { code: number; reason: string } | null = null
   ws.binaryType = 'nodebuffer'

@@ -152,7 +152,7 @@ describe('kill -9', () => {
     // Who and when survive too (sampled: one HTTP call per tile).
     for (const a of acked.slice(-20)) {
       const tile = await (await fetch(`${second.url}/api/boards/main/tiles/${a.x}/${a.y}`)).json()
-      expect(tile).toEqual({ x: a.x, y: a.y, color: a.color, user: a.user, placedAt: a.placedAt })
+      expect(tile).toEqual({ x: a.x, y: a.y, color: a.color, user: a.user, placedAt: a.placedAt, name: null, issuer: null })
     }
     expect((await placeHttp(second.url, slowUser.token, { x: 2, y: 2, color: 2 }, 'slow')).status).toBe(429)
 

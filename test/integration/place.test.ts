@@ -72,9 +72,9 @@ describe('HTTP placement', () => {
     expect(r.body).toMatchObject({ ok: true })
     expect(bitmapOf('free')[34 * 50 + 12]).toBe(5)
     const tile = (await (await fetch(`${relay.url}/api/boards/free/tiles/12/34`)).json()) as Record<string, unknown>
-    expect(tile).toEqual({ x: 12, y: 34, color: 5, user, placedAt: r.body.placedAt })
+    expect(tile).toEqual({ x: 12, y: 34, color: 5, user, placedAt: r.body.placedAt, name: null, issuer: null })
     const never = (await (await fetch(`${relay.url}/api/boards/free/tiles/49/39`)).json()) as Record<string, unknown>
-    expect(never).toEqual({ x: 49, y: 39, color: 0, user: null, placedAt: null })
+    expect(never).toEqual({ x: 49, y: 39, color: 0, user: null, placedAt: null, name: null, issuer: null })
   })
 
   it('answers every bad input with a typed 4xx and changes nothing', async () => {

@@ -95,6 +95,27 @@ describe('relay configuration: proxies and slow clients', () => {
     })
     expect(() => parseRelayConfig({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' })).toThrow(/REQUEST_TIMEOUT_MS/)
   })
+
+  it('reads host token secrets and the origins that may place, none by default', () => {
+    const none = parseRelayConfig({ DATA_DIR: tmp.dir })
+    expect([none.embedSecret, none.embedSites, none.embedPlaceOrigins]).toEqual([null, {}, []])
+    const secret = 'x'.repeat(32)
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ embedSites: { forum: { secret } } }))
+    const c = parseRelayConfig({ DATA_DIR: tmp.dir, EMBED_SECRET: secret, EMBED_PLACE_ORIGINS: 'https://a.example, https://b.example' })
+    expect(c.embedSecret).toBe(secret)
+    expect(c.embedSites).toEqual({ forum: { secret } })
+    // A file with only embedSites keeps the default board.
+    expect(c.boards.map((b) => b.id)).toEqual(['main'])
+    expect(c.embedPlaceOrigins).toEqual(['https://a.example', 'https://b.example'])
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir, EMBED_SECRET: 'short' })).toThrow(/EMBED_SECRET/)
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir, EMBED_PLACE_ORIGINS: 'host.example' })).toThrow(/EMBED_PLACE_ORIGINS/)
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ embedSites: { forum: { secret: 'short' } } }))
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow(/embedSites\["forum"\]/)
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ embedSites: ['forum'] }))
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow(/embedSites/)
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({}))
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow(/boards/)
+  })
 })
 
 describe('identity tokens', () => {
