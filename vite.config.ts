@@ -104,8 +104,9 @@ export default defineConfig({
         // The moderation page is not part of the offline app: not precached for every player.
         globIgnores: ['admin/**', 'assets/admin-*'],
         // The API and the WebSocket are live data: never answer them from the cache, and never
-        // answer their URLs with the app shell; nor /admin, the moderation page (not the app).
-        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//, /^\/admin(\/|$)/],
+        // answer their URLs with the app shell; nor /admin, the moderation page (not the app). Workbox
+        // tests these against the path and the query.
+        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//, /^\/admin([/?]|$)/],
       },
     }),
   ],

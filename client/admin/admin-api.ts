@@ -97,7 +97,8 @@ export const createAdminApi = (origin: string, token: string): AdminApi => {
 /** A refusal as a sentence a moderator can act on. */
 export const describeError = (e: AdminError): string => {
   if (e.error === 'network') return 'The relay cannot be reached. Check the connection and try again.'
-  if (e.error === 'unauthorized' || e.error === 'forbidden') return 'The relay did not accept the admin token. Log in again with the token from DATA_DIR/admin-token.'
+  if (e.error === 'unauthorized' || e.error === 'forbidden')
+    return 'The relay did not accept the admin token. Log in again with the token from DATA_DIR/admin-token.'
   const said = e.message.replace(/\.$/, '')
   return `The relay refused (${e.error}): ${said.charAt(0).toUpperCase()}${said.slice(1)}.`
 }

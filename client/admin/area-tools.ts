@@ -123,8 +123,8 @@ export const createAreaTools = (ctx: PageContext, overlay: () => AreaOverlay | n
     if (user.value.trim()) f.user = user.value.trim()
     const fromMs = timeOf(from.value, false)
     const toMs = timeOf(to.value, true)
-    if (from.value && fromMs === undefined) return (ctx.say('“From” is not a valid time.', 'error'), null)
-    if (to.value && toMs === undefined) return (ctx.say('“To” is not a valid time.', 'error'), null)
+    if (from.value && fromMs === undefined) return (ctx.say('“Placed from” is not a valid time.', 'error'), null)
+    if (to.value && toMs === undefined) return (ctx.say('“Placed until” is not a valid time.', 'error'), null)
     if (fromMs !== undefined) f.from = fromMs
     if (toMs !== undefined) f.to = toMs
     if (inArea.checked) {

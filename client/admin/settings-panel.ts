@@ -37,7 +37,8 @@ export const createSettingsPanel = (ctx: PageContext, current: () => BoardConfig
     const c = current()
     const patch: BoardPatch = {}
     const ms = Math.round(Number(cooldown.value) * 1000)
-    if (cooldown.value === '' || !Number.isFinite(ms) || ms < 0) return ctx.say('The cooldown must be a number of seconds, 0 or more.', 'error')
+    if (cooldown.value === '' || !Number.isFinite(ms) || ms < 0)
+      return ctx.say('The cooldown must be a number of seconds, 0 or more.', 'error')
     if (ms !== c.cooldownMs) patch.cooldownMs = ms
     if (locked.checked !== c.locked) patch.locked = locked.checked
     const w = Number(width.value)
