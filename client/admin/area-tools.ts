@@ -123,8 +123,10 @@ export const createAreaTools = (ctx: PageContext, overlay: () => AreaOverlay | n
     if (user.value.trim()) f.user = user.value.trim()
     const fromMs = timeOf(from.value, false)
     const toMs = timeOf(to.value, true)
-    if (from.value && fromMs === undefined) return (ctx.say('“Placed from” is not a valid time.', 'error'), null)
-    if (to.value && toMs === undefined) return (ctx.say('“Placed until” is not a valid time.', 'error'), null)
+    if ((from.value && fromMs === undefined) || (to.value && toMs === undefined)) {
+      ctx.say('“Placed from” and “Placed until” must be valid times (or empty).', 'error')
+      return null
+    }
     if (fromMs !== undefined) f.from = fromMs
     if (toMs !== undefined) f.to = toMs
     if (inArea.checked) {
