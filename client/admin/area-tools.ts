@@ -201,7 +201,8 @@ export const createAreaTools = (ctx: PageContext, overlay: () => AreaOverlay | n
         return o
       }),
     )
-    if (Number(keep) < palette.length) fillColor.value = keep
+    // The colour chosen stays chosen while it is still in the palette (palettes only grow).
+    fillColor.value = keep !== '' && Number(keep) < palette.length ? keep : '0'
   }
 
   return {

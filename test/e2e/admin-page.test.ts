@@ -161,6 +161,18 @@ describe('the moderation page', () => {
     await page.waitForSelector('#audit li[data-action="protect"]')
     expect(await auditActions()).toContain('protect')
     await page.screenshot({ path: join(ARTIFACTS, 'admin-protect.png') })
+
+    // Fill the same area with a palette colour, then blank it (admins write through protections).
+    expect(await page.inputValue('#fill-color')).toBe('0')
+    await page.getByLabel('Colour').selectOption('4')
+    await page.getByRole('button', { name: 'Fill' }).click()
+    await waitFor(() => bitmapAt(2, 3) === 4 && bitmapAt(5, 6) === 4, { what: 'the fill' })
+    await waitFor(async () => (await pageColorAt(5, 6)) === palette()[4], { what: "the fill on the page's board" })
+    expect(await page.textContent('#message')).toContain('Filled 4×4 at 2,3 with colour 4: 16 tiles changed')
+    await page.getByRole('button', { name: 'Blank' }).click()
+    await waitFor(() => bitmapAt(2, 3) === 0 && bitmapAt(5, 6) === 0, { what: 'the blank' })
+    await page.waitForSelector('#audit li[data-action="blank"]')
+    expect(await auditActions()).toEqual(expect.arrayContaining(['protect', 'fill', 'blank']))
     await page.getByRole('button', { name: 'Select area' }).click()
   })
 
@@ -222,8 +234,12 @@ describe('the moderation page', () => {
     await page.mouse.click(p.x, p.y)
     await page.waitForSelector('#tile-history li')
     expect(await page.textContent('#tile-title')).toBe('Tile history: 12, 10')
+    const history = await fetch(`${relay.url}/api/boards/main/tiles/12/10/history`).then((r) => r.json())
     const users = await page.$$eval('#tile-history li', (lis) => lis.map((li) => li.getAttribute('data-user')))
-    expect(users.length).toBeGreaterThan(0)
+    expect(users).toEqual(history.placements.map((p: { user: string }) => p.user))
+    // Its placer, one click away from a rollback.
+    await page.locator('#tile-history li').first().getByRole('button', { name: 'Roll back this user…' }).click()
+    expect(await page.inputValue('#rb-user')).toBe(users[0])
   })
 
   it('bans and unbans, applies settings live, and reports a refused change in a sentence', async () => {
@@ -236,6 +252,8 @@ describe('the moderation page', () => {
     await waitFor(async () => ((await adminCall(relay.url, ADMIN, 'GET', '/bans')).body.bans as unknown[]).length === 0, {
       what: 'the unban',
     })
+    await page.waitForSelector('#audit li[data-action="unban"]')
+    await page.waitForSelector('#audit li[data-action="ban"]')
 
     await page.getByLabel('Cooldown (seconds)').fill('2.5')
     await page.getByLabel('Locked (only admins place)').check()
