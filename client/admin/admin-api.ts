@@ -46,9 +46,18 @@ export type AdminApi = {
   tileHistory: (id: string, x: number, y: number, limit: number) => Promise<AdminResult<{ placements: TilePlacement[] }>>
 }
 
-export const createAdminApi = (origin: string, token: string): AdminApi => {
+/**
+ * `name`: the moderator, sent as X-Admin-Name so that the audit log names them (`admin:<name>`);
+ * printable ASCII only (a header value must be), 64 characters at most as the relay keeps.
+ */
+export const createAdminApi = (origin: string, token: string, name = ''): AdminApi => {
+  const actor = name
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim()
+    .slice(0, 64)
   const call = async <T>(method: string, path: string, body?: unknown): Promise<AdminResult<T>> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+    if (actor) headers['x-admin-name'] = actor
     if (body !== undefined) headers['content-type'] = 'application/json'
     let res: Response
     try {

@@ -18,6 +18,8 @@ import { createTileHistory } from './tile-history.ts'
 
 /** sessionStorage key of the admin token: gone when the tab closes. */
 const TOKEN_KEY = 'tessera.admin-token'
+/** sessionStorage key of the moderator's name for the audit log. */
+const NAME_KEY = 'tessera.admin-name'
 /** How often the counts and the audit log are read again, in ms. */
 const REFRESH_MS = 5_000
 
@@ -154,12 +156,13 @@ const start = async (api: AdminApi) => {
 
 const logout = () => {
   storage?.removeItem(TOKEN_KEY)
+  storage?.removeItem(NAME_KEY)
   location.reload()
 }
 byId('logout').addEventListener('click', logout)
 
-const login = async (token: string) => {
-  const api = createAdminApi('', token)
+const login = async (token: string, name: string) => {
+  const api = createAdminApi('', token, name)
   const checked = await api.check()
   if (!checked.ok) {
     storage?.removeItem(TOKEN_KEY)
@@ -172,6 +175,7 @@ const login = async (token: string) => {
     return
   }
   storage?.setItem(TOKEN_KEY, token)
+  storage?.setItem(NAME_KEY, name)
   message.hidden = true
   await start(api)
 }
@@ -180,8 +184,8 @@ loginForm.addEventListener('submit', (e) => {
   e.preventDefault()
   const token = tokenInput.value.trim()
   tokenInput.value = ''
-  if (token) void login(token)
+  if (token) void login(token, byId<HTMLInputElement>('admin-name').value)
 })
 
 const kept = storage?.getItem(TOKEN_KEY)
-if (kept) void login(kept)
+if (kept) void login(kept, storage?.getItem(NAME_KEY) ?? '')

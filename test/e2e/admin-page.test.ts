@@ -124,6 +124,7 @@ describe('the moderation page', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('tessera.admin-token'))).toBeNull()
 
     await page.getByLabel('Admin token').fill(ADMIN)
+    await page.getByLabel('Your name').fill('mod-ann')
     await page.getByRole('button', { name: 'Log in' }).click()
     await page.waitForSelector('body[data-state="ready"][data-connection="live"]')
     expect(await page.evaluate(() => sessionStorage.getItem('tessera.admin-token'))).toBe(ADMIN)
@@ -173,6 +174,10 @@ describe('the moderation page', () => {
     await waitFor(() => bitmapAt(2, 3) === 0 && bitmapAt(5, 6) === 0, { what: 'the blank' })
     await page.waitForSelector('#audit li[data-action="blank"]')
     expect(await auditActions()).toEqual(expect.arrayContaining(['protect', 'fill', 'blank']))
+    // Named by the moderator's name given at login (kept across the reload).
+    const entries = (await adminCall(relay.url, ADMIN, 'GET', '/audit')).body.entries as { actor: string }[]
+    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set(['admin:mod-ann']))
+    expect(await page.textContent('#audit li[data-action="protect"]')).toContain('by admin:mod-ann')
     await page.getByRole('button', { name: 'Select area' }).click()
   })
 
