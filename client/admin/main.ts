@@ -80,6 +80,7 @@ const start = async (api: AdminApi) => {
     changed: () => {
       void audit.refresh()
       void protections.refresh()
+      void counts()
     },
   }
   const audit = createAuditLog(ctx)

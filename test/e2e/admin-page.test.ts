@@ -197,6 +197,8 @@ describe('the moderation page', () => {
     await place(bob.token, 13, 10, 8) // after the range: kept
     await waitFor(async () => (await pageColorAt(12, 10)) === palette()[6], { what: "bob's tile on the page's board" })
 
+    // The counts follow (read every 5 s): these placements are in the last minute.
+    await page.waitForFunction(() => /^[1-9]\d* placements\/min$/.test(document.getElementById('rate')?.textContent ?? ''))
     await page.getByLabel('User id to roll back').fill(bob.user)
     await page.getByLabel('Placed from').fill(await localInput(from))
     await page.getByLabel('Placed until').fill(await localInput(to))

@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminCall } from '../helpers/admin.ts'
-import { newSession, placeHttp } from '../helpers/clients.ts'
+import { newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const ADMIN = 'test-admin-token-preview-0123'
 let relay: TestRelay
@@ -99,5 +100,14 @@ describe('board activity', () => {
     await adminCall(relay.url, ADMIN, 'POST', '/boards/main/fill', { x: 0, y: 28, w: 4, h: 4, color: 3 })
     const after = (await adminCall(relay.url, ADMIN, 'GET', '/boards/main/activity')).body
     expect(after.placementsPerMinute).toBe((before.placementsPerMinute as number) + 2)
+    // A Tessera socket with an identity counts as one person online (as BoardInfo.online).
+    const viewer = await openRaw(`${relay.wsBase}/main?tessera=1&token=${dave.token}`)
+    try {
+      await waitFor(async () => (await adminCall(relay.url, ADMIN, 'GET', '/boards/main/activity')).body.online === 1, {
+        what: 'one person online',
+      })
+    } finally {
+      viewer.close()
+    }
   })
 })
