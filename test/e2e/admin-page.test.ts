@@ -178,6 +178,17 @@ describe('the moderation page', () => {
     const entries = (await adminCall(relay.url, ADMIN, 'GET', '/audit')).body.entries as { actor: string }[]
     expect(new Set(entries.map((e) => e.actor))).toEqual(new Set(['admin:mod-ann']))
     expect(await page.textContent('#audit li[data-action="protect"]')).toContain('by admin:mod-ann')
+
+    // Removing the protection lets everyone place there again.
+    await page.getByRole('button', { name: 'Remove protection #1' }).click()
+    await waitFor(
+      async () => ((await adminCall(relay.url, ADMIN, 'GET', '/boards/main/protections')).body.protections as unknown[]).length === 0,
+      {
+        what: 'the protection removed',
+      },
+    )
+    expect((await placeHttp(relay.url, player.token, { x: 3, y: 4, color: 2 })).status).toBe(200)
+    await page.waitForSelector('#audit li[data-action="unprotect"]')
     await page.getByRole('button', { name: 'Select area' }).click()
   })
 
@@ -275,6 +286,13 @@ describe('the moderation page', () => {
     await page.waitForSelector('#message[data-kind="error"]')
     expect(await page.textContent('#message')).toMatch(/^The relay refused \(bad-request\): /)
     expect(relay.rooms.get('main')?.config().width).toBe(32)
+
+    // Another board: the picker shows it live, and the address names it.
+    await page.selectOption('#board-select', 'other')
+    await page.waitForFunction(() => (document.querySelector('canvas.board') as HTMLCanvasElement | null)?.width === 16)
+    await page.waitForSelector('body[data-connection="live"]')
+    expect(new URL(page.url()).searchParams.get('board')).toBe('other')
+    expect(await page.inputValue('#set-width')).toBe('16')
     expect(errors).toEqual([])
   })
 })
