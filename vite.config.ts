@@ -68,6 +68,9 @@ export default defineConfig({
     // The relay serves assets/ with immutable caching; vite names them by content hash.
     assetsDir: 'assets',
     target: 'es2022',
+    // The app (index.html) and the moderation page (admin/index.html, served at /admin), each
+    // with its own bundle; shared modules go to a common chunk.
+    rollupOptions: { input: { index: here('./client/index.html'), admin: here('./client/admin/index.html') } },
   },
   server: {
     proxy: {
@@ -98,9 +101,12 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg}'],
+        // The moderation page is not part of the offline app: not precached for every player.
+        globIgnores: ['admin/**', 'assets/admin-*'],
         // The API and the WebSocket are live data: never answer them from the cache, and never
-        // answer their URLs with the app shell.
-        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//],
+        // answer their URLs with the app shell; nor /admin, the moderation page (not the app). Workbox
+        // tests these against the path and the query.
+        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//, /^\/admin([/?]|$)/],
       },
     }),
   ],

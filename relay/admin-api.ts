@@ -1,7 +1,8 @@
 /**
  * The admin HTTP API under /api/admin/ (docs/PROTOCOL.md): live board settings, bans, protected
- * rectangles, fill and blank, admin placement, rollback and undo, the audit log and the history
- * export. Every call needs the admin token as a bearer; every change is written to the audit log.
+ * rectangles, fill and blank, admin placement, rollback (and its preview) and undo, board activity,
+ * the audit log and the history export. Every call needs the admin token as a bearer; every change
+ * is written to the audit log (previews and counts change nothing and are not).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BOARD_ID_PATTERN, type BoardConfig, parseBoardConfig } from '../shared/board.ts'
@@ -9,12 +10,14 @@ import type { Rect } from '../shared/placement.ts'
 import { PLACE_ERROR_STATUS } from '../shared/protocol.ts'
 import { ADMIN_USER, type AdminOps } from './admin-ops.ts'
 import { isAdminToken } from './admin-token.ts'
+import { boardActivity } from './board-activity.ts'
 import { HISTORY_CSV_HEADER, historyCsvRow } from './history-csv.ts'
 import { type HistoryStore, RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
 import { formatAddressRange, parseAddressRange } from './ip-address.ts'
 import type { Moderation } from './moderation.ts'
 import type { RollbackFilter } from './rollback.ts'
+import { previewRollback } from './rollback-preview.ts'
 import type { Room } from './room.ts'
 
 export type AdminDeps = {
@@ -61,6 +64,22 @@ const objectBody = async (req: IncomingMessage, limit: number): Promise<Record<s
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new HttpError(400, 'bad-request', 'the body must be a JSON object')
   return body as Record<string, unknown>
+}
+
+/** A rollback's (or its preview's) filter from a request body; at least one condition. */
+const parseFilter = (body: Record<string, unknown>, board: BoardConfig): RollbackFilter => {
+  const filter: RollbackFilter = {}
+  if (body.user !== undefined) {
+    if (typeof body.user !== 'string') throw new HttpError(400, 'bad-request', 'user must be a string')
+    filter.user = body.user
+  }
+  if (body.rect !== undefined) filter.rect = parseRect(body.rect, board)
+  const from = parseTime(body.from, 'from')
+  const to = parseTime(body.to, 'to')
+  if (from !== undefined) filter.from = from
+  if (to !== undefined) filter.to = to
+  if (Object.keys(filter).length === 0) throw new HttpError(400, 'bad-request', 'give at least one of user, rect, from, to')
+  return filter
 }
 
 /** Longest user id a ban accepts (ids are 16 characters; this only bounds what is stored). */
@@ -224,19 +243,20 @@ export const handleAdminRoute = async (
     return true
   }
 
+  if (action === 'rollback' && rest.length === 4 && rest[3] === 'preview' && method === 'POST') {
+    // The rollback's own matching and restores, run without writing (relay/rollback-preview.ts).
+    const filter = parseFilter(await objectBody(req, deps.maxBodyBytes), board)
+    send(res, 200, { ok: true, ...(await previewRollback(deps.history, room, filter)) })
+    return true
+  }
+
+  if (action === 'activity' && rest.length === 3 && method === 'GET') {
+    send(res, 200, { ok: true, ...(await boardActivity(deps.history, room, deps.now())) })
+    return true
+  }
+
   if (action === 'rollback' && rest.length === 3 && method === 'POST') {
-    const body = await objectBody(req, deps.maxBodyBytes)
-    const filter: RollbackFilter = {}
-    if (body.user !== undefined) {
-      if (typeof body.user !== 'string') throw new HttpError(400, 'bad-request', 'user must be a string')
-      filter.user = body.user
-    }
-    if (body.rect !== undefined) filter.rect = parseRect(body.rect, board)
-    const from = parseTime(body.from, 'from')
-    const to = parseTime(body.to, 'to')
-    if (from !== undefined) filter.from = from
-    if (to !== undefined) filter.to = to
-    if (Object.keys(filter).length === 0) throw new HttpError(400, 'bad-request', 'give at least one of user, rect, from, to')
+    const filter = parseFilter(await objectBody(req, deps.maxBodyBytes), board)
     const refused = await refusal(room)
     if (refused) return sendPlaceError(res, refused)
     // The audit entry is written with the rollback's end (relay/admin-ops.ts), also when a

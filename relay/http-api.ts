@@ -412,8 +412,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const staticFiles = createStaticFiles(config.staticDir)
+  // The moderation page (/admin) is never framed by other sites, whatever EMBED_ORIGINS allows.
   const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) =>
-    staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins))
+    staticFiles.serve(req, res, url, pageSecurityHeaders(/^\/admin(\/|$)/.test(url.pathname) ? [] : config.embedOrigins))
 
   return (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-content-type-options', 'nosniff')
