@@ -1,0 +1,432 @@
+/**
+ * The browser client in headless Chromium on loopback (issue 12), today's client beside the
+ * full-sync client it replaced (the y-websocket provider and a Y.Doc, commit OLD_CLIENT_REF,
+ * built from git in the same run):
+ *
+ * - cold start with 10,000 and 100,000 placements since the latest snapshot: time to the first
+ *   board on screen and to the exact board, and the bytes the page transferred (compressed, as
+ *   sent: HTTP bodies and headers, WebSocket frames);
+ * - a returning visit (the same browser profile), online and offline: time to the first board;
+ * - frames while 1,000 placements a second arrive and the view pans: frames per second and the
+ *   95th percentile frame time;
+ * - the page's JS heap with the board open (after a garbage collection).
+ *
+ * The board is 1000x1000 and "realistic": 200,000 placements, most of them filling a few hundred
+ * solid rectangles (art), 15% scattered (noise), like r/place's; a board of pure noise is
+ * measured by test/perf-style runs in docs/CLIENT.md. Times are from navigation start
+ * (page.goto) to the frame that shows it, observed on the page's canvas by polling every 5 ms;
+ * today's client also marks them itself (performance marks 'tessera:first-paint' and
+ * 'tessera:live'), reported in the details. One run of each per repetition.
+ */
+import { execSync } from 'node:child_process'
+import { mkdirSync, symlinkSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { build } from 'vite'
+import WebSocket from 'ws'
+import { createLog } from '../relay/log.ts'
+import type { Room } from '../relay/room.ts'
+import { colorToRgb } from '../shared/palette.ts'
+import { parseSnapshotterConfig } from '../snapshotter/config.ts'
+import { startBoardSnapshotter } from '../snapshotter/snapshotter.ts'
+import { buildClient, launchChromium } from '../test/helpers/browser.ts'
+import { prng } from '../test/helpers/prng.ts'
+import { startTestRelay, type TestRelay } from '../test/helpers/start-relay.ts'
+import { makeTmpDir } from '../test/helpers/tmp-dir.ts'
+import { waitFor } from '../test/helpers/wait-for.ts'
+import type { FigureOptions, Row } from './helpers/table.ts'
+
+/** The full-sync client before issue 12: y-websocket's provider and a Y.Doc of the whole board. */
+export const OLD_CLIENT_REF = '4d42b84'
+const SIDE = 1000
+const root = resolve(import.meta.dirname, '..')
+
+type Intent = { x: number; y: number; color: number }
+
+/**
+ * r/place-like placements: 85% fill solid rectangles of 8 to 64 tiles a side in turn, 15% land
+ * anywhere. The board's edge rows and columns are left to the marker tiles the times are read from.
+ */
+const realistic = (rand: () => number) => {
+  let shape: { x: number; y: number; w: number; h: number; color: number; i: number } | null = null
+  const inner = () => 1 + Math.floor(rand() * (SIDE - 2))
+  return (): Intent => {
+    if (rand() < 0.15) return { x: inner(), y: inner(), color: 1 + Math.floor(rand() * 15) }
+    if (!shape || shape.i >= shape.w * shape.h) {
+      const w = 8 + Math.floor(rand() * 57)
+      const h = 8 + Math.floor(rand() * 57)
+      shape = {
+        x: 1 + Math.floor(rand() * (SIDE - 2 - w)),
+        y: 1 + Math.floor(rand() * (SIDE - 2 - h)),
+        w,
+        h,
+        color: 1 + Math.floor(rand() * 15),
+        i: 0,
+      }
+    }
+    const s = shape
+    const at = { x: s.x + (s.i % s.w), y: s.y + Math.floor(s.i / s.w), color: s.color }
+    s.i += 1
+    return at
+  }
+}
+
+const placeMany = async (room: Room, next: () => Intent, n: number) => {
+  const batch: Promise<unknown>[] = []
+  for (let i = 0; i < n; i++) {
+    batch.push(room.place(next(), { user: `u${i % 1000}`, ip: '127.0.0.1', isAdmin: false }))
+    if (batch.length >= 2000) await Promise.all(batch.splice(0))
+  }
+  await Promise.all(batch)
+}
+
+/** Resolves with ms since `start` when tile (x, y) of the page's canvas shows `rgb` (polled every 5 ms). */
+const tileShowsAt = async (page: Page, start: number, x: number, y: number, rgb: [number, number, number]) => {
+  await page.waitForFunction(
+    ([tx, ty, r, g, b]) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('canvas.board')
+      if (!canvas || canvas.width < tx || canvas.height < ty) return false
+      const d = canvas.getContext('2d')?.getImageData(tx as number, ty as number, 1, 1).data
+      return !!d && d[0] === r && d[1] === g && d[2] === b
+    },
+    [x, y, ...rgb] as const,
+    { polling: 5, timeout: 120_000 },
+  )
+  return Date.now() - start
+}
+
+const pageBitmap = (page: Page) =>
+  page.evaluate(() => Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap()))
+
+const marks = (page: Page) =>
+  page.evaluate(() => ({
+    firstPaint: performance.getEntriesByName('tessera:first-paint')[0]?.startTime ?? null,
+    live: performance.getEntriesByName('tessera:live')[0]?.startTime ?? null,
+    decode: performance.getEntriesByName('tessera:snapshot-decode')[0]?.duration ?? null,
+  }))
+
+/** Bytes the page received: HTTP as transferred (compressed, with headers), WebSocket frames. */
+const countBytes = (page: Page) => {
+  let ws = 0
+  page.on('websocket', (s) => s.on('framereceived', ({ payload }) => (ws += typeof payload === 'string' ? payload.length : payload.length)))
+  return async () => {
+    const http = await page.evaluate(() =>
+      [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].reduce(
+        (n, e) => n + ((e as PerformanceResourceTiming).transferSize || 0),
+        0,
+      ),
+    )
+    return { http, ws, total: http + ws }
+  }
+}
+
+const heapBytes = async (context: BrowserContext, page: Page) => {
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('HeapProfiler.collectGarbage')
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage')
+  await cdp.detach()
+  return usedSize
+}
+
+/** Frame times (ms) over `ms` while the view is dragged across the stage and `during` runs. */
+const framesWhilePanning = async (page: Page, ms: number) => {
+  // A string, not a function: tsx compiles functions with a helper (__name) the page lacks.
+  await page.evaluate(`(() => {
+    window.__frames = []
+    let last = performance.now()
+    const tick = (t) => {
+      window.__frames.push(t - last)
+      last = t
+      requestAnimationFrame(tick)
+    }
+    requestAnimationFrame(tick)
+  })()`)
+  const box = await page.locator('#stage').boundingBox()
+  if (!box) throw new Error('no stage')
+  const cx = box.x + box.width / 2
+  const cy = box.y + box.height / 2
+  await page.mouse.move(cx, cy)
+  await page.mouse.down()
+  const until = Date.now() + ms
+  // Back and forth, 4 px every 16 ms: a slow, continuous drag.
+  for (let i = 0; Date.now() < until; i++) {
+    const phase = i % 100
+    await page.mouse.move(cx + (phase < 50 ? phase : 100 - phase) * 4 - 100, cy + (phase < 50 ? phase : 100 - phase) * 2 - 50)
+    await new Promise((r) => setTimeout(r, 16))
+  }
+  await page.mouse.up()
+  const frames = await page.evaluate(() => (window as unknown as { __frames: number[] }).__frames.slice(1))
+  const sorted = [...frames].sort((a, b) => a - b)
+  const total = frames.reduce((a, b) => a + b, 0)
+  return { fps: (frames.length * 1000) / total, p95: sorted[Math.floor(0.95 * (sorted.length - 1))] ?? Number.NaN, frames: frames.length }
+}
+
+export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
+  const before = o.quick ? 20_000 : 200_000
+  const sinceSmall = o.quick ? 2_000 : 10_000
+  const sinceLarge = o.quick ? 10_000 : 100_000
+  const newDir = makeTmpDir('tessera-bench-client-new-')
+  const oldSrc = makeTmpDir('tessera-bench-client-oldsrc-')
+  const oldDir = makeTmpDir('tessera-bench-client-old-')
+  const data = makeTmpDir('tessera-bench-client-data-')
+  const dirs = [newDir, oldSrc, oldDir, data]
+  const browser = await launchChromium()
+  const running: { relay: TestRelay | null } = { relay: null }
+  try {
+    execSync(`git archive ${OLD_CLIENT_REF} client shared vite.config.ts package.json tsconfig.base.json | tar -x -C ${oldSrc.dir}`, {
+      cwd: root,
+    })
+    symlinkSync(join(root, 'node_modules'), join(oldSrc.dir, 'node_modules'))
+    mkdirSync(oldDir.dir, { recursive: true })
+    await buildClient(newDir.dir)
+    await build({
+      configFile: join(oldSrc.dir, 'vite.config.ts'),
+      mode: 'production',
+      logLevel: 'warn',
+      build: { outDir: oldDir.dir, emptyOutDir: true },
+    })
+
+    // The default proof of work (18 bits): a first visit pays it as a visitor would.
+    const env = { BOARD_WIDTH: String(SIDE), BOARD_HEIGHT: String(SIDE), BOARD_COOLDOWN_MS: '0', SESSION_POW_BITS: '18' }
+    const startRelay = async (staticDir: string, port: number) => {
+      await running.relay?.close()
+      running.relay = await startTestRelay({ dataDir: data.dir, env: { ...env, STATIC_DIR: staticDir, PORT: String(port) } })
+      return running.relay
+    }
+    let r = await startRelay(newDir.dir, 0)
+    const port = r.port
+    const room = () => (running.relay as TestRelay).rooms.get('main') as Room
+    const next = realistic(prng(1))
+    await placeMany(room(), next, before)
+    // A marker tile in the snapshot (the first paint shows it) and, later, one placed last (the exact board shows it).
+    let markerColor = 1
+    const mark = async (x: number, y: number) => {
+      markerColor = (markerColor % 15) + 1
+      await room().place({ x, y, color: markerColor }, { user: 'marker', ip: '127.0.0.1', isAdmin: false })
+      return markerColor
+    }
+    const paintColor = await mark(0, 0)
+    const config = parseSnapshotterConfig({
+      DATA_DIR: data.dir,
+      SNAPSHOT_RELAY: r.wsBase,
+      SNAPSHOT_EVERY_PLACEMENTS: '100000000',
+      SNAPSHOT_EVERY_SECONDS: '604800',
+      SNAPSHOT_MIN_INTERVAL_MS: '0',
+    })
+    const snapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+    await waitFor(() => snapshotter.synced(), { timeoutMs: 60_000, what: 'snapshotter' })
+    const snapshot = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
+    await snapshotter.stop()
+    const palette = room().config().palette
+    const rgb = (c: number) => colorToRgb(palette[c] as string)
+
+    type Cold = { firstPaint: number; exact: number; bytes: number; exactBoard: boolean; details: Record<string, unknown> }
+    /** A first visit in a fresh profile; `paintAt` shows before the snapshot, `lastAt` is the newest placement. */
+    const coldStart = async (context: BrowserContext, paintColor: number, lastColor: number): Promise<Cold & { page: Page }> => {
+      const page = await context.newPage()
+      const bytes = countBytes(page)
+      const start = Date.now()
+      await page.goto(`http://127.0.0.1:${port}/?board=main`)
+      const firstPaint = await tileShowsAt(page, start, 0, 0, rgb(paintColor))
+      const exact = await tileShowsAt(page, start, SIDE - 1, SIDE - 1, rgb(lastColor))
+      const expected = Array.from(room().bitmap())
+      const got = await pageBitmap(page).catch(() => null)
+      const exactBoard = got === null ? null : got.every((c, i) => c === expected[i])
+      const b = await bytes()
+      return { page, firstPaint, exact, bytes: b.total, exactBoard: exactBoard !== false, details: { ...b, marks: await marks(page) } }
+    }
+
+    const rows: Row[] = []
+    await placeMany(room(), next, sinceSmall - 1)
+    let lastColor = await mark(SIDE - 1, SIDE - 1)
+
+    const results: Record<string, Record<string, number | boolean | null | Record<string, unknown>>> = {}
+    for (const [name, dir] of [
+      ['before', oldDir.dir],
+      ['after', newDir.dir],
+    ] as const) {
+      r = await startRelay(dir, port)
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      const cold = await coldStart(context, paintColor, lastColor)
+      results[`${name}-cold-small`] = {
+        firstPaint: cold.firstPaint,
+        exact: cold.exact,
+        bytes: cold.bytes,
+        exactBoard: cold.exactBoard,
+        ...cold.details,
+      }
+      if (name === 'after') {
+        // The stored board and the service worker in place, then a return visit 1,000 placements later.
+        await cold.page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+        await waitFor(async () => (await cold.page.evaluate(() => localStorage.getItem('tessera.kept.main'))) === '1', {
+          timeoutMs: 30_000,
+          what: 'the board kept',
+        })
+      }
+      // Frames while placements arrive at 1,000/s and the view pans.
+      let placing = true
+      const placer = (async () => {
+        const nextLive = realistic(prng(9))
+        while (placing) {
+          const t = Date.now()
+          await Promise.all(
+            Array.from({ length: 50 }, (_, i) => room().place(nextLive(), { user: `live${i}`, ip: '127.0.0.1', isAdmin: false })),
+          )
+          await new Promise((res) => setTimeout(res, Math.max(0, 50 - (Date.now() - t))))
+        }
+      })()
+      const frames = await framesWhilePanning(cold.page, o.quick ? 2000 : 5000)
+      placing = false
+      await placer
+      results[`${name}-frames`] = frames
+      results[`${name}-heap`] = { bytes: await heapBytes(context, cold.page) }
+      await cold.page.close()
+      if (name === 'after') {
+        await placeMany(room(), next, 999)
+        lastColor = await mark(SIDE - 1, SIDE - 1)
+        for (const offline of [false, true]) {
+          if (offline) await context.setOffline(true)
+          const page = await context.newPage()
+          const start = Date.now()
+          await page.goto(`http://127.0.0.1:${port}/?board=main`)
+          const firstPaint = await tileShowsAt(page, start, 0, 0, rgb(paintColor))
+          results[`after-return-${offline ? 'offline' : 'online'}`] = { firstPaint, marks: await marks(page) }
+          if (!offline) {
+            const exact = await tileShowsAt(page, start, SIDE - 1, SIDE - 1, rgb(lastColor))
+            results['after-return-online'] = { ...results['after-return-online'], exact }
+          }
+          await page.close()
+        }
+        await context.setOffline(false)
+      }
+      await context.close()
+    }
+
+    // 100,000 placements since the snapshot: both clients again, cold.
+    await placeMany(room(), next, sinceLarge - sinceSmall - 1000)
+    lastColor = await mark(SIDE - 1, SIDE - 1)
+    for (const [name, dir] of [
+      ['before', oldDir.dir],
+      ['after', newDir.dir],
+    ] as const) {
+      r = await startRelay(dir, port)
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      const cold = await coldStart(context, paintColor, lastColor)
+      results[`${name}-cold-large`] = {
+        firstPaint: cold.firstPaint,
+        exact: cold.exact,
+        bytes: cold.bytes,
+        exactBoard: cold.exactBoard,
+        ...cold.details,
+      }
+      await context.close()
+    }
+
+    const n = (k: string, f: string) => Number(results[k]?.[f] ?? Number.NaN)
+    const small = sinceSmall.toLocaleString('en-US')
+    const large = sinceLarge.toLocaleString('en-US')
+    const facts = { snapshotPngBytes: snapshot?.pngBytes, before }
+    for (const who of ['before', 'after'] as const) {
+      const label = who === 'before' ? `full-sync client (${OLD_CLIENT_REF})` : 'client'
+      const mine = who === 'after'
+      rows.push(
+        {
+          key: `client-${who}-cold-paint-small`,
+          figure: `${label}: first visit, first board on screen, ${small} since the snapshot`,
+          value: n(`${who}-cold-small`, 'firstPaint'),
+          unit: 'ms',
+          details: { ...results[`${who}-cold-small`], ...facts },
+          ...(mine ? { target: { op: '<=', value: 200 } as const } : {}),
+        },
+        {
+          key: `client-${who}-cold-exact-small`,
+          figure: `${label}: first visit, exact board, ${small} since the snapshot${results[`${who}-cold-small`]?.exactBoard ? '' : ' (NOT exact)'}`,
+          value: n(`${who}-cold-small`, 'exact'),
+          unit: 'ms',
+          ...(mine ? { target: { op: '<=', value: 400 } as const } : {}),
+        },
+        {
+          key: `client-${who}-cold-bytes-small`,
+          figure: `${label}: first visit, bytes received, ${small} since the snapshot`,
+          value: n(`${who}-cold-small`, 'bytes') / 1000,
+          unit: 'KB',
+          digits: 1,
+          ...(mine ? { target: { op: '<=', value: 150 } as const } : {}),
+        },
+        {
+          key: `client-${who}-cold-paint-large`,
+          figure: `${label}: first visit, first board on screen, ${large} since the snapshot`,
+          value: n(`${who}-cold-large`, 'firstPaint'),
+          unit: 'ms',
+          details: results[`${who}-cold-large`],
+        },
+        {
+          key: `client-${who}-cold-exact-large`,
+          figure: `${label}: first visit, exact board, ${large} since the snapshot${results[`${who}-cold-large`]?.exactBoard ? '' : ' (NOT exact)'}`,
+          value: n(`${who}-cold-large`, 'exact'),
+          unit: 'ms',
+        },
+        {
+          key: `client-${who}-cold-bytes-large`,
+          figure: `${label}: first visit, bytes received, ${large} since the snapshot`,
+          value: n(`${who}-cold-large`, 'bytes') / 1000,
+          unit: 'KB',
+          digits: 1,
+        },
+        {
+          key: `client-${who}-fps`,
+          figure: `${label}: frames per second, panning while 1,000 placements/s arrive`,
+          value: n(`${who}-frames`, 'fps'),
+          unit: 'fps',
+          digits: 1,
+          details: results[`${who}-frames`],
+          ...(mine ? { target: { op: '>=', value: 55 } as const } : {}),
+        },
+        {
+          key: `client-${who}-frame-p95`,
+          figure: `${label}: p95 frame time, panning while 1,000 placements/s arrive`,
+          value: n(`${who}-frames`, 'p95'),
+          unit: 'ms',
+          digits: 1,
+          ...(mine ? { target: { op: '<=', value: 18 } as const } : {}),
+        },
+        {
+          key: `client-${who}-heap`,
+          figure: `${label}: JS heap with the 1000x1000 board open`,
+          value: n(`${who}-heap`, 'bytes') / 2 ** 20,
+          unit: 'MiB',
+          digits: 1,
+        },
+      )
+    }
+    rows.push(
+      {
+        key: 'client-after-return-online',
+        figure: `client: return visit online, first board on screen (1,000 behind)`,
+        value: n('after-return-online', 'firstPaint'),
+        unit: 'ms',
+        details: results['after-return-online'],
+        target: { op: '<=', value: 100 },
+      },
+      {
+        key: 'client-after-return-online-exact',
+        figure: `client: return visit online, exact board (1,000 behind)`,
+        value: n('after-return-online', 'exact'),
+        unit: 'ms',
+      },
+      {
+        key: 'client-after-return-offline',
+        figure: 'client: return visit offline, first board on screen',
+        value: n('after-return-offline', 'firstPaint'),
+        unit: 'ms',
+        details: results['after-return-offline'],
+        target: { op: '<=', value: 100 },
+      },
+    )
+    return rows
+  } finally {
+    await running.relay?.close()
+    await browser.close()
+    for (const d of dirs) d.remove()
+  }
+}
