@@ -17,7 +17,7 @@ import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
-import { HttpError, readJson, send } from './http-util.ts'
+import { carriesBody, HttpError, readBody, readJson, send } from './http-util.ts'
 import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import type { Logger } from './log.ts'
@@ -205,6 +205,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    // The body limit holds for every endpoint, also those that never look at a body (a session
+    // renewal, a GET): the body is read here, once, and handlers parse what was read.
+    if (carriesBody(req)) await readBody(req, config.maxBodyBytes)
     if (await handleSnapshotRoute(req, res, url, { dataDir: config.dataDir, rooms })) return
     // HEAD is GET without a body: Node's response drops the body of an answer to HEAD and keeps
     // its headers (content-length included).

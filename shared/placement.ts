@@ -61,7 +61,10 @@ export const validatePlacement = (
       return { ok: false, error: PlaceError.Protected, message: 'this area is protected' }
     }
     const wait = cooldownRemaining(board.cooldownMs, ctx.lastPlacedAt, ctx.now)
-    if (wait > 0) return { ok: false, error: PlaceError.Cooldown, retryAfterMs: wait }
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000)
+      return { ok: false, error: PlaceError.Cooldown, retryAfterMs: wait, message: `cooling down: one placement per cooldown; wait ${seconds} s` }
+    }
   }
   return { ok: true, x: px, y: py, color: c }
 }
