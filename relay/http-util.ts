@@ -6,12 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
  * Thrown inside route handlers and caught once, at the top of the request handler.
  */
 export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
+  readonly status: number
+  readonly code: string
+  constructor(status: number, code: string, message: string) {
     super(message)
+    this.status = status
+    this.code = code
   }
 }
 
