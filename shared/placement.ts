@@ -63,7 +63,12 @@ export const validatePlacement = (
     const wait = cooldownRemaining(board.cooldownMs, ctx.lastPlacedAt, ctx.now)
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000)
-      return { ok: false, error: PlaceError.Cooldown, retryAfterMs: wait, message: `cooling down: one placement per cooldown; wait ${seconds} s` }
+      return {
+        ok: false,
+        error: PlaceError.Cooldown,
+        retryAfterMs: wait,
+        message: `cooling down: one placement per cooldown; wait ${seconds} s`,
+      }
     }
   }
   return { ok: true, x: px, y: py, color: c }

@@ -56,7 +56,11 @@ describe('per-address limits', () => {
 describe('body limit (MAX_BODY_BYTES=1024 here)', () => {
   const big = 'x'.repeat(2 * 1024 * 1024)
   const post = async (path: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${relay.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: big })
+    const res = await fetch(`${relay.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: big,
+    })
     return { status: res.status, body: (await res.json()) as Record<string, unknown> }
   }
 
