@@ -1,6 +1,7 @@
 /**
  * The HTTP API (docs/PROTOCOL.md) and the static client. Every answer is JSON except static
- * files; every expected failure is a 4xx with { ok: false, error, message }.
+ * files; every failure is { ok: false, error, message }: a 4xx for an expected one, 503 when the
+ * storage fails (a placement's `unavailable`), 500 for a bug.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
