@@ -29,7 +29,7 @@ export type PlacementContext = {
 export type ValidPlacement = { ok: true; x: number; y: number; color: number }
 
 /** A placement that did not pass. */
-export type RejectedPlacement = { ok: false; error: PlaceError; retryAfterMs?: number; message?: string }
+export type RejectedPlacement = { ok: false; error: PlaceError; retryAfterMs?: number; message: string }
 
 /**
  * Checks a placement intent against the board and the rules. Order: shape, bounds, colour,
