@@ -1,11 +1,10 @@
 /**
  * `npm run admin -- <command> …`: every admin action against a running relay.
- * The relay URL comes from --relay or TESSERA_URL (default http://localhost:8080); the token from
- * --token, ADMIN_TOKEN, or DATA_DIR/admin-token (--data-dir, default ./data).
+ * The relay URL comes from --relay, else TESSERA_URL, else HOST and PORT as the relay reads them
+ * (default http://localhost:8080); the token from --token, ADMIN_TOKEN, or DATA_DIR/admin-token
+ * (--data-dir, default ./data).
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { parseFlags, parseRegion, parseTimeFlag, runCli, UsageError } from './cli-kit.ts'
+import { adminToken, parseFlags, parseRegion, parseTimeFlag, relayUrl, runCli, UsageError } from './cli-kit.ts'
 
 const USAGE = `usage: npm run admin -- <command> [flags]   (global flags: --relay URL --token T --data-dir DIR --as NAME)
 
@@ -23,7 +22,9 @@ const USAGE = `usage: npm run admin -- <command> [flags]   (global flags: --rela
   rollback <board> [--user ID] [--rect x,y,w,h] [--from TIME] [--to TIME]
   undo <board> --rollback N                         undo a rollback
   audit [--limit N]                                 recent admin actions, newest first
-TIME is ms since 1970 or an ISO 8601 date.`
+TIME is ms since 1970 or an ISO 8601 date.
+The relay: --relay, else TESSERA_URL, else http://HOST:PORT as the relay reads them (localhost:8080).
+The token: --token, else ADMIN_TOKEN, else DATA_DIR/admin-token (--data-dir, default ./data).`
 
 const GLOBAL = ['relay', 'token', 'data-dir', 'as']
 
@@ -143,15 +144,6 @@ const planCall = (command: string, args: string[]): { call: Call; flags: Map<str
   }
 }
 
-/** Reads the admin token: flag, environment, or the file the relay wrote. */
-const resolveAdminToken = (flags: Map<string, string>, env: NodeJS.ProcessEnv): string => {
-  const token = flags.get('token') ?? env.ADMIN_TOKEN
-  if (token) return token
-  const file = join(resolve(flags.get('data-dir') ?? env.DATA_DIR ?? './data'), 'admin-token')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  throw new UsageError(`no admin token: pass --token, set ADMIN_TOKEN, or point --data-dir at the relay's data (${file} not found)`)
-}
-
 /** Human-readable output of an answer. */
 const show = (command: string, body: Record<string, unknown>): string => {
   switch (command) {
@@ -196,9 +188,10 @@ const main = async () => {
     return
   }
   const { call, flags } = planCall(command, args)
-  const base = (flags.get('relay') ?? process.env.TESSERA_URL ?? 'http://localhost:8080').replace(/\/+$/, '')
+  const env = process.env
+  const base = relayUrl(flags.get('relay'), env)
   const headers: Record<string, string> = {
-    authorization: `Bearer ${resolveAdminToken(flags, process.env)}`,
+    authorization: `Bearer ${adminToken(flags.get('token'), flags.get('data-dir') ?? env.DATA_DIR ?? './data', env)}`,
     'content-type': 'application/json',
   }
   const as = flags.get('as')

@@ -1,8 +1,14 @@
 /**
  * What every command-line tool shares: flag parsing with usage errors, integer/time/region flags,
- * progress on a terminal, and a main runner with exit codes (2 usage, 1 failure).
+ * finding the relay and its admin token, progress on a terminal, and a main runner with exit
+ * codes (2 usage, 1 failure).
  */
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { Rect } from '../shared/placement.ts'
+
+/** The environment variables the operator commands read (passed in by each entry). */
+export type CliEnv = Readonly<Record<string, string | undefined>>
 
 /** A usage error: the CLI prints it and exits with status 2. */
 export class UsageError extends Error {}
@@ -43,6 +49,33 @@ export const parseTimeFlag = (text: string, name: string): number => {
   const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN
   if (Number.isNaN(t)) throw new UsageError(`--${name} must be ms since 1970 or an ISO 8601 date, got ${text}`)
   return t
+}
+
+/**
+ * The relay's base URL (no trailing slash): `--relay`, else TESSERA_URL, else where a relay
+ * started with the same environment listens: HOST and PORT as relay/config.ts reads them (PORT
+ * default 8080; HOST '' or a wildcard address = all interfaces, reached here as localhost).
+ */
+export const relayUrl = (flag: string | undefined, env: CliEnv): string => {
+  const given = flag ?? env.TESSERA_URL
+  if (given !== undefined && given !== '') return given.replace(/\/+$/, '')
+  const portText = env.PORT ?? '8080'
+  const port = Number(portText)
+  if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) {
+    throw new UsageError(`PORT=${portText} names no port to reach the relay on: pass --relay URL or set TESSERA_URL`)
+  }
+  const host = env.HOST ?? ''
+  const reachable = host === '' || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `http://${reachable}:${port}`
+}
+
+/** The admin token: `--token`, else ADMIN_TOKEN, else the file the relay wrote in its data folder. */
+export const adminToken = (flag: string | undefined, dataDir: string, env: CliEnv): string => {
+  const token = flag ?? env.ADMIN_TOKEN
+  if (token) return token
+  const file = join(resolve(dataDir), 'admin-token')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  throw new UsageError(`no admin token: pass --token, set ADMIN_TOKEN, or point --data-dir at the relay's data (${file} not found)`)
 }
 
 /** Progress on stderr, redrawn in place, only when stderr is a terminal. */

@@ -37,7 +37,7 @@ import { ClassicLevel } from 'classic-level'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { MAX_BOARD_SIDE } from '../shared/board.ts'
-import { type Block, decodeLegacy, encodeBlock, openBlock, recordOf, recordsOf } from './record-block.ts'
+import { type Block, decodeLegacy, encodeBlock, openBlock, type PlacementRecord, recordOf, recordsOf } from './record-block.ts'
 import { createTileIndex, type TileIndex } from './tile-index.ts'
 
 /** How often changed tile index chunks are written, ms (a restart replays at most this much history into the index). */
@@ -45,34 +45,8 @@ export const INDEX_FLUSH_MS = 5_000
 /** Tile index chunks (16 KB each) written per LevelDB batch. */
 const INDEX_FLUSH_CHUNKS = 256
 
-/** What wrote a history record. */
-export const RecordKind = {
-  /** A placement by an identity (admins included). */
-  Placement: 0,
-  /** An admin fill or blank of a rectangle. */
-  Fill: 1,
-  /** A tile restored by a rollback or its undo; `ref` is the placement whose colour it restores (0: none). */
-  Restore: 2,
-} as const
-export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind]
-
-/** One write to the board, in commit order. Times in ms since the Unix epoch. */
-export type PlacementRecord = {
-  seq: number
-  x: number
-  y: number
-  color: number
-  user: string
-  placedAt: number
-  kind: RecordKind
-  /** For Restore records: the seq of the placement restored, 0 for "never placed". */
-  ref: number
-  /**
-   * The client-chosen placement id (shared/protocol.ts PLACEMENT_ID_PATTERN) of a placement that
-   * had one: stored so that a retry after a restart is still recognised. Absent otherwise.
-   */
-  id?: string
-}
+// The record types live with their codec (relay/record-block.ts); re-exported for the store's users.
+export { type PlacementRecord, RecordKind } from './record-block.ts'
 
 /** An audit log entry: who did what, when, and how many tiles it changed. */
 export type AuditEntry = { seq: number; at: number; actor: string; action: string; board: string | null; tiles: number; details: unknown }

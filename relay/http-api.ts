@@ -1,6 +1,7 @@
 /**
  * The HTTP API (docs/PROTOCOL.md) and the static client. Every answer is JSON except static
- * files; every expected failure is a 4xx with { ok: false, error, message }.
+ * files; every failure is { ok: false, error, message }: a 4xx for an expected one, 503 when the
+ * storage fails (a placement's `unavailable`), 500 for a bug.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
@@ -23,7 +24,7 @@ import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
 import type { HostName, HostNames } from './host-names.ts'
 import { type HostTokenKeys, verifyHostToken } from './host-token.ts'
-import { HttpError, readJson, send } from './http-util.ts'
+import { carriesBody, HttpError, readBody, readJson, send } from './http-util.ts'
 import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import type { Logger } from './log.ts'
@@ -255,6 +256,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    // The body limit holds for every endpoint, also those that never look at a body (a session
+    // renewal, a GET): the body is read here, once, and handlers parse what was read.
+    if (carriesBody(req)) await readBody(req, config.maxBodyBytes)
     if (await handleSnapshotRoute(req, res, url, snapshotDeps)) return
     // HEAD is GET without a body: Node's response drops the body of an answer to HEAD and keeps
     // its headers (content-length included).

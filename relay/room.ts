@@ -637,7 +637,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       }
       for (const p of batch) {
         if (p.kind === 'config') p.done({ ok: true, placedAt: lastCommitAt, nextPlaceAt: lastCommitAt })
-        else p.done({ ok: true, placedAt: p.record.placedAt, nextPlaceAt: p.record.placedAt + board.cooldownMs })
+        else {
+          // Only an identity's placement reserved a cooldown; admin places and writes have none.
+          const { placedAt } = p.record
+          p.done({ ok: true, placedAt, nextPlaceAt: p.cooldown ? placedAt + board.cooldownMs : placedAt })
+        }
       }
     } finally {
       for (const conn of corked) conn.uncork()

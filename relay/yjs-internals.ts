@@ -11,7 +11,7 @@ import * as Y from 'yjs'
  * alone are hundreds of thousands of structs, which made each overwrite cost tens of
  * microseconds and ingest fall as the board filled (measured: 21k -> 7k placements/s over
  * 240k placements). Bounding the array bounds the splice. Each rotation adds one entry to the
- * state vector (about 8 bytes, and about 0.3 us per transaction, RESEARCH.md): one entry per
+ * state vector (about 8 bytes, and about 0.3 us per transaction, measured in the project's research): one entry per
  * ~4k placements, ~4,000 entries (~32 KB) after r/place 2017's 16.5 M. Measured ingest (one run
  * each, 400k placements, 2026-12-03): 16,384 -> 48.7k/s (tryToMergeWithLefts 9% of the relay's
  * samples), 8,192 -> 55.5k, 4,096 -> 58.3k, 2,048 -> 60.7k/s.

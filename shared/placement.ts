@@ -29,7 +29,7 @@ export type PlacementContext = {
 export type ValidPlacement = { ok: true; x: number; y: number; color: number }
 
 /** A placement that did not pass. */
-export type RejectedPlacement = { ok: false; error: PlaceError; retryAfterMs?: number; message?: string }
+export type RejectedPlacement = { ok: false; error: PlaceError; retryAfterMs?: number; message: string }
 
 /**
  * Checks a placement intent against the board and the rules. Order: shape, bounds, colour,
@@ -61,7 +61,15 @@ export const validatePlacement = (
       return { ok: false, error: PlaceError.Protected, message: 'this area is protected' }
     }
     const wait = cooldownRemaining(board.cooldownMs, ctx.lastPlacedAt, ctx.now)
-    if (wait > 0) return { ok: false, error: PlaceError.Cooldown, retryAfterMs: wait }
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000)
+      return {
+        ok: false,
+        error: PlaceError.Cooldown,
+        retryAfterMs: wait,
+        message: `cooling down: one placement per cooldown; wait ${seconds} s`,
+      }
+    }
   }
   return { ok: true, x: px, y: py, color: c }
 }

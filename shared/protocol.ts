@@ -106,8 +106,11 @@ export type PlaceResult =
       error: PlaceError
       /** For cooldown and rate limits: milliseconds until a retry may succeed. */
       retryAfterMs?: number
-      /** Human-readable detail (ban reason, which field was bad). */
-      message?: string
+      /**
+       * Human-readable detail (ban reason, which field was bad, how long to wait). Every refusal
+       * has one (docs/PROTOCOL.md: every failure is { ok, error, message }).
+       */
+      message: string
     }
 
 /** Defaults of the relay's limits (each can be changed in the relay config). */
@@ -425,10 +428,7 @@ export const readPlaceResult = (dec: decoding.Decoder): { requestId: number; res
   const error = decoding.readVarString(dec) as PlaceError
   const retryAfterMs = decoding.readVarUint(dec)
   const message = decoding.readVarString(dec)
-  const result: PlaceResult = { ok: false, error }
-  if (retryAfterMs > 0) result.retryAfterMs = retryAfterMs
-  if (message) result.message = message
-  return { requestId, result }
+  return { requestId, result: retryAfterMs > 0 ? { ok: false, error, retryAfterMs, message } : { ok: false, error, message } }
 }
 
 /** Encodes a Presence frame. */

@@ -1,7 +1,7 @@
 /**
  * Values stored in the board document, chosen so that a reader holding only a snapshot and a
- * forward diff can paint every value without knowing which Y.Map it sits in (RESEARCH.md: an
- * overwrite item names only its origin, not its map or key).
+ * forward diff can paint every value without knowing which Y.Map it sits in (an overwrite item
+ * names only its origin, not its map or key: docs/PROTOCOL.md, "Decoding sync answers").
  *
  * - A tile value is one integer: (y * MAX_BOARD_SIDE + x) * 32 + color. It is below 2^31, so
  *   Yjs writes it as a varint (at most 5 bytes), and it names its own tile and color.

@@ -3,9 +3,10 @@
  *
  * Why: a Y.Doc cannot apply a forward diff without the state it was computed against (an
  * overwrite item names only its origin, not its map or key, so it stays pending), and a full
- * Y.Doc of a busy board costs hundreds of MB (RESEARCH.md). But every value the board document
- * holds names its own place (tile-codec.ts), so a reader holding a bitmap equal to the board at
- * state vector S can reach the board at S' from encodeStateAsUpdate(doc, S) alone:
+ * Y.Doc of a busy 1000x1000 board costs hundreds of MB of heap (measured in the project's
+ * research). But every value the board document holds names its own place (tile-codec.ts), so
+ * a reader holding a bitmap equal to the board at state vector S can reach the board at S' from
+ * encodeStateAsUpdate(doc, S) alone:
  *
  *   1. decode every struct; keep the items whose content is a tile value, a shard base or the
  *      board descriptor ('config');

@@ -1,7 +1,7 @@
 /**
  * A seeded generator of placements shaped like r/place 2017 (1000x1000, 16 colours, 16.5 M
  * placements by about 1.1 M people over 72 hours). Not a replay of the real data set: a model
- * with the properties that matter to the relay (RESEARCH.md):
+ * with the properties that matter to the relay:
  *
  * - Hot spots: 75% of placements fall in ~400 "artworks", Gaussian blobs (sigma 2..40 tiles)
  *   whose popularity follows Zipf (s = 1.1); 2% of the artworks are replaced every 250 k

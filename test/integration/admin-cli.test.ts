@@ -1,6 +1,6 @@
 /** `npm run admin` and `npm run export-history` as an operator runs them, against a real relay. */
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -9,9 +9,20 @@ import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const run = async (script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+/** The variables by which the commands find a relay: unset unless a test sets them. */
+const RELAY_ENV = ['TESSERA_URL', 'PORT', 'HOST', 'ADMIN_TOKEN', 'DATA_DIR'] as const
+const run = async (
+  script: string,
+  args: string[],
+  envSet: Partial<Record<(typeof RELAY_ENV)[number], string>> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const env: Record<string, string | undefined> = { ...process.env }
+  for (const name of RELAY_ENV) delete env[name]
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root })
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: root,
+      env: { ...env, ...envSet },
+    })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string }
@@ -68,9 +79,60 @@ describe('npm run admin', () => {
     expect(refused.stderr).toContain('403')
     expect((await run('cli/admin.ts', ['--help'])).stdout).toContain('rollback <board>')
   })
+
+  it('finds the relay from HOST and PORT like the relay does, or from TESSERA_URL', async () => {
+    const { hostname, port } = new URL(relay.url)
+    const fromEnv = await run('cli/admin.ts', ['bans'], { PORT: port, HOST: hostname, DATA_DIR: relay.dataDir })
+    expect(fromEnv.stderr).toBe('')
+    expect(fromEnv.code).toBe(0)
+    // HOST unset means every interface: the command reaches it on localhost.
+    expect((await run('cli/admin.ts', ['bans'], { PORT: port, DATA_DIR: relay.dataDir })).code).toBe(0)
+    expect((await run('cli/admin.ts', ['bans'], { TESSERA_URL: `${relay.url}/`, PORT: '1', DATA_DIR: relay.dataDir })).code).toBe(0)
+    // PORT names where it looks: a port nothing listens on is a failure that says where it looked.
+    const elsewhere = await run('cli/admin.ts', ['bans'], { PORT: '1', HOST: hostname, DATA_DIR: relay.dataDir })
+    expect(elsewhere.code).toBe(1)
+    expect(elsewhere.stderr).toContain(`cannot reach the relay at http://${hostname}:1`)
+  })
 })
 
 describe('npm run export-history', () => {
+  it('leaves no file behind on a failure, and an earlier export as it was', async () => {
+    const dir = relay.dataDir
+    const leftovers = () => readdirSync(dir).filter((f) => f.endsWith('.partial'))
+    const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim()
+    const { hostname, port } = new URL(relay.url)
+    // The relay refuses (unknown board), the relay is unreachable, the data folder holds no board.
+    const refused = await run('cli/export-history.ts', [
+      '--board',
+      'nope',
+      '--out',
+      join(dir, 'refused.csv'),
+      '--relay',
+      relay.url,
+      '--token',
+      token,
+    ])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('404 unknown-board')
+    expect(existsSync(join(dir, 'refused.csv'))).toBe(false)
+    const unreachable = await run('cli/export-history.ts', ['--out', join(dir, 'unreachable.csv'), '--token', token], {
+      HOST: hostname,
+      PORT: '1',
+    })
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toContain('cannot reach the relay')
+    expect(existsSync(join(dir, 'unreachable.csv'))).toBe(false)
+    writeFileSync(join(dir, 'kept.csv'), 'an earlier export\n')
+    const wrong = await run('cli/export-history.ts', ['--board', 'nope', '--out', join(dir, 'kept.csv')], {
+      HOST: hostname,
+      PORT: port,
+      DATA_DIR: dir,
+    })
+    expect(wrong.code).toBe(1)
+    expect(readFileSync(join(dir, 'kept.csv'), 'utf8')).toBe('an earlier export\n')
+    expect(leftovers()).toEqual([])
+  })
+
   it('streams the history as CSV from a running relay, and from DATA_DIR once it stopped', async () => {
     const { token } = await newSession(relay.url)
     for (let i = 0; i < 5; i++) await placeHttp(relay.url, token, { x: i, y: 5, color: 2 })
@@ -82,10 +144,18 @@ describe('npm run export-history', () => {
     expect(liveRows[0]).toBe('placed_at,user,x,y,color,kind')
     expect(live.stdout).toContain(`${liveRows.length - 1} rows of main`)
 
-    // While the relay runs, DATA_DIR is locked: the command says to use --relay.
+    // Without --relay: the relay from HOST and PORT and the token from DATA_DIR, as `npm run admin`.
+    const { hostname, port } = new URL(relay.url)
+    const byEnv = join(relay.dataDir, 'by-env.csv')
+    const viaEnv = await run('cli/export-history.ts', ['--out', byEnv], { HOST: hostname, PORT: port, DATA_DIR: relay.dataDir })
+    expect(viaEnv.code).toBe(0)
+    expect(readFileSync(byEnv, 'utf8')).toBe(readFileSync(fromRelay, 'utf8'))
+
+    // While the relay runs, DATA_DIR is locked: the command says to export through the relay.
     const locked = await run('cli/export-history.ts', ['--out', join(relay.dataDir, 'x.csv'), '--data-dir', relay.dataDir])
     expect(locked.code).toBe(1)
-    expect(locked.stderr).toContain('--relay')
+    expect(locked.stderr).toContain('export without --data-dir')
+    expect(existsSync(join(relay.dataDir, 'x.csv'))).toBe(false)
 
     await relay.close()
     const fromDisk = join(relay.dataDir, 'disk.csv')

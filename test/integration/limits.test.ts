@@ -53,6 +53,33 @@ describe('per-address limits', () => {
   })
 })
 
+describe('body limit (MAX_BODY_BYTES=1024 here)', () => {
+  const big = 'x'.repeat(2 * 1024 * 1024)
+  const post = async (path: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${relay.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: big,
+    })
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+  }
+
+  it('answers a 2 MB body with 413 on every endpoint, also those that never read a body', async () => {
+    const { token } = await newSession(relay.url)
+    const tooLarge = { status: 413, body: { ok: false, error: 'too-large', message: 'the body exceeds 1024 bytes' } }
+    // A new identity, and a renewal (which used to answer 200 without looking at the body).
+    expect(await post('/api/session')).toEqual(tooLarge)
+    expect(await post('/api/session', { authorization: `Bearer ${token}` })).toEqual(tooLarge)
+    expect(await post('/api/boards/main/place', { authorization: `Bearer ${token}` })).toEqual(tooLarge)
+    // Routes that answer 404/405/401 without a body get the limit first.
+    expect(await post('/api/health')).toEqual(tooLarge)
+    expect(await post('/api/admin/boards/main/undo')).toEqual(tooLarge)
+    // A body under the limit still reaches the handler.
+    const renewed = await fetch(`${relay.url}/api/session`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' })
+    expect(renewed.status).toBe(200)
+  })
+})
+
 describe('secrets on disk', () => {
   it('keeps the token secret and the admin token readable by the owner only', () => {
     expect(statSync(join(relay.dataDir, 'secret')).mode & 0o777).toBe(0o600)

@@ -125,6 +125,8 @@ describe('HTTP placement', () => {
     const second = await placeHttp(relay.url, a.token, { x: 4, y: 4, color: 4 })
     expect(second.status).toBe(429)
     expect(second.body).toMatchObject({ ok: false, error: 'cooldown' })
+    // Every failure carries a human-readable message (docs/PROTOCOL.md), the cooldown too.
+    expect(second.body.message).toMatch(/^cooling down: .*wait \d+ s$/)
     expect(second.body.retryAfterMs).toBeGreaterThan(50_000)
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(50)
     expect(bitmapOf('main')[4 * 1000 + 4]).toBe(0)

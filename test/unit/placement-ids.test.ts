@@ -39,7 +39,7 @@ describe('placement ids', () => {
     expect(ids.get('a', 'p')?.outcome).toEqual(OK)
     const other = ids.add(entry('a', 'q', 6, null))
     other.waiters = [(r) => heard.push(r)]
-    const unavailable: PlaceResult = { ok: false, error: 'unavailable' }
+    const unavailable: PlaceResult = { ok: false, error: 'unavailable', message: 'the relay cannot write to its storage' }
     ids.drop(other, unavailable)
     expect(heard).toEqual([OK, OK, unavailable])
     expect(ids.get('a', 'q')).toBeUndefined()

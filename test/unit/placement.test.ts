@@ -26,6 +26,7 @@ describe('validatePlacement', () => {
       ok: false,
       error: 'cooldown',
       retryAfterMs: 400,
+      message: 'cooling down: one placement per cooldown; wait 1 s',
     })
     expect(validatePlacement(board, { x: 1, y: 2, color: 3 }, { now: 10_000, lastPlacedAt: 9_000 }).ok).toBe(true)
     expect(cooldownRemaining(1000, undefined, 5)).toBe(0)

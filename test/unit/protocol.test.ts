@@ -34,7 +34,7 @@ describe('protocol codecs', () => {
     expect(readPlace(body(encodePlace(place), MessageType.Place))).toEqual(place)
     const ok = { ok: true, placedAt: 1_795_000_000_000, nextPlaceAt: 1_795_000_300_000 } as const
     expect(readPlaceResult(body(encodePlaceResult(9, ok), MessageType.PlaceResult))).toEqual({ requestId: 9, result: ok })
-    const no = { ok: false, error: PlaceError.Cooldown, retryAfterMs: 1234 } as const
+    const no = { ok: false, error: PlaceError.Cooldown, retryAfterMs: 1234, message: 'wait 2 s' } as const
     expect(readPlaceResult(body(encodePlaceResult(10, no), MessageType.PlaceResult))).toEqual({ requestId: 10, result: no })
     expect(readError(body(encodeError('read-only', 'no'), MessageType.Error))).toEqual({ code: 'read-only', message: 'no' })
     expect(readSession(body(encodeSession('abc', 5), MessageType.Session))).toEqual({ user: 'abc', nextPlaceAt: 5 })

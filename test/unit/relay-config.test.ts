@@ -54,6 +54,16 @@ describe('relay configuration', () => {
     ])
   })
 
+  it('takes every board field from config.json, shardSize included (a power of two in 16..256)', () => {
+    const board = { id: 'art', width: 300, height: 200, palette: ['#000000', '#ffffff'], shardSize: 32, cooldownMs: 5000, locked: true }
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards: [board] }))
+    expect(parseRelayConfig({ DATA_DIR: tmp.dir }).boards).toEqual([board])
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards: [{ id: 'art', shardSize: 48 }] }))
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow('board "art": shardSize must be a power of two in 16..256')
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ boards: [{ id: 'art', shard: 32 }] }))
+    expect(() => parseRelayConfig({ DATA_DIR: tmp.dir })).toThrow('unknown board field "shard"')
+  })
+
   it('refuses bad values with a message naming them', () => {
     const bad: [Record<string, string>, RegExp][] = [
       [{ PORT: '70000' }, /PORT/],
