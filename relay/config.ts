@@ -71,6 +71,13 @@ export type RelayConfig = {
    * only; '*' = anyone. Env EMBED_ORIGINS, comma-separated.
    */
   embedOrigins: string[]
+  /**
+   * Host origins whose embeds (the <tessera-board> element, the /embed page) may place: they
+   * may ask POST /api/session for a cookie-free identity, and frame /embed without readonly=1.
+   * Empty (the default) = embeds are read-only. Env EMBED_PLACE_ORIGINS, comma-separated
+   * origins ('*' = any). Read-only embedding works from anywhere whatever this says.
+   */
+  embedPlaceOrigins: string[]
   /** Most simultaneous WebSockets from one address (4429 beyond). Env MAX_CONNECTIONS_PER_IP. */
   maxConnectionsPerIp: number
   /** Placements per second one address may make across all its identities, and its burst. */
@@ -115,14 +122,14 @@ export type RelayConfig = {
 /** Most boards one relay serves: each holds its bitmap and document in memory. */
 export const MAX_BOARDS = 64
 
-const embedOrigins = (raw: string | undefined): string[] => {
+const embedOrigins = (raw: string | undefined, name = 'EMBED_ORIGINS'): string[] => {
   const list = (raw ?? '')
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean)
   for (const o of list) {
     if (o !== '*' && !/^https?:\/\/[a-z0-9.-]+(:\d+)?$/i.test(o))
-      throw new Error(`EMBED_ORIGINS: ${JSON.stringify(o)} is not * or an origin like https://example.org`)
+      throw new Error(`${name}: ${JSON.stringify(o)} is not * or an origin like https://example.org`)
   }
   return list
 }
@@ -225,6 +232,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     log: env.LOG ?? '',
     adminToken: adminToken(env.ADMIN_TOKEN),
     embedOrigins: embedOrigins(env.EMBED_ORIGINS),
+    embedPlaceOrigins: embedOrigins(env.EMBED_PLACE_ORIGINS, 'EMBED_PLACE_ORIGINS'),
     maxConnectionsPerIp: envInt(env, 'MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
     ipPlacementsPerSecond: envInt(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
     ipPlacementBurst: envInt(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),

@@ -7,14 +7,17 @@ import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
 import {
   IDEMPOTENCY_HEADER,
+  ORIGIN_NOT_ALLOWED,
   PLACE_ERROR_STATUS,
   SESSION_ERROR_STATUS,
   type SessionAnswer,
   SessionError,
   TOKEN_COOKIE,
+  TOKEN_SUBPROTOCOL_PREFIX,
 } from '../shared/protocol.ts'
 import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
+import { EMBED_PAGE_PATHS, EMBED_SCRIPT_PATH, embedFrameAncestors, embedPolicy, mayPlaceFrom } from './embed-policy.ts'
 import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
 import { HttpError, readJson, send } from './http-util.ts'
@@ -65,7 +68,14 @@ export const readToken = (req: IncomingMessage, url: URL, signer: TokenSigner, n
   let token: string | null = null
   let source: TokenSource = 'header'
   const auth = req.headers.authorization
+  // A browser WebSocket cannot set headers: an embed offers the subprotocol
+  // tessera.token.<token> after `tessera` (the relay answers `tessera`). A header, not a cookie.
+  const offered = (req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))
   if (auth?.startsWith('Bearer ')) token = auth.slice(7).trim()
+  else if (offered) token = offered.slice(TOKEN_SUBPROTOCOL_PREFIX.length)
   else if (url.searchParams.has('token')) {
     token = url.searchParams.get('token')
     source = 'query'
@@ -136,8 +146,8 @@ const tileHistoryPage = async (history: HistoryStore, board: string, x: number, 
  * styles and service worker; WebSockets to this relay; images from data: and blob: URLs for
  * snapshots), and framing limited to the configured embedding origins.
  */
-export const pageSecurityHeaders = (embedOrigins: readonly string[]): Record<string, string> => {
-  const ancestors = embedOrigins.includes('*') ? '*' : ["'self'", ...embedOrigins].join(' ')
+export const pageSecurityHeaders = (embedOrigins: readonly string[], frameAncestors?: string): Record<string, string> => {
+  const ancestors = frameAncestors ?? (embedOrigins.includes('*') ? '*' : ["'self'", ...embedOrigins].join(' '))
   const csp = [
     "default-src 'self'",
     "script-src 'self'",
@@ -154,7 +164,7 @@ export const pageSecurityHeaders = (embedOrigins: readonly string[]): Record<str
   return {
     'content-security-policy': csp,
     // Older browsers without frame-ancestors: same origin only unless embedding is configured.
-    ...(embedOrigins.length === 0 ? { 'x-frame-options': 'SAMEORIGIN' } : {}),
+    ...(embedOrigins.length === 0 && frameAncestors === undefined ? { 'x-frame-options': 'SAMEORIGIN' } : {}),
     'cross-origin-opener-policy': 'same-origin',
   }
 }
@@ -174,10 +184,10 @@ export const createHttpHandler = (deps: HttpDeps) => {
     req: IncomingMessage,
     presented: Exclude<TokenCheck, { kind: 'valid' }>,
     t: number,
+    body: unknown,
   ): Promise<({ ok: true; token: string } & Identity) | Extract<SessionAnswer, { ok: false }>> => {
     const { pow } = deps
     if (pow.bits > 0) {
-      const body = await readJson(req, config.maxBodyBytes, {})
       const { challenge, nonce } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
       if (challenge === undefined && nonce === undefined) {
         const why = presented.kind === 'expired' ? 'the token expired; a new identity' : 'a new identity'
@@ -235,6 +245,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
     const [, resource, id, sub, a, b] = parts
 
     if (resource === 'health' && parts.length === 2 && method === 'GET') return send(res, 200, { ok: true }, cors)
+    if (resource === 'embed' && parts.length === 2 && method === 'GET') return send(res, 200, embedPolicy(config.embedPlaceOrigins), cors)
 
     if (resource === 'session' && parts.length === 3 && id === 'challenge') {
       if (method !== 'GET') throw new HttpError(405, 'method-not-allowed', 'use GET')
@@ -243,20 +254,28 @@ export const createHttpHandler = (deps: HttpDeps) => {
 
     if (resource === 'session' && parts.length === 2) {
       if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
+      // Embeds (docs/EMBEDDING.md) ask from their host's origin: only EMBED_PLACE_ORIGINS may.
+      if (!mayPlaceFrom(req.headers.origin, req.headers.host, config.embedPlaceOrigins)) {
+        throw new HttpError(403, ORIGIN_NOT_ALLOWED, `embeds on ${req.headers.origin} are read-only (EMBED_PLACE_ORIGINS)`)
+      }
       const t = now()
+      const body = await readJson(req, config.maxBodyBytes, {})
+      // {"cookie": false}: the token is answered in the body only (an embed keeps it in memory).
+      const cookieFree = typeof body === 'object' && body !== null && (body as Record<string, unknown>).cookie === false
+      const headers: Record<string, string> = cookieFree ? { 'access-control-allow-origin': '*' } : {}
       const presented = readToken(req, url, signer, t)
       const issued =
         presented.kind === 'valid'
           ? { ok: true as const, ...signer.renew(presented.identity.user, t) }
-          : await newIdentity(req, presented, t)
+          : await newIdentity(req, presented, t, body)
       if (!issued.ok) {
-        const headers: Record<string, string> = issued.retryAfterMs ? { 'retry-after': String(Math.ceil(issued.retryAfterMs / 1000)) } : {}
+        if (issued.retryAfterMs) headers['retry-after'] = String(Math.ceil(issued.retryAfterMs / 1000))
         return send(res, SESSION_ERROR_STATUS[issued.error], issued, headers)
       }
       const { token, user, issuedAt, expiresAt } = issued
       const maxAge = Math.max(0, Math.floor((expiresAt - t) / 1000))
-      const cookie = `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; SameSite=Lax; HttpOnly`
-      return send(res, 200, { ok: true, token, user, issuedAt, expiresAt } satisfies SessionAnswer, { 'set-cookie': cookie })
+      if (!cookieFree) headers['set-cookie'] = `${TOKEN_COOKIE}=${token}; Path=/; Max-Age=${maxAge}; SameSite=Lax; HttpOnly`
+      return send(res, 200, { ok: true, token, user, issuedAt, expiresAt } satisfies SessionAnswer, headers)
     }
 
     if (resource === 'boards') {
@@ -309,8 +328,16 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const staticFiles = createStaticFiles(config.staticDir)
-  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) =>
-    staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins))
+  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    // The embed page may be framed as EMBED_PLACE_ORIGINS allow; the element's module is loaded
+    // by pages of any origin (a module script is fetched with CORS).
+    if (EMBED_PAGE_PATHS.has(url.pathname)) {
+      const ancestors = embedFrameAncestors(url.searchParams.get('readonly') === '1', config.embedPlaceOrigins)
+      return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins, ancestors))
+    }
+    const extra: Record<string, string> = url.pathname === EMBED_SCRIPT_PATH ? { 'access-control-allow-origin': '*' } : {}
+    return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins), extra)
+  }
 
   return (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-content-type-options', 'nosniff')

@@ -197,6 +197,14 @@ export type SessionAnswer =
 export const TOKEN_COOKIE = 'tessera_token'
 /** Query parameter that carries the identity token (WebSocket and HTTP). */
 export const TOKEN_PARAM = 'token'
+/**
+ * WebSocket subprotocols of a browser client without a cookie (an embed): it offers
+ * [TESSERA_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token] and the relay answers TESSERA_SUBPROTOCOL.
+ */
+export const TESSERA_SUBPROTOCOL = 'tessera'
+export const TOKEN_SUBPROTOCOL_PREFIX = 'tessera.token.'
+/** POST /api/session from a foreign origin not in EMBED_PLACE_ORIGINS (HTTP 403): embeds there are read-only. */
+export const ORIGIN_NOT_ALLOWED = 'origin-not-allowed'
 /** Query parameter by which a WebSocket client opts in to Presence and Session frames. */
 export const TESSERA_PARAM = 'tessera'
 /** Query parameter that picks how live changes reach a socket (LiveMode; default yjs). */
