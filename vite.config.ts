@@ -21,7 +21,7 @@ const COMPRESSIBLE = new Set(['.js', '.mjs', '.css', '.html', '.svg', '.webmanif
  * its file is not written: the file is then sent as it is. Runs after every other closeBundle
  * (order 'post', sequential) so that it also sees the service worker vite-plugin-pwa writes then.
  */
-const precompress = (): Plugin => {
+export const precompress = (): Plugin => {
   let outDir = ''
   const walk = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
@@ -55,6 +55,25 @@ const precompress = (): Plugin => {
 }
 
 /**
+ * The /embed page registers the service worker itself (client/embed-page.ts), catching the
+ * refusal a third-party frame meets where storage is blocked: vite-plugin-pwa's register script
+ * (an unhandled rejection there) and the install manifest are taken out of embed.html. Runs after
+ * vite-plugin-pwa's transformIndexHtml (enforce 'post', listed after it).
+ */
+const embedPageWithoutPwaTags = (): Plugin => ({
+  name: 'tessera-embed-page',
+  apply: 'build',
+  enforce: 'post',
+  transformIndexHtml: {
+    order: 'post',
+    handler: (html, ctx) =>
+      ctx.filename.endsWith('embed.html')
+        ? html.replace(/<script id="vite-plugin-pwa:register-sw"[^>]*><\/script>/, '').replace(/<link rel="manifest"[^>]*>/, '')
+        : html,
+  },
+})
+
+/**
  * Where the dev server proxies /api and /ws: the relay's default port, or RELAY_URL (e.g.
  * RELAY_URL=http://localhost:9000 npx vite). Only the dev server reads it; builds do not.
  */
@@ -68,6 +87,9 @@ export default defineConfig({
     // The relay serves assets/ with immutable caching; vite names them by content hash.
     assetsDir: 'assets',
     target: 'es2022',
+    // The app, and the /embed page (an iframe's board, docs/EMBEDDING.md). The <tessera-board>
+    // module /embed.js is a second build: vite.embed.config.ts.
+    rollupOptions: { input: { main: here('./client/index.html'), embed: here('./client/embed.html') } },
   },
   server: {
     proxy: {
@@ -100,8 +122,10 @@ export default defineConfig({
         globPatterns: ['**/*.{js,css,html,svg}'],
         // The API and the WebSocket are live data: never answer them from the cache, and never
         // answer their URLs with the app shell.
-        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//],
+        // /embed is its own page (precached embed.html, found by its clean URL), never the app.
+        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//, /^\/embed/],
       },
     }),
+    embedPageWithoutPwaTags(),
   ],
 })

@@ -9,31 +9,21 @@
  *   palette/tile/Place ── placer (shared rules) ── Place frame ──► relay ── PlaceResult ──► HUD
  */
 import { BOARD_ID_PATTERN, type BoardConfig } from '../shared/board.ts'
-import { fromBase64 } from '../shared/cold-start.ts'
 import { CloseCode, newPlacementId } from '../shared/protocol.ts'
 import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
-import {
-  type ApiResult,
-  createSession,
-  fetchBoard,
-  fetchBytes,
-  fetchSnapshotInfo,
-  fetchTile,
-  type Session,
-  type SnapshotInfo,
-} from './sync/api.ts'
+import { type ApiResult, createSession, fetchBoard, fetchSnapshotInfo, fetchTile, type Session } from './sync/api.ts'
 import { backoffDelay, drawBackoffCap } from './sync/backoff.ts'
-import { createBoardState, type VersionedConfig } from './sync/board-state.ts'
+import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
 import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
+import { loadSnapshot } from './sync/load-snapshot.ts'
 import { createPlacer } from './sync/placement.ts'
-import { browserInflate, decodePngIndices } from './sync/png-indices.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
 import { createBoardDescription } from './ui/board-description.ts'
 import { createCooldownAlert } from './ui/cooldown-alert.ts'
@@ -102,37 +92,6 @@ const showFatal = (title: string, detail: string) => {
   document.body.dataset.connection = 'failed'
 }
 
-/** The snapshot's pixels as colour indices and the state vector they stand at, or null (none, or unreadable). */
-const loadSnapshot = async (
-  origin: string,
-  metaAsked: Promise<ApiResult<SnapshotInfo>>,
-): Promise<{ bitmap: Uint8Array; width: number; height: number; stateVector: Uint8Array } | null> => {
-  const meta = await metaAsked
-  if (!meta.ok) return null
-  const bytes = await fetchBytes(`${origin}${meta.pngUrl}`)
-  if (!bytes) return null
-  try {
-    // Measured for the console and test/perf/client-start.ts: performance.getEntriesByName('tessera:snapshot-decode').
-    const startedAt = performance.now()
-    const png = await decodePngIndices(bytes, browserInflate)
-    performance.measure('tessera:snapshot-decode', { start: startedAt })
-    if ('error' in png || png.width !== meta.width || png.height !== meta.height) return null
-    return { bitmap: png.bitmap, width: png.width, height: png.height, stateVector: fromBase64(meta.stateVector) }
-  } catch {
-    return null
-  }
-}
-
-const configOf = (info: BoardConfig): BoardConfig => ({
-  id: info.id,
-  width: info.width,
-  height: info.height,
-  palette: info.palette,
-  shardSize: info.shardSize,
-  cooldownMs: info.cooldownMs,
-  locked: info.locked,
-})
-
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const { origin, boardId } = opts
   if (boardId === null) {
@@ -182,7 +141,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (!(await boardAsked).result.ok) snapshotAsked = loadSnapshot(origin, fetchSnapshotInfo(origin, boardId))
     if (asked.date !== null) clock.observeCoarse(asked.date, Date.now())
     online = info.online
-    initial = { board: configOf(info), version: 0 }
+    initial = { board: boardConfigOf(info), version: 0 }
   }
 
   const state = createBoardState(initial)

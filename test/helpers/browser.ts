@@ -30,6 +30,19 @@ export const buildClient = async (outDir: string): Promise<void> => {
   })
 }
 
+/**
+ * Builds /embed.js (the <tessera-board> module, vite.embed.config.ts) into `outDir`, beside a
+ * client built there by buildClient (as npm run build does).
+ */
+export const buildEmbedScript = async (outDir: string): Promise<void> => {
+  await build({
+    configFile: resolve(import.meta.dirname, '../../vite.embed.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: false },
+  })
+}
+
 /** Viewport CSS px of the centre of tile (x, y), from where the board canvas is drawn. */
 export const tileCenter = (page: Page, x: number, y: number) =>
   page.evaluate(
