@@ -121,7 +121,13 @@ type FileInfo = {
 /** Files known per path; bounded by the files in STATIC_DIR (only existing files enter). */
 export type StaticFiles = {
   /** Answers a GET or HEAD for a path outside /api. Throws HttpError 404 when there is nothing to serve. */
-  serve: (req: IncomingMessage, res: ServerResponse, url: URL, pageHeaders: Record<string, string>, extraHeaders?: Record<string, string>) => void
+  serve: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    pageHeaders: Record<string, string>,
+    extraHeaders?: Record<string, string>,
+  ) => void
 }
 
 const isFile = (path: string) => {
