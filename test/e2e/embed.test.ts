@@ -3,7 +3,10 @@
  * /embed iframe page, built by vite and served by a real relay addressed as 127.0.0.1, embedded
  * by host pages served from a separate tiny HTTP server on `localhost` (another site), in
  * Debian's Chromium with third-party cookies blocked (--test-third-party-cookie-phaseout; the
- * test checks that the frame has no storage access). Placements are made over HTTP by a test
+ * test checks that the frame has no storage access). Probed on Chromium 156 (Debian 12): a
+ * third-party frame over http got no cookie with or without that flag (a SameSite=None cookie
+ * stored first-party was not sent to it), so the flag states the intent and the checks below
+ * (no storage access, no cookie stored for the relay) hold either way. Placements are made over HTTP by a test
  * client and from the embeds; the test waits on the element's exposed state (colorAt, status,
  * identity), on its canvas pixels, on DOM events and on the iframe's postMessages.
  */
