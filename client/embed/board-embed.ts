@@ -144,6 +144,8 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
   let token: string | null = null
   let me: { user: string; name: string | null } | null = null
   let hostToken = opts.hostToken
+  // Why the relay refused the identity asked for (place() then refuses with it at once), or null.
+  let identityRefusal: RejectedDetail | null = null
   // Bumped on every identity request: an answer to an older one is dropped.
   let identityRound = 0
   const waiters = new Set<() => void>()
@@ -181,6 +183,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     const round = ++identityRound
     token = null
     me = null
+    identityRefusal = null
     const asked: Promise<ApiResult<Session>> = hostToken ? exchangeHostToken(origin, hostToken) : createSession(origin, false, true)
     void asked.then((answer) => {
       if (destroyed || round !== identityRound) return
@@ -191,6 +194,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
           message: answer.ok ? 'the relay answered no token' : answer.message,
           ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         }
+        identityRefusal = detail
         emit(EmbedEvent.Rejected, detail)
         say(`Read-only: ${detail.message}`)
         renderButton()
@@ -240,7 +244,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
   const whenPlaceable = (ms: number): Promise<boolean> =>
     new Promise((resolve) => {
       const check = () => {
-        if (destroyed) return done(false)
+        if (destroyed || identityRefusal) return done(false)
         if (token && me && connection?.canSend() && connection.status() === 'live') done(true)
       }
       const timer = setTimeout(() => done(false), ms)
@@ -263,8 +267,9 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
       refuse({ code: EmbedRefusal.BadRequest, message: 'x, y and color must be integers', x, y, color: c })
     if (state && !inRegion(region, x, y))
       refuse({ code: EmbedRefusal.OutOfRegion, message: 'the tile is outside this embed’s region', x, y, color: c })
-    if (!(await whenPlaceable(PLACE_WAIT_MS)))
-      refuse({ code: EmbedRefusal.Offline, message: 'no live connection with an identity to place with', x, y, color: c })
+    const placeable = await whenPlaceable(PLACE_WAIT_MS)
+    if (identityRefusal) refuse({ ...identityRefusal, x, y, color: c })
+    if (!placeable) refuse({ code: EmbedRefusal.Offline, message: 'no live connection with an identity to place with', x, y, color: c })
     if (!inRegion(region, x, y))
       refuse({ code: EmbedRefusal.OutOfRegion, message: 'the tile is outside this embed’s region', x, y, color: c })
     const final: PlacementState = await placer.place(

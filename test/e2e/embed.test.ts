@@ -17,7 +17,7 @@ import type { Browser, BrowserContext, Frame, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { colorToRgb } from '../../shared/palette.ts'
-import { buildClient, buildEmbedScript } from '../helpers/browser.ts'
+import { buildClient, buildEmbedScript, isMissingSnapshotReport } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -27,6 +27,9 @@ let relay: TestRelay
 let browser: Browser
 let host: Server
 let hostOrigin = ''
+/** A second host site, not in EMBED_PLACE_ORIGINS: its embeds are read-only. */
+let other: Server
+let otherOrigin = ''
 let outDir: { dir: string; remove: () => void }
 const contexts: BrowserContext[] = []
 /** The host pages the tiny server answers, by path. */
@@ -35,13 +38,21 @@ const pages = new Map<string, string>()
 const EMBED_SECRET = 'embed-test-secret-0123456789abcdef'
 
 beforeAll(async () => {
-  host = createServer((req, res) => {
-    const html = pages.get(new URL(req.url ?? '/', 'http://x').pathname)
-    res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' })
-    res.end(html ?? 'no such page')
-  })
+  const serve = () =>
+    createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname
+      // No icon: answered empty, so that the browser logs no 404 (console errors are checked).
+      if (path === '/favicon.ico') return void res.writeHead(204).end()
+      const html = pages.get(path)
+      res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' })
+      res.end(html ?? 'no such page')
+    })
+  host = serve()
+  other = serve()
   await new Promise<void>((resolve) => host.listen(0, 'localhost', resolve))
+  await new Promise<void>((resolve) => other.listen(0, 'localhost', resolve))
   hostOrigin = `http://localhost:${(host.address() as AddressInfo).port}`
+  otherOrigin = `http://localhost:${(other.address() as AddressInfo).port}`
   outDir = makeTmpDir('tessera-embed-')
   const [, started] = await Promise.all([
     buildClient(outDir.dir).then(() => buildEmbedScript(outDir.dir)),
@@ -74,6 +85,7 @@ afterAll(async () => {
   await browser?.close()
   await relay?.stop()
   await new Promise((r) => host?.close(r))
+  await new Promise((r) => other?.close(r))
   outDir?.remove()
 })
 
@@ -86,8 +98,11 @@ const RECORDER = `<script>
   addEventListener('message', (e) => { if (e.origin === '__RELAY__') messages.push(e.data) })
 </script>`
 
+/** Console errors of each page and its frames (CSP violations among them), but the documented snapshot 404. */
+const consoleErrors = new Map<Page, string[]>()
+
 /** Serves a host page on the host site and opens it in a fresh profile. */
-const openHost = async (name: string, body: string): Promise<Page> => {
+const openHost = async (name: string, body: string, origin = hostOrigin): Promise<Page> => {
   pages.set(
     `/${name}`,
     `<!doctype html><html><head><meta charset="utf-8"></head><body>${RECORDER}${body}</body></html>`.replaceAll('__RELAY__', relay.url),
@@ -98,7 +113,12 @@ const openHost = async (name: string, body: string): Promise<Page> => {
   page.on('pageerror', (err) => {
     throw err
   })
-  await page.goto(`${hostOrigin}/${name}`)
+  const errors: string[] = []
+  consoleErrors.set(page, errors)
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !isMissingSnapshotReport(m.text(), m.location().url)) errors.push(`${m.location().url}: ${m.text()}`)
+  })
+  await page.goto(`${origin}/${name}`)
   return page
 }
 
@@ -217,6 +237,10 @@ describe('embedded on another site, third-party cookies blocked', () => {
     await page.evaluate(() => (document.getElementById('el') as unknown as Board).select(5, 6))
     const selected = await waitFor(async () => (await events(page)).find((e) => e.type === 'tessera-select'), { what: 'tessera-select' })
     expect(selected.detail).toMatchObject({ x: 5, y: 6, color: 3, placer: user })
+    // Both forms under their CSPs (the host's: none; the /embed page's: the relay's), no error.
+    expect(consoleErrors.get(page)).toEqual([])
+    // EMBED_SCREENSHOT=/tmp/embed.png: pictures of the embeds, to look at.
+    if (process.env.EMBED_SCREENSHOT) await page.screenshot({ path: process.env.EMBED_SCREENSHOT })
   })
 
   it('places anonymously from the element, the identity held in memory (no cookie), only inside its region', async () => {
@@ -256,6 +280,86 @@ describe('embedded on another site, third-party cookies blocked', () => {
     expect(seen.some((e) => e.type === 'tessera-rejected' && e.detail.code === 'out-of-region')).toBe(true)
     // No cookie was set for the relay: the identity lives in the element's memory only.
     expect(await page.context().cookies(relay.url)).toEqual([])
+
+    // The same through the element's own palette, tile and Place button (inside its shadow root).
+    await page.locator('#el .swatch').nth(6).click()
+    const box = await page.locator('#el canvas.board').boundingBox()
+    if (!box) throw new Error('no canvas box')
+    // Region tile (4, 5) is board tile (14, 15).
+    await page.mouse.click(box.x + (4.5 * box.width) / 8, box.y + (5.5 * box.height) / 8)
+    await page.locator('#el button.place').click()
+    await waitFor(() => relay.rooms.get('main')?.bitmap()[15 * 64 + 14] === 6, { what: 'the placement from the Place button' })
+    if (process.env.EMBED_SCREENSHOT) await page.screenshot({ path: process.env.EMBED_SCREENSHOT.replace(/\.png$/, '-region.png') })
+  })
+
+  it('an embed on a site outside EMBED_PLACE_ORIGINS is read-only: its identity is refused and place() says why', async () => {
+    const page = await openHost('not-allowed', elementHtml('el', 'board="main"'), otherOrigin)
+    const refused = await waitFor(async () => (await events(page)).find((e) => e.type === 'tessera-rejected'), { what: 'the refusal' })
+    expect(refused.detail.code).toBe('origin-not-allowed')
+    const code = await page.evaluate(() =>
+      (document.getElementById('el') as unknown as Board).place({ x: 1, y: 1, color: 1 }).then(
+        () => null,
+        (e: Error & { code: string }) => e.code,
+      ),
+    )
+    expect(code).toBe('origin-not-allowed')
+    // It still shows the live board.
+    await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'the read-only element live' })
+  })
+
+  it('follows attribute changes: another board, another region', async () => {
+    const page = await openHost('attributes', elementHtml('el', 'board="main" readonly'))
+    await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'main live' })
+    expect(await colorAt(page, '#el', 40, 40)).toBeDefined()
+    await page.evaluate(() => document.getElementById('el')?.setAttribute('board', 'slow'))
+    await waitFor(async () => (await events(page)).some((e) => e.type === 'tessera-ready' && e.detail.board === 'slow'), {
+      what: 'the slow board ready',
+    })
+    await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'slow live' })
+    // slow is 32 x 32: tile (40, 40) is no longer on the board shown.
+    expect(await colorAt(page, '#el', 40, 40)).toBeUndefined()
+    await page.evaluate(() => document.getElementById('el')?.setAttribute('region', '0,0,5,3'))
+    await waitFor(
+      async () =>
+        (await page.evaluate(() => {
+          const c = document.getElementById('el')?.shadowRoot?.querySelector('canvas.board') as HTMLCanvasElement | null
+          return c ? `${c.width}x${c.height}` : null
+        })) === '5x3',
+      { what: 'the new region shown' },
+    )
+  })
+
+  it('a return visit paints the board kept in IndexedDB at once, before any answer from the relay’s API', async () => {
+    const page = await openHost('stored', elementHtml('el', 'board="main" readonly'))
+    await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'live' })
+    const { token } = await newSession(relay.url)
+    expect((await placeHttp(relay.url, token, { x: 30, y: 31, color: 9 })).status).toBe(200)
+    await waitFor(async () => (await colorAt(page, '#el', 30, 31)) === 9, { what: 'the placement shown' })
+    // Saved every 5 s while the board changes: wait until the record holds the placement.
+    const key = `${relay.url}#main`
+    await waitFor(
+      () =>
+        page.evaluate(
+          (k) =>
+            new Promise<boolean>((resolve) => {
+              const open = indexedDB.open('tessera')
+              open.onsuccess = () => {
+                const get = open.result.transaction('boards').objectStore('boards').get(k)
+                get.onsuccess = () => resolve(get.result?.bitmap?.[31 * get.result.width + 30] === 9)
+                get.onerror = () => resolve(false)
+              }
+              open.onerror = () => resolve(false)
+            }),
+          key,
+        ),
+      { what: 'the board saved to IndexedDB', timeoutMs: 20_000, intervalMs: 200 },
+    )
+    // The relay's API unreachable from now on (the socket is not affected: it catches up).
+    await page.route(`${relay.url}/api/**`, (route) => route.abort())
+    await page.reload()
+    const ready = await waitFor(async () => (await events(page)).find((e) => e.type === 'tessera-ready'), { what: 'ready' })
+    expect(ready.detail.source).toBe('stored')
+    expect(await colorAt(page, '#el', 30, 31)).toBe(9)
   })
 
   it('the iframe takes commands by postMessage from the allowed parent and posts their outcome back', async () => {
