@@ -17,6 +17,7 @@ import { createBoardView, type Ghost } from './render/board-view.ts'
 import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
 import { type ApiResult, createSession, fetchBoard, fetchSnapshotInfo, fetchTile, type Session } from './sync/api.ts'
 import { backoffDelay, drawBackoffCap } from './sync/backoff.ts'
+import { createBoardSaver } from './sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
 import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
@@ -250,24 +251,15 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   let renewedIdentity = false
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
-  let dirty = false
-  const save = () => {
-    const cursor = sync.cursor()
-    const at = connection?.lastLiveAt() ?? null
-    if (!store || !dirty || cursor === null || at === null) return
-    dirty = false
-    const { width, height } = state.config()
-    void store.save({
-      board: boardId,
-      bitmap: state.bitmap(),
-      width,
-      height,
-      config: { board: state.config(), version: state.version() },
-      cursor,
-      savedAt: at,
-    })
-  }
-  setInterval(save, SAVE_EVERY_MS)
+  const saver = createBoardSaver({
+    store,
+    key: boardId,
+    state,
+    cursor: sync.cursor,
+    lastLiveAt: () => connection?.lastLiveAt() ?? null,
+    everyMs: SAVE_EVERY_MS,
+  })
+  const save = saver.save
   window.addEventListener('pagehide', save)
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') save()
@@ -315,9 +307,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
         placer.setNextPlaceAt(s.nextPlaceAt)
         queue.flush()
       },
-      onBoardFrame: () => {
-        dirty = true
-      },
+      onBoardFrame: saver.changed,
     })
     onStatus(connection.status())
   }

@@ -24,6 +24,7 @@ import { type BoardView, createBoardView } from '../render/board-view.ts'
 import { scaleLimits } from '../render/viewport.ts'
 import { type ApiResult, createSession, exchangeHostToken, fetchBoard, fetchSnapshotInfo, fetchTile, type Session } from '../sync/api.ts'
 import { backoffDelay, drawBackoffCap } from '../sync/backoff.ts'
+import { createBoardSaver } from '../sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from '../sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from '../sync/board-store.ts'
 import { createBoardSync, type SyncBasis } from '../sync/board-sync.ts'
@@ -415,9 +416,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
       }),
     )
 
-    let dirty = false
     s.onChange((damage, configChanged) => {
-      dirty = true
       if (configChanged) {
         recrop()
         v.setBoard(regionConfig(s.config()), regionBitmap)
@@ -444,26 +443,17 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     if (source !== 'sync') announce()
 
     const sync = createBoardSync(s, basis)
-    const save = () => {
-      const cursor = sync.cursor()
-      const at = connection?.lastLiveAt() ?? null
-      if (!store || !dirty || cursor === null || at === null) return
-      dirty = false
-      const { width, height } = s.config()
-      void store.save({
-        board: storeKey,
-        bitmap: s.bitmap(),
-        width,
-        height,
-        config: { board: s.config(), version: s.version() },
-        cursor,
-        savedAt: at,
-      })
-    }
-    const saver = setInterval(save, SAVE_EVERY_MS)
+    const saver = createBoardSaver({
+      store,
+      key: storeKey,
+      state: s,
+      cursor: sync.cursor,
+      lastLiveAt: () => connection?.lastLiveAt() ?? null,
+      everyMs: SAVE_EVERY_MS,
+    })
     cleanups.push(() => {
-      clearInterval(saver)
-      save()
+      saver.stop()
+      saver.save()
     })
 
     // Read-only at once; the socket is reopened with the identity when it arrives.
@@ -476,6 +466,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
           if (st === 'live') announce()
           setStatus(st)
         },
+        onBoardFrame: saver.changed,
         onSession: (session) => {
           if (session.user === '' && token) return
           placer.setNextPlaceAt(session.nextPlaceAt)
