@@ -17,7 +17,7 @@
  */
 import type { BoardConfig } from '../../shared/board.ts'
 import type { Rect } from '../../shared/placement.ts'
-import { newPlacementId, TESSERA_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '../../shared/protocol.ts'
+import { CloseCode, newPlacementId, TESSERA_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '../../shared/protocol.ts'
 import { attachGestures } from '../input/gestures.ts'
 import { tapAction } from '../input/tap-zoom.ts'
 import { type BoardView, createBoardView } from '../render/board-view.ts'
@@ -456,6 +456,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
       saver.save()
     })
 
+    let renewedAfterRefusal = false
     // Read-only at once; the socket is reopened with the identity when it arrives.
     connection = createConnection(
       opts.wsBase,
@@ -463,8 +464,16 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
       sync,
       {
         onStatus: (st) => {
-          if (st === 'live') announce()
+          if (st === 'live') {
+            announce()
+            renewedAfterRefusal = false
+          }
           setStatus(st)
+          // The token was refused (expired, say): ask for an identity again, once per identity.
+          if (st === 'closed' && connection?.closedReason()?.code === CloseCode.Unauthorized && token && !renewedAfterRefusal) {
+            renewedAfterRefusal = true
+            acquireIdentity()
+          }
         },
         onBoardFrame: saver.changed,
         onSession: (session) => {
