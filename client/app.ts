@@ -16,7 +16,7 @@ import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
 import { type ApiResult, createSession, fetchBoard, fetchSnapshotInfo, fetchTile, type Session } from './sync/api.ts'
-import { backoffDelay, drawBackoffCap } from './sync/backoff.ts'
+import { boardInfoPatiently } from './sync/board-info-patiently.ts'
 import { createBoardSaver } from './sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
@@ -125,13 +125,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     initial = stored.config
   } else {
     // A first visit needs the board's info; without it, keep asking (with backoff) until the relay answers.
-    let asked = await boardAsked
-    const cap = drawBackoffCap(Math.random())
-    for (let attempt = 0; !asked.result.ok && asked.result.status !== 404; attempt++) {
-      showFatal('Cannot reach the board', `${asked.result.message}. Retrying…`)
-      await new Promise((r) => setTimeout(r, backoffDelay(attempt + 3, cap)))
-      asked = await fetchBoard(origin, boardId)
-    }
+    const asked = await boardInfoPatiently(origin, boardId, boardAsked, (failure) => {
+      showFatal('Cannot reach the board', `${failure.message}. Retrying…`)
+      return true
+    })
     const info = asked.result
     if (!info.ok) {
       showFatal(`No board named “${boardId}”`, 'Check the address, or ask whoever runs this relay which boards it serves.')

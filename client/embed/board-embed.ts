@@ -23,7 +23,7 @@ import { tapAction } from '../input/tap-zoom.ts'
 import { type BoardView, createBoardView } from '../render/board-view.ts'
 import { scaleLimits } from '../render/viewport.ts'
 import { type ApiResult, createSession, exchangeHostToken, fetchBoard, fetchSnapshotInfo, fetchTile, type Session } from '../sync/api.ts'
-import { backoffDelay, drawBackoffCap } from '../sync/backoff.ts'
+import { boardInfoPatiently } from '../sync/board-info-patiently.ts'
 import { createBoardSaver } from '../sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from '../sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from '../sync/board-store.ts'
@@ -354,14 +354,11 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     let initial: VersionedConfig
     if (stored) initial = stored.config
     else {
-      let asked = await boardAsked
-      const cap = drawBackoffCap(Math.random())
-      for (let attempt = 0; !asked.result.ok && asked.result.status !== 404; attempt++) {
-        if (destroyed) return
-        setStatus(navigator.onLine === false ? 'offline' : 'connecting')
-        await new Promise((r) => setTimeout(r, backoffDelay(attempt + 3, cap)))
-        asked = await fetchBoard(origin, boardId)
-      }
+      const asked = await boardInfoPatiently(origin, boardId, boardAsked, () => {
+        if (!destroyed) setStatus(navigator.onLine === false ? 'offline' : 'connecting')
+        return !destroyed
+      })
+      if (destroyed) return
       const info = asked.result
       if (!info.ok) {
         say(`No board named “${boardId}” on this relay`)
