@@ -13,10 +13,14 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import * as decoding from 'lib0/decoding'
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { colorToRgb } from '../../shared/palette.ts'
+import { solve } from '../../shared/proof-of-work.ts'
+import { MessageType, readSession, TESSERA_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '../../shared/protocol.ts'
 import { buildClient, buildEmbedScript, isMissingSnapshotReport } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
@@ -192,6 +196,33 @@ describe('the relay serves the embeds', () => {
     const foreign = await fetch(`${relay.url}/api/session`, { method: 'POST', headers: { origin: 'http://elsewhere.example' } })
     expect(foreign.status).toBe(403)
     expect(((await foreign.json()) as { error: string }).error).toBe('origin-not-allowed')
+
+    // A cookie-free identity for an allowed host: in the body only, readable across origins.
+    const { challenge, bits } = (await (await fetch(`${relay.url}/api/session/challenge`)).json()) as { challenge: string; bits: number }
+    const session = await fetch(`${relay.url}/api/session`, {
+      method: 'POST',
+      headers: { origin: hostOrigin, 'content-type': 'application/json' },
+      body: JSON.stringify({ challenge, nonce: solve(challenge, bits), cookie: false }),
+    })
+    expect(session.status).toBe(200)
+    expect(session.headers.get('set-cookie')).toBeNull()
+    expect(session.headers.get('access-control-allow-origin')).toBe('*')
+    const { token, user } = (await session.json()) as { token: string; user: string }
+    // Presented as a WebSocket subprotocol from the host's origin, it names the socket's user.
+    const ws = new WebSocket(`${relay.wsBase}/main?tessera=1&live=tiles`, [TESSERA_SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`], {
+      origin: hostOrigin,
+    })
+    ws.binaryType = 'arraybuffer'
+    const named = await new Promise<string>((resolve, reject) => {
+      ws.on('message', (data: ArrayBuffer) => {
+        const dec = decoding.createDecoder(new Uint8Array(data))
+        if (decoding.readVarUint(dec) === MessageType.Session) resolve(readSession(dec).user)
+      })
+      ws.on('error', reject)
+    })
+    expect(ws.protocol).toBe(TESSERA_SUBPROTOCOL)
+    expect(named).toBe(user)
+    ws.close()
   })
 })
 
