@@ -88,8 +88,11 @@ export default defineConfig({
     assetsDir: 'assets',
     target: 'es2022',
     // The app, and the /embed page (an iframe's board, docs/EMBEDDING.md). The <tessera-board>
-    // module /embed.js is a second build: vite.embed.config.ts.
+    // module /embed.js is a second build (vite.embed.config.ts), which that page loads.
     rollupOptions: { input: { main: here('./client/index.html'), embed: here('./client/embed.html') } },
+    // Each page is one script, with nothing to preload: no modulepreload polyfill (as a second
+    // page it would become a chunk of its own, one more request for the app).
+    modulePreload: { polyfill: false },
   },
   server: {
     proxy: {
@@ -124,6 +127,15 @@ export default defineConfig({
         // answer their URLs with the app shell.
         // /embed is its own page (precached embed.html, found by its clean URL), never the app.
         navigateFallbackDenylist: [/^\/api\//, /^\/ws\//, /^\/embed/],
+        // /embed.js (the element, built after this service worker by vite.embed.config.ts, so not
+        // precached): from the network, or the copy kept when offline (the /embed page's board).
+        runtimeCaching: [
+          {
+            urlPattern: ({ url }) => url.pathname === '/embed.js',
+            handler: 'NetworkFirst',
+            options: { cacheName: 'tessera-embed' },
+          },
+        ],
       },
     }),
     embedPageWithoutPwaTags(),

@@ -11,21 +11,30 @@
  * are then posted to that origin only, never to '*'; the ones before the hello are kept
  * (at most MAX_BUFFERED) and sent after it. The host's token arrives by postMessage only
  * (`{type: 'tessera-token', token}`), never in the URL, and only from that origin.
+ *
+ * The element is the very module hosts load, /embed.js (vite.embed.config.ts), imported at run
+ * time: this script imports nothing the app does, so the app's build stays as it was (no chunk
+ * shared with this page), and the page's element and the hosts' never differ.
  */
 
-import { EmbedEvent, TAG } from './embed/tessera-board.ts'
-import { fetchEmbedPolicy } from './sync/api.ts'
+import { EmbedEvent, TAG } from './embed/embed-events.ts'
+
+/** The element's module, as hosts load it (a variable: the build leaves the import as it is). */
+const ELEMENT_MODULE = '/embed.js'
 
 /** Events kept for a parent that has not said hello yet (the oldest are dropped). */
 const MAX_BUFFERED = 64
 
 const query = new URLSearchParams(location.search)
 const readonly = query.get('readonly') === '1'
-const board = document.createElement(TAG) as HTMLElement & {
+type Board = HTMLElement & {
   place: (i: { x: number; y: number; color: number }) => Promise<unknown>
   select: (x: number, y: number) => void
   view: (v: { x?: number; y?: number; zoom?: number }) => void
 }
+// Created before its definition arrives: the element upgrades when /embed.js defines it.
+const board = document.createElement(TAG) as Board
+const defined = import(/* @vite-ignore */ ELEMENT_MODULE).then(() => customElements.whenDefined(TAG))
 board.setAttribute('board', query.get('board') || 'main')
 for (const name of ['x', 'y', 'zoom', 'region', 'palette', 'theme']) {
   const v = query.get(name)
@@ -43,7 +52,11 @@ if ('serviceWorker' in navigator) {
   })
 }
 
-const policy = fetchEmbedPolicy('').then((p) => (p.ok ? p.placeOrigins : []))
+// GET /api/embed: the origins whose pages may place (EMBED_PLACE_ORIGINS); none if unreadable.
+const policy: Promise<string[]> = fetch('/api/embed', { credentials: 'omit' })
+  .then((r) => r.json())
+  .then((p: { placeOrigins?: unknown }) => (Array.isArray(p.placeOrigins) ? p.placeOrigins.map(String) : []))
+  .catch(() => [])
 const allowed = async (origin: string): Promise<boolean> => {
   if (readonly || origin === location.origin) return true
   const places = await policy
@@ -81,8 +94,9 @@ window.addEventListener('message', async (event: MessageEvent) => {
     for (const m of buffered.splice(0)) window.parent.postMessage(m, parentOrigin)
     return
   }
-  // Commands only from the origin that said hello.
+  // Commands only from the origin that said hello, once the element is defined.
   if (parentOrigin === null || event.origin !== parentOrigin) return
+  await defined
   if (data.type === 'tessera-token') {
     if (data.token) board.setAttribute('token', String(data.token))
     else board.removeAttribute('token')

@@ -36,17 +36,8 @@ import { h } from '../ui/dom.ts'
 import { formatCountdown } from '../ui/format.ts'
 import { createPaletteBar } from '../ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from '../ui/place-button.ts'
+import { EmbedEvent } from './embed-events.ts'
 import { clampRegion, copyIntoRegion, inRegion, regionDamage } from './region.ts'
-
-/** The events of an embed, as DOM events of the element and postMessage types of the page. */
-export const EmbedEvent = {
-  Ready: 'tessera-ready',
-  Select: 'tessera-select',
-  Placed: 'tessera-placed',
-  Rejected: 'tessera-rejected',
-  Status: 'tessera-status',
-} as const
-export type EmbedEvent = (typeof EmbedEvent)[keyof typeof EmbedEvent]
 
 /**
  * Codes of refusals an embed makes itself, beside the relay's PlaceError codes and the

@@ -11,12 +11,10 @@
  * identity), `x`/`y`/`zoom` move the view, `theme` restyles; `relay`, `board`, `readonly`,
  * `region` and `palette` rebuild the board (a new connection).
  */
-import { type BoardEmbed, createBoardEmbed, EmbedEvent, type PlacedDetail } from './board-embed.ts'
+import { type BoardEmbed, createBoardEmbed, type PlacedDetail } from './board-embed.ts'
+import { EmbedEvent, TAG } from './embed-events.ts'
 import { EMBED_CSS } from './embed-styles.ts'
 import { parseRegion } from './region.ts'
-
-/** The element's name. */
-export const TAG = 'tessera-board'
 
 const OBSERVED = ['relay', 'board', 'x', 'y', 'zoom', 'readonly', 'region', 'token', 'palette', 'theme'] as const
 /** Attributes whose change needs a new board (a new connection). */
@@ -165,4 +163,4 @@ class TesseraBoard extends HTMLElement {
 
 if (!customElements.get(TAG)) customElements.define(TAG, TesseraBoard)
 
-export { EmbedEvent }
+export { EmbedEvent, TAG }
