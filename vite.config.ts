@@ -74,6 +74,23 @@ const embedPageWithoutPwaTags = (): Plugin => ({
 })
 
 /**
+ * The dev server (npm run dev) answers /embed.js with the element's source and /embed with
+ * embed.html, as the relay serves the built files.
+ */
+const embedInDev = (): Plugin => ({
+  name: 'tessera-embed-dev',
+  apply: 'serve',
+  configureServer: (server) => {
+    server.middlewares.use((req, _res, next) => {
+      const [path, query] = (req.url ?? '').split('?')
+      if (path === '/embed.js') req.url = '/embed/tessera-board.ts'
+      else if (path === '/embed') req.url = `/embed.html${query === undefined ? '' : `?${query}`}`
+      next()
+    })
+  },
+})
+
+/**
  * Where the dev server proxies /api and /ws: the relay's default port, or RELAY_URL (e.g.
  * RELAY_URL=http://localhost:9000 npx vite). Only the dev server reads it; builds do not.
  */
@@ -139,5 +156,6 @@ export default defineConfig({
       },
     }),
     embedPageWithoutPwaTags(),
+    embedInDev(),
   ],
 })
