@@ -455,6 +455,8 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
           if (st === 'live') {
             announce()
             renewedAfterRefusal = false
+            // The identity could not be asked (no network at start): ask again now the relay answers.
+            if (identityRefusal?.code === 'network') acquireIdentity()
           }
           setStatus(st)
           // The token was refused (expired, say): ask for an identity again, once per identity.
