@@ -463,6 +463,26 @@ describe.skip('with a host-signed token (needs the relay side of h-identity)', (
     expect(second).toBe('cooldown')
   })
 
+  it('the iframe takes the host’s token by postMessage only, and places as that user', async () => {
+    const token = signHostToken({ sub: 'carol', name: 'Carol', iss: 'test-host', exp: now() + 600 })
+    const page = await openHost('frame-token', iframeHtml('frame', 'board=main'))
+    await waitFor(async () => (await messages(page)).some((m) => m.type === 'tessera-hello'), { what: 'the hello answered' })
+    const post = (m: unknown) =>
+      page.evaluate(([msg, to]) => (document.getElementById('frame') as HTMLIFrameElement).contentWindow?.postMessage(msg, to as string), [
+        m,
+        relay.url,
+      ] as const)
+    await post({ type: 'tessera-token', token })
+    await post({ type: 'tessera-place', x: 40, y: 41, color: 2 })
+    await waitFor(async () => (await messages(page)).some((m) => m.type === 'tessera-placed' && m.detail.x === 40), {
+      what: 'tessera-placed posted',
+    })
+    const tile = (await (await fetch(`${relay.url}/api/boards/main/tiles/40/41`)).json()) as { name?: string }
+    expect(tile.name).toBe('Carol')
+    // The token never went into a URL.
+    expect(page.frames().every((f) => !f.url().includes(token))).toBe(true)
+  })
+
   it('refuses a token with a wrong signature, an expired one and one from an unknown issuer', async () => {
     const bad = [
       signHostToken({ sub: 'bob', iss: 'test-host', exp: now() + 600 }, 'not-the-secret-0123456789abcdef'),
