@@ -320,6 +320,12 @@ describe('embedded on another site, third-party cookies blocked', () => {
     await page.mouse.click(box.x + (4.5 * box.width) / 8, box.y + (5.5 * box.height) / 8)
     await page.locator('#el button.place').click()
     await waitFor(() => relay.rooms.get('main')?.bitmap()[15 * 64 + 14] === 6, { what: 'the placement from the Place button' })
+    // palette="hide": the board alone (placing goes through place()).
+    expect(await page.locator('#el .embed-dock').isVisible()).toBe(true)
+    await page.evaluate(() => document.getElementById('el')?.setAttribute('palette', 'hide'))
+    await waitFor(async () => (await page.locator('#el .embed-dock').count()) === 1 && (await page.locator('#el .embed-dock').isHidden()), {
+      what: 'the palette bar hidden',
+    })
     if (process.env.EMBED_SCREENSHOT) await page.screenshot({ path: process.env.EMBED_SCREENSHOT.replace(/\.png$/, '-region.png') })
   })
 
