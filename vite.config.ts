@@ -21,7 +21,7 @@ const COMPRESSIBLE = new Set(['.js', '.mjs', '.css', '.html', '.svg', '.webmanif
  * its file is not written: the file is then sent as it is. Runs after every other closeBundle
  * (order 'post', sequential) so that it also sees the service worker vite-plugin-pwa writes then.
  */
-const precompress = (): Plugin => {
+export const precompress = (): Plugin => {
   let outDir = ''
   const walk = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
@@ -55,6 +55,42 @@ const precompress = (): Plugin => {
 }
 
 /**
+ * The /embed page registers the service worker itself (client/embed-page.ts), catching the
+ * refusal a third-party frame meets where storage is blocked: vite-plugin-pwa's register script
+ * (an unhandled rejection there) and the install manifest are taken out of embed.html. Runs after
+ * vite-plugin-pwa's transformIndexHtml (enforce 'post', listed after it).
+ */
+const embedPageWithoutPwaTags = (): Plugin => ({
+  name: 'tessera-embed-page',
+  apply: 'build',
+  enforce: 'post',
+  transformIndexHtml: {
+    order: 'post',
+    handler: (html, ctx) =>
+      ctx.filename.endsWith('embed.html')
+        ? html.replace(/<script id="vite-plugin-pwa:register-sw"[^>]*><\/script>/, '').replace(/<link rel="manifest"[^>]*>/, '')
+        : html,
+  },
+})
+
+/**
+ * The dev server (npm run dev) answers /embed.js with the element's source and /embed with
+ * embed.html, as the relay serves the built files.
+ */
+const embedInDev = (): Plugin => ({
+  name: 'tessera-embed-dev',
+  apply: 'serve',
+  configureServer: (server) => {
+    server.middlewares.use((req, _res, next) => {
+      const [path, query] = (req.url ?? '').split('?')
+      if (path === '/embed.js') req.url = '/embed/tessera-board.ts'
+      else if (path === '/embed') req.url = `/embed.html${query === undefined ? '' : `?${query}`}`
+      next()
+    })
+  },
+})
+
+/**
  * Where the dev server proxies /api and /ws: the relay's default port, or RELAY_URL (e.g.
  * RELAY_URL=http://localhost:9000 npx vite). Only the dev server reads it; builds do not.
  */
@@ -68,9 +104,14 @@ export default defineConfig({
     // The relay serves assets/ with immutable caching; vite names them by content hash.
     assetsDir: 'assets',
     target: 'es2022',
-    // The app (index.html) and the moderation page (admin/index.html, served at /admin), each
-    // with its own bundle; shared modules go to a common chunk.
-    rollupOptions: { input: { index: here('./client/index.html'), admin: here('./client/admin/index.html') } },
+    // The app, and the /embed page (an iframe's board, docs/EMBEDDING.md). The <tessera-board>
+    // module /embed.js (vite.embed.config.ts) and the moderation page /admin
+    // (vite.admin.config.ts) are builds of their own: the app stays one script, and neither
+    // is part of the offline app.
+    rollupOptions: { input: { main: here('./client/index.html'), embed: here('./client/embed.html') } },
+    // Each page is one script, with nothing to preload: no modulepreload polyfill (as a second
+    // page it would become a chunk of its own, one more request for the app).
+    modulePreload: { polyfill: false },
   },
   server: {
     proxy: {
@@ -101,13 +142,23 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg}'],
-        // The moderation page is not part of the offline app: not precached for every player.
-        globIgnores: ['admin/**', 'assets/admin-*'],
         // The API and the WebSocket are live data: never answer them from the cache, and never
-        // answer their URLs with the app shell; nor /admin, the moderation page (not the app). Workbox
-        // tests these against the path and the query.
-        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//, /^\/admin([/?]|$)/],
+        // answer their URLs with the app shell; nor /admin, the moderation page (not the app).
+        // /embed is its own page (precached embed.html, found by its clean URL), never the app.
+        // Workbox tests these against the path and the query.
+        navigateFallbackDenylist: [/^\/api\//, /^\/ws\//, /^\/admin([/?]|$)/, /^\/embed/],
+        // /embed.js (the element, built after this service worker by vite.embed.config.ts, so not
+        // precached): from the network, or the copy kept when offline (the /embed page's board).
+        runtimeCaching: [
+          {
+            urlPattern: ({ url }) => url.pathname === '/embed.js',
+            handler: 'NetworkFirst',
+            options: { cacheName: 'tessera-embed' },
+          },
+        ],
       },
     }),
+    embedPageWithoutPwaTags(),
+    embedInDev(),
   ],
 })

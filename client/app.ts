@@ -16,8 +16,9 @@ import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
 import { type ApiResult, createSession, fetchBoard, fetchTile, type Session } from './sync/api.ts'
-import { backoffDelay, drawBackoffCap } from './sync/backoff.ts'
-import { createBoardState, type VersionedConfig } from './sync/board-state.ts'
+import { boardInfoPatiently } from './sync/board-info-patiently.ts'
+import { createBoardSaver } from './sync/board-saver.ts'
+import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
 import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
@@ -113,16 +114,6 @@ const markFirstPaint = () => {
   if (performance.getEntriesByName(FIRST_PAINT_MARK).length === 0) requestAnimationFrame(() => performance.mark(FIRST_PAINT_MARK))
 }
 
-const configOf = (info: BoardConfig): BoardConfig => ({
-  id: info.id,
-  width: info.width,
-  height: info.height,
-  palette: info.palette,
-  shardSize: info.shardSize,
-  cooldownMs: info.cooldownMs,
-  locked: info.locked,
-})
-
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const { origin, boardId } = opts
   if (boardId === null) {
@@ -164,13 +155,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     initial = stored.config
   } else {
     // A first visit needs the board's info; without it, keep asking (with backoff) until the relay answers.
-    let asked = await boardAsked
-    const cap = drawBackoffCap(Math.random())
-    for (let attempt = 0; !asked.result.ok && asked.result.status !== 404; attempt++) {
-      showFatal('Cannot reach the board', `${asked.result.message}. Retrying…`)
-      await new Promise((r) => setTimeout(r, backoffDelay(attempt + 3, cap)))
-      asked = await fetchBoard(origin, boardId)
-    }
+    const asked = await boardInfoPatiently(origin, boardId, boardAsked, (failure) => {
+      showFatal('Cannot reach the board', `${failure.message}. Retrying…`)
+      return true
+    })
     const info = asked.result
     if (!info.ok) {
       showFatal(`No board named “${boardId}”`, 'Check the address, or ask whoever runs this relay which boards it serves.')
@@ -181,7 +169,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (!(await boardAsked).result.ok) snapshotAsked = snapshotOf(info)
     if (asked.date !== null) clock.observeCoarse(asked.date, Date.now())
     online = info.online
-    initial = { board: configOf(info), version: 0 }
+    initial = { board: boardConfigOf(info), version: 0 }
   }
 
   const state = createBoardState(initial)
@@ -308,25 +296,16 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   let renewedIdentity = false
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
-  let dirty = false
-  const save = () => {
-    const cursor = sync.cursor()
-    const at = connection?.lastLiveAt() ?? null
-    if (!store || !dirty || cursor === null || at === null) return
-    dirty = false
-    const { width, height } = state.config()
-    opts.storage?.setItem(keptHint, '1')
-    void store.save({
-      board: boardId,
-      bitmap: state.bitmap(),
-      width,
-      height,
-      config: { board: state.config(), version: state.version() },
-      cursor,
-      savedAt: at,
-    })
-  }
-  setInterval(save, SAVE_EVERY_MS)
+  const saver = createBoardSaver({
+    store,
+    key: boardId,
+    state,
+    cursor: sync.cursor,
+    lastLiveAt: () => connection?.lastLiveAt() ?? null,
+    everyMs: SAVE_EVERY_MS,
+    onSave: () => opts.storage?.setItem(keptHint, '1'),
+  })
+  const save = saver.save
   window.addEventListener('pagehide', save)
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') save()
@@ -377,9 +356,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
         placer.setNextPlaceAt(s.nextPlaceAt)
         queue.flush()
       },
-      onBoardFrame: () => {
-        dirty = true
-      },
+      onBoardFrame: saver.changed,
     })
     onStatus(connection.status())
   }
@@ -579,7 +556,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       if (info?.ok && info.snapshot && chooseStart(stored.cursor, info) === 'snapshot') {
         const snapshot = await loadSnapshot(origin, boardId, info.snapshot)
         if (snapshot) {
-          state.load(snapshot.bitmap, snapshot.width, snapshot.height, { board: configOf(info), version: state.version() })
+          state.load(snapshot.bitmap, snapshot.width, snapshot.height, { board: boardConfigOf(info), version: state.version() })
           view.setBoard(state.config(), state.bitmap())
           sync.rebase(snapshot.basis)
           source = 'snapshot'

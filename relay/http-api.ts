@@ -20,6 +20,7 @@ import {
 } from '../shared/protocol.ts'
 import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
+import { EMBED_PAGE_PATHS, EMBED_SCRIPT_PATH, embedPolicy } from './embed-policy.ts'
 import type { HistoryStore } from './history-store.ts'
 import { RecordKind } from './history-store.ts'
 import type { HostName, HostNames } from './host-names.ts'
@@ -29,7 +30,7 @@ import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
-import { mayTakeIdentity } from './request-origin.ts'
+import { embedFrameAncestors, mayTakeIdentity } from './request-origin.ts'
 import type { Room } from './room.ts'
 import type { PowGate } from './session-pow.ts'
 import { handleSnapshotRoute, latestSnapshotSummary } from './snapshot-routes.ts'
@@ -159,8 +160,8 @@ const tileHistoryPage = async (history: HistoryStore, board: string, x: number, 
  * styles and service worker; WebSockets to this relay; images from data: and blob: URLs for
  * snapshots), and framing limited to the configured embedding origins.
  */
-export const pageSecurityHeaders = (embedOrigins: readonly string[]): Record<string, string> => {
-  const ancestors = embedOrigins.includes('*') ? '*' : ["'self'", ...embedOrigins].join(' ')
+export const pageSecurityHeaders = (embedOrigins: readonly string[], frameAncestors?: string): Record<string, string> => {
+  const ancestors = frameAncestors ?? (embedOrigins.includes('*') ? '*' : ["'self'", ...embedOrigins].join(' '))
   const csp = [
     "default-src 'self'",
     "script-src 'self'",
@@ -177,7 +178,7 @@ export const pageSecurityHeaders = (embedOrigins: readonly string[]): Record<str
   return {
     'content-security-policy': csp,
     // Older browsers without frame-ancestors: same origin only unless embedding is configured.
-    ...(embedOrigins.length === 0 ? { 'x-frame-options': 'SAMEORIGIN' } : {}),
+    ...(embedOrigins.length === 0 && frameAncestors === undefined ? { 'x-frame-options': 'SAMEORIGIN' } : {}),
     'cross-origin-opener-policy': 'same-origin',
   }
 }
@@ -275,11 +276,13 @@ export const createHttpHandler = (deps: HttpDeps) => {
       })
     if (parts[0] !== 'api') return serveStatic(req, res, url)
     if (method === 'OPTIONS' && parts[1] === 'session') {
-      // Only pages that may take identities are let through the preflight (the POST also checks).
+      // Every page is let through the preflight: the POST decides, and a page that may not take
+      // identities reads why (403 origin-not-allowed) instead of a bare network error. No
+      // credentials are allowed: the cookie never goes along.
       const origin = req.headers.origin
       res.writeHead(204, {
         vary: 'origin',
-        ...(origin !== undefined && mayTakeIdentity(origin, req.headers.host, config)
+        ...(origin !== undefined
           ? {
               'access-control-allow-origin': origin,
               'access-control-allow-methods': 'POST, OPTIONS',
@@ -306,6 +309,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
     const [, resource, id, sub, a, b] = parts
 
     if (resource === 'health' && parts.length === 2 && method === 'GET') return send(res, 200, { ok: true }, cors)
+    if (resource === 'embed' && parts.length === 2 && method === 'GET') return send(res, 200, embedPolicy(config), cors)
 
     if (resource === 'session' && parts.length === 3 && id === 'challenge') {
       if (method !== 'GET') throw new HttpError(405, 'method-not-allowed', 'use GET')
@@ -316,11 +320,13 @@ export const createHttpHandler = (deps: HttpDeps) => {
       if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST')
       const origin = req.headers.origin
       if (!mayTakeIdentity(origin, req.headers.host, config)) {
-        throw new HttpError(
-          403,
-          ORIGIN_NOT_ALLOWED,
-          `pages of ${origin} may not take identities here (EMBED_PLACE_ORIGINS); the board can be embedded read-only`,
-        )
+        const refusal = {
+          ok: false,
+          error: ORIGIN_NOT_ALLOWED,
+          message: `pages of ${origin} may not take identities here (EMBED_PLACE_ORIGINS); the board can be embedded read-only`,
+        }
+        // Readable by that page (its embed says why it is read-only); nothing was issued.
+        return send(res, 403, refusal, origin === undefined ? {} : { 'access-control-allow-origin': origin, vary: 'origin' })
       }
       // A page of an allowed origin may read the answer (no credentials: embeds use no cookie).
       const cors: Record<string, string> = origin === undefined ? {} : { 'access-control-allow-origin': origin, vary: 'origin' }
@@ -416,9 +422,18 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const staticFiles = createStaticFiles(config.staticDir)
-  // The moderation page (/admin) is never framed by other sites, whatever EMBED_ORIGINS allows.
-  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) =>
-    staticFiles.serve(req, res, url, pageSecurityHeaders(/^\/admin(\/|$)/.test(url.pathname) ? [] : config.embedOrigins))
+  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    // The moderation page (/admin) is never framed by other sites, whatever EMBED_ORIGINS allows.
+    if (/^\/admin(\/|$)/.test(url.pathname)) return staticFiles.serve(req, res, url, pageSecurityHeaders([]))
+    // The embed page may be framed by anyone when read-only, else as the embedding origins allow
+    // (docs/EMBEDDING.md); the element's module is loaded by pages of any origin (with CORS).
+    if (EMBED_PAGE_PATHS.has(url.pathname)) {
+      const ancestors = embedFrameAncestors(url.searchParams.get('readonly') === '1', config)
+      return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins, ancestors))
+    }
+    const extra: Record<string, string> = url.pathname === EMBED_SCRIPT_PATH ? { 'access-control-allow-origin': '*' } : {}
+    return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins), extra)
+  }
 
   return (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-content-type-options', 'nosniff')

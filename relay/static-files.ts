@@ -121,7 +121,13 @@ type FileInfo = {
 /** Files known per path; bounded by the files in STATIC_DIR (only existing files enter). */
 export type StaticFiles = {
   /** Answers a GET or HEAD for a path outside /api. Throws HttpError 404 when there is nothing to serve. */
-  serve: (req: IncomingMessage, res: ServerResponse, url: URL, pageHeaders: Record<string, string>) => void
+  serve: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    pageHeaders: Record<string, string>,
+    extraHeaders?: Record<string, string>,
+  ) => void
 }
 
 const isFile = (path: string) => {
@@ -157,7 +163,7 @@ export const createStaticFiles = (root: string | null): StaticFiles => {
     return info
   }
 
-  const serve: StaticFiles['serve'] = (req, res, url, pageHeaders) => {
+  const serve: StaticFiles['serve'] = (req, res, url, pageHeaders, extraHeaders = {}) => {
     if (!root || !existsSync(root) || (req.method !== 'GET' && req.method !== 'HEAD')) {
       throw new HttpError(404, 'not-found', root ? `no file ${url.pathname}` : 'this relay serves no client')
     }
@@ -171,6 +177,8 @@ export const createStaticFiles = (root: string | null): StaticFiles => {
     if (!file.startsWith(root + sep) && file !== root) throw new HttpError(404, 'not-found', 'no such file')
     // Hashed assets never fall back to the page: a missing one is a 404, not index.html cached for a year.
     const asset = rel.startsWith(`assets${sep}`) || rel.startsWith('assets/')
+    // A clean URL of a page: /embed is embed.html.
+    if (!isFile(file) && rel !== '' && isFile(`${file}.html`)) file = `${file}.html`
     if (!isFile(file)) {
       if (asset) throw new HttpError(404, 'not-found', `no file ${url.pathname}`)
       // A folder's index.html, or the app's (client-side routes).
@@ -186,6 +194,7 @@ export const createStaticFiles = (root: string | null): StaticFiles => {
     const etag = `"${info.hash}${variant ? `-${coding}` : ''}"`
     const headers: Record<string, string | number> = {
       ...(type.startsWith('text/html') ? pageHeaders : {}),
+      ...extraHeaders,
       'cache-control': asset ? IMMUTABLE_CACHE : REVALIDATE_CACHE,
       etag,
       vary: 'Accept-Encoding',

@@ -54,8 +54,14 @@ const call = async <T>(url: string, init: RequestInit = {}): Promise<{ result: A
   return { result: { ...(record as T), ok: true }, date: Number.isNaN(date) ? null : date }
 }
 
-/** An identity as POST /api/session answers it (the token itself stays in the HttpOnly cookie). */
-export type Session = { user: string; issuedAt: number; expiresAt: number }
+/**
+ * An identity as POST /api/session answers it. The page's own token stays in the HttpOnly
+ * cookie; an embed (cookie-free) keeps `token` in memory and presents it to the WebSocket.
+ */
+export type Session = { user: string; issuedAt: number; expiresAt: number; token?: string; name?: string }
+
+/** How an embed asks: no cookie sent nor set (`credentials: 'omit'`, body `"cookie": false`). */
+const COOKIE_FREE: RequestInit = { credentials: 'omit' }
 
 /**
  * POST /api/session: an anonymous identity. A valid cookie is renewed (same user, fresh expiry)
@@ -65,20 +71,22 @@ export type Session = { user: string; issuedAt: number; expiresAt: number }
  * log as a failed request on every first visit. The relay sets the HttpOnly cookie that the
  * WebSocket then presents, so the token never needs to be stored by the page.
  */
-export const createSession = async (origin: string, expectIdentity: boolean): Promise<ApiResult<Session>> => {
+export const createSession = async (origin: string, expectIdentity: boolean, cookieFree = false): Promise<ApiResult<Session>> => {
   const url = `${origin}/api/session`
+  const base = cookieFree ? COOKIE_FREE : {}
   let challenge: PowChallenge | null = null
-  if (!expectIdentity) {
-    const asked = (await call<PowChallenge>(`${url}/challenge`)).result
+  if (!expectIdentity || cookieFree) {
+    const asked = (await call<PowChallenge>(`${url}/challenge`, base)).result
     if (!asked.ok) return asked
     challenge = asked
   }
   // A challenge may expire or be refused while being solved; each 428 carries a fresh one.
   for (let attempt = 0; ; attempt++) {
-    let init: RequestInit = { method: 'POST' }
+    let init: RequestInit = { ...base, method: 'POST' }
     if (challenge) {
-      const body = JSON.stringify({ challenge: challenge.challenge, nonce: await solveChallenge(challenge.challenge, challenge.bits) })
-      init = { method: 'POST', headers: { 'content-type': 'application/json' }, body }
+      const solved = { challenge: challenge.challenge, nonce: await solveChallenge(challenge.challenge, challenge.bits) }
+      const body = JSON.stringify(cookieFree ? { ...solved, cookie: false } : solved)
+      init = { ...base, method: 'POST', headers: { 'content-type': 'application/json' }, body }
     }
     const answer = (await call<Session>(url, init)).result
     if (answer.ok || answer.status !== 428 || attempt === 3) return answer
@@ -87,6 +95,24 @@ export const createSession = async (origin: string, expectIdentity: boolean): Pr
     challenge = { challenge: next, bits, expiresAt }
   }
 }
+
+/**
+ * POST /api/session {"hostToken"}: a host site's signed identity (docs/EMBEDDING.md) exchanged
+ * for one of the relay's, cookie-free. A refusal is 401 unauthorized with a `reason`.
+ */
+export const exchangeHostToken = async (origin: string, hostToken: string): Promise<ApiResult<Session>> =>
+  (
+    await call<Session>(`${origin}/api/session`, {
+      ...COOKIE_FREE,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hostToken }),
+    })
+  ).result
+
+/** GET /api/embed: the host origins whose embeds may place (EMBED_PLACE_ORIGINS). */
+export const fetchEmbedPolicy = async (origin: string): Promise<ApiResult<{ placeOrigins: string[] }>> =>
+  (await call<{ placeOrigins: string[] }>(`${origin}/api/embed`, COOKIE_FREE)).result
 
 /**
  * GET /api/boards/<id>. Also returns the relay's clock from the Date header (ms since the Unix

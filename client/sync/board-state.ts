@@ -169,3 +169,14 @@ const resize = (old: Uint8Array, w0: number, h0: number, w1: number, h1: number)
   for (let y = 0; y < Math.min(h0, h1); y++) next.set(old.subarray(y * w0, y * w0 + Math.min(w0, w1)), y * w1)
   return next
 }
+
+/** The board config in a GET /api/boards/<id> answer (which also carries online counts and limits). */
+export const boardConfigOf = (info: BoardConfig): BoardConfig => ({
+  id: info.id,
+  width: info.width,
+  height: info.height,
+  palette: info.palette,
+  shardSize: info.shardSize,
+  cooldownMs: info.cooldownMs,
+  locked: info.locked,
+})

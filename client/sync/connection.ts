@@ -113,12 +113,19 @@ const browserEnv = (): ConnectionEnv => ({
 
 const QUERY_AWARENESS = new Uint8Array([MessageType.QueryAwareness])
 
+/**
+ * `protocols`: the WebSocket subprotocols each new socket offers. An embed holds its token in
+ * memory (no cookie) and offers [WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX + token]
+ * (client/embed/board-embed.ts); asked at each open, so a token set later is presented on the
+ * next socket. None (the app): the cookie identifies the socket.
+ */
 export const createConnection = (
   wsBase: string,
   boardId: string,
   sync: BoardSync,
   events: ConnectionEvents = {},
   env: ConnectionEnv = browserEnv(),
+  protocols: () => string[] | undefined = () => undefined,
 ): Connection => {
   const backoffCap = drawBackoffCap(Math.random())
   let status: ConnectionStatus = 'connecting'
@@ -248,7 +255,8 @@ export const createConnection = (
   const open = () => {
     if (destroyed || socket) return
     const plan = sync.connect()
-    const ws = new env.WebSocket(url(plan.since))
+    const offered = protocols()
+    const ws = offered ? new env.WebSocket(url(plan.since), offered) : new env.WebSocket(url(plan.since))
     socket = ws
     // An Error frame explains the close of its own socket only.
     lastError = null

@@ -20,13 +20,37 @@ const CHROMIUM_ARGS = [
 export const launchChromium = (): Promise<Browser> =>
   chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS })
 
-/** Builds the client with the project's vite config into `outDir`. */
+/**
+ * Builds the client into `outDir` as npm run build does: the app and the /embed page
+ * (vite.config.ts), the <tessera-board> module /embed.js (vite.embed.config.ts) and the /admin
+ * page (vite.admin.config.ts).
+ */
 export const buildClient = async (outDir: string): Promise<void> => {
   await build({
     configFile: resolve(import.meta.dirname, '../../vite.config.ts'),
     mode: 'production',
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true },
+  })
+  await buildEmbedScript(outDir)
+  await build({
+    configFile: resolve(import.meta.dirname, '../../vite.admin.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: false },
+  })
+}
+
+/**
+ * Builds /embed.js (the <tessera-board> module, vite.embed.config.ts) into `outDir`, beside a
+ * client built there by buildClient (as npm run build does).
+ */
+export const buildEmbedScript = async (outDir: string): Promise<void> => {
+  await build({
+    configFile: resolve(import.meta.dirname, '../../vite.embed.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: false },
   })
 }
 

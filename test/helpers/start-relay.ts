@@ -28,11 +28,17 @@ export type TestRelay = Relay & {
 }
 
 export const startTestRelay = async (
-  opts: { env?: Record<string, string>; boards?: Record<string, unknown>[]; dataDir?: string } & RelayOptions = {},
+  opts: {
+    env?: Record<string, string>
+    boards?: Record<string, unknown>[]
+    /** More fields of config.json beside `boards` (written only with `boards`): `embedSites`, say. */
+    configJson?: Record<string, unknown>
+    dataDir?: string
+  } & RelayOptions = {},
 ): Promise<TestRelay> => {
   const tmp = opts.dataDir ? null : makeTmpDir('tessera-relay-')
   const dataDir = opts.dataDir ?? (tmp as { dir: string }).dir
-  if (opts.boards) writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ boards: opts.boards }))
+  if (opts.boards) writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ ...opts.configJson, boards: opts.boards }))
   const config = parseRelayConfig({ HOST: '127.0.0.1', PORT: '0', STATIC_DIR: '', DATA_DIR: dataDir, ...TEST_LIMITS, ...opts.env })
   const relay = await startRelay(config, opts)
   return {
