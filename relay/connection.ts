@@ -58,6 +58,8 @@ export type ConnectionOptions = {
   live: LiveMode
   /** live=tiles: the last history seq the client holds (it resumes after it), or null. */
   since: number | null
+  /** live=yjs: cursor frames after the sync answer and each commit (CURSORS_PARAM). */
+  cursors: boolean
   messagesPerSecond: number
   messageBurst: number
   /** The key of per-address budgets: the client address as relay/ip-address.ts limitKey gives it. */
@@ -123,6 +125,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     tessera: opts.tessera,
     user: opts.tessera && placer ? placer.user : null,
     live: opts.live,
+    cursors: opts.cursors && opts.live === LiveMode.Yjs,
     send: (frame) => {
       if (held) held.push(frame)
       else if (outbox) outbox.push(frame)
@@ -272,7 +275,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
         if (syncType === syncProtocol.messageYjsSyncStep1) {
           // A copy: the frame's buffer is ws's, and the answer may wait its turn.
           const sv = decoding.readVarUint8Array(dec).slice()
-          answer(() => room.syncAnswer(sv, opts.live))
+          answer(() => room.syncAnswer(sv, opts.live, conn.cursors))
         } else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
           const update = decoding.readVarUint8Array(dec)
           if (room.hasForeignContent(update)) {

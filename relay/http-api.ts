@@ -222,11 +222,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
     return { ok: true, ...signer.issue(t) }
   }
 
-  const snapshotDeps = {
-    dataDir: config.dataDir,
-    rooms,
-    seqAt: (board: string, sv: Uint8Array) => rooms.get(board)?.seqAt(sv) ?? null,
-  }
+  const snapshotDeps = { dataDir: config.dataDir, rooms }
 
   /**
    * POST /api/session {"hostToken"}: the host vouches for its user, so no proof of work and no

@@ -8,7 +8,16 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { CloseCode, LIVE_PARAM, LiveMode, SessionLimits, SINCE_PARAM, TESSERA_PARAM, WS_PROTOCOL } from '../shared/protocol.ts'
+import {
+  CloseCode,
+  CURSORS_PARAM,
+  LIVE_PARAM,
+  LiveMode,
+  SessionLimits,
+  SINCE_PARAM,
+  TESSERA_PARAM,
+  WS_PROTOCOL,
+} from '../shared/protocol.ts'
 import { createAdminOps } from './admin-ops.ts'
 import { loadOrCreateAdminToken } from './admin-token.ts'
 import { createAnswerBudget } from './answer-budget.ts'
@@ -251,6 +260,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         tessera,
         live,
         since,
+        cursors: url.searchParams.get(CURSORS_PARAM) === '1',
         messagesPerSecond: config.messagesPerSecond,
         messageBurst: config.messageBurst,
         ip: ipKey,

@@ -48,9 +48,8 @@ import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
 import { createPlacementIds } from './placement-ids.ts'
 import { createResumeReader } from './resume-reader.ts'
-import { createSeqPositions } from './seq-positions.ts'
 import { createSyncAnswers } from './sync-answers.ts'
-import { canonicalStateVector, documentPosition, hasForeignContent, rotateClientId } from './yjs-internals.ts'
+import { canonicalStateVector, hasForeignContent, rotateClientId } from './yjs-internals.ts'
 
 /** What the room needs of a connected socket. */
 export type RoomConn = {
@@ -72,6 +71,11 @@ export type RoomConn = {
   user: string | null
   /** How commits reach it: Yjs update frames, or Tiles and Config frames. */
   live: LiveMode
+  /**
+   * A live=yjs reader that asked for cursors (`cursors=1`: the snapshotter): after each commit's
+   * update and after its sync answer, a cursor frame (an empty Tiles frame: the last seq it holds).
+   */
+  cursors: boolean
 }
 
 /** A placement as a client asked for it (unchecked); `id`: its placement id, if it has one. */
@@ -137,12 +141,7 @@ export type Room = {
    * are shared: the same state vector costs one encoding however many sockets send it
    * (relay/sync-answers.ts).
    */
-  syncAnswer: (stateVector: Uint8Array, live: LiveMode) => Promise<Uint8Array[]>
-  /**
-   * The history seq a state vector of this document stands at (a snapshot's: every write up to
-   * it and none after), or null when unknown (relay/seq-positions.ts) or undecodable.
-   */
-  seqAt: (stateVector: Uint8Array) => number | null
+  syncAnswer: (stateVector: Uint8Array, live: LiveMode, cursor?: boolean) => Promise<Uint8Array[]>
   /** The seq of the last committed tile write (0: none). */
   lastSeq: () => number
   /**
@@ -420,11 +419,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   if (updateSeq > storedUpTo) await history.dropUpdates(id, updateSeq, { docUpdate: updateSeq })
   if (replayed > 0) log.info(`board ${id}: replayed ${replayed} placements from history after seq ${docSeq}`)
   docSeq = lastSeq
-  // Which seq each document state stands at (for snapshots: relay/seq-positions.ts).
-  const positions = createSeqPositions()
-  const opened = documentPosition(doc)
-  let docVersion = opened.version
-  positions.record(docVersion, lastSeq, opened.writer, opened.writerClock)
 
   // Writes per shard since its base (live keys only after a restart: tombstones are not counted).
   const writes = new Map<string, number>()
@@ -569,7 +563,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     const touched = new Set<string>()
     let written = 0
     rotateClientId(doc, trimmedAt)
-    const writerBefore = Y.getState(doc.store, doc.clientID)
     doc.transact(() => {
       for (const p of batch) {
         if (p.kind === 'config') {
@@ -586,9 +579,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       totalWrites += written
       compact(touched)
     })
-    const writerClock = Y.getState(doc.store, doc.clientID)
-    docVersion += writerClock - writerBefore
-    positions.record(docVersion, lastSeq, doc.clientID, writerClock)
     const update = takeCaptured()
     const last = records[records.length - 1]
     // One durable write: the records with the commit's document update (the document store
@@ -614,6 +604,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     for (const p of batch) if (p.kind === 'config') lastConfig = p.config
     const configFrame = lastConfig ? encodeConfig(lastConfig) : null
     let yjsFrame: Uint8Array | null = null
+    let cursorFrame: Uint8Array | null = null
     const corked = [...conns]
     for (const conn of corked) conn.cork()
     try {
@@ -625,6 +616,10 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
         } else if (update) {
           yjsFrame ??= updateFrame(update)
           conn.send(yjsFrame)
+          if (conn.cursors) {
+            cursorFrame ??= encodeTiles(docSeq + 1, [])
+            conn.send(cursorFrame)
+          }
         }
       }
       // Cached sync answers follow the board: this commit, as these sockets received it.
@@ -896,22 +891,19 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       if (!Number.isSafeInteger(since) || since < 0 || since > upTo || upTo - since > MAX_RESUME_TILES) return null
       return resumes.read(since, upTo)
     },
-    seqAt: (stateVector) => {
-      try {
-        return positions.seqOf(Y.decodeStateVector(stateVector))
-      } catch {
-        return null
-      }
-    },
     lastSeq: () => docSeq,
-    syncAnswer: (asked, live) => {
+    syncAnswer: (asked, live, cursor = false) => {
       let stateVector: Uint8Array
       try {
         stateVector = canonicalStateVector(doc, asked)
       } catch (err) {
         return Promise.reject(err)
       }
-      const answer = (): Uint8Array[] => {
+      // The cursor after a live=yjs answer: the seq the answer brings the reader to. Taken in the
+      // same turn as the answer's frames (a cached answer holds every commit up to docSeq).
+      const withCursor = (frames: Uint8Array[]): Uint8Array[] =>
+        cursor && live === LiveMode.Yjs ? [...frames, encodeTiles(docSeq + 1, [])] : frames
+      const encoded = (): Uint8Array[] => {
         const cached = answers.get(stateVector, live, performance.now())
         if (cached) return cached
         const t0 = performance.now()
@@ -923,11 +915,12 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
         answers.put(stateVector, frame, docSeq, t1, t1 - t0)
         return answers.get(stateVector, live, t1) as Uint8Array[]
       }
+      const answer = () => withCursor(encoded())
       // A cached answer holds only durable commits. A new one is encoded from the document, which
       // holds content that is not durable yet while a commit is between its transaction and its
       // durable write: encode it after that.
       const cached = answers.get(stateVector, live, performance.now())
-      if (cached) return Promise.resolve(cached)
+      if (cached) return Promise.resolve(withCursor(cached))
       if (!committing) {
         try {
           return Promise.resolve(answer())

@@ -32,26 +32,16 @@ export type SnapshotRouteDeps = {
   dataDir: string
   /** Boards this relay serves (only their snapshots are served). */
   rooms: ReadonlyMap<string, unknown>
-  /** The history seq a board's state vector stands at, or null when unknown (Room.seqAt). */
-  seqAt: (board: string, stateVector: Uint8Array) => number | null
 }
 
 /**
- * What the metadata route answers: the sidecar, absolute-path URLs of its files, and `seq`: the
- * history seq the PNG holds (every tile write up to it, none after), so that a reader can catch
- * up with `since=<seq>`; null when the relay does not know it (a snapshot taken before the relay's
- * last start, say): then catch up from `stateVector`.
+ * What the metadata route answers: the sidecar (with `seq`: null for a sidecar written before
+ * snapshots carried it) and absolute-path URLs of its files.
  */
 export type SnapshotMeta = SnapshotSidecar & { ok: true; pngUrl: string; sidecarUrl: string; seq: number | null }
 
-const seqOf = (deps: Pick<SnapshotRouteDeps, 'seqAt'>, board: string, found: SnapshotSidecar): number | null =>
-  deps.seqAt(board, Buffer.from(found.stateVector, 'base64'))
-
 /** The latest snapshot of a board, summarised (no state vector: it can be tens of KB), or null when it has none (or it cannot be read). */
-export const latestSnapshotSummary = async (
-  deps: Pick<SnapshotRouteDeps, 'dataDir' | 'seqAt'>,
-  board: string,
-): Promise<SnapshotSummary | null> => {
+export const latestSnapshotSummary = async (deps: Pick<SnapshotRouteDeps, 'dataDir'>, board: string): Promise<SnapshotSummary | null> => {
   const found = await findSnapshot(join(deps.dataDir, 'snapshots', board), new URLSearchParams())
   if (isFail(found)) return null
   const { version, time, width, height, pngBytes } = found
@@ -62,7 +52,7 @@ export const latestSnapshotSummary = async (
     height,
     pngBytes,
     pngUrl: `/snapshots/${board}/${SnapshotFiles.png(version)}`,
-    seq: seqOf(deps, board, found),
+    seq: found.seq ?? null,
   }
 }
 
@@ -288,10 +278,9 @@ export const handleSnapshotRoute = async (
     return true
   }
   const pngUrl = `/snapshots/${id}/${SnapshotFiles.png(found.version)}`
-  const seq = seqOf(deps, id, found)
-  // A request naming a version gets an answer that never changes (but an unknown seq may become
-  // known: the relay learns seqs of the states it passes through).
-  const cache = url.searchParams.has('version') && seq !== null ? IMMUTABLE : SHORT
+  const seq = found.seq ?? null
+  // A request naming a version gets an answer that never changes.
+  const cache = url.searchParams.has('version') ? IMMUTABLE : SHORT
   if (kind === 'snapshot.png') {
     res.writeHead(302, { location: pngUrl, 'cache-control': cache, [VERSION_HEADER]: String(found.version), ...cors })
     res.end()

@@ -84,24 +84,3 @@ export const hasForeignContent = (doc: Y.Doc, update: Uint8Array): boolean => {
   }
   return false
 }
-
-/**
- * Where the document stands (relay/seq-positions.ts): its version (the sum of its state vector's
- * clocks) and a client whose clock identifies this state: the relay's current client id if it
- * has written, else the client with the highest clock (a document just opened under a fresh id).
- */
-export const documentPosition = (doc: Y.Doc): { version: number; writer: number; writerClock: number } => {
-  let version = 0
-  let writer = doc.clientID
-  let writerClock = 0
-  for (const client of doc.store.clients.keys()) {
-    const clock = Y.getState(doc.store, client)
-    version += clock
-    if (clock > writerClock && Y.getState(doc.store, doc.clientID) === 0) {
-      writer = client
-      writerClock = clock
-    }
-  }
-  if (Y.getState(doc.store, doc.clientID) > 0) writerClock = Y.getState(doc.store, doc.clientID)
-  return { version, writer, writerClock }
-}

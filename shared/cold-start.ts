@@ -52,6 +52,13 @@ export type SnapshotSidecar = {
   png: string
   /** Size of that PNG, bytes. */
   pngBytes: number
+  /**
+   * The history seq the PNG holds: every tile write up to it and none after (a reader catches up
+   * with since=<seq>: 4 bytes a write). Null or absent: not known (a sidecar written before
+   * snapshots carried it, or the snapshotter had not yet heard a cursor); catch up from
+   * `stateVector` then.
+   */
+  seq?: number | null
 }
 
 /** Current sidecar layout. */
@@ -74,6 +81,7 @@ export const parseSidecar = (value: unknown): SnapshotSidecar | null => {
   if (!['version', 'time', 'width', 'height', 'configVersion', 'pngBytes'].every(int)) return null
   if (!Array.isArray(s.palette) || !s.palette.every((c) => typeof c === 'string')) return null
   if (!(s.epoch === null || typeof s.epoch === 'string') || typeof s.png !== 'string') return null
+  if (!(s.seq === undefined || s.seq === null || int('seq'))) return null
   return value as SnapshotSidecar
 }
 

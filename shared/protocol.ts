@@ -270,6 +270,12 @@ export const WS_TOKEN_PROTOCOL_PREFIX = 'tessera.token.'
 export const TOKEN_COOKIE = 'tessera_token'
 /** Query parameter that carries the identity token (WebSocket and HTTP). */
 export const TOKEN_PARAM = 'token'
+/**
+ * Query parameter by which a live=yjs reader asks for cursor frames (`cursors=1`): an empty Tiles
+ * frame after its sync answer and after each commit's update, naming the last history seq its
+ * document holds. The snapshotter records it in each snapshot's sidecar (`seq`).
+ */
+export const CURSORS_PARAM = 'cursors'
 /** Query parameter by which a WebSocket client opts in to Presence and Session frames. */
 export const TESSERA_PARAM = 'tessera'
 /** Query parameter that picks how live changes reach a socket (LiveMode; default yjs). */

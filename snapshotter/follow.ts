@@ -2,10 +2,18 @@
  * Follows one board over the y-websocket protocol with the official provider and a Y.Doc, like
  * any reader (never the relay's LevelDB). The provider reconnects by itself after a relay
  * restart and resyncs from the doc's state vector.
+ *
+ * It asks for cursor frames (`cursors=1`, docs/PROTOCOL.md): after its sync answer and after
+ * each commit's update, an empty Tiles frame names the last history seq the document holds, so
+ * that each snapshot says where it stands (its sidecar's `seq`). A capture taken between an
+ * update and its cursor names the seq before that update: lower than the truth, which is safe
+ * (a reader catching up from it repaints writes the PNG already shows, in order); never higher.
  */
+import type * as decoding from 'lib0/decoding'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { type DocConfig, RootKey, readBoardBitmap, readDocConfig, rootOf } from '../shared/doc-schema.ts'
+import { CURSORS_PARAM, MessageType, readTiles } from '../shared/protocol.ts'
 import { stateVectorSum } from '../shared/update-reader.ts'
 
 /** The board at one instant: what a snapshot holds. */
@@ -17,6 +25,8 @@ export type BoardCapture = {
   stateVector: Uint8Array
   version: number
   epoch: string | null
+  /** The last history seq the bitmap holds (see the module comment), or null while unknown. */
+  seq: number | null
 }
 
 export type BoardFollow = {
@@ -45,6 +55,17 @@ export const followBoard = (opts: { wsBase: string; board: string; WebSocket: un
   const provider = new WebsocketProvider(opts.wsBase, opts.board, doc, {
     WebSocketPolyfill: opts.WebSocket as typeof globalThis.WebSocket,
     disableBc: true,
+    params: { [CURSORS_PARAM]: '1' },
+  })
+  // The last cursor heard on this connection. Forgotten when the connection drops: the relay's
+  // data may have been replaced meanwhile, and its seqs with it.
+  let seq: number | null = null
+  provider.messageHandlers[MessageType.Tiles] = (_encoder: unknown, decoder: decoding.Decoder) => {
+    const { firstSeq, values } = readTiles(decoder)
+    if (values.length === 0) seq = firstSeq - 1
+  }
+  provider.on('status', ({ status }: { status: string }) => {
+    if (status !== 'connected') seq = null
   })
   // The relay never fans awareness out: publish no state.
   provider.awareness.setLocalState(null)
@@ -67,6 +88,7 @@ export const followBoard = (opts: { wsBase: string; board: string; WebSocket: un
         stateVector,
         version: stateVectorSum(Y.decodeStateVector(stateVector)),
         epoch: epochIdOf(doc),
+        seq,
       }
     },
     onChange: (fn) => {

@@ -97,6 +97,7 @@ export const startBoardSnapshotter = async (deps: SnapshotterDeps): Promise<Boar
       configVersion: capture.config.version,
       png: SnapshotFiles.png(capture.version),
       pngBytes: png.length,
+      seq: capture.seq,
     }
     await writeSnapshot(dir, png, sidecar)
     latest = sidecar
