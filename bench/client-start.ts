@@ -98,12 +98,27 @@ const tileShowsAt = async (page: Page, start: number, x: number, y: number, rgb:
 const pageBitmap = (page: Page) =>
   page.evaluate(() => Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap()))
 
-const marks = (page: Page) =>
-  page.evaluate(() => ({
-    firstPaint: performance.getEntriesByName('tessera:first-paint')[0]?.startTime ?? null,
-    live: performance.getEntriesByName('tessera:live')[0]?.startTime ?? null,
-    decode: performance.getEntriesByName('tessera:snapshot-decode')[0]?.duration ?? null,
-  }))
+/** The page's own marks, and where the time went (ms from navigation start): for the details. */
+const marks = (page: Page): Promise<Record<string, unknown>> =>
+  page.evaluate(`(() => {
+    const round = (n) => (n === undefined || n === null ? null : Math.round(n))
+    const nav = performance.getEntriesByType('navigation')[0]
+    const resources = performance.getEntriesByType('resource')
+    const span = (test) => {
+      const r = resources.find((e) => test(new URL(e.name).pathname))
+      return r ? [round(r.startTime), round(r.responseEnd)] : null
+    }
+    return {
+      firstPaint: round(performance.getEntriesByName('tessera:first-paint')[0]?.startTime),
+      live: round(performance.getEntriesByName('tessera:live')[0]?.startTime),
+      decode: round(performance.getEntriesByName('tessera:snapshot-decode')[0]?.duration),
+      html: nav ? [round(nav.requestStart), round(nav.responseEnd)] : null,
+      domInteractive: nav ? round(nav.domInteractive) : null,
+      script: span((p) => p.endsWith('.js') && p.startsWith('/assets/')),
+      boardInfo: span((p) => /^/api/boards/[^/]+$/.test(p)),
+      png: span((p) => p.endsWith('.png')),
+    }
+  })()`)
 
 /** Bytes the page received: HTTP as transferred (compressed, with headers), WebSocket frames. */
 const countBytes = (page: Page) => {
