@@ -115,7 +115,7 @@ const marks = (page: Page): Promise<Record<string, unknown>> =>
       html: nav ? [round(nav.requestStart), round(nav.responseEnd)] : null,
       domInteractive: nav ? round(nav.domInteractive) : null,
       script: span((p) => p.endsWith('.js') && p.startsWith('/assets/')),
-      boardInfo: span((p) => /^/api/boards/[^/]+$/.test(p)),
+      boardInfo: span((p) => p.startsWith('/api/boards/') && p.split('/').length === 4),
       png: span((p) => p.endsWith('.png')),
     }
   })()`)
