@@ -111,6 +111,9 @@ const marks = (page: Page): Promise<Record<string, unknown>> =>
     return {
       firstPaint: round(performance.getEntriesByName('tessera:first-paint')[0]?.startTime),
       live: round(performance.getEntriesByName('tessera:live')[0]?.startTime),
+      start: round(performance.getEntriesByName('tessera:start')[0]?.startTime),
+      storeOpen: round(performance.getEntriesByName('tessera:store-open')[0]?.startTime),
+      storeLoaded: round(performance.getEntriesByName('tessera:store-loaded')[0]?.startTime),
       decode: round(performance.getEntriesByName('tessera:snapshot-decode')[0]?.duration),
       html: nav ? [round(nav.requestStart), round(nav.responseEnd)] : null,
       domInteractive: nav ? round(nav.domInteractive) : null,

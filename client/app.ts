@@ -137,13 +137,22 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const boardAsked = fetchBoard(origin, boardId)
   const snapshotOf = (info: ApiResult<BoardInfo>) =>
     info.ok && info.snapshot ? loadSnapshot(origin, boardId, info.snapshot) : Promise.resolve(null)
-  // A page that never kept this board (as localStorage remembers) fetches the snapshot as soon as
-  // the board's info names it, without waiting for IndexedDB (opening it can take 100 ms and more).
+  // A page that never kept this board (as localStorage remembers) does not wait for IndexedDB
+  // (opening it takes 50 to 100 ms and more in a new page): it fetches the snapshot as soon as the
+  // board's info names it, and looks in IndexedDB only if the relay cannot be reached (a board kept
+  // while the hint was lost is better than nothing then). Without localStorage there is no hint.
+  performance.mark('tessera:start')
   const keptHint = `${STORED_KEY_PREFIX}${boardId}`
-  let snapshotAsked: Promise<LoadedSnapshot | null> | null =
-    opts.storage?.getItem(keptHint) === '1' ? null : boardAsked.then(({ result }) => snapshotOf(result))
-  const store: BoardStore | null = await openBoardStore()
-  const stored: StoredBoard | null = (await store?.load(boardId)) ?? null
+  const hinted = opts.storage?.getItem(keptHint) === '1' || !opts.storage
+  const storeOpened: Promise<BoardStore | null> = openBoardStore()
+  const loadStored = async () => {
+    const found = (await (await storeOpened)?.load(boardId)) ?? null
+    performance.mark('tessera:store-loaded')
+    return found
+  }
+  let snapshotAsked: Promise<LoadedSnapshot | null> | null = hinted ? null : boardAsked.then(({ result }) => snapshotOf(result))
+  let stored: StoredBoard | null = hinted ? await loadStored() : null
+  if (!hinted && !(await boardAsked).result.ok) stored = await loadStored()
   if (stored) snapshotAsked = null
   else snapshotAsked ??= boardAsked.then(({ result }) => snapshotOf(result))
 
@@ -297,7 +306,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
   const saver = createBoardSaver({
-    store,
+    store: await storeOpened,
     key: boardId,
     state,
     cursor: sync.cursor,

@@ -418,7 +418,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   const staticFiles = createStaticFiles(config.staticDir)
-  const serveStatic = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) => {
     // The moderation page (/admin) is never framed by other sites, whatever EMBED_ORIGINS allows.
     if (/^\/admin(\/|$)/.test(url.pathname)) return staticFiles.serve(req, res, url, pageSecurityHeaders([]))
     // The embed page may be framed by anyone when read-only, else as the embedding origins allow
@@ -430,23 +430,21 @@ export const createHttpHandler = (deps: HttpDeps) => {
     if (url.pathname === EMBED_SCRIPT_PATH) {
       return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins), { 'access-control-allow-origin': '*' })
     }
-    return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins), await appPreloads(url))
+    return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins), appPreloads(url))
   }
 
   /**
    * The app page served from the network (a first visit: later ones come from the service
-   * worker) names what its script will fetch first, so the browser fetches it while it loads the
-   * script: the board's info and the latest snapshot's PNG (docs/CLIENT.md "Start"). `as=fetch`
-   * with `crossorigin`: the page's fetch() (mode cors, same-origin credentials) then reuses them.
+   * worker) names what its script fetches first, so that the browser fetches it while it loads
+   * the script: the board's info (docs/CLIENT.md "Start"). `as=fetch` with `crossorigin`: the
+   * page's fetch() (mode cors, same-origin credentials) then reuses the answer. (Not the
+   * snapshot's PNG: a page that kept the board does not need it, and the relay cannot tell.)
    */
-  const appPreloads = async (url: URL): Promise<Record<string, string>> => {
+  const appPreloads = (url: URL): Record<string, string> => {
     if (url.pathname !== '/' && url.pathname !== '/index.html') return {}
     const id = url.searchParams.get('board') ?? 'main'
     if (!BOARD_ID_PATTERN.test(id) || !rooms.has(id)) return {}
-    const links = [`</api/boards/${id}>; rel=preload; as=fetch; crossorigin`]
-    const snapshot = await latestSnapshotSummary(snapshotDeps, id)
-    if (snapshot) links.push(`<${snapshot.pngUrl}>; rel=preload; as=fetch; crossorigin`)
-    return { link: links.join(', ') }
+    return { link: `</api/boards/${id}>; rel=preload; as=fetch; crossorigin` }
   }
 
   return (req: IncomingMessage, res: ServerResponse) => {

@@ -167,3 +167,14 @@ describe('validators and caching', () => {
     expect(route.body.toString()).toContain('<!doctype html>')
   })
 })
+
+describe('the app page from the network', () => {
+  it('names the board info its script fetches first (a Link preload), only for a board this relay serves', async () => {
+    const link = async (path: string) => (await fetch(`${relay.url}${path}`)).headers.get('link')
+    expect(await link('/')).toBe('</api/boards/main>; rel=preload; as=fetch; crossorigin')
+    expect(await link('/?board=main')).toBe('</api/boards/main>; rel=preload; as=fetch; crossorigin')
+    expect(await link('/?board=nope')).toBeNull()
+    expect(await link('/?board=..%2Fetc')).toBeNull()
+    expect(await link('/embed?board=main&readonly=1')).toBeNull()
+  })
+})
