@@ -95,6 +95,14 @@ const LIVE_MARK = 'tessera:live'
  */
 const BOARD_INFO_WAIT_MS = 10_000
 
+/** A relay message ("the relay cannot be reached") as a sentence: capital first, full stop last. */
+const sentence = (text: string): string => {
+  const t = text.trim()
+  if (t === '') return ''
+  const first = t.charAt(0).toUpperCase() + t.slice(1)
+  return /[.!?…]$/.test(first) ? first : `${first}.`
+}
+
 /** Shows a page-wide message instead of the board (unknown board, relay unreachable). */
 const showFatal = (title: string, detail: string) => {
   const box = byId('fatal')
@@ -165,7 +173,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   } else {
     // A first visit needs the board's info; without it, keep asking (with backoff) until the relay answers.
     const asked = await boardInfoPatiently(origin, boardId, boardAsked, (failure) => {
-      showFatal('Cannot reach the board', `${failure.message}. Retrying…`)
+      showFatal('Cannot reach the board', `${sentence(failure.message)} Trying again on its own…`)
       return true
     })
     const info = asked.result
@@ -274,6 +282,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
 
   // A first visit's identity is made once the board is live (its proof of work waits for that).
   let identityPending = !holdsAtStart
+  // The ban's reason ('' if none given) while this identity or its address is banned (Session frames).
+  let banned: string | null = null
   const askIdentity = () => {
     if (sessionAsked) return
     sessionAsked = createSession(origin, false)
@@ -362,8 +372,11 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
         if (s.user) me = s.user
         // Without a cookie yet (a first visit's identity is being made), anonymous is expected.
         readOnly = s.user === '' && !identityPending
+        // Sent again when the identity places from another tab, and when it is banned or unbanned.
+        banned = s.banned
         placer.setNextPlaceAt(s.nextPlaceAt)
         queue.flush()
+        renderButton()
       },
       onBoardFrame: saver.changed,
     })
@@ -422,6 +435,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (st.kind === 'pending') return { kind: 'pending' }
     if (identityPending) return { kind: 'identity' }
     if (readOnly) return { kind: 'read-only' }
+    if (banned !== null) return { kind: 'banned', reason: banned }
     if (config.locked) return { kind: 'locked' }
     // A running cooldown shows even while reconnecting: it is known, and it keeps running.
     const remaining = placer.nextPlaceAt() - clock.now()

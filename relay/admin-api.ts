@@ -151,6 +151,8 @@ export const handleAdminRoute = async (
       }
       const ban = { kind, target, reason, at: deps.now() } as const
       await deps.moderation.ban(ban)
+      // Open pages of the banned learn it at once (their Place buttons say so).
+      for (const room of deps.rooms.values()) room.refreshSessions()
       await audit('ban', null, 0, ban)
       send(res, 200, { ok: true, ban })
       return true
@@ -163,6 +165,7 @@ export const handleAdminRoute = async (
       const target = rest.slice(2).join('/').slice(0, 1024)
       const removed = await deps.moderation.unban(kind as 'user' | 'ip', target)
       if (!removed) throw new HttpError(404, 'not-found', `no ban of ${kind} ${target.slice(0, 100)}`)
+      for (const room of deps.rooms.values()) room.refreshSessions()
       await audit('unban', null, 0, { kind, target })
       send(res, 200, { ok: true })
       return true

@@ -126,6 +126,8 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     user: opts.tessera && placer ? placer.user : null,
     live: opts.live,
     cursors: opts.cursors && opts.live === LiveMode.Yjs,
+    // The address as bans match it (the placer's, not the per-address limit key).
+    ip: placer?.ip ?? opts.ip,
     send: (frame) => {
       if (held) held.push(frame)
       else if (outbox) outbox.push(frame)
@@ -145,7 +147,7 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
   }
   room.addConn(conn)
   if (opts.tessera) {
-    conn.send(encodeSession(placer?.user ?? '', placer ? room.nextPlaceAt(placer.user) : 0))
+    conn.send(placer ? room.sessionFrame(placer.user, placer.ip) : encodeSession('', 0))
     conn.send(encodePresence(room.online()))
   }
   const tiles = opts.live === LiveMode.Tiles

@@ -28,6 +28,7 @@ import { type Rect, validatePlacement } from '../shared/placement.ts'
 import {
   encodeConfig,
   encodePresence,
+  encodeSession,
   encodeTiles,
   isPlacementId,
   LiveMode,
@@ -71,6 +72,8 @@ export type RoomConn = {
   user: string | null
   /** How commits reach it: Yjs update frames, or Tiles and Config frames. */
   live: LiveMode
+  /** The client's address key (bans by address apply to it). */
+  ip: string
   /**
    * A live=yjs reader that asked for cursors (`cursors=1`: the snapshotter): after each commit's
    * update and after its sync answer, a cursor frame (an empty Tiles frame: the last seq it holds).
@@ -157,6 +160,10 @@ export type Room = {
   hasForeignContent: (update: Uint8Array) => boolean
   addConn: (conn: RoomConn) => void
   removeConn: (conn: RoomConn) => void
+  /** The Session frame for a socket: its user, when it may place next, and its ban if any. */
+  sessionFrame: (user: string, ip: string) => Uint8Array
+  /** Sends every identified socket its Session frame again (after a ban or an unban). */
+  refreshSessions: () => void
   /** People with the board open: distinct identities (`RoomConn.user`) among the sockets. */
   online: () => number
   /** Sockets connected now, people or not. */
@@ -471,6 +478,8 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   // Struct array lengths of retired client IDs when last trimmed (rotateClientId).
   const trimmedAt = new Map<number, number>()
   const conns = new Set<RoomConn>()
+  // The identified sockets of each identity (a person's tabs): told of each other's placements.
+  const connsByUser = new Map<string, Set<RoomConn>>()
   let pending: Pending[] = []
   let committing: Promise<void> | null = null
   /** Cancels the scheduled commit, if one is scheduled. */
@@ -636,6 +645,13 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
           // Only an identity's placement reserved a cooldown; admin places and writes have none.
           const { placedAt } = p.record
           p.done({ ok: true, placedAt, nextPlaceAt: p.cooldown ? placedAt + board.cooldownMs : placedAt })
+          // The identity's other tabs learn that its cooldown started (their Place buttons count
+          // down instead of offering a placement the relay would refuse).
+          const tabs = p.cooldown && board.cooldownMs > 0 ? connsByUser.get(p.record.user) : undefined
+          if (tabs && tabs.size > 1) {
+            const frame = encodeSession(p.record.user, placedAt + board.cooldownMs)
+            for (const conn of tabs) conn.send(frame)
+          }
         }
       }
     } finally {
@@ -836,6 +852,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   }
 
   // O(sockets) per count: counted at most once a second (coalesced) and once per heartbeat.
+  const nextPlaceAt = (user: string): number => {
+    const last = lastPlaced.get(user)
+    return last === undefined || last + board.cooldownMs <= now() ? 0 : last + board.cooldownMs
+  }
+  const sessionFrame = (user: string, ip: string) => encodeSession(user, nextPlaceAt(user), deps.moderation?.banReasonOf(user, ip) ?? null)
   const people = (): number => {
     const users = new Set<string>()
     for (const conn of conns) if (conn.user !== null) users.add(conn.user)
@@ -875,10 +896,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     write,
     exclusive,
     updateConfig,
-    nextPlaceAt: (user) => {
-      const last = lastPlaced.get(user)
-      return last === undefined || last + board.cooldownMs <= now() ? 0 : last + board.cooldownMs
-    },
+    nextPlaceAt,
     tileInfo: async (x, y) => {
       const latest = await history.tileLatest(id, x, y)
       if (!latest) return { x, y, color: bitmap[y * board.width + x] ?? 0, user: null, placedAt: null }
@@ -941,10 +959,25 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     hasForeignContent: (update) => hasForeignContent(doc, update),
     addConn: (conn) => {
       conns.add(conn)
+      if (conn.user !== null) {
+        const mine = connsByUser.get(conn.user) ?? new Set<RoomConn>()
+        mine.add(conn)
+        connsByUser.set(conn.user, mine)
+      }
       presenceChanged()
     },
     removeConn: (conn) => {
-      if (conns.delete(conn)) presenceChanged()
+      if (!conns.delete(conn)) return
+      if (conn.user !== null) {
+        const mine = connsByUser.get(conn.user)
+        mine?.delete(conn)
+        if (mine?.size === 0) connsByUser.delete(conn.user)
+      }
+      presenceChanged()
+    },
+    sessionFrame,
+    refreshSessions: () => {
+      for (const conn of conns) if (conn.user !== null) conn.send(sessionFrame(conn.user, conn.ip))
     },
     online: people,
     sockets: () => conns.size,

@@ -461,19 +461,29 @@ export const readError = (dec: decoding.Decoder): { code: string; message: strin
 })
 
 /** Encodes a Session frame: the socket's identity ('' if anonymous) and its next allowed placement time. */
-export const encodeSession = (user: string, nextPlaceAt: number): Uint8Array => {
+export const encodeSession = (user: string, nextPlaceAt: number, banned: string | null = null): Uint8Array => {
   const enc = encoding.createEncoder()
   encoding.writeVarUint(enc, MessageType.Session)
   encoding.writeVarString(enc, user)
   encoding.writeVarUint(enc, nextPlaceAt)
+  // Appended later: a reader of the first layout stops before it.
+  if (banned !== null) {
+    encoding.writeVarUint(enc, 1)
+    encoding.writeVarString(enc, banned)
+  }
   return encoding.toUint8Array(enc)
 }
 
-/** Reads the body of a Session frame. */
-export const readSession = (dec: decoding.Decoder): { user: string; nextPlaceAt: number } => ({
-  user: decoding.readVarString(dec),
-  nextPlaceAt: decoding.readVarUint(dec),
-})
+/**
+ * Reads the body of a Session frame. `banned`: the ban's reason ('' if none was given) when this
+ * identity or its address is banned, else null (also for a frame without the field).
+ */
+export const readSession = (dec: decoding.Decoder): { user: string; nextPlaceAt: number; banned: string | null } => {
+  const user = decoding.readVarString(dec)
+  const nextPlaceAt = decoding.readVarUint(dec)
+  const banned = decoding.hasContent(dec) && decoding.readVarUint(dec) === 1 ? decoding.readVarString(dec) : null
+  return { user, nextPlaceAt, banned }
+}
 
 /**
  * The start of a Tiles frame of `count` values: followed by count x 4 bytes (u32 little-endian)

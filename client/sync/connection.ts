@@ -57,7 +57,7 @@ export type ConnectionEvents = {
   /** People connected to the board (Presence). */
   onPresence?: (online: number) => void
   /** Who this socket is ('' = anonymous) and when it may place next (relay ms; 0 = now). Sent on every (re)connect. */
-  onSession?: (session: { user: string; nextPlaceAt: number }) => void
+  onSession?: (session: { user: string; nextPlaceAt: number; banned: string | null }) => void
   /** A board frame was handled (the board may have changed, the cursor may have moved). */
   onBoardFrame?: () => void
 }

@@ -31,12 +31,20 @@ export type QueueNote =
    * identity placed elsewhere): kept queued under a new id, sent again in `retryAfterMs`.
    */
   | { kind: 'cooldown'; entry: QueuedPlacement; retryAfterMs: number | null }
+  /**
+   * Refused for a passing reason (too many requests from this address, the relay's storage
+   * failing): nothing was placed; kept queued under a new id, sent again in `retryAfterMs`.
+   */
+  | { kind: 'held'; entry: QueuedPlacement; error: 'rate-limited' | 'unavailable'; retryAfterMs: number }
   /** A placement already sent awaits its answer: the new one was not queued. */
   | { kind: 'busy'; entry: QueuedPlacement }
   /** The shared rules refused it before queueing (outside the board, colour, lock). */
   | { kind: 'refused'; error: PlaceError; message: string | null }
 
 export type QueueView = { entry: QueuedPlacement | null; note: QueueNote | null }
+
+/** ms before a queued placement refused 'unavailable' (the relay's storage failing) is sent again. */
+const UNAVAILABLE_RETRY_MS = 5000
 
 export type QueueRunner = {
   view: () => QueueView
@@ -134,6 +142,14 @@ export const createQueueRunner = (deps: QueueRunnerDeps): QueueRunner => {
         holdUntil = deps.clock.now() + Math.max(1000, state.retryAfterMs ?? deps.board().cooldownMs)
         store(again)
         note = { kind: 'cooldown', entry: again, retryAfterMs: state.retryAfterMs }
+      } else if (queued && state.kind === 'rejected' && (state.error === 'rate-limited' || state.error === 'unavailable')) {
+        // Passing refusals change nothing either: a new id, tried again after a pause (the
+        // relay's retryAfterMs, or UNAVAILABLE_RETRY_MS while its storage recovers).
+        const again = { ...now, id: deps.newId(), sent: false, sentAt: null }
+        const wait = Math.max(1000, state.retryAfterMs ?? UNAVAILABLE_RETRY_MS)
+        holdUntil = deps.clock.now() + wait
+        store(again)
+        note = { kind: 'held', entry: again, error: state.error, retryAfterMs: wait }
       } else if (state.kind === 'rejected' && state.error === 'offline') store({ ...now, sent: q.sent, sentAt: q.sentAt })
       else store(null)
     }

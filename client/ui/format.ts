@@ -41,7 +41,7 @@ export const rejectText = (error: RejectReason, message: string | null, retryAft
     case 'out-of-bounds':
       return 'That tile is outside the board'
     case 'bad-color':
-      return 'That colour is not in the palette'
+      return "That colour is not in the board's palette (it may have changed): pick another"
     case 'bad-request':
       return message ? `Invalid placement: ${message}` : 'Invalid placement'
     case 'unauthorized':

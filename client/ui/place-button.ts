@@ -16,6 +16,8 @@ export type PlaceButtonModel =
   | { kind: 'read-only' }
   /** A first visit's identity is being made (its proof of work, client/sync/pow.ts). */
   | { kind: 'identity' }
+  /** This identity or its address is banned from the board (`reason` may be ''). */
+  | { kind: 'banned'; reason: string }
   /** No live socket, a tile selected: pressing queues the placement (client/sync/queue-runner.ts). */
   | { kind: 'queue'; color: string }
 
@@ -56,7 +58,10 @@ export const createPlaceButton = (button: HTMLButtonElement, onPlace: () => void
                       ? 'Board locked'
                       : model.kind === 'identity'
                         ? 'Getting ready…'
-                        : 'Read-only'
+                        : model.kind === 'banned'
+                          ? 'Banned'
+                          : 'Read-only'
+      button.title = model.kind === 'banned' && model.reason ? `Banned: ${model.reason}` : ''
     },
   }
 }

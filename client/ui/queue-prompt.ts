@@ -25,6 +25,11 @@ export const queueNoteText = (note: QueueNote): { text: string; tone: 'info' | '
         text: `${rejectText('cooldown', null, note.retryAfterMs)}: ${at} stays queued and will be sent then`,
         tone: 'info',
       }
+    case 'held':
+      return {
+        text: `${note.error === 'rate-limited' ? 'The relay asks this address to slow down' : 'The relay cannot store placements right now'}: ${at} stays queued and will be sent again in ${Math.ceil(note.retryAfterMs / 1000)} s`,
+        tone: 'info',
+      }
     case 'expired':
       return {
         text: `The answer for ${at} was lost too long ago to send it again safely: the board shows whether it was placed`,

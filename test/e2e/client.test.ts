@@ -427,5 +427,7 @@ describe('browser client', () => {
     const page = await context.newPage()
     await page.goto(`${relay.url}/?board=nope`)
     await page.waitForSelector('#fatal:not([hidden]) >> text=No board named')
+    // Only the message: no palette, Place button, tools or connection status for a board that is not there.
+    for (const part of ['footer.dock', '#grid-toggle', '#alert-toggle', '#connection']) expect(await page.isHidden(part)).toBe(true)
   })
 })

@@ -369,6 +369,36 @@ describe('embedded on another site, third-party cookies blocked', () => {
     )
   })
 
+  it('opens on x, y and zoom, and moves with the attributes and view()', async () => {
+    const page = await openHost('view', elementHtml('el', 'board="main" readonly x="10" y="20" zoom="8"'))
+    await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'live' })
+    /** The tile under the element's centre and the CSS px per tile, from where the canvas is drawn. */
+    const centre = () =>
+      page.evaluate(() => {
+        const el = document.getElementById('el') as HTMLElement
+        const c = el.shadowRoot?.querySelector('canvas.board') as HTMLCanvasElement
+        const box = el.getBoundingClientRect()
+        const r = c.getBoundingClientRect()
+        const perTile = r.width / c.width
+        const stage = (el.shadowRoot?.querySelector('.stage') as HTMLElement | null)?.getBoundingClientRect() ?? box
+        return {
+          x: Math.floor((stage.left + stage.width / 2 - r.left) / perTile),
+          y: Math.floor((stage.top + stage.height / 2 - r.top) / perTile),
+          perTile: Math.round(perTile * 100) / 100,
+        }
+      })
+    await waitFor(async () => (await centre()).perTile === 8, { what: 'the zoom attribute' })
+    expect(await centre()).toEqual({ x: 10, y: 20, perTile: 8 })
+    await page.evaluate(() =>
+      (document.getElementById('el') as HTMLElement & { view: (v: object) => void }).view({ x: 30, y: 40, zoom: 4 }),
+    )
+    await waitFor(async () => (await centre()).perTile === 4, { what: 'view()' })
+    expect(await centre()).toEqual({ x: 30, y: 40, perTile: 4 })
+    await page.evaluate(() => document.getElementById('el')?.setAttribute('zoom', '16'))
+    await waitFor(async () => (await centre()).perTile === 16, { what: 'the zoom attribute changed' })
+    expect(await centre()).toMatchObject({ x: 30, y: 40 })
+  })
+
   it('a return visit paints the board kept in IndexedDB at once, before any answer from the relay’s API', async () => {
     const page = await openHost('stored', elementHtml('el', 'board="main" readonly'))
     await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'live' })

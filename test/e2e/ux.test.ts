@@ -4,6 +4,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { adminCall } from '../helpers/admin.ts'
 import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -12,6 +13,8 @@ let relay: TestRelay
 let browser: Browser
 let outDir: { dir: string; remove: () => void }
 const contexts: BrowserContext[] = []
+
+const ADMIN = 'test-admin-token-0123456789'
 
 beforeAll(async () => {
   outDir = makeTmpDir('tessera-ux-')
@@ -25,8 +28,9 @@ beforeAll(async () => {
         { id: 'small', width: 32, height: 32, cooldownMs: 0 },
         { id: 'people', width: 16, height: 16, cooldownMs: 0 },
         { id: 'cool', width: 16, height: 16, cooldownMs: 1500 },
+        { id: 'tabs', width: 16, height: 16, cooldownMs: 600_000 },
       ],
-      env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0' },
+      env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0', ADMIN_TOKEN: ADMIN },
     }),
     launchChromium(),
   ])
@@ -198,6 +202,29 @@ describe('what people expect from the page', () => {
     await other.context().setOffline(false)
     await other.waitForSelector('body[data-connection="live"]')
     await other.waitForSelector('#online:not(.stale) >> text="2 online"')
+  })
+  it("says on the Place button what the relay will answer: another tab's cooldown, a ban and its end", async () => {
+    const first = await open('/?board=tabs')
+    await first.waitForSelector('#place:not([data-state="identity"])')
+    const second = await open('/?board=tabs', first.context())
+    const select = async (page: Page, x: number, y: number) => {
+      const at = await tileCenter(page, x, y)
+      await page.mouse.click(at.x, at.y)
+    }
+    await select(second, 5, 5)
+    await second.waitForSelector('#place[data-state="ready"]')
+    // The first tab places: the second tab's button counts down at once, without a refusal.
+    await select(first, 2, 2)
+    await first.click('#place')
+    await first.waitForSelector('#feedback[data-kind="placed"]')
+    await second.waitForSelector('#place[data-state="cooldown"]')
+    // An admin bans the identity: both tabs say so; the ban ends: back to the countdown.
+    const tile = (await (await fetch(`${relay.url}/api/boards/tabs/tiles/2/2`)).json()) as { user: string }
+    expect((await adminCall(relay.url, ADMIN, 'POST', '/bans', { user: tile.user, reason: 'test' })).status).toBe(200)
+    for (const p of [first, second]) await p.waitForSelector('#place[data-state="banned"] >> text=Banned')
+    expect(await second.getAttribute('#place', 'title')).toBe('Banned: test')
+    expect((await adminCall(relay.url, ADMIN, 'DELETE', `/bans/user/${tile.user}`)).status).toBe(200)
+    await second.waitForSelector('#place[data-state="cooldown"]')
   })
   it('alerts when the cooldown ends, once the person turned the alert on (notification and tone)', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })

@@ -335,6 +335,37 @@ describe('queue runner', () => {
     expect(h.runner.view()).toEqual({ entry: null, note: null })
   })
 
+  it('keeps a queued placement refused for a passing reason (rate-limited, unavailable) under a new id, and sends it after the pause', async () => {
+    const h = harness(memoryStorage())
+    await h.runner.place({ x: 1, y: 1, color: 1 })
+    h.answer((i) => ({ kind: 'rejected', ...i, error: PlaceError.RateLimited, message: null, retryAfterMs: 1000, local: false }))
+    h.setLive(true)
+    h.runner.flush()
+    await settle()
+    expect(h.runner.view()).toMatchObject({
+      entry: { id: 'id2', sent: false },
+      note: { kind: 'held', error: 'rate-limited', retryAfterMs: 1000 },
+    })
+    // Storage failing: no retryAfterMs from the relay, a 5 s pause.
+    h.answer((i) => ({ kind: 'rejected', ...i, error: PlaceError.Unavailable, message: null, retryAfterMs: null, local: false }))
+    h.setNow(100_000 + 1001)
+    h.runner.flush()
+    await settle()
+    expect(h.runner.view()).toMatchObject({
+      entry: { id: 'id3', sent: false },
+      note: { kind: 'held', error: 'unavailable', retryAfterMs: 5000 },
+    })
+    h.runner.flush()
+    await settle()
+    expect(h.sent.map((s) => s.id)).toEqual(['id1', 'id2'])
+    h.answer((i) => ({ kind: 'placed', ...i, placedAt: 2 }))
+    h.setNow(100_000 + 1001 + 5001)
+    h.runner.flush()
+    await settle()
+    expect(h.sent.map((s) => s.id)).toEqual(['id1', 'id2', 'id3'])
+    expect(h.runner.view()).toEqual({ entry: null, note: null })
+  })
+
   it('ends with the refusal, and refuses locally what cannot be queued', async () => {
     const h = harness(memoryStorage())
     await h.runner.place({ x: 1, y: 2, color: 1 })

@@ -37,7 +37,8 @@ describe('protocol codecs', () => {
     const no = { ok: false, error: PlaceError.Cooldown, retryAfterMs: 1234, message: 'wait 2 s' } as const
     expect(readPlaceResult(body(encodePlaceResult(10, no), MessageType.PlaceResult))).toEqual({ requestId: 10, result: no })
     expect(readError(body(encodeError('read-only', 'no'), MessageType.Error))).toEqual({ code: 'read-only', message: 'no' })
-    expect(readSession(body(encodeSession('abc', 5), MessageType.Session))).toEqual({ user: 'abc', nextPlaceAt: 5 })
+    expect(readSession(body(encodeSession('abc', 5), MessageType.Session))).toEqual({ user: 'abc', nextPlaceAt: 5, banned: null })
+    expect(readSession(body(encodeSession('abc', 5, ''), MessageType.Session))).toEqual({ user: 'abc', nextPlaceAt: 5, banned: '' })
   })
 
   it('carries an optional placement id after the colour; frames without one read as before', () => {
