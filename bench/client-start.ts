@@ -12,8 +12,8 @@
  * - the page's JS heap with the board open (after a garbage collection).
  *
  * The board is 1000x1000 and "realistic": 200,000 placements, most of them filling a few hundred
- * solid rectangles (art), 15% scattered (noise), like r/place's; a board of pure noise is
- * measured by test/perf-style runs in docs/CLIENT.md. Times are from navigation start
+ * solid rectangles (art), 15% scattered (noise), like r/place's (a board of pure noise makes a
+ * PNG three times larger: docs/CLIENT.md "Measured"). Times are from navigation start
  * (page.goto) to the frame that shows it, observed on the page's canvas by polling every 5 ms;
  * today's client also marks them itself (performance marks 'tessera:first-paint' and
  * 'tessera:live'), reported in the details. One run of each per repetition.
