@@ -388,7 +388,7 @@ describe('a relay restart under an open page', () => {
     relay = await startRelay()
     expect(room().bitmap()[10 * W + 10]).toBe(0)
     const afterLost = await waitFor(() => w.sockets.find((s, i) => i > 0 && sessionFrames(s).length > 0), { what: 'a Session frame' })
-    expect(sessionFrames(afterLost)).toEqual([{ user, nextPlaceAt: 0 }])
+    expect(sessionFrames(afterLost)).toEqual([{ user, nextPlaceAt: 0, banned: null }])
     await page.waitForSelector('#feedback[data-kind="placed"]', { timeout: 10_000 })
     const placeFrames = w.sockets.flatMap((s) => s.sent.filter((f) => f[0] === MessageType.Place))
     expect(placeFrames).toHaveLength(2)
@@ -412,7 +412,7 @@ describe('a relay restart under an open page', () => {
     const afterRestart = w.sockets.at(-1) as Watched['sockets'][number]
     expect(afterRestart).not.toBe(afterLost)
     await waitFor(() => sessionFrames(afterRestart).length > 0, { what: 'a Session frame' })
-    expect(sessionFrames(afterRestart)).toEqual([{ user, nextPlaceAt: (placedAt as number) + 60_000 }])
+    expect(sessionFrames(afterRestart)).toEqual([{ user, nextPlaceAt: (placedAt as number) + 60_000, banned: null }])
     await page.waitForSelector('#place[data-state="cooldown"] >> text=/Ready in 0:[0-5][0-9]|Ready in 1:00/')
     expect(await page.isDisabled('#place')).toBe(true)
     // The countdown is the relay's: what is left of the minute, give or take the test's own time.
