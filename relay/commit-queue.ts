@@ -1,0 +1,412 @@
+/**
+ * The commit queue: work accepted for the board (placements, the relay's own tile writes,
+ * configuration changes) waits here and is committed in groups, one commit at a time, at most
+ * one per tickMs. A commit numbers its records (history seqs), writes them and the board's
+ * shards in one Yjs transaction, makes the records and that transaction's update durable in one
+ * history batch (retried until it is), then broadcasts the update to every socket and
+ * acknowledges each piece of work while every socket is corked. Exclusive sections (rollbacks)
+ * run between commits with the queue paused.
+ */
+import * as encoding from 'lib0/encoding'
+import * as syncProtocol from 'y-protocols/sync'
+import type * as Y from 'yjs'
+import { type DocConfig, writeDocConfig, writeTile } from '../shared/doc-schema.ts'
+import { encodeConfig, encodeSession, encodeTiles, LiveMode, MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts'
+import { encodeTileValue } from '../shared/tile-codec.ts'
+import type { BoardState } from './board-state.ts'
+import type { CooldownUndo } from './cooldowns.ts'
+import type { DocFlush, KeptUpdate } from './doc-flush.ts'
+import type { AppendExtra, HistoryStore, PlacementRecord, RecordKind } from './history-store.ts'
+import type { Logger } from './log.ts'
+import type { RetryDurably } from './retry-durably.ts'
+import type { RoomSockets } from './room-sockets.ts'
+import type { ShardCompactor } from './shard-compactor.ts'
+import type { SyncAnswers } from './sync-answers.ts'
+import type { UpdateCapture } from './update-capture.ts'
+import { rotateClientId } from './yjs-internals.ts'
+
+/** A tile write by the relay itself (admin fill, rollback restore). */
+export type TileWrite = { x: number; y: number; color: number; ref?: number }
+
+/**
+ * What an exclusive section does: its result, the tiles it writes (committed before anything
+ * accepted meanwhile), and writes to the history that join the same LevelDB batch (one chunk's
+ * rollback marks, its journal progress): they land with those tiles or not at all.
+ */
+export type ExclusiveWork<T> = () => Promise<{
+  result: T
+  writes: readonly TileWrite[]
+  user: string
+  kind: RecordKind
+  attach?: AppendExtra
+}>
+
+/** Work queued for the next commit, in order. */
+export type Pending =
+  | { kind: 'write'; record: PlacementRecord; cooldown?: CooldownUndo | undefined; done: (r: PlaceResult) => void }
+  | { kind: 'config'; config: DocConfig; done: (r: PlaceResult) => void }
+
+/** Pending placements beyond this are refused (back-pressure) rather than queued without bound. */
+const MAX_PENDING = 200_000
+
+const unavailableResult = (): PlaceResult => ({
+  ok: false,
+  error: PlaceError.Unavailable,
+  message: 'the relay cannot write to its storage',
+})
+
+export const tileValueOf = (r: PlacementRecord): number => encodeTileValue(r.x, r.y, r.color)
+
+const updateFrame = (update: Uint8Array): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, MessageType.Sync)
+  syncProtocol.writeUpdate(enc, update)
+  return encoding.toUint8Array(enc)
+}
+
+/** A record as accepted: seq 0 until the commit that writes it numbers it. */
+export const newRecord = (
+  x: number,
+  y: number,
+  color: number,
+  user: string,
+  kind: RecordKind,
+  ref: number,
+  placedAt: number,
+  placementId?: string,
+): PlacementRecord => {
+  const record: PlacementRecord = { seq: 0, x, y, color, user, placedAt, kind, ref }
+  if (placementId !== undefined) record.id = placementId
+  return record
+}
+
+/** Pending writes of `writesIn` whose `done` is called once, after the last (with a failure if any failed). */
+const toPending = (writesIn: readonly TileWrite[], user: string, kind: RecordKind, done: (r: PlaceResult) => void, t: number) => {
+  let left = writesIn.length
+  let failure: PlaceResult | null = null
+  const one = (r: PlaceResult) => {
+    if (!r.ok) failure = r
+    left -= 1
+    if (left === 0) done(failure ?? r)
+  }
+  return writesIn.map((w): Pending => ({ kind: 'write', record: newRecord(w.x, w.y, w.color, user, kind, w.ref ?? 0, t), done: one }))
+}
+
+export type CommitQueue = {
+  /** Why new work is refused now (storage failing, closing, overloaded), or null. */
+  unavailable: () => PlaceResult | null
+  /** Queues one piece of work for the next commit. */
+  push: (p: Pending) => void
+  /** Queues the relay's own tile writes; resolves once all are committed (or one failed). */
+  pushWrites: (tiles: readonly TileWrite[], user: string, kind: RecordKind) => Promise<PlaceResult>
+  /** Runs `fn` between commits with the queue paused (Room.exclusive). */
+  exclusive: <T>(fn: ExclusiveWork<T>) => Promise<T>
+  /** Whether a commit is in flight (its transaction may hold content not durable yet). */
+  committing: () => boolean
+  /** Calls `fn` once no commit is in flight (at once if none is). */
+  whenIdle: (fn: () => void) => void
+  /** The history seq the document holds durably up to. */
+  docSeq: () => number
+  /** Cancels the scheduled commit and waits for the one in flight. */
+  stop: () => Promise<void>
+  /** Refuses the work still queued (the relay is shutting down) and releases `whenIdle` callers. */
+  failPending: () => void
+}
+
+export const createCommitQueue = (deps: {
+  board: string
+  doc: Y.Doc
+  capture: UpdateCapture
+  state: BoardState
+  compactor: ShardCompactor
+  history: HistoryStore
+  retry: RetryDurably
+  docFlush: DocFlush
+  sockets: RoomSockets
+  answers: SyncAnswers
+  log: Logger
+  now: () => number
+  /** Minimum ms between commits (0 = group commit only). */
+  tickMs: number
+  closing: () => boolean
+  /** Gives back a placement's cooldown (its commit failed). */
+  restoreCooldown: (user: string, undo: CooldownUndo) => void
+  /** From the opened document: the last history seq (all in the document) and kept update number. */
+  lastSeq: number
+  updateSeq: number
+}): CommitQueue => {
+  const { board: id, doc, state, history, log, now } = deps
+  let lastSeq = deps.lastSeq
+  let docSeq = deps.lastSeq
+  let updateSeq = deps.updateSeq
+  // Struct array lengths of retired client IDs when last trimmed (rotateClientId).
+  const trimmedAt = new Map<number, number>()
+  let pending: Pending[] = []
+  let committing: Promise<void> | null = null
+  /** Cancels the scheduled commit, if one is scheduled. */
+  let timer: (() => void) | null = null
+  let paused = false
+  let lastCommitAt = 0
+  /** History writes for the next commit's batch (set by an exclusive section with its tiles). */
+  let nextExtra: AppendExtra | undefined
+  let waitingIdle: Array<() => void> = []
+
+  const schedule = () => {
+    if (committing || timer || deps.closing() || paused || pending.length === 0) return
+    const start = () => {
+      timer = null
+      runCommit(takePending())
+    }
+    const wait = Math.max(0, lastCommitAt + deps.tickMs - now())
+    if (wait > 0) {
+      const t = setTimeout(start, wait)
+      timer = () => clearTimeout(t)
+      return
+    }
+    // At once, but after one poll of the sockets: a commit ends with its broadcast, during which
+    // this thread reads nothing, so the placements that arrived meanwhile wait unread. Started
+    // from a timer (due at once: Node times it from the loop's clock of before the broadcast)
+    // or one immediate, the next commit ran before that poll and they waited a whole commit
+    // more. The second immediate runs after the next poll phase.
+    let i = setImmediate(() => {
+      i = setImmediate(start)
+    })
+    timer = () => clearImmediate(i)
+  }
+
+  const takePending = () => {
+    const batch = pending
+    pending = []
+    return batch
+  }
+
+  const runCommit = (batch: Pending[]): Promise<void> => {
+    const run = commit(batch).finally(() => {
+      committing = null
+      releaseIdle()
+      schedule()
+    })
+    committing = run
+    return run
+  }
+
+  const releaseIdle = () => {
+    const waiting = waitingIdle
+    waitingIdle = []
+    for (const fn of waiting) fn()
+  }
+
+  /**
+   * Appends a commit to the history, retrying until the disk recovers (LevelDB's write errors
+   * are sticky; the store reopens the database on the next attempt). The commit is neither
+   * broadcast nor acknowledged meanwhile, and new placements are refused. False if the room
+   * closes first.
+   */
+  const appendDurably = (
+    records: readonly PlacementRecord[],
+    meta: Record<string, number>,
+    update: KeptUpdate | undefined,
+    extra?: AppendExtra,
+  ): Promise<boolean> =>
+    deps.retry.run({
+      what: 'history write',
+      attempt: async () => {
+        await history.append(id, records, meta, update, extra)
+        return true
+      },
+      onFirstFailure: (err) =>
+        log.error(`board ${id}: history write failed; placements are refused until it succeeds:`, (err as Error).message),
+    })
+
+  /** Writes the batch into the document in one transaction (compacting shards it made due). */
+  const transact = (batch: Pending[]) => {
+    const board = state.board()
+    const bitmap = state.bitmap()
+    rotateClientId(doc, trimmedAt)
+    doc.transact(() => {
+      for (const p of batch) {
+        if (p.kind === 'config') {
+          writeDocConfig(doc, p.config)
+          continue
+        }
+        const r = p.record
+        const key = writeTile(doc, board.shardSize, r.x, r.y, r.color)
+        bitmap[r.y * board.width + r.x] = r.color
+        deps.compactor.wrote(key)
+      }
+      deps.compactor.compact()
+    })
+  }
+
+  const commit = async (batch: Pending[]) => {
+    if (batch.length === 0) return
+    const records: PlacementRecord[] = []
+    for (const p of batch) if (p.kind === 'write') records.push(p.record)
+    // Seqs are given here, not on acceptance: the history stays contiguous (the commit below is
+    // retried until it is durable), and live Tiles frames are checked for gaps by their seqs.
+    for (const r of records) r.seq = ++lastSeq
+    transact(batch)
+    const update = deps.capture.take()
+    const last = records[records.length - 1]
+    // One durable write: the records with the commit's document update (the document store
+    // receives it in the background, relay/doc-flush.ts). docSeq: the records up to it are in the document.
+    const kept = update ? { n: ++updateSeq, bytes: update } : undefined
+    const extra = nextExtra
+    nextExtra = undefined
+    const meta = { docSeq: last?.seq ?? docSeq, epochReplacements: deps.compactor.epochReplacements() }
+    if (!(await appendDurably(records, meta, kept, extra))) {
+      // Closing while the disk fails: nothing was written; the document is dropped with the room.
+      for (const p of batch) {
+        if (p.kind === 'write' && p.cooldown) deps.restoreCooldown(p.record.user, p.cooldown)
+        p.done(unavailableResult())
+      }
+      return
+    }
+    if (last) docSeq = last.seq
+    if (kept) deps.docFlush.queue(kept)
+    lastCommitAt = now()
+    broadcast(batch, records, update)
+  }
+
+  /**
+   * Broadcast, then acknowledge, with every socket corked: each socket gets the commit's update
+   * and its own acknowledgements in one write. Frames are encoded once per commit, not per socket.
+   */
+  const broadcast = (batch: Pending[], records: PlacementRecord[], update: Uint8Array | null) => {
+    const tilesFrame = records.length > 0 ? encodeTiles(records[0]?.seq ?? 0, records.map(tileValueOf)) : null
+    let lastConfig: DocConfig | null = null
+    for (const p of batch) if (p.kind === 'config') lastConfig = p.config
+    const configFrame = lastConfig ? encodeConfig(lastConfig) : null
+    let yjsFrame: Uint8Array | null = null
+    let cursorFrame: Uint8Array | null = null
+    const corked = [...deps.sockets.all()]
+    for (const conn of corked) conn.cork()
+    try {
+      for (const conn of corked) {
+        if (conn.live === LiveMode.Tiles) {
+          // Config first: tiles of a grown board must find it grown.
+          if (configFrame) conn.send(configFrame)
+          if (tilesFrame) conn.send(tilesFrame)
+        } else if (update) {
+          yjsFrame ??= updateFrame(update)
+          conn.send(yjsFrame)
+          if (conn.cursors) {
+            cursorFrame ??= encodeTiles(docSeq + 1, [])
+            conn.send(cursorFrame)
+          }
+        }
+      }
+      // Cached sync answers follow the board: this commit, as these sockets received it.
+      if (deps.answers.size() > 0) {
+        if (update) yjsFrame ??= updateFrame(update)
+        deps.answers.commit({
+          yjs: yjsFrame,
+          tiles: configFrame && tilesFrame ? [configFrame, tilesFrame] : configFrame ? [configFrame] : tilesFrame ? [tilesFrame] : [],
+        })
+      }
+      acknowledge(batch)
+    } finally {
+      for (const conn of corked) conn.uncork()
+    }
+  }
+
+  /** Calls back each piece of a durable, broadcast commit. */
+  const acknowledge = (batch: Pending[]) => {
+    const cooldownMs = state.board().cooldownMs
+    for (const p of batch) {
+      if (p.kind === 'config') p.done({ ok: true, placedAt: lastCommitAt, nextPlaceAt: lastCommitAt })
+      else {
+        // Only an identity's placement reserved a cooldown; admin places and writes have none.
+        const { placedAt } = p.record
+        p.done({ ok: true, placedAt, nextPlaceAt: p.cooldown ? placedAt + cooldownMs : placedAt })
+        // The identity's other tabs learn that its cooldown started (their Place buttons count
+        // down instead of offering a placement the relay would refuse).
+        const tabs = p.cooldown && cooldownMs > 0 ? deps.sockets.tabsOf(p.record.user) : undefined
+        if (tabs && tabs.size > 1) {
+          const frame = encodeSession(p.record.user, placedAt + cooldownMs)
+          for (const conn of tabs) conn.send(frame)
+        }
+      }
+    }
+  }
+
+  const unavailable = (): PlaceResult | null => {
+    if (deps.closing() || deps.retry.degraded()) return unavailableResult()
+    if (pending.length >= MAX_PENDING)
+      return { ok: false, error: PlaceError.RateLimited, retryAfterMs: 1000, message: 'the relay is overloaded' }
+    return null
+  }
+
+  // Exclusive sections run one after another: each starts when the one before has finished.
+  let exclusiveTail: Promise<unknown> = Promise.resolve()
+  const exclusive = <T>(fn: ExclusiveWork<T>): Promise<T> => {
+    const run = exclusiveTail.then(() => runExclusive(fn))
+    exclusiveTail = run.catch(() => {})
+    return run
+  }
+
+  const runExclusive = async <T>(fn: ExclusiveWork<T>): Promise<T> => {
+    paused = true
+    try {
+      timer?.()
+      timer = null
+      while (committing) await committing
+      // Commit what was accepted before the pause, so that history is complete up to now.
+      if (pending.length > 0) await runCommit(takePending())
+      while (committing) await committing
+      const { result, writes: restores, user, kind, attach } = await fn()
+      let done: Promise<PlaceResult> = Promise.resolve({ ok: true, placedAt: now(), nextPlaceAt: now() })
+      if (restores.length === 0 && attach) {
+        // Nothing to write to the board: the attached writes go alone, still with commits paused.
+        if (!(await appendDurably([], {}, undefined, attach))) throw new Error('writes were refused: the room closed')
+      } else if (restores.length > 0) {
+        // The commit that takes these restores (the next: nothing commits while paused) writes them.
+        nextExtra = attach
+        // Placements accepted during fn() were validated after this moment: they go after.
+        done = new Promise((resolve) => {
+          // concat, not unshift(...): a large rollback is beyond the engine's argument limit.
+          pending = toPending(restores, user, kind, resolve, now()).concat(pending)
+        })
+      }
+      paused = false
+      schedule()
+      const outcome = await done
+      if (!outcome.ok) throw new Error(`writes were refused: ${outcome.error}`)
+      return result
+    } finally {
+      paused = false
+      schedule()
+    }
+  }
+
+  return {
+    unavailable,
+    push: (p) => {
+      pending.push(p)
+      schedule()
+    },
+    pushWrites: (tiles, user, kind) =>
+      new Promise((resolve) => {
+        // A loop, not push(...): a fill of a million tiles is beyond the engine's argument limit.
+        for (const p of toPending(tiles, user, kind, resolve, now())) pending.push(p)
+        schedule()
+      }),
+    exclusive,
+    committing: () => committing !== null,
+    whenIdle: (fn) => {
+      if (committing) waitingIdle.push(fn)
+      else fn()
+    },
+    docSeq: () => docSeq,
+    stop: async () => {
+      timer?.()
+      timer = null
+      while (committing) await committing
+    },
+    failPending: () => {
+      for (const p of pending) p.done({ ok: false, error: PlaceError.Unavailable, message: 'the relay is shutting down' })
+      pending = []
+      releaseIdle()
+    },
+  }
+}

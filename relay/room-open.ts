@@ -1,0 +1,126 @@
+/**
+ * Opening a board's document: the committed updates the document store lacks are applied from
+ * the history, the configuration given at start is reconciled with the stored one, and history
+ * records the document does not hold yet (after meta docSeq) are replayed into it. What that
+ * changed is stored before the room serves anyone.
+ */
+import * as Y from 'yjs'
+import { type BoardConfig, checkBoardChange, sameBoard } from '../shared/board.ts'
+import { type DocConfig, readBoardBitmap, readDocConfig, writeDocConfig, writeTile } from '../shared/doc-schema.ts'
+import { regrow } from './board-state.ts'
+import type { HistoryStore, PlacementRecord } from './history-store.ts'
+import type { Logger } from './log.ts'
+import type { UpdateCapture } from './update-capture.ts'
+
+/** Records replayed in one Yjs transaction at most (bounds the transaction's memory). */
+const REPLAY_BATCH = 10_000
+
+/** The board and counters as the opened document holds them. */
+export type OpenedRoom = {
+  board: BoardConfig
+  configVersion: number
+  bitmap: Uint8Array
+  /** The last history seq, all of it now in the document. */
+  lastSeq: number
+  /** The number of the last kept document update in the history. */
+  updateSeq: number
+  /** Shard compactions since the last epoch (relay/shard-compactor.ts). */
+  epochReplacements: number
+}
+
+/**
+ * Committed updates the document store does not hold yet (written by a commit, not yet by the
+ * background flush when the relay stopped): applied now, so they are captured and stored with
+ * the start-up update. Returns [stored up to, last kept update number].
+ */
+const applyKeptUpdates = async (doc: Y.Doc, history: HistoryStore, id: string): Promise<[number, number]> => {
+  const storedUpTo = await history.getMeta(id, 'docUpdate', 0)
+  const updateSeq = Math.max(storedUpTo, await history.lastUpdate(id))
+  for await (const u of history.readUpdates(id, storedUpTo)) Y.applyUpdate(doc, u.bytes)
+  return [storedUpTo, updateSeq]
+}
+
+/**
+ * Which configuration holds: the stored descriptor carries live (admin) changes, so it wins,
+ * unless the configuration given at start changed since the previous start (the operator
+ * edited it): then the new start configuration is applied, if it loses no tiles. Throws if it
+ * would.
+ */
+const reconcileConfig = async (doc: Y.Doc, history: HistoryStore, start: BoardConfig) => {
+  const id = start.id
+  const stored = readDocConfig(doc)
+  const previousStart = (await history.getJson(id, 'startConfig')) as BoardConfig | undefined
+  const startChanged = !previousStart || !sameBoard(previousStart, start)
+  let board: BoardConfig = start
+  if (stored) {
+    const { version: _version, ...storedBoard } = stored
+    if (startChanged) {
+      const reason = checkBoardChange(storedBoard, start)
+      if (reason) throw new Error(`board ${id}: the configuration does not match the stored board: ${reason}`)
+    } else {
+      board = storedBoard
+    }
+  }
+  await history.putJson(id, 'startConfig', start)
+  const width0 = stored?.width ?? board.width
+  const height0 = stored?.height ?? board.height
+  let bitmap = readBoardBitmap(doc, width0, height0)
+  if (width0 !== board.width || height0 !== board.height) bitmap = regrow(bitmap, width0, height0, board.width, board.height)
+  return { stored, board, bitmap }
+}
+
+/** Writes history records after `docSeq` into the document and bitmap; returns how many. */
+const replayHistory = async (doc: Y.Doc, history: HistoryStore, id: string, board: BoardConfig, bitmap: Uint8Array, docSeq: number) => {
+  let replayed = 0
+  const batch: PlacementRecord[] = []
+  const flushReplay = () => {
+    doc.transact(() => {
+      for (const r of batch) {
+        writeTile(doc, board.shardSize, r.x, r.y, r.color)
+        bitmap[r.y * board.width + r.x] = r.color
+      }
+    })
+    replayed += batch.length
+    batch.length = 0
+  }
+  for await (const r of history.readAfter(id, docSeq)) {
+    if (r.x < board.width && r.y < board.height) batch.push(r)
+    if (batch.length >= REPLAY_BATCH) flushReplay()
+  }
+  flushReplay()
+  return replayed
+}
+
+/**
+ * Brings a loaded document up to the history and the start configuration, and stores what
+ * that changed (`store`: the document store write, retried until durable).
+ */
+export const openRoomDoc = async (deps: {
+  doc: Y.Doc
+  capture: UpdateCapture
+  board: BoardConfig
+  history: HistoryStore
+  log: Logger
+  store: (update: Uint8Array) => Promise<void>
+}): Promise<OpenedRoom> => {
+  const { doc, history, log } = deps
+  const id = deps.board.id
+  const [storedUpTo, updateSeq] = await applyKeptUpdates(doc, history, id)
+  const { stored, board, bitmap } = await reconcileConfig(doc, history, deps.board)
+  let configVersion = stored?.version ?? 0
+  const docSeq = await history.getMeta(id, 'docSeq', 0)
+  const lastSeq = await history.lastSeq(id)
+  const epochReplacements = await history.getMeta(id, 'epochReplacements', 0)
+  doc.transact(() => {
+    if (!stored || !sameBoard(stored, board)) {
+      configVersion += 1
+      writeDocConfig(doc, { ...board, version: configVersion } satisfies DocConfig)
+    }
+  })
+  const replayed = await replayHistory(doc, history, id, board, bitmap, docSeq)
+  const startup = deps.capture.take()
+  if (startup) await deps.store(startup)
+  if (updateSeq > storedUpTo) await history.dropUpdates(id, updateSeq, { docUpdate: updateSeq })
+  if (replayed > 0) log.info(`board ${id}: replayed ${replayed} placements from history after seq ${docSeq}`)
+  return { board, configVersion, bitmap, lastSeq, updateSeq, epochReplacements }
+}

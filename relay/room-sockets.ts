@@ -1,0 +1,121 @@
+/**
+ * A room's connected sockets: the set every commit is broadcast to, the identified sockets of
+ * each identity (a person's tabs, told of each other's placements), Presence (how many people
+ * have the board open) and the Session frames (an identity's cooldown and ban).
+ */
+import { encodePresence, encodeSession, type LiveMode } from '../shared/protocol.ts'
+
+/** What the room needs of a connected socket. */
+export type RoomConn = {
+  /** Sends a binary frame; must not throw. */
+  send: (frame: Uint8Array) => void
+  /**
+   * Holds this socket's frames until `uncork` (a commit's broadcast and its acknowledgements then
+   * leave in one write: one system call per socket per commit instead of one per frame).
+   */
+  cork: () => void
+  uncork: () => void
+  /** Whether the socket opted in to Tessera's own frames (Presence, Session). */
+  tessera: boolean
+  /**
+   * The identity this socket counts as in Presence: its placer's user on a `tessera=1` socket,
+   * null otherwise (no identity, or a reader that is not a person's page: the snapshotter, a
+   * y-websocket provider). One person with three tabs counts once.
+   */
+  user: string | null
+  /** How commits reach it: Yjs update frames, or Tiles and Config frames. */
+  live: LiveMode
+  /** The client's address key (bans by address apply to it). */
+  ip: string
+  /**
+   * A live=yjs reader that asked for cursors (`cursors=1`: the snapshotter): after each commit's
+   * update and after its sync answer, a cursor frame (an empty Tiles frame: the last seq it holds).
+   */
+  cursors: boolean
+}
+
+/** Ms over which joins and leaves are coalesced into one Presence frame. */
+const PRESENCE_COALESCE_MS = 1000
+
+export type RoomSockets = {
+  /** Every socket connected now (the commit broadcast iterates it). */
+  all: () => ReadonlySet<RoomConn>
+  /** The identified sockets of an identity, if it has any. */
+  tabsOf: (user: string) => ReadonlySet<RoomConn> | undefined
+  add: (conn: RoomConn) => void
+  remove: (conn: RoomConn) => void
+  /** The Session frame for a socket: its user, when it may place next, and its ban if any. */
+  sessionFrame: (user: string, ip: string) => Uint8Array
+  /** Sends every identified socket its Session frame again (after a ban or an unban). */
+  refreshSessions: () => void
+  /** People with the board open: distinct identities (`RoomConn.user`) among the sockets. */
+  people: () => number
+  /** Sends Presence to opted-in sockets (heartbeat). */
+  broadcastPresence: () => void
+  /** Cancels a coalesced Presence frame not sent yet. */
+  close: () => void
+}
+
+export const createRoomSockets = (deps: {
+  /** Earliest time (ms) the user may place again; 0 if now. */
+  nextPlaceAt: (user: string) => number
+  /** The reason an identity (or its address) is banned, or null. */
+  banReasonOf: (user: string, ip: string) => string | null
+}): RoomSockets => {
+  const conns = new Set<RoomConn>()
+  const connsByUser = new Map<string, Set<RoomConn>>()
+
+  const sessionFrame = (user: string, ip: string) => encodeSession(user, deps.nextPlaceAt(user), deps.banReasonOf(user, ip))
+  // O(sockets) per count: counted at most once a second (coalesced) and once per heartbeat.
+  const people = (): number => {
+    const users = new Set<string>()
+    for (const conn of conns) if (conn.user !== null) users.add(conn.user)
+    return users.size
+  }
+  const broadcastPresence = () => {
+    const frame = encodePresence(people())
+    for (const conn of conns) if (conn.tessera) conn.send(frame)
+  }
+  let presenceTimer: NodeJS.Timeout | null = null
+  const presenceChanged = () => {
+    // Coalesce joins and leaves: at most one Presence frame per second.
+    if (presenceTimer) return
+    presenceTimer = setTimeout(() => {
+      presenceTimer = null
+      broadcastPresence()
+    }, PRESENCE_COALESCE_MS)
+    presenceTimer.unref()
+  }
+
+  return {
+    all: () => conns,
+    tabsOf: (user) => connsByUser.get(user),
+    add: (conn) => {
+      conns.add(conn)
+      if (conn.user !== null) {
+        const mine = connsByUser.get(conn.user) ?? new Set<RoomConn>()
+        mine.add(conn)
+        connsByUser.set(conn.user, mine)
+      }
+      presenceChanged()
+    },
+    remove: (conn) => {
+      if (!conns.delete(conn)) return
+      if (conn.user !== null) {
+        const mine = connsByUser.get(conn.user)
+        mine?.delete(conn)
+        if (mine?.size === 0) connsByUser.delete(conn.user)
+      }
+      presenceChanged()
+    },
+    sessionFrame,
+    refreshSessions: () => {
+      for (const conn of conns) if (conn.user !== null) conn.send(sessionFrame(conn.user, conn.ip))
+    },
+    people,
+    broadcastPresence,
+    close: () => {
+      if (presenceTimer) clearTimeout(presenceTimer)
+    },
+  }
+}
