@@ -21,8 +21,10 @@
  * colour stays), and a fill skips tiles written after its cut.
  */
 import type { Rect } from '../shared/placement.ts'
-import { type AuditEntry, type HistoryStore, RecordKind } from './history-store.ts'
+import type { AuditEntry } from './audit-log.ts'
+import type { HistoryStore } from './history-store.ts'
 import type { Logger } from './log.ts'
+import { RecordKind } from './record-block.ts'
 import {
   type MarkChange,
   matchesFilter,
