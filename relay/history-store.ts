@@ -213,6 +213,7 @@ export const openHistoryStore = async (
     readOperations: journal.readOperations,
     putOperation: journal.putOperation,
     finishOperation: async (board, name, entry) => {
+      // The journal entry's deletion (null) and the audit entry, in one batch.
       const { full, op } = audit.takeAudit(entry)
       const done: BatchOp[] = []
       journal.pushOperationOps(done, board, { [name]: null })
