@@ -7,6 +7,7 @@
  *   relay/history-migration.ts  conversion of the one-key-a-record layout, at open
  *   relay/history-blocks.ts     the records as blocks (relay/record-block.ts), their reads and cache
  *   relay/tile-index-store.ts   the per-tile index (relay/tile-index.ts) loaded and flushed
+ *   relay/tile-history.ts       a tile's records, walked from the index through the blocks
  *   relay/kept-updates.ts       the commit's document updates until the document store holds them
  *   relay/history-meta.ts       meta numbers and JSON entries
  *   relay/rollback-marks.ts     which rollbacks mark which placements
@@ -32,6 +33,7 @@ import { createKeptUpdates } from './kept-updates.ts'
 import { createOperationJournal } from './operation-journal.ts'
 import type { PlacementRecord } from './record-block.ts'
 import { createRollbackMarks, type MarkChange } from './rollback-marks.ts'
+import { createTileHistory } from './tile-history.ts'
 import { createTileIndexStore } from './tile-index-store.ts'
 
 // The record types live with their codec (relay/record-block.ts). Re-exported while relay/room.ts
@@ -142,34 +144,7 @@ export const openHistoryStore = async (
     markFailed: hdb.markFailed,
   })
 
-  /** Walks each tile's chain from its latest record, newest first, through one reader. */
-  const tileHistories = async (
-    board: string,
-    tiles: readonly { x: number; y: number; beforeSeq?: number | undefined }[],
-    limit: number,
-  ): Promise<PlacementRecord[][]> => {
-    const latest = (await index.indexOf(board)).tiles
-    const reader = blocks.openReader(board)
-    try {
-      const out: PlacementRecord[][] = []
-      for (const { x, y, beforeSeq } of tiles) {
-        const records: PlacementRecord[] = []
-        let seq = latest.get(x, y)
-        while (seq > 0 && records.length < limit) {
-          const linked = await reader.at(seq)
-          if (!linked) break
-          if (beforeSeq === undefined || linked.record.seq < beforeSeq) records.push(linked.record)
-          seq = linked.prevSeq
-        }
-        out.push(records)
-      }
-      return out
-    } finally {
-      await reader.close()
-    }
-  }
-  const tileHistory = async (board: string, x: number, y: number, limit: number, beforeSeq?: number) =>
-    (await tileHistories(board, [{ x, y, beforeSeq }], limit))[0] as PlacementRecord[]
+  const history = createTileHistory({ tilesOf: async (board) => (await index.indexOf(board)).tiles, openReader: blocks.openReader })
 
   return {
     lastSeq: blocks.lastSeq,
@@ -199,9 +174,9 @@ export const openHistoryStore = async (
     readAfter: blocks.recordsAfter,
     readBackwards: blocks.readBackwards,
     tileLatestSeq: async (board, x, y) => (await index.indexOf(board)).tiles.get(x, y),
-    tileLatest: async (board, x, y) => (await tileHistory(board, x, y, 1))[0] ?? null,
-    tileHistory,
-    tileHistories,
+    tileLatest: async (board, x, y) => (await history.tileHistory(board, x, y, 1))[0] ?? null,
+    tileHistory: history.tileHistory,
+    tileHistories: history.tileHistories,
     getRecords: blocks.getRecords,
     getJson: meta.getJson,
     putJson: meta.putJson,
