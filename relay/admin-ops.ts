@@ -2,7 +2,7 @@
  * Admin operations that change many tiles (rollback, undo of a rollback, fill and blank): run in
  * chunks so that placements keep flowing, and journalled so that a crash leaves them finishable.
  *
- * Journal (history database, relay/history-store.ts): before an operation touches anything its
+ * Journal (history database, relay/operation-journal.ts): before an operation touches anything its
  * intent is written (kind, parameters, and its cut: the last history seq when it began). Each
  * chunk is one exclusive section of the room (docs/ARCHITECTURE.md "Moderation and rollback"):
  * its tile writes, its rollback marks and the journal's progress land in one LevelDB batch, so a
@@ -21,8 +21,10 @@
  * colour stays), and a fill skips tiles written after its cut.
  */
 import type { Rect } from '../shared/placement.ts'
-import { type AuditEntry, type HistoryStore, RecordKind } from './history-store.ts'
+import type { AuditEntry } from './audit-log.ts'
+import type { HistoryStore } from './history-store.ts'
 import type { Logger } from './log.ts'
+import { RecordKind } from './record-block.ts'
 import {
   type MarkChange,
   matchesFilter,

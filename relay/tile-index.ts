@@ -4,7 +4,7 @@
  *
  * Tiles are grouped in chunks of 64 x 64, allocated when first written, so that a board costs
  * 4 bytes per tile of the area painted (4 MB for 1000 x 1000, 64 MB for 4096 x 4096) and growth
- * needs no copy. Chunks are also the unit written to disk (relay/history-store.ts). Seqs are
+ * needs no copy. Chunks are also the unit written to disk (relay/tile-index-store.ts). Seqs are
  * u32: a board holds at most 4,294,967,295 history records (r/place 2017: 16.5 M).
  */
 import { MAX_BOARD_SIDE } from '../shared/board.ts'

@@ -8,7 +8,7 @@
 import * as decoding from 'lib0/decoding'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { RecordKind } from '../../relay/history-store.ts'
+import { RecordKind } from '../../relay/record-block.ts'
 import type { Room } from '../../relay/room.ts'
 import { colorToRgb } from '../../shared/palette.ts'
 import { MessageType, readPlace, readSession, readTiles, TOKEN_COOKIE } from '../../shared/protocol.ts'

@@ -8,7 +8,9 @@
 import { ClassicLevel } from 'classic-level'
 import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type HistoryStore, MAX_BLOCK_RECORDS, openHistoryStore, type PlacementRecord, RecordKind } from '../../relay/history-store.ts'
+import { MAX_BLOCK_RECORDS } from '../../relay/history-blocks.ts'
+import { type HistoryStore, openHistoryStore } from '../../relay/history-store.ts'
+import { type PlacementRecord, RecordKind } from '../../relay/record-block.ts'
 import { createTileIndex, MAX_INDEXED_SEQ } from '../../relay/tile-index.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 

@@ -6,13 +6,14 @@
  */
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
-import { type PlacementRecord, RecordKind } from '../../relay/history-store.ts'
 import {
   BLOCK_STRIDE,
   decodeLegacy,
   encodeBlock,
   KIND_HAS_ID,
   openBlock,
+  type PlacementRecord,
+  RecordKind,
   recordOf,
   recordsOf,
   writeRecord,
