@@ -9,10 +9,11 @@
 import type { BoardConfig } from '../shared/board.ts'
 import { PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
 import { createAddressBudget } from './address-budget.ts'
-import { type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
+import type { HistoryStore } from './history-store.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { Logger } from './log.ts'
 import type { PlacementIds } from './placement-ids.ts'
+import { type PlacementRecord, RecordKind } from './record-block.ts'
 
 /** What to give back if a placement's commit fails: the cooldown it reserved. */
 export type CooldownUndo = { prevUser: number | undefined; prevIp: number | undefined; ip: string; at: number }

@@ -36,10 +36,6 @@ import { createRollbackMarks, type MarkChange } from './rollback-marks.ts'
 import { createTileHistory } from './tile-history.ts'
 import { createTileIndexStore } from './tile-index-store.ts'
 
-// The record types live with their codec (relay/record-block.ts). Re-exported while relay/room.ts
-// (split by issue 14 item 1 at the same time as this file) still imports them from here.
-export { type PlacementRecord, RecordKind } from './record-block.ts'
-
 /**
  * Writes that join a commit's batch (so they land with its records or not at all): one chunk of
  * an admin operation's rollback marks, and its journal entry's progress.

@@ -8,8 +8,9 @@ import * as Y from 'yjs'
 import { type BoardConfig, checkBoardChange, sameBoard } from '../shared/board.ts'
 import { type DocConfig, readBoardBitmap, readDocConfig, writeDocConfig, writeTile } from '../shared/doc-schema.ts'
 import { regrow } from './board-state.ts'
-import type { HistoryStore, PlacementRecord } from './history-store.ts'
+import type { HistoryStore } from './history-store.ts'
 import type { Logger } from './log.ts'
+import type { PlacementRecord } from './record-block.ts'
 import type { UpdateCapture } from './update-capture.ts'
 
 /** Records replayed in one Yjs transaction at most (bounds the transaction's memory). */
