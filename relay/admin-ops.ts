@@ -22,7 +22,7 @@
  */
 import type { Rect } from '../shared/placement.ts'
 import { type AuditEntry, type HistoryStore, RecordKind } from './history-store.ts'
-import type { Logger } from './log.ts'
+import type { Logger } from '../node-kit/log.ts'
 import {
   type MarkChange,
   matchesFilter,

@@ -21,7 +21,7 @@ import {
 } from '../shared/protocol.ts'
 import type { AnswerBudget } from './answer-budget.ts'
 import { TOKEN_REFUSAL } from './identity.ts'
-import type { Logger } from './log.ts'
+import type { Logger } from '../node-kit/log.ts'
 import { createBucket } from './rate-limit.ts'
 import type { Placer, Room, RoomConn } from './room.ts'
 import { writeMessages } from './ws-frame.ts'

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { type Env, envInt } from '../shared/env.ts'
+import { type Env, envInt } from '../node-kit/env.ts'
 import { DEFAULT_RETENTION, parseDuration, parseRetentionTiers, type RetentionPolicy } from './retention.ts'
 
 export type SnapshotterConfig = {

@@ -6,7 +6,7 @@
  * from start to stop: a second snapshotter on the same folder fails to start.
  */
 
-import type { Logger } from '../relay/log.ts'
+import type { Logger } from '../node-kit/log.ts'
 import type { SnapshotSidecar } from '../shared/cold-start.ts'
 import { SIDECAR_FORMAT, SnapshotFiles } from '../shared/cold-start.ts'
 import type { SnapshotterConfig } from './config.ts'

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { createLog } from '../../relay/log.ts'
+import { createLog } from '../../node-kit/log.ts'
 import type { Room } from '../../relay/room.ts'
 import type { SnapshotMeta } from '../../relay/snapshot-routes.ts'
 import { followFromSnapshot, fromBase64, type SocketConstructor } from '../../shared/cold-start.ts'
