@@ -20,9 +20,10 @@
  * rollback restores a tile's latest placement not rolled back, which is that later placement (its
  * colour stays), and a fill skips tiles written after its cut.
  */
+
+import type { Logger } from '../node-kit/log.ts'
 import type { Rect } from '../shared/placement.ts'
 import { type AuditEntry, type HistoryStore, RecordKind } from './history-store.ts'
-import type { Logger } from '../node-kit/log.ts'
 import {
   type MarkChange,
   matchesFilter,

@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
 import { type Env, envBool, envInt } from '../node-kit/env.ts'
+import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
 import { MAX_POW_BITS } from '../shared/proof-of-work.ts'
 import { HostTokenLimits, Limits, SessionLimits } from '../shared/protocol.ts'
 import { ADMIN_CHUNK_TILES } from './admin-ops.ts'

@@ -12,6 +12,7 @@
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
+import type { Logger } from '../node-kit/log.ts'
 import { type BoardConfig, checkBoardChange, isInsideBoard, parseShardKey, sameBoard } from '../shared/board.ts'
 import {
   type DocConfig,
@@ -46,7 +47,6 @@ import type { DocStore } from './doc-store.ts'
 import { type AppendExtra, type HistoryStore, type PlacementRecord, RecordKind } from './history-store.ts'
 import { limitKey } from './ip-address.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
-import type { Logger } from '../node-kit/log.ts'
 import { createPlacementIds } from './placement-ids.ts'
 import { createResumeReader } from './resume-reader.ts'
 import { createSyncAnswers } from './sync-answers.ts'

@@ -3,8 +3,8 @@
  * environment with command-line flags over it (`--every-seconds 30` = SNAPSHOT_EVERY_SECONDS).
  */
 import { resolve } from 'node:path'
-import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { type Env, envInt } from '../node-kit/env.ts'
+import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { DEFAULT_RETENTION, parseDuration, parseRetentionTiers, type RetentionPolicy } from './retention.ts'
 
 export type SnapshotterConfig = {
