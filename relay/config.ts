@@ -191,21 +191,6 @@ const httpTimeouts = (env: Env): { headersTimeoutMs: number; requestTimeoutMs: n
   return { headersTimeoutMs, requestTimeoutMs }
 }
 
-/** Turns `--port 9000 --data-dir x` into { PORT: '9000', DATA_DIR: 'x' } so flags override env. */
-export const flagsToEnv = (argv: readonly string[]): Env => {
-  const env: Env = {}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)
-    const eq = arg.indexOf('=')
-    const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('-', '_').toUpperCase()
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
-    if (value === undefined) throw new Error(`${arg} needs a value`)
-    env[name] = value
-  }
-  return env
-}
-
 /**
  * Parses the relay configuration. `env` holds environment variables (flags merged over them).
  * The main board may be shaped with BOARD_WIDTH, BOARD_HEIGHT, BOARD_COOLDOWN_MS,

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
+import { loadOrCreateAdminToken } from '../node-kit/admin-token.ts'
 import { createLog } from '../node-kit/log.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import {
@@ -20,7 +21,6 @@ import {
   WS_PROTOCOL,
 } from '../shared/protocol.ts'
 import { createAdminOps } from './admin-ops.ts'
-import { loadOrCreateAdminToken } from './admin-token.ts'
 import { createAnswerBudget } from './answer-budget.ts'
 import { createClientAddress } from './client-address.ts'
 import type { RelayConfig } from './config.ts'

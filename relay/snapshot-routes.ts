@@ -16,6 +16,7 @@ import { createReadStream } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
+import { parseTimeText } from '../node-kit/time.ts'
 import type { SnapshotSummary } from '../shared/board.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/cold-start.ts'
@@ -95,13 +96,6 @@ const listVersions = async (dir: string): Promise<number[]> => {
   }
 }
 
-/** Parses ?at= : ms since the Unix epoch, or an ISO 8601 date. */
-const parseTime = (text: string): number | null => {
-  if (/^\d{1,15}$/.test(text)) return Number(text)
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN
-  return Number.isNaN(t) ? null : t
-}
-
 /**
  * Finds the snapshot a query names: ?version=N, ?at=T (the newest taken at or before T), or the
  * latest. Versions grow with time, so ?at is a binary search reading O(log n) sidecars.
@@ -116,7 +110,7 @@ const findSnapshot = async (dir: string, query: URLSearchParams): Promise<Snapsh
     return s ?? { status: 404, error: 'unknown-version', message: `no snapshot has version ${version}` }
   }
   if (at !== null) {
-    const t = parseTime(at)
+    const t = parseTimeText(at)
     if (t === null) return { status: 400, error: 'bad-request', message: 'at must be ms since 1970 or an ISO 8601 date' }
     const versions = await listVersions(dir)
     let lo = 0
@@ -257,8 +251,8 @@ export const handleSnapshotRoute = async (
   if (kind === 'snapshots') {
     const from = url.searchParams.get('from')
     const to = url.searchParams.get('to')
-    const fromT = from === null ? Number.NEGATIVE_INFINITY : parseTime(from)
-    const toT = to === null ? Number.POSITIVE_INFINITY : parseTime(to)
+    const fromT = from === null ? Number.NEGATIVE_INFINITY : parseTimeText(from)
+    const toT = to === null ? Number.POSITIVE_INFINITY : parseTimeText(to)
     if (fromT === null || toT === null) {
       fail(res, req, { status: 400, error: 'bad-request', message: 'from and to must be ms since 1970 or ISO 8601 dates' })
       return true

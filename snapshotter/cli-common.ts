@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { UsageError } from '../cli/cli-kit.ts'
+import { UsageError } from '../node-kit/flags.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/cold-start.ts'
 import { type DecodedPng, decodePalettePng, type Region } from './render-png.ts'
