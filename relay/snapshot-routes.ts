@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { parseTimeText } from '../node-kit/time.ts'
 import type { SnapshotSummary } from '../shared/board.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/cold-start.ts'
+import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
 
 /** Seconds a client or CDN may reuse "latest" answers: short, so new snapshots show up quickly. */
 export const SNAPSHOT_LATEST_MAX_AGE_S = 5

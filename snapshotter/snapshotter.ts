@@ -7,8 +7,8 @@
  */
 
 import type { Logger } from '../node-kit/log.ts'
-import type { SnapshotSidecar } from '../shared/cold-start.ts'
-import { SIDECAR_FORMAT, SnapshotFiles } from '../shared/cold-start.ts'
+import type { SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
+import { SIDECAR_FORMAT, SnapshotFiles } from '../shared/snapshot-sidecar.ts'
 import type { SnapshotterConfig } from './config.ts'
 import { lockSnapshotFolder } from './folder-lock.ts'
 import { type BoardFollow, followBoard } from './follow.ts'

@@ -2,7 +2,7 @@
  * The snapshot folder of one board: DATA_DIR/snapshots/<board>/
  *
  *   <version>.png    palette PNG of the whole board            immutable
- *   <version>.json   its sidecar (shared/cold-start.ts)        immutable, written after the PNG
+ *   <version>.json   its sidecar (shared/snapshot-sidecar.ts)  immutable, written after the PNG
  *   latest.json      a copy of the newest sidecar              replaced on every snapshot
  *   .<name>.<pid>.<n>.tmp   a write in progress (never served; removed on start)
  *
@@ -13,7 +13,7 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/cold-start.ts'
+import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
 import { type RetentionPolicy, snapshotsToDelete } from './retention.ts'
 
 /** The snapshot folder of a board. `board` must match BOARD_ID_PATTERN. */

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SIDECAR_FORMAT, type SnapshotSidecar } from '../../shared/cold-start.ts'
+import { SIDECAR_FORMAT, type SnapshotSidecar } from '../../shared/snapshot-sidecar.ts'
 import { parseSnapshotterConfig, relayWsBase, snapshotterFlagsToEnv } from '../../snapshotter/config.ts'
 import { LOCK_DIR, lockSnapshotFolder } from '../../snapshotter/folder-lock.ts'
 import { DEFAULT_RETENTION, parseRetentionTiers, type SnapshotEntry, snapshotsToDelete } from '../../snapshotter/retention.ts'
