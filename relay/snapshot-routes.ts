@@ -13,13 +13,14 @@
  * Unknown boards and versions answer 404, malformed values 400.
  */
 import { createReadStream } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
+import { findNewest, findSidecarAt, listSnapshots, readSidecar, snapshotDir } from '../node-kit/snapshot-folder.ts'
 import { parseTimeText } from '../node-kit/time.ts'
 import type { SnapshotSummary } from '../shared/board.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
+import { SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
 
 /** Seconds a client or CDN may reuse "latest" answers: short, so new snapshots show up quickly. */
 export const SNAPSHOT_LATEST_MAX_AGE_S = 5
@@ -43,7 +44,7 @@ export type SnapshotMeta = SnapshotSidecar & { ok: true; pngUrl: string; sidecar
 
 /** The latest snapshot of a board, summarised (no state vector: it can be tens of KB), or null when it has none (or it cannot be read). */
 export const latestSnapshotSummary = async (deps: Pick<SnapshotRouteDeps, 'dataDir'>, board: string): Promise<SnapshotSummary | null> => {
-  const found = await findSnapshot(join(deps.dataDir, 'snapshots', board), new URLSearchParams())
+  const found = await findSnapshot(snapshotDir(deps.dataDir, board), new URLSearchParams())
   if (isFail(found)) return null
   const { version, time, width, height, pngBytes } = found
   return {
@@ -77,28 +78,9 @@ const fail = (res: ServerResponse, req: IncomingMessage, f: Fail) =>
 
 const VERSION_RE = /^\d{1,15}$/
 
-const readSidecarAt = async (path: string): Promise<SnapshotSidecar | null> => {
-  try {
-    return parseSidecar(JSON.parse(await readFile(path, 'utf8')))
-  } catch {
-    return null
-  }
-}
-
-const listVersions = async (dir: string): Promise<number[]> => {
-  try {
-    return (await readdir(dir))
-      .map((n) => /^(\d{1,15})\.json$/.exec(n))
-      .flatMap((m) => (m ? [Number(m[1])] : []))
-      .sort((a, b) => a - b)
-  } catch {
-    return []
-  }
-}
-
 /**
  * Finds the snapshot a query names: ?version=N, ?at=T (the newest taken at or before T), or the
- * latest. Versions grow with time, so ?at is a binary search reading O(log n) sidecars.
+ * latest (node-kit/snapshot-folder.ts reads the folder).
  */
 const findSnapshot = async (dir: string, query: URLSearchParams): Promise<SnapshotSidecar | Fail> => {
   const version = query.get('version')
@@ -106,31 +88,16 @@ const findSnapshot = async (dir: string, query: URLSearchParams): Promise<Snapsh
   if (version !== null && at !== null) return { status: 400, error: 'bad-request', message: 'give version or at, not both' }
   if (version !== null) {
     if (!VERSION_RE.test(version)) return { status: 400, error: 'bad-request', message: 'version must be a non-negative integer' }
-    const s = await readSidecarAt(join(dir, SnapshotFiles.sidecar(Number(version))))
+    const s = await readSidecar(dir, Number(version))
     return s ?? { status: 404, error: 'unknown-version', message: `no snapshot has version ${version}` }
   }
   if (at !== null) {
     const t = parseTimeText(at)
     if (t === null) return { status: 400, error: 'bad-request', message: 'at must be ms since 1970 or an ISO 8601 date' }
-    const versions = await listVersions(dir)
-    let lo = 0
-    let hi = versions.length - 1
-    let found: SnapshotSidecar | null = null
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      const s = await readSidecarAt(join(dir, SnapshotFiles.sidecar(versions[mid] as number)))
-      if (s && s.time <= t) {
-        found = s
-        lo = mid + 1
-      } else hi = mid - 1
-    }
+    const found = await findSidecarAt(dir, t)
     return found ?? { status: 404, error: 'unknown-version', message: `no kept snapshot was taken at or before ${at}` }
   }
-  const latest = await readSidecarAt(join(dir, SnapshotFiles.latest))
-  if (latest) return latest
-  // No latest.json (a folder copied by hand): the highest version with a sidecar.
-  const versions = await listVersions(dir)
-  const newest = versions.length ? await readSidecarAt(join(dir, SnapshotFiles.sidecar(versions[versions.length - 1] as number))) : null
+  const newest = await findNewest(dir)
   return newest ?? { status: 404, error: 'no-snapshot', message: 'this board has no snapshot yet' }
 }
 
@@ -212,7 +179,7 @@ export const handleSnapshotRoute = async (
     fail(res, req, { status: 404, error: 'unknown-board', message: `no board has the id ${JSON.stringify(id)}` })
     return true
   }
-  const dir = join(deps.dataDir, 'snapshots', id)
+  const dir = snapshotDir(deps.dataDir, id)
 
   if (isFile) {
     const name = parts[2]
@@ -258,9 +225,8 @@ export const handleSnapshotRoute = async (
       return true
     }
     const snapshots: { version: number; time: number }[] = []
-    for (const v of await listVersions(dir)) {
-      const s = await readSidecarAt(join(dir, SnapshotFiles.sidecar(v)))
-      if (s && s.time >= fromT && s.time <= toT) snapshots.push({ version: s.version, time: s.time })
+    for (const s of await listSnapshots(dir)) {
+      if (s.time >= fromT && s.time <= toT) snapshots.push({ version: s.version, time: s.time })
     }
     sendJson(res, req, 200, { ok: true, board: id, snapshots }, { 'cache-control': SHORT })
     return true
