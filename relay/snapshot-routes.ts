@@ -21,6 +21,7 @@ import { parseTimeText } from '../node-kit/time.ts'
 import type { SnapshotSummary } from '../shared/board.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
 import { SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
+import { HttpError } from './http-util.ts'
 
 /** Seconds a client or CDN may reuse "latest" answers: short, so new snapshots show up quickly. */
 export const SNAPSHOT_LATEST_MAX_AGE_S = 5
@@ -73,8 +74,11 @@ const sendJson = (res: ServerResponse, req: IncomingMessage, status: number, bod
   res.end(req.method === 'HEAD' ? undefined : text)
 }
 
-const fail = (res: ServerResponse, req: IncomingMessage, f: Fail) =>
-  sendJson(res, req, f.status, { ok: false, error: f.error, message: f.message }, { 'cache-control': 'no-store' })
+/**
+ * A failure, thrown as every HTTP route throws one: relay/http-api.ts answers it as { ok: false,
+ * error, message } with its status, no-store and CORS for any origin.
+ */
+const failure = (f: Fail): HttpError => new HttpError(f.status, f.error, f.message)
 
 const VERSION_RE = /^\d{1,15}$/
 
@@ -156,7 +160,8 @@ const serveFile = async (
 
 /**
  * Answers the snapshot routes. Returns true when it answered, false when the request is for
- * another route (the caller goes on routing it).
+ * another route (the caller goes on routing it); throws an HttpError for a failure, which the
+ * caller answers as it answers every route's.
  */
 export const handleSnapshotRoute = async (
   req: IncomingMessage,
@@ -171,32 +176,28 @@ export const handleSnapshotRoute = async (
   const method = req.method ?? 'GET'
   if (method === 'OPTIONS' && isApi) return false // the API's CORS preflight answers it
   if (method !== 'GET' && method !== 'HEAD') {
-    fail(res, req, { status: 405, error: 'method-not-allowed', message: 'use GET' })
-    return true
+    throw failure({ status: 405, error: 'method-not-allowed', message: 'use GET' })
   }
   const id = parts[isApi ? 2 : 1] ?? ''
   if (!BOARD_ID_PATTERN.test(id) || !deps.rooms.has(id)) {
-    fail(res, req, { status: 404, error: 'unknown-board', message: `no board has the id ${JSON.stringify(id)}` })
-    return true
+    throw failure({ status: 404, error: 'unknown-board', message: `no board has the id ${JSON.stringify(id)}` })
   }
   const dir = snapshotDir(deps.dataDir, id)
 
   if (isFile) {
     const name = parts[2]
     if (parts.length !== 3 || name === undefined) {
-      fail(res, req, { status: 404, error: 'not-found', message: `no file ${url.pathname}` })
-      return true
+      throw failure({ status: 404, error: 'not-found', message: `no file ${url.pathname}` })
     }
     if (name === SnapshotFiles.latest) {
       if (!(await serveFile(req, res, join(dir, name), 'application/json', SHORT, null))) {
-        fail(res, req, { status: 404, error: 'no-snapshot', message: 'this board has no snapshot yet' })
+        throw failure({ status: 404, error: 'no-snapshot', message: 'this board has no snapshot yet' })
       }
       return true
     }
     const m = /^(.*)\.(png|json)$/.exec(name)
     if (!m || !VERSION_RE.test(m[1] as string)) {
-      fail(res, req, { status: m ? 400 : 404, error: m ? 'bad-request' : 'not-found', message: `no file ${url.pathname}` })
-      return true
+      throw failure({ status: m ? 400 : 404, error: m ? 'bad-request' : 'not-found', message: `no file ${url.pathname}` })
     }
     const version = Number(m[1])
     const png = m[2] === 'png'
@@ -209,7 +210,7 @@ export const handleSnapshotRoute = async (
         )
       : true
     if (!complete || !(await serveFile(req, res, file, png ? 'image/png' : 'application/json', IMMUTABLE, version))) {
-      fail(res, req, { status: 404, error: 'unknown-version', message: `no snapshot has version ${version}` })
+      throw failure({ status: 404, error: 'unknown-version', message: `no snapshot has version ${version}` })
     }
     return true
   }
@@ -221,8 +222,7 @@ export const handleSnapshotRoute = async (
     const fromT = from === null ? Number.NEGATIVE_INFINITY : parseTimeText(from)
     const toT = to === null ? Number.POSITIVE_INFINITY : parseTimeText(to)
     if (fromT === null || toT === null) {
-      fail(res, req, { status: 400, error: 'bad-request', message: 'from and to must be ms since 1970 or ISO 8601 dates' })
-      return true
+      throw failure({ status: 400, error: 'bad-request', message: 'from and to must be ms since 1970 or ISO 8601 dates' })
     }
     const snapshots: { version: number; time: number }[] = []
     for (const s of await listSnapshots(dir)) {
@@ -234,8 +234,7 @@ export const handleSnapshotRoute = async (
 
   const found = await findSnapshot(dir, url.searchParams)
   if (isFail(found)) {
-    fail(res, req, found)
-    return true
+    throw failure(found)
   }
   const pngUrl = `/snapshots/${id}/${SnapshotFiles.png(found.version)}`
   const seq = found.seq ?? null
