@@ -138,6 +138,7 @@ describe('import rules', () => {
       ['client/d.ts', { files: ['node-kit/log.ts'], modules: [] }],
       ['node-kit/e.ts', { files: ['relay/room.ts', 'shared/board.ts'], modules: ['node:fs'] }],
       ['snapshotter/f.ts', { files: ['node-kit/log.ts'], modules: [] }],
+      ['shared/g.ts', { files: ['node-kit/env.ts'], modules: [] }],
       ['shared/b.ts', { files: ['snapshotter/store.ts', 'shared/c.ts'], modules: ['node:fs', 'lib0/encoding'] }],
       ['shared/c.ts', { files: ['shared/b.ts'], modules: [] }],
     ])
@@ -147,8 +148,9 @@ describe('import rules', () => {
         'client/d.ts -> node-kit/log.ts',
         'node-kit/e.ts -> relay/room.ts',
         'shared/b.ts -> snapshotter/store.ts',
+        'shared/g.ts -> node-kit/env.ts',
       ],
-      pure: ['shared/b.ts -> node:fs', 'shared/b.ts -> snapshotter/store.ts'],
+      pure: ['shared/b.ts -> node:fs', 'shared/b.ts -> snapshotter/store.ts', 'shared/g.ts -> node-kit/env.ts'],
       pairs: ['shared/b.ts <-> shared/c.ts'],
     })
   })
