@@ -13,7 +13,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { flagsToEnv, parseRelayConfig } from './relay/config.ts'
+import { flagsToEnv } from './node-kit/flags.ts'
+import { parseRelayConfig } from './relay/config.ts'
 import { startBanner, startRelay } from './relay/relay.ts'
 
 const dev = process.argv.includes('--dev')

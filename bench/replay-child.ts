@@ -7,10 +7,10 @@
  * would run at r/place's 333 placements/s.
  */
 import { join } from 'node:path'
+import { createLog } from '../node-kit/log.ts'
 import { DEFAULT_COMPACTION } from '../relay/compaction.ts'
 import { openDocStore } from '../relay/doc-store.ts'
 import { openHistoryStore } from '../relay/history-store.ts'
-import { createLog } from '../relay/log.ts'
 import { openRoom, type Room } from '../relay/room.ts'
 import { type BoardConfig, DEFAULT_BOARD } from '../shared/board.ts'
 import { serveChild } from './helpers/child.ts'

@@ -4,7 +4,10 @@
  * (default http://localhost:8080); the token from --token, ADMIN_TOKEN, or DATA_DIR/admin-token
  * (--data-dir, default ./data).
  */
-import { adminToken, parseFlags, parseRegion, parseTimeFlag, relayUrl, runCli, UsageError } from './cli-kit.ts'
+import { findAdminToken } from '../node-kit/admin-token.ts'
+import { runCli } from '../node-kit/cli-run.ts'
+import { parseFlags, parseRegion, parseTimeFlag, UsageError } from '../node-kit/flags.ts'
+import { relayUrl } from './relay-url.ts'
 
 const USAGE = `usage: npm run admin -- <command> [flags]   (global flags: --relay URL --token T --data-dir DIR --as NAME)
 
@@ -191,7 +194,7 @@ const main = async () => {
   const env = process.env
   const base = relayUrl(flags.get('relay'), env)
   const headers: Record<string, string> = {
-    authorization: `Bearer ${adminToken(flags.get('token'), flags.get('data-dir') ?? env.DATA_DIR ?? './data', env)}`,
+    authorization: `Bearer ${findAdminToken(flags.get('token'), flags.get('data-dir') ?? env.DATA_DIR ?? './data', env)}`,
     'content-type': 'application/json',
   }
   const as = flags.get('as')

@@ -15,11 +15,14 @@ import { once } from 'node:events'
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { LeveldbPersistence } from 'y-leveldb'
+import { findAdminToken } from '../node-kit/admin-token.ts'
+import { createProgress, formatBytes, runCli } from '../node-kit/cli-run.ts'
+import { parseFlags, UsageError } from '../node-kit/flags.ts'
 import { HISTORY_CSV_HEADER, historyCsvRow } from '../relay/history-csv.ts'
 import { openHistoryStore } from '../relay/history-store.ts'
 import { createAnonymiser, loadOrCreateSecret } from '../relay/identity.ts'
 import { readDocConfig } from '../shared/doc-schema.ts'
-import { adminToken, type CliEnv, createProgress, formatBytes, parseFlags, relayUrl, runCli, UsageError } from './cli-kit.ts'
+import { type CliEnv, relayUrl } from './relay-url.ts'
 
 const USAGE = `usage: npm run export-history -- --out placements.csv [--board main] [--relay URL] [--token T] | [--data-dir DIR]
   from the running relay (--relay, else TESSERA_URL, else http://HOST:PORT; token as for npm run admin),
@@ -110,7 +113,7 @@ const main = async () => {
       ? {
           kind: 'relay' as const,
           base: relayUrl(flags.get('relay'), env),
-          token: adminToken(flags.get('token'), env.DATA_DIR ?? './data', env),
+          token: findAdminToken(flags.get('token'), env.DATA_DIR ?? './data', env),
         }
       : { kind: 'disk' as const, dataDir: resolve(diskDir) }
 

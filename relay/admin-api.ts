@@ -5,11 +5,12 @@
  * is written to the audit log (previews and counts change nothing and are not).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isAdminToken } from '../node-kit/admin-token.ts'
+import { parseDateString } from '../node-kit/time.ts'
 import { BOARD_ID_PATTERN, type BoardConfig, parseBoardConfig } from '../shared/board.ts'
 import type { Rect } from '../shared/placement.ts'
 import { PLACE_ERROR_STATUS } from '../shared/protocol.ts'
 import { ADMIN_USER, type AdminOps } from './admin-ops.ts'
-import { isAdminToken } from './admin-token.ts'
 import { boardActivity } from './board-activity.ts'
 import { HISTORY_CSV_HEADER, historyCsvRow } from './history-csv.ts'
 import type { HistoryStore } from './history-store.ts'
@@ -56,7 +57,8 @@ const parseRect = (value: unknown, board: BoardConfig): Rect => {
 const parseTime = (value: unknown, name: string): number | undefined => {
   if (value === undefined) return undefined
   if (isInt(value) && value >= 0) return value
-  if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return Date.parse(value)
+  const date = typeof value === 'string' ? parseDateString(value) : null
+  if (date !== null) return date
   throw new HttpError(400, 'bad-request', `${name} must be ms since the epoch or an ISO date`)
 }
 

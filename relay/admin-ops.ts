@@ -20,10 +20,11 @@
  * rollback restores a tile's latest placement not rolled back, which is that later placement (its
  * colour stays), and a fill skips tiles written after its cut.
  */
+
+import type { Logger } from '../node-kit/log.ts'
 import type { Rect } from '../shared/placement.ts'
 import type { AuditEntry } from './audit-log.ts'
 import type { HistoryStore } from './history-store.ts'
-import type { Logger } from './log.ts'
 import { RecordKind } from './record-block.ts'
 import {
   type MarkChange,

@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { type Env, envBool, envInt } from '../node-kit/env.ts'
 import { type BoardConfig, DEFAULT_BOARD, parseBoardConfig } from '../shared/board.ts'
-import { type Env, envBool, envInt } from '../shared/env.ts'
 import { MAX_POW_BITS } from '../shared/proof-of-work.ts'
 import { HostTokenLimits, Limits, SessionLimits } from '../shared/protocol.ts'
 import { ADMIN_CHUNK_TILES } from './admin-ops.ts'
@@ -189,21 +189,6 @@ const httpTimeouts = (env: Env): { headersTimeoutMs: number; requestTimeoutMs: n
   // Node refuses a headers timeout longer than the request timeout.
   if (requestTimeoutMs < headersTimeoutMs) throw new Error('REQUEST_TIMEOUT_MS must be at least HEADERS_TIMEOUT_MS')
   return { headersTimeoutMs, requestTimeoutMs }
-}
-
-/** Turns `--port 9000 --data-dir x` into { PORT: '9000', DATA_DIR: 'x' } so flags override env. */
-export const flagsToEnv = (argv: readonly string[]): Env => {
-  const env: Env = {}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)
-    const eq = arg.indexOf('=')
-    const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('-', '_').toUpperCase()
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
-    if (value === undefined) throw new Error(`${arg} needs a value`)
-    env[name] = value
-  }
-  return env
 }
 
 /**

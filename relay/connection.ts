@@ -8,6 +8,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 import * as syncProtocol from 'y-protocols/sync'
+import type { Logger } from '../node-kit/log.ts'
 import {
   CloseCode,
   encodeConfig,
@@ -21,7 +22,6 @@ import {
 } from '../shared/protocol.ts'
 import type { AnswerBudget } from './answer-budget.ts'
 import { TOKEN_REFUSAL } from './identity.ts'
-import type { Logger } from './log.ts'
 import { createBucket } from './rate-limit.ts'
 import type { Placer, Room, RoomConn } from './room.ts'
 import { writeMessages } from './ws-frame.ts'

@@ -6,12 +6,12 @@
  * fails. At open both the identities' cooldowns and the remembered placement ids are rebuilt
  * from one backward reading of the history tail; a sweep forgets what left the window.
  */
+import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
 import { PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
 import { createAddressBudget } from './address-budget.ts'
 import type { HistoryStore } from './history-store.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
-import type { Logger } from './log.ts'
 import type { PlacementIds } from './placement-ids.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'
 

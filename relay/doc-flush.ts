@@ -6,9 +6,9 @@
  * received it stay in step).
  */
 import * as Y from 'yjs'
+import type { Logger } from '../node-kit/log.ts'
 import type { DocStore } from './doc-store.ts'
 import type { HistoryStore } from './history-store.ts'
-import type { Logger } from './log.ts'
 import type { RetryDurably } from './retry-durably.ts'
 
 /** How often committed document updates are written to the document store (y-leveldb) by default, ms. */

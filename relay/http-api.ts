@@ -4,6 +4,7 @@
  * storage fails (a placement's `unavailable`), 500 for a bug.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from '../node-kit/log.ts'
 import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
 import {
@@ -27,7 +28,6 @@ import { type HostTokenKeys, verifyHostToken } from './host-token.ts'
 import { carriesBody, HttpError, readBody, readJson, send } from './http-util.ts'
 import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
-import type { Logger } from './log.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import { RecordKind } from './record-block.ts'
 import { embedFrameAncestors, mayTakeIdentity } from './request-origin.ts'

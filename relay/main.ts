@@ -1,5 +1,6 @@
 /** Entry point: parse the configuration once, start the relay, stop cleanly on a signal. */
-import { flagsToEnv, parseRelayConfig } from './config.ts'
+import { flagsToEnv } from '../node-kit/flags.ts'
+import { parseRelayConfig } from './config.ts'
 import { startBanner, startRelay } from './relay.ts'
 
 const config = parseRelayConfig({ ...process.env, ...flagsToEnv(process.argv.slice(2)) })

@@ -3,7 +3,7 @@
  * errors are sticky, so each retry may reopen the database first; placements are refused while
  * any such write is failing (`degraded`), and the retries stop when the room closes.
  */
-import type { Logger } from './log.ts'
+import type { Logger } from '../node-kit/log.ts'
 
 /** Backoff between attempts, ms: 200, 400, … doubling to 6,400, capped at 5,000. */
 const backoffMs = (attempt: number): number => Math.min(5000, 200 * 2 ** Math.min(attempt, 5))

@@ -5,11 +5,11 @@
  * changed is stored before the room serves anyone.
  */
 import * as Y from 'yjs'
+import type { Logger } from '../node-kit/log.ts'
 import { type BoardConfig, checkBoardChange, sameBoard } from '../shared/board.ts'
 import { type DocConfig, readBoardBitmap, readDocConfig, writeDocConfig, writeTile } from '../shared/doc-schema.ts'
 import { regrow } from './board-state.ts'
 import type { HistoryStore } from './history-store.ts'
-import type { Logger } from './log.ts'
 import type { PlacementRecord } from './record-block.ts'
 import type { UpdateCapture } from './update-capture.ts'
 

@@ -19,6 +19,7 @@
  * Yjs internals: relay/yjs-internals.ts.
  */
 import type * as Y from 'yjs'
+import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
 import type { DocConfig } from '../shared/doc-schema.ts'
 import { type LiveMode, PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
@@ -29,7 +30,6 @@ import { openCooldowns } from './cooldowns.ts'
 import { createDocFlush } from './doc-flush.ts'
 import type { DocStore } from './doc-store.ts'
 import type { HistoryStore } from './history-store.ts'
-import type { Logger } from './log.ts'
 import { createPlaceIntake, type ModerationView, type PlaceIntent, type Placer } from './place-intake.ts'
 import { createPlacementIds } from './placement-ids.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'

@@ -5,12 +5,12 @@
  * relay/compaction.ts; the writing is shared/doc-schema.ts.
  */
 import type * as Y from 'yjs'
+import type { Logger } from '../node-kit/log.ts'
 import { parseShardKey } from '../shared/board.ts'
 import { overrideCountOf, replaceEpoch, replaceShard, shardKeysOf } from '../shared/doc-schema.ts'
 import { extractShardColors } from '../shared/tile-codec.ts'
 import type { BoardState } from './board-state.ts'
 import { type CompactionLimits, pickShardsToCompact, shouldStartEpoch } from './compaction.ts'
-import type { Logger } from './log.ts'
 
 export type ShardCompactor = {
   /** Counts one tile write into shard `key` (inside a commit's transaction). */

@@ -13,12 +13,15 @@
  * Unknown boards and versions answer 404, malformed values 400.
  */
 import { createReadStream } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
+import { findNewest, findSidecarAt, listSnapshots, readSidecar, snapshotDir } from '../node-kit/snapshot-folder.ts'
+import { parseTimeText } from '../node-kit/time.ts'
 import type { SnapshotSummary } from '../shared/board.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/cold-start.ts'
+import { SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
+import { HttpError } from './http-util.ts'
 
 /** Seconds a client or CDN may reuse "latest" answers: short, so new snapshots show up quickly. */
 export const SNAPSHOT_LATEST_MAX_AGE_S = 5
@@ -42,7 +45,7 @@ export type SnapshotMeta = SnapshotSidecar & { ok: true; pngUrl: string; sidecar
 
 /** The latest snapshot of a board, summarised (no state vector: it can be tens of KB), or null when it has none (or it cannot be read). */
 export const latestSnapshotSummary = async (deps: Pick<SnapshotRouteDeps, 'dataDir'>, board: string): Promise<SnapshotSummary | null> => {
-  const found = await findSnapshot(join(deps.dataDir, 'snapshots', board), new URLSearchParams())
+  const found = await findSnapshot(snapshotDir(deps.dataDir, board), new URLSearchParams())
   if (isFail(found)) return null
   const { version, time, width, height, pngBytes } = found
   return {
@@ -71,40 +74,17 @@ const sendJson = (res: ServerResponse, req: IncomingMessage, status: number, bod
   res.end(req.method === 'HEAD' ? undefined : text)
 }
 
-const fail = (res: ServerResponse, req: IncomingMessage, f: Fail) =>
-  sendJson(res, req, f.status, { ok: false, error: f.error, message: f.message }, { 'cache-control': 'no-store' })
+/**
+ * A failure, thrown as every HTTP route throws one: relay/http-api.ts answers it as { ok: false,
+ * error, message } with its status, no-store and CORS for any origin.
+ */
+const failure = (f: Fail): HttpError => new HttpError(f.status, f.error, f.message)
 
 const VERSION_RE = /^\d{1,15}$/
 
-const readSidecarAt = async (path: string): Promise<SnapshotSidecar | null> => {
-  try {
-    return parseSidecar(JSON.parse(await readFile(path, 'utf8')))
-  } catch {
-    return null
-  }
-}
-
-const listVersions = async (dir: string): Promise<number[]> => {
-  try {
-    return (await readdir(dir))
-      .map((n) => /^(\d{1,15})\.json$/.exec(n))
-      .flatMap((m) => (m ? [Number(m[1])] : []))
-      .sort((a, b) => a - b)
-  } catch {
-    return []
-  }
-}
-
-/** Parses ?at= : ms since the Unix epoch, or an ISO 8601 date. */
-const parseTime = (text: string): number | null => {
-  if (/^\d{1,15}$/.test(text)) return Number(text)
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN
-  return Number.isNaN(t) ? null : t
-}
-
 /**
  * Finds the snapshot a query names: ?version=N, ?at=T (the newest taken at or before T), or the
- * latest. Versions grow with time, so ?at is a binary search reading O(log n) sidecars.
+ * latest (node-kit/snapshot-folder.ts reads the folder).
  */
 const findSnapshot = async (dir: string, query: URLSearchParams): Promise<SnapshotSidecar | Fail> => {
   const version = query.get('version')
@@ -112,31 +92,16 @@ const findSnapshot = async (dir: string, query: URLSearchParams): Promise<Snapsh
   if (version !== null && at !== null) return { status: 400, error: 'bad-request', message: 'give version or at, not both' }
   if (version !== null) {
     if (!VERSION_RE.test(version)) return { status: 400, error: 'bad-request', message: 'version must be a non-negative integer' }
-    const s = await readSidecarAt(join(dir, SnapshotFiles.sidecar(Number(version))))
+    const s = await readSidecar(dir, Number(version))
     return s ?? { status: 404, error: 'unknown-version', message: `no snapshot has version ${version}` }
   }
   if (at !== null) {
-    const t = parseTime(at)
+    const t = parseTimeText(at)
     if (t === null) return { status: 400, error: 'bad-request', message: 'at must be ms since 1970 or an ISO 8601 date' }
-    const versions = await listVersions(dir)
-    let lo = 0
-    let hi = versions.length - 1
-    let found: SnapshotSidecar | null = null
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      const s = await readSidecarAt(join(dir, SnapshotFiles.sidecar(versions[mid] as number)))
-      if (s && s.time <= t) {
-        found = s
-        lo = mid + 1
-      } else hi = mid - 1
-    }
+    const found = await findSidecarAt(dir, t)
     return found ?? { status: 404, error: 'unknown-version', message: `no kept snapshot was taken at or before ${at}` }
   }
-  const latest = await readSidecarAt(join(dir, SnapshotFiles.latest))
-  if (latest) return latest
-  // No latest.json (a folder copied by hand): the highest version with a sidecar.
-  const versions = await listVersions(dir)
-  const newest = versions.length ? await readSidecarAt(join(dir, SnapshotFiles.sidecar(versions[versions.length - 1] as number))) : null
+  const newest = await findNewest(dir)
   return newest ?? { status: 404, error: 'no-snapshot', message: 'this board has no snapshot yet' }
 }
 
@@ -195,7 +160,8 @@ const serveFile = async (
 
 /**
  * Answers the snapshot routes. Returns true when it answered, false when the request is for
- * another route (the caller goes on routing it).
+ * another route (the caller goes on routing it); throws an HttpError for a failure, which the
+ * caller answers as it answers every route's.
  */
 export const handleSnapshotRoute = async (
   req: IncomingMessage,
@@ -210,32 +176,28 @@ export const handleSnapshotRoute = async (
   const method = req.method ?? 'GET'
   if (method === 'OPTIONS' && isApi) return false // the API's CORS preflight answers it
   if (method !== 'GET' && method !== 'HEAD') {
-    fail(res, req, { status: 405, error: 'method-not-allowed', message: 'use GET' })
-    return true
+    throw failure({ status: 405, error: 'method-not-allowed', message: 'use GET' })
   }
   const id = parts[isApi ? 2 : 1] ?? ''
   if (!BOARD_ID_PATTERN.test(id) || !deps.rooms.has(id)) {
-    fail(res, req, { status: 404, error: 'unknown-board', message: `no board has the id ${JSON.stringify(id)}` })
-    return true
+    throw failure({ status: 404, error: 'unknown-board', message: `no board has the id ${JSON.stringify(id)}` })
   }
-  const dir = join(deps.dataDir, 'snapshots', id)
+  const dir = snapshotDir(deps.dataDir, id)
 
   if (isFile) {
     const name = parts[2]
     if (parts.length !== 3 || name === undefined) {
-      fail(res, req, { status: 404, error: 'not-found', message: `no file ${url.pathname}` })
-      return true
+      throw failure({ status: 404, error: 'not-found', message: `no file ${url.pathname}` })
     }
     if (name === SnapshotFiles.latest) {
       if (!(await serveFile(req, res, join(dir, name), 'application/json', SHORT, null))) {
-        fail(res, req, { status: 404, error: 'no-snapshot', message: 'this board has no snapshot yet' })
+        throw failure({ status: 404, error: 'no-snapshot', message: 'this board has no snapshot yet' })
       }
       return true
     }
     const m = /^(.*)\.(png|json)$/.exec(name)
     if (!m || !VERSION_RE.test(m[1] as string)) {
-      fail(res, req, { status: m ? 400 : 404, error: m ? 'bad-request' : 'not-found', message: `no file ${url.pathname}` })
-      return true
+      throw failure({ status: m ? 400 : 404, error: m ? 'bad-request' : 'not-found', message: `no file ${url.pathname}` })
     }
     const version = Number(m[1])
     const png = m[2] === 'png'
@@ -248,7 +210,7 @@ export const handleSnapshotRoute = async (
         )
       : true
     if (!complete || !(await serveFile(req, res, file, png ? 'image/png' : 'application/json', IMMUTABLE, version))) {
-      fail(res, req, { status: 404, error: 'unknown-version', message: `no snapshot has version ${version}` })
+      throw failure({ status: 404, error: 'unknown-version', message: `no snapshot has version ${version}` })
     }
     return true
   }
@@ -257,16 +219,14 @@ export const handleSnapshotRoute = async (
   if (kind === 'snapshots') {
     const from = url.searchParams.get('from')
     const to = url.searchParams.get('to')
-    const fromT = from === null ? Number.NEGATIVE_INFINITY : parseTime(from)
-    const toT = to === null ? Number.POSITIVE_INFINITY : parseTime(to)
+    const fromT = from === null ? Number.NEGATIVE_INFINITY : parseTimeText(from)
+    const toT = to === null ? Number.POSITIVE_INFINITY : parseTimeText(to)
     if (fromT === null || toT === null) {
-      fail(res, req, { status: 400, error: 'bad-request', message: 'from and to must be ms since 1970 or ISO 8601 dates' })
-      return true
+      throw failure({ status: 400, error: 'bad-request', message: 'from and to must be ms since 1970 or ISO 8601 dates' })
     }
     const snapshots: { version: number; time: number }[] = []
-    for (const v of await listVersions(dir)) {
-      const s = await readSidecarAt(join(dir, SnapshotFiles.sidecar(v)))
-      if (s && s.time >= fromT && s.time <= toT) snapshots.push({ version: s.version, time: s.time })
+    for (const s of await listSnapshots(dir)) {
+      if (s.time >= fromT && s.time <= toT) snapshots.push({ version: s.version, time: s.time })
     }
     sendJson(res, req, 200, { ok: true, board: id, snapshots }, { 'cache-control': SHORT })
     return true
@@ -274,8 +234,7 @@ export const handleSnapshotRoute = async (
 
   const found = await findSnapshot(dir, url.searchParams)
   if (isFail(found)) {
-    fail(res, req, found)
-    return true
+    throw failure(found)
   }
   const pngUrl = `/snapshots/${id}/${SnapshotFiles.png(found.version)}`
   const seq = found.seq ?? null

@@ -26,6 +26,7 @@
  * readClientsStructRefs and readDeleteSet): no Item objects are built.
  */
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import type { DocConfig } from './doc-schema.ts'
 import { decodeShardBase, decodeTileValue, isTileValue, paintShardBase, type ShardBase } from './tile-codec.ts'
 
@@ -256,6 +257,18 @@ export const decodeStateVector = (bytes: Uint8Array): StateVector => {
     sv.set(client, decoding.readVarUint(dec))
   }
   return sv
+}
+
+/** Encodes a state vector as Y.encodeStateVector does. */
+export const encodeStateVector = (sv: StateVector): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, sv.size)
+  // Yjs writes clients in descending id order; the order does not matter to readers.
+  for (const [client, clock] of [...sv.entries()].sort((a, b) => b[0] - a[0])) {
+    encoding.writeVarUint(enc, client)
+    encoding.writeVarUint(enc, clock)
+  }
+  return encoding.toUint8Array(enc)
 }
 
 /**

@@ -4,11 +4,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { UsageError } from '../cli/cli-kit.ts'
+import { UsageError } from '../node-kit/flags.ts'
+import { listSnapshots, readLatest, readSidecar, snapshotDir } from '../node-kit/snapshot-folder.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/cold-start.ts'
+import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
 import { type DecodedPng, decodePalettePng, type Region } from './render-png.ts'
-import { listSnapshots, readLatest, readSidecar, snapshotDir } from './store.ts'
 
 export const parseBoardId = (text: string | undefined): string => {
   const id = text ?? 'main'

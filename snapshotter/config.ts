@@ -3,8 +3,9 @@
  * environment with command-line flags over it (`--every-seconds 30` = SNAPSHOT_EVERY_SECONDS).
  */
 import { resolve } from 'node:path'
+import { type Env, envInt } from '../node-kit/env.ts'
+import { namedFlagsToEnv } from '../node-kit/flags.ts'
 import { BOARD_ID_PATTERN } from '../shared/board.ts'
-import { type Env, envInt } from '../shared/env.ts'
 import { DEFAULT_RETENTION, parseDuration, parseRetentionTiers, type RetentionPolicy } from './retention.ts'
 
 export type SnapshotterConfig = {
@@ -54,21 +55,7 @@ const FLAG_TO_ENV: Record<string, string> = {
 }
 
 /** Turns `--relay ws://x --board a --board b` into env names; repeated --board values are joined. */
-export const snapshotterFlagsToEnv = (argv: readonly string[]): Env => {
-  const env: Env = {}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)
-    const eq = arg.indexOf('=')
-    const flag = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
-    const name = FLAG_TO_ENV[flag]
-    if (!name) throw new Error(`unknown flag --${flag} (known: ${Object.keys(FLAG_TO_ENV).join(', ')})`)
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
-    if (value === undefined) throw new Error(`${arg} needs a value`)
-    env[name] = name === 'SNAPSHOT_BOARDS' && env[name] ? `${env[name]},${value}` : value
-  }
-  return env
-}
+export const snapshotterFlagsToEnv = (argv: readonly string[]): Env => namedFlagsToEnv(argv, FLAG_TO_ENV, ['SNAPSHOT_BOARDS'])
 
 /** Normalises a relay address to the WebSocket base (ws[s]://host:port/ws). */
 export const relayWsBase = (text: string): string => {

@@ -3,7 +3,7 @@
  *
  *   --relay http://host:port   read from a running relay. Without --version/--at the export is
  *                              the CURRENT board: the latest snapshot synced forward over the
- *                              relay's WebSocket (shared/cold-start.ts), exact to the moment.
+ *                              relay's WebSocket (follow-from-snapshot.ts), exact to the moment.
  *   --data-dir DIR             read DATA_DIR/snapshots (default: $DATA_DIR or ./data); the
  *                              newest snapshot is the board as of that snapshot.
  *   --version N | --at T       a past snapshot (T: ms since 1970 or ISO 8601; the newest at or before)
@@ -14,9 +14,11 @@
 import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import WebSocket from 'ws'
-import { createProgress, formatBytes, parseFlags, parseIntFlag, parseRegion, parseTimeFlag, runCli, UsageError } from '../cli/cli-kit.ts'
-import { followFromSnapshot, fromBase64, type SocketConstructor } from '../shared/cold-start.ts'
+import { createProgress, formatBytes, runCli } from '../node-kit/cli-run.ts'
+import { parseFlags, parseIntFlag, parseRegion, parseTimeFlag, UsageError } from '../node-kit/flags.ts'
+import { fromBase64 } from '../shared/snapshot-sidecar.ts'
 import { checkRegion, dataDirSource, parseBoardId, relaySource } from './cli-common.ts'
+import { followFromSnapshot, type SocketConstructor } from './follow-from-snapshot.ts'
 import { cropBitmap, encodePalettePng, scaleBitmap } from './render-png.ts'
 
 const USAGE =

@@ -1,6 +1,6 @@
 /** Entry point: parse the configuration once, follow every board, stop cleanly on a signal. */
 import WebSocket from 'ws'
-import { createLog } from '../relay/log.ts'
+import { createLog } from '../node-kit/log.ts'
 import { parseSnapshotterConfig, snapshotterFlagsToEnv } from './config.ts'
 import { watchParent } from './exit-with-parent.ts'
 import { startBoardSnapshotter } from './snapshotter.ts'

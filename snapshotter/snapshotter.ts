@@ -6,14 +6,15 @@
  * from start to stop: a second snapshotter on the same folder fails to start.
  */
 
-import type { Logger } from '../relay/log.ts'
-import type { SnapshotSidecar } from '../shared/cold-start.ts'
-import { SIDECAR_FORMAT, SnapshotFiles } from '../shared/cold-start.ts'
+import type { Logger } from '../node-kit/log.ts'
+import { readLatest, snapshotDir } from '../node-kit/snapshot-folder.ts'
+import type { SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
+import { SIDECAR_FORMAT, SnapshotFiles } from '../shared/snapshot-sidecar.ts'
 import type { SnapshotterConfig } from './config.ts'
 import { lockSnapshotFolder } from './folder-lock.ts'
 import { type BoardFollow, followBoard } from './follow.ts'
 import { encodePalettePng } from './render-png.ts'
-import { prepareSnapshotDir, pruneSnapshots, readLatest, snapshotDir, writeSnapshot } from './store.ts'
+import { prepareSnapshotDir, pruneSnapshots, writeSnapshot } from './store.ts'
 
 export type BoardSnapshotter = {
   readonly board: string

@@ -2,7 +2,7 @@
  * The snapshot folder of one board: DATA_DIR/snapshots/<board>/
  *
  *   <version>.png    palette PNG of the whole board            immutable
- *   <version>.json   its sidecar (shared/cold-start.ts)        immutable, written after the PNG
+ *   <version>.json   its sidecar (shared/snapshot-sidecar.ts)  immutable, written after the PNG
  *   latest.json      a copy of the newest sidecar              replaced on every snapshot
  *   .<name>.<pid>.<n>.tmp   a write in progress (never served; removed on start)
  *
@@ -10,14 +10,13 @@
  * fsync of the folder. A writer killed at any moment leaves either the old state or the new one,
  * plus perhaps a dot-file that readers ignore. Because the sidecar is renamed into place only
  * after its PNG, a visible sidecar always has its PNG; deletion goes the other way round.
+ * This module writes the folder; node-kit/snapshot-folder.ts is its one reader.
  */
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseSidecar, SnapshotFiles, type SnapshotSidecar } from '../shared/cold-start.ts'
+import { listSnapshots } from '../node-kit/snapshot-folder.ts'
+import { SnapshotFiles, type SnapshotSidecar } from '../shared/snapshot-sidecar.ts'
 import { type RetentionPolicy, snapshotsToDelete } from './retention.ts'
-
-/** The snapshot folder of a board. `board` must match BOARD_ID_PATTERN. */
-export const snapshotDir = (dataDir: string, board: string): string => join(dataDir, 'snapshots', board)
 
 let tmpCounter = 0
 
@@ -67,45 +66,6 @@ export const writeSnapshot = async (dir: string, png: Uint8Array, sidecar: Snaps
   await writeFileAtomic(dir, SnapshotFiles.png(sidecar.version), png)
   await writeFileAtomic(dir, SnapshotFiles.sidecar(sidecar.version), json)
   await writeFileAtomic(dir, SnapshotFiles.latest, json)
-}
-
-const readSidecarFile = async (path: string): Promise<SnapshotSidecar | null> => {
-  try {
-    return parseSidecar(JSON.parse(await readFile(path, 'utf8')))
-  } catch {
-    return null
-  }
-}
-
-/** The newest snapshot's sidecar (latest.json), or null if there is none yet. */
-export const readLatest = (dir: string): Promise<SnapshotSidecar | null> => readSidecarFile(join(dir, SnapshotFiles.latest))
-
-/** One snapshot's sidecar, or null if it is not kept. */
-export const readSidecar = (dir: string, version: number): Promise<SnapshotSidecar | null> =>
-  readSidecarFile(join(dir, SnapshotFiles.sidecar(version)))
-
-/** Versions that have a sidecar, ascending. A missing folder has none. */
-export const listVersions = async (dir: string): Promise<number[]> => {
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch {
-    return []
-  }
-  return names
-    .map((n) => /^(\d{1,15})\.json$/.exec(n))
-    .flatMap((m) => (m ? [Number(m[1])] : []))
-    .sort((a, b) => a - b)
-}
-
-/** Every kept snapshot's sidecar, ascending by version (unreadable ones are skipped). */
-export const listSnapshots = async (dir: string): Promise<SnapshotSidecar[]> => {
-  const out: SnapshotSidecar[] = []
-  for (const v of await listVersions(dir)) {
-    const s = await readSidecar(dir, v)
-    if (s) out.push(s)
-  }
-  return out
 }
 
 /** Deletes a snapshot: sidecar first (it stops being listed), then its PNG. */

@@ -13,7 +13,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { createProgress, formatBytes, parseFlags, parseIntFlag, parseRegion, parseTimeFlag, runCli, UsageError } from '../cli/cli-kit.ts'
+import { createProgress, formatBytes, runCli } from '../node-kit/cli-run.ts'
+import { parseFlags, parseIntFlag, parseRegion, parseTimeFlag, UsageError } from '../node-kit/flags.ts'
 import { growBitmap } from '../shared/update-reader.ts'
 import { checkRegion, dataDirSource, parseBoardId, relaySource } from './cli-common.ts'
 import { createApngEncoder, cropBitmap, encodePalettePng, scaleBitmap } from './render-png.ts'

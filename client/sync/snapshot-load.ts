@@ -5,7 +5,7 @@
  * Yjs diff), fetched from the full metadata only then.
  */
 import type { SnapshotSummary } from '../../shared/board.ts'
-import { fromBase64 } from '../../shared/cold-start.ts'
+import { fromBase64 } from '../../shared/snapshot-sidecar.ts'
 import { fetchBytes, fetchSnapshotInfo } from './api.ts'
 import type { SyncBasis } from './board-sync.ts'
 import { browserInflate, decodePngIndices } from './png-indices.ts'

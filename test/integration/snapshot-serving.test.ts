@@ -7,10 +7,10 @@ import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { createLog } from '../../relay/log.ts'
+import { createLog } from '../../node-kit/log.ts'
 import type { Room } from '../../relay/room.ts'
 import type { SnapshotMeta } from '../../relay/snapshot-routes.ts'
-import type { SnapshotSidecar } from '../../shared/cold-start.ts'
+import type { SnapshotSidecar } from '../../shared/snapshot-sidecar.ts'
 import { stateVectorSum } from '../../shared/update-reader.ts'
 import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
 import { decodePalettePng } from '../../snapshotter/render-png.ts'
@@ -137,6 +137,23 @@ describe('snapshotter and snapshot routes', () => {
     expect(await status('/snapshots/main/abc.png')).toBe(400)
     expect(await status('/snapshots/main/1.txt')).toBe(404)
     expect(await status(meta.pngUrl, { method: 'POST' })).toBe(405)
+    // Failures answer as every API failure does: { ok: false, error, message }, not cached, any origin.
+    for (const [path, init, code, error, message] of [
+      ['/api/boards/main/snapshot?version=987654', undefined, 404, 'unknown-version', 'no snapshot has version 987654'],
+      ['/snapshots/main/abc.png', undefined, 400, 'bad-request', 'no file /snapshots/main/abc.png'],
+      ['/api/boards/nope/snapshot', undefined, 404, 'unknown-board', 'no board has the id "nope"'],
+      [meta.pngUrl, { method: 'POST' }, 405, 'method-not-allowed', 'use GET'],
+    ] as const) {
+      const res = await fetch(`${relay.url}${path}`, init)
+      expect(res.status, path).toBe(code)
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      expect(res.headers.get('access-control-allow-origin')).toBe('*')
+      expect(await res.json()).toEqual({ ok: false, error, message })
+    }
+    const headFailure = await fetch(`${relay.url}/api/boards/main/snapshot?version=987654`, { method: 'HEAD' })
+    expect(headFailure.status).toBe(404)
+    expect(await headFailure.text()).toBe('')
     expect(await rawGet(relay.url, '/snapshots/main/../../secret')).toBe(404)
     expect(await rawGet(relay.url, '/snapshots/main/..%2F..%2Fsecret.png')).toBe(400)
     expect(await rawGet(relay.url, '/snapshots/..%2F..%2Fetc/passwd')).toBe(404)

@@ -1,9 +1,11 @@
 /**
  * The import rules of docs/ARCHITECTURE.md, checked over every .ts file of the repository: a
- * program that runs in production (relay, snapshotter, client, cli) imports only shared/ and its
- * own folder (so the snapshotter, the client and the CLI never import the relay); shared/ imports
- * no program and stays pure (no node: module, no package but lib0 and yjs); no two files import
- * each other. bench/ and test/ drive the programs and may import any of them.
+ * program that runs in production (relay, snapshotter, client, cli) imports only shared/, node-kit/
+ * (the Node helpers several programs share; never the client, which runs in browsers) and its own
+ * folder (so the snapshotter, the client and the CLI never import the relay); node-kit/ imports
+ * only shared/ and itself; shared/ imports no program nor node-kit/ and stays pure (no node:
+ * module, no package but lib0 and yjs); no two files import each other. bench/ and test/ drive
+ * the programs and may import any of them.
  * Imports are read with a regular expression (static `import`/`export … from`, side-effect
  * imports and `import('…')`), relative paths resolved against the importing file.
  *
@@ -62,8 +64,12 @@ const importsOf = (file: string, text: string): Imports => {
 const folderOf = (file: string): string => (file.includes('/') ? (file.split('/')[0] as string) : '')
 
 const PROGRAMS = ['relay', 'snapshotter', 'client', 'cli', 'bench', 'test'] as const
-/** The programs that run in production: each imports only shared/ and its own folder. */
+/** The programs that run in production: each imports only shared/, node-kit/ and its own folder. */
 const RUN_PROGRAMS: readonly string[] = ['relay', 'snapshotter', 'client', 'cli']
+/** Node helpers several programs share (log, flags, env, times, admin token): no program owns them. */
+const NODE_KIT = 'node-kit'
+/** The programs that run in Node and so may import node-kit/ (the client runs in browsers). */
+const NODE_PROGRAMS: readonly string[] = ['relay', 'snapshotter', 'cli']
 /** The packages shared/ may use: pure encodings and the CRDT (no I/O). */
 const SHARED_PACKAGES = new Set(['lib0/decoding', 'lib0/encoding', 'yjs'])
 
@@ -79,9 +85,13 @@ const breaches = (graph: ReadonlyMap<string, Imports>): { layer: Breach[]; pure:
     const from = folderOf(file)
     for (const to of files) {
       const into = folderOf(to)
-      // A program (bench and test aside: they drive the others) imports shared/ and its own folder.
-      if (RUN_PROGRAMS.includes(from) && into !== from && into !== 'shared') layer.push(`${file} -> ${to}`)
-      if (from === 'shared' && (PROGRAMS as readonly string[]).includes(into)) layer.push(`${file} -> ${to}`)
+      // A program (bench and test aside: they drive the others) imports shared/, node-kit/ (Node
+      // programs only) and its own folder.
+      const kit = into === NODE_KIT && NODE_PROGRAMS.includes(from)
+      if (RUN_PROGRAMS.includes(from) && into !== from && into !== 'shared' && !kit) layer.push(`${file} -> ${to}`)
+      // node-kit/ serves the programs and imports none of them.
+      if (from === NODE_KIT && into !== NODE_KIT && into !== 'shared') layer.push(`${file} -> ${to}`)
+      if (from === 'shared' && ((PROGRAMS as readonly string[]).includes(into) || into === NODE_KIT)) layer.push(`${file} -> ${to}`)
       if (from === 'shared' && into !== 'shared') pure.push(`${file} -> ${to}`)
       // Each pair once, from its alphabetically first file.
       if (file < to && graph.get(to)?.files.includes(file)) pairs.push(`${file} <-> ${to}`)
@@ -104,11 +114,6 @@ const KNOWN_LAYER_BREACHES: Breach[] = [
   'cli/export-history.ts -> relay/history-store.ts',
   'cli/export-history.ts -> relay/identity.ts',
   // issue 14 item 4: the logger and the flag kit belong in a folder of Node helpers no program owns.
-  'snapshotter/cli-common.ts -> cli/cli-kit.ts',
-  'snapshotter/export-cli.ts -> cli/cli-kit.ts',
-  'snapshotter/main.ts -> relay/log.ts',
-  'snapshotter/snapshotter.ts -> relay/log.ts',
-  'snapshotter/timelapse-cli.ts -> cli/cli-kit.ts',
 ]
 
 const graph = new Map(sourceFiles().map((f) => [f, importsOf(f, readFileSync(join(root, f), 'utf8'))]))
@@ -116,7 +121,7 @@ const graph = new Map(sourceFiles().map((f) => [f, importsOf(f, readFileSync(joi
 describe('import rules', () => {
   it('reads the imports of every program', () => {
     // The walk found the programs, and the reader sees static, multi-line and dynamic imports.
-    for (const folder of ['shared', ...PROGRAMS])
+    for (const folder of ['shared', NODE_KIT, ...PROGRAMS])
       expect(
         [...graph.keys()].some((f) => f.startsWith(`${folder}/`)),
         folder,
@@ -130,17 +135,27 @@ describe('import rules', () => {
     const bad = new Map<string, Imports>([
       ['client/a.ts', { files: ['relay/room.ts', 'shared/board.ts', 'client/b.ts'], modules: [] }],
       ['bench/c.ts', { files: ['relay/room.ts'], modules: [] }],
+      ['client/d.ts', { files: ['node-kit/log.ts'], modules: [] }],
+      ['node-kit/e.ts', { files: ['relay/room.ts', 'shared/board.ts'], modules: ['node:fs'] }],
+      ['snapshotter/f.ts', { files: ['node-kit/log.ts'], modules: [] }],
+      ['shared/g.ts', { files: ['node-kit/env.ts'], modules: [] }],
       ['shared/b.ts', { files: ['snapshotter/store.ts', 'shared/c.ts'], modules: ['node:fs', 'lib0/encoding'] }],
       ['shared/c.ts', { files: ['shared/b.ts'], modules: [] }],
     ])
     expect(breaches(bad)).toEqual({
-      layer: ['client/a.ts -> relay/room.ts', 'shared/b.ts -> snapshotter/store.ts'],
-      pure: ['shared/b.ts -> node:fs', 'shared/b.ts -> snapshotter/store.ts'],
+      layer: [
+        'client/a.ts -> relay/room.ts',
+        'client/d.ts -> node-kit/log.ts',
+        'node-kit/e.ts -> relay/room.ts',
+        'shared/b.ts -> snapshotter/store.ts',
+        'shared/g.ts -> node-kit/env.ts',
+      ],
+      pure: ['shared/b.ts -> node:fs', 'shared/b.ts -> snapshotter/store.ts', 'shared/g.ts -> node-kit/env.ts'],
       pairs: ['shared/b.ts <-> shared/c.ts'],
     })
   })
 
-  it('keeps each program to its own folder and shared/ (the snapshotter, client and CLI off the relay), and shared/ off every program', () => {
+  it('keeps each program to its own folder, shared/ and node-kit/ (the snapshotter, client and CLI off the relay), and shared/ off every program', () => {
     expect(breaches(graph).layer).toEqual(KNOWN_LAYER_BREACHES)
   })
 
@@ -148,7 +163,7 @@ describe('import rules', () => {
     expect(breaches(graph).pure).toEqual([])
   })
 
-  it('keeps shared/ off runtime globals (sockets, timers) except where listed', () => {
+  it('keeps shared/ off runtime globals (sockets, timers)', () => {
     // shared/ compiles with neither DOM nor Node types: globalThis is its only way to a socket
     // or a timer, so a code line naming it marks I/O in the pure model.
     const reaching = [...graph.keys()]
@@ -158,8 +173,7 @@ describe('import rules', () => {
           .split('\n')
           .some((line) => !/^\s*(\/\/|\*|\/\*)/.test(line) && /\bglobalThis\b/.test(line)),
       )
-    // issue 14 item 4: the socket and timer half of the cold start moves out of shared/.
-    expect(reaching).toEqual(['shared/cold-start.ts'])
+    expect(reaching).toEqual([])
   })
 
   it('has no two files that import each other', () => {

@@ -2,20 +2,13 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SIDECAR_FORMAT, type SnapshotSidecar } from '../../shared/cold-start.ts'
+import { listSnapshots, listVersions, readLatest } from '../../node-kit/snapshot-folder.ts'
+import { SIDECAR_FORMAT, type SnapshotSidecar } from '../../shared/snapshot-sidecar.ts'
 import { parseSnapshotterConfig, relayWsBase, snapshotterFlagsToEnv } from '../../snapshotter/config.ts'
 import { LOCK_DIR, lockSnapshotFolder } from '../../snapshotter/folder-lock.ts'
 import { DEFAULT_RETENTION, parseRetentionTiers, type SnapshotEntry, snapshotsToDelete } from '../../snapshotter/retention.ts'
 import { snapshotDue } from '../../snapshotter/snapshotter.ts'
-import {
-  listSnapshots,
-  listVersions,
-  prepareSnapshotDir,
-  pruneSnapshots,
-  readLatest,
-  writeFileAtomic,
-  writeSnapshot,
-} from '../../snapshotter/store.ts'
+import { prepareSnapshotDir, pruneSnapshots, writeFileAtomic, writeSnapshot } from '../../snapshotter/store.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 
 const MIN = 60_000

@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DEFAULT_BOARD } from '../../shared/board.ts'
-import { encodeStateVector } from '../../shared/cold-start.ts'
 import {
   type DocConfig,
   readBoardBitmap,
@@ -22,6 +21,7 @@ import {
   applyUpdateToBitmap,
   type BoardBitmap,
   decodeStateVector,
+  encodeStateVector,
   growBitmap,
   readBoardUpdate,
   stateVectorSum,

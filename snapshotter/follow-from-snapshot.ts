@@ -1,7 +1,9 @@
 /**
  * The exact cold start, client side: paint a snapshot, then follow the relay forward from the
  * snapshot's state vector over a raw WebSocket, without a Y.Doc (update-reader.ts says why that
- * is exact). Works in browsers (globalThis.WebSocket) and in Node 20 (pass the `ws` package).
+ * is exact). Works in browsers (globalThis.WebSocket) and in Node 20 (pass the `ws` package):
+ * the snapshotter's export uses it with `ws`. Its sockets and timers keep it out of the pure
+ * shared/ model; the sidecar it starts from is shared/snapshot-sidecar.ts.
  *
  * Wire (y-protocols sync over y-websocket framing, shared/protocol.ts):
  *   -> [0 Sync, 0 step 1, state vector]           once per connection, from the painted state
@@ -15,85 +17,19 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import type { DocConfig } from './doc-schema.ts'
-import { MessageType } from './protocol.ts'
+import type { DocConfig } from '../shared/doc-schema.ts'
+import { MessageType } from '../shared/protocol.ts'
 import {
   advanceStateVector,
   applyUpdateToBitmap,
   type BoardBitmap,
   decodeStateVector,
+  encodeStateVector,
   type StateVector,
   stateVectorSum,
-} from './update-reader.ts'
+} from '../shared/update-reader.ts'
 
-/**
- * A snapshot's sidecar: DATA_DIR/snapshots/<board>/<version>.json, written after its PNG
- * (docs/SNAPSHOTS.md). `GET /api/boards/<id>/snapshot` answers the same fields plus URLs.
- */
-export type SnapshotSidecar = {
-  /** Layout of this object; readers refuse other values. */
-  format: typeof SIDECAR_FORMAT
-  board: string
-  /** Sum of the state vector's clocks: grows with every change of the board document. */
-  version: number
-  /** Y.encodeStateVector of the document the PNG was painted from, base64. */
-  stateVector: string
-  /** The epoch map's Yjs item id ("client:clock"), or null before the first placement. */
-  epoch: string | null
-  /** When the snapshot was taken, ms since the Unix epoch. */
-  time: number
-  width: number
-  height: number
-  /** The board's palette then; PNG index i is palette[i]. */
-  palette: string[]
-  /** The board descriptor's change counter then (DocConfig.version). */
-  configVersion: number
-  /** File name of the PNG beside this sidecar: "<version>.png". */
-  png: string
-  /** Size of that PNG, bytes. */
-  pngBytes: number
-  /**
-   * The history seq the PNG holds: every tile write up to it and none after (a reader catches up
-   * with since=<seq>: 4 bytes a write). Null or absent: not known (a sidecar written before
-   * snapshots carried it, or the snapshotter had not yet heard a cursor); catch up from
-   * `stateVector` then.
-   */
-  seq?: number | null
-}
-
-/** Current sidecar layout. */
-export const SIDECAR_FORMAT = 1
-
-/** File names in a board's snapshot folder. Versions are decimal integers without padding. */
-export const SnapshotFiles = {
-  png: (version: number) => `${version}.png`,
-  sidecar: (version: number) => `${version}.json`,
-  /** A copy of the newest sidecar (the one mutable file; short cache lifetime). */
-  latest: 'latest.json',
-} as const
-
-/** Checks a parsed sidecar. Returns null if any field is missing or has the wrong type. */
-export const parseSidecar = (value: unknown): SnapshotSidecar | null => {
-  if (typeof value !== 'object' || value === null) return null
-  const s = value as Record<string, unknown>
-  const int = (k: string) => Number.isSafeInteger(s[k]) && (s[k] as number) >= 0
-  if (s.format !== SIDECAR_FORMAT || typeof s.board !== 'string' || typeof s.stateVector !== 'string') return null
-  if (!['version', 'time', 'width', 'height', 'configVersion', 'pngBytes'].every(int)) return null
-  if (!Array.isArray(s.palette) || !s.palette.every((c) => typeof c === 'string')) return null
-  if (!(s.epoch === null || typeof s.epoch === 'string') || typeof s.png !== 'string') return null
-  if (!(s.seq === undefined || s.seq === null || int('seq'))) return null
-  return value as SnapshotSidecar
-}
-
-/** Decodes base64 (a sidecar's stateVector) with the runtime's atob (browsers, Node >= 16). */
-export const fromBase64 = (text: string): Uint8Array => {
-  const bin = (globalThis as unknown as { atob: (s: string) => string }).atob(text)
-  const out = new Uint8Array(bin.length)
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
-  return out
-}
-
-/** Timers exist in every runtime this runs in, but shared/ compiles without DOM or Node types. */
+/** Timers of any runtime (browser or Node), reached without DOM or Node types so that the module runs in both. */
 const timers = globalThis as unknown as {
   setTimeout: (fn: () => void, ms: number) => unknown
   clearTimeout: (handle: unknown) => void
@@ -153,18 +89,6 @@ export type BoardFollower = {
   version: () => number
   /** Closes the socket and stops reconnecting. */
   close: () => void
-}
-
-/** Encodes a state vector as Y.encodeStateVector does. */
-export const encodeStateVector = (sv: StateVector): Uint8Array => {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, sv.size)
-  // Yjs writes clients in descending id order; the order does not matter to readers.
-  for (const [client, clock] of [...sv.entries()].sort((a, b) => b[0] - a[0])) {
-    encoding.writeVarUint(enc, client)
-    encoding.writeVarUint(enc, clock)
-  }
-  return encoding.toUint8Array(enc)
 }
 
 const syncStep1Frame = (sv: StateVector): Uint8Array => {
