@@ -150,7 +150,8 @@ export const createConnection = (
   let handedOver: WebSocket | null = null
   let handingOver = false
   const setStatus = (next: ConnectionStatus) => {
-    if (next === status) return
+    // Compared with what the page was told too: a hand-over may have kept it from hearing `status`.
+    if (next === status && next === reported) return
     if (next === 'live') wasLive = true
     status = next
     if (handingOver && (next === 'connecting' || next === 'reconnecting' || next === 'syncing')) return
