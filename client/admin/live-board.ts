@@ -5,11 +5,11 @@
  * (client/render/board-view.ts) and its gestures pan and zoom (client/input/gestures.ts).
  * Read-only: the socket carries no identity and the page never places through it.
  */
-import type { BoardConfig, BoardInfo } from '../../shared/board.ts'
+import type { BoardInfo } from '../../shared/board.ts'
 import { attachGestures } from '../input/gestures.ts'
 import { type BoardView, createBoardView } from '../render/board-view.ts'
 import { type Point, tileAt } from '../render/viewport.ts'
-import { type BoardState, createBoardState } from '../sync/board-state.ts'
+import { type BoardState, boardConfigOf, createBoardState } from '../sync/board-state.ts'
 import { createBoardSync } from '../sync/board-sync.ts'
 import { type ConnectionStatus, createConnection } from '../sync/connection.ts'
 
@@ -28,18 +28,8 @@ export type LiveBoardEvents = {
   onChange: (configChanged: boolean) => void
 }
 
-const configOf = (info: BoardInfo): BoardConfig => ({
-  id: info.id,
-  width: info.width,
-  height: info.height,
-  palette: info.palette,
-  shardSize: info.shardSize,
-  cooldownMs: info.cooldownMs,
-  locked: info.locked,
-})
-
 export const startLiveBoard = (stage: HTMLElement, info: BoardInfo, wsBase: string, events: LiveBoardEvents): LiveBoard => {
-  const state = createBoardState({ board: configOf(info), version: 0 })
+  const state = createBoardState({ board: boardConfigOf(info), version: 0 })
   const view = createBoardView(stage, state.config(), state.bitmap())
   const unsubscribe = state.onChange((damage, configChanged) => {
     if (configChanged) view.setBoard(state.config(), state.bitmap())

@@ -1,35 +1,19 @@
 /**
  * The embeds' stylesheet, kept inside the element's shadow root: the app's own styles
  * (client/styles.css, the same board, palette and Place button) plus the embed's layout and its
- * two themes. The app's variables live on :root, which a shadow root does not see: they are
- * declared on :host here, dark by default, light with theme="light".
+ * light theme. The app's variables and fonts are declared on :root and :host there (a shadow
+ * root does not see :root), dark by default; theme="light" overrides them here.
  */
 import appCss from '../styles.css?inline'
 
 const embedCss = `
 :host {
-  --bg: #0b0d12;
-  --panel: rgba(18, 21, 29, 0.92);
-  --panel-solid: #12151d;
-  --line: rgba(255, 255, 255, 0.08);
-  --text: #e8eaf0;
-  --muted: #8c94a8;
-  --accent: #5b7cfa;
-  --accent-2: #8b5cf6;
-  --ok: #34d399;
-  --warn: #fbbf24;
-  --error: #f87171;
-  --radius: 12px;
   --stage-bg: #0e1117;
   display: block;
   position: relative;
   /* A size the host may override; the board fits whatever it is given. */
   width: 100%;
   height: 400px;
-  color-scheme: dark;
-  font-family: ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  font-size: 14px;
-  line-height: 1.4;
   color: var(--text);
   contain: content;
 }
