@@ -7,7 +7,8 @@
  * rollback that paused commits throughout would hold every one of them for its whole duration.
  */
 import * as decoding from 'lib0/decoding'
-import { encodePlace, MessageType } from '../shared/protocol.ts'
+import { encodePlace } from '../shared/frames.ts'
+import { MessageType } from '../shared/protocol.ts'
 import { clientFrame, connectRaw } from './helpers/raw-ws.ts'
 import { mintTokens, spawnRelay } from './helpers/relay-process.ts'
 import { createHistogram } from './helpers/stats.ts'

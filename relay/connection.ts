@@ -9,17 +9,8 @@ import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 import * as syncProtocol from 'y-protocols/sync'
 import type { Logger } from '../node-kit/log.ts'
-import {
-  CloseCode,
-  encodeConfig,
-  encodeError,
-  encodePlaceResult,
-  encodePresence,
-  encodeSession,
-  LiveMode,
-  MessageType,
-  readPlace,
-} from '../shared/protocol.ts'
+import { encodeConfig, encodeError, encodePlaceResult, encodePresence, encodeSession, readPlace } from '../shared/frames.ts'
+import { CloseCode, LiveMode, MessageType } from '../shared/protocol.ts'
 import type { AnswerBudget } from './answer-budget.ts'
 import { TOKEN_REFUSAL } from './identity.ts'
 import { createBucket } from './rate-limit.ts'

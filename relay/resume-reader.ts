@@ -15,7 +15,9 @@
  * history seq `from + 1 + i`, for i < count. Bytes handed out are never written again: appends go
  * past `count`, and a prepend or trim makes a new buffer.
  */
-import { encodeTilesHead, MAX_RESUME_TILES, TILE_VALUE_BYTES } from '../shared/protocol.ts'
+
+import { encodeTilesHead } from '../shared/frames.ts'
+import { MAX_RESUME_TILES, TILE_VALUE_BYTES } from '../shared/protocol.ts'
 
 export type ResumeReader = {
   /**

@@ -3,7 +3,9 @@
  * each identity (a person's tabs, told of each other's placements), Presence (how many people
  * have the board open) and the Session frames (an identity's cooldown and ban).
  */
-import { encodePresence, encodeSession, type LiveMode } from '../shared/protocol.ts'
+
+import { encodePresence, encodeSession } from '../shared/frames.ts'
+import type { LiveMode } from '../shared/protocol.ts'
 
 /** What the room needs of a connected socket. */
 export type RoomConn = {

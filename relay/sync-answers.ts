@@ -24,7 +24,9 @@
  * client that cold-started from the same snapshot sends that snapshot's) share a few LRU places.
  * Pure: no I/O and no clock.
  */
-import { encodeTiles, LiveMode } from '../shared/protocol.ts'
+
+import { encodeTiles } from '../shared/frames.ts'
+import { LiveMode } from '../shared/protocol.ts'
 
 /** What one durable commit sent to the sockets of each live mode. */
 export type CommitFrames = {

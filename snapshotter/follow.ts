@@ -13,7 +13,8 @@ import type * as decoding from 'lib0/decoding'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { type DocConfig, RootKey, readBoardBitmap, readDocConfig, rootOf } from '../shared/doc-schema.ts'
-import { CURSORS_PARAM, MessageType, readTiles } from '../shared/protocol.ts'
+import { readTiles } from '../shared/frames.ts'
+import { CURSORS_PARAM, MessageType } from '../shared/protocol.ts'
 import { stateVectorSum } from '../shared/update-reader.ts'
 
 /** The board at one instant: what a snapshot holds. */

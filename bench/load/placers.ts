@@ -4,7 +4,8 @@
  * Tessera's client; live=yjs for the y-websocket frames).
  */
 import * as decoding from 'lib0/decoding'
-import { encodePlace, LIVE_PARAM, LiveMode, MessageType, newPlacementId, readPlaceResult } from '../../shared/protocol.ts'
+import { encodePlace, readPlaceResult } from '../../shared/frames.ts'
+import { LIVE_PARAM, LiveMode, MessageType, newPlacementId } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 import { serveChild } from '../helpers/child.ts'
 import { createPlaceGenerator } from '../helpers/place-generator.ts'

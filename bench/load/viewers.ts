@@ -6,7 +6,8 @@
  * receives the same frames in the same order).
  */
 import * as decoding from 'lib0/decoding'
-import { LIVE_PARAM, LiveMode, MessageType, readTiles } from '../../shared/protocol.ts'
+import { readTiles } from '../../shared/frames.ts'
+import { LIVE_PARAM, LiveMode, MessageType } from '../../shared/protocol.ts'
 import { serveChild } from '../helpers/child.ts'
 import { connectMany, connectRaw, type RawWs } from '../helpers/raw-ws.ts'
 import { createHistogram, wallMs } from '../helpers/stats.ts'

@@ -20,7 +20,8 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { MessageType, readConfig, readTiles } from '../../shared/protocol.ts'
+import { readConfig, readTiles } from '../../shared/frames.ts'
+import { MessageType } from '../../shared/protocol.ts'
 import type { AnswerBase, BoardState } from './board-state.ts'
 import { followTiles } from './tiles-cursor.ts'
 

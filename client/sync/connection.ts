@@ -15,18 +15,8 @@
  * malformed, rate-limited): status 'closed' until reconnect().
  */
 import * as decoding from 'lib0/decoding'
-import {
-  encodePlace,
-  LIVE_PARAM,
-  LiveMode,
-  MessageType,
-  type PlaceResult,
-  readError,
-  readPlaceResult,
-  readSession,
-  SINCE_PARAM,
-  TESSERA_PARAM,
-} from '../../shared/protocol.ts'
+import { encodePlace, readError, readPlaceResult, readSession } from '../../shared/frames.ts'
+import { LIVE_PARAM, LiveMode, MessageType, type PlaceResult, SINCE_PARAM, TESSERA_PARAM } from '../../shared/protocol.ts'
 import { backoffDelay, drawBackoffCap } from './backoff.ts'
 import type { BoardSync } from './board-sync.ts'
 import { HEARTBEAT, heartbeatStep } from './heartbeat.ts'

@@ -3,8 +3,9 @@ import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
+import { encodePlace, readError, readPlaceResult } from '../../shared/frames.ts'
 import { solve, solveRange } from '../../shared/proof-of-work.ts'
-import { encodePlace, MessageType, type PlaceResult, readError, readPlaceResult } from '../../shared/protocol.ts'
+import { MessageType, type PlaceResult } from '../../shared/protocol.ts'
 import { waitFor } from './wait-for.ts'
 
 /** A session as POST /api/session answers it. */

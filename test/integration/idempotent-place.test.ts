@@ -7,15 +7,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as decoding from 'lib0/decoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  encodePlace,
-  IDEMPOTENCY_HEADER,
-  MessageType,
-  newPlacementId,
-  PLACEMENT_ID_REUSED,
-  type PlaceResult,
-  readPlaceResult,
-} from '../../shared/protocol.ts'
+import { encodePlace, readPlaceResult } from '../../shared/frames.ts'
+import { IDEMPOTENCY_HEADER, MessageType, newPlacementId, PLACEMENT_ID_REUSED, type PlaceResult } from '../../shared/protocol.ts'
 import { startChildRelay } from '../helpers/child-relay.ts'
 import { newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'

@@ -12,16 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { Room } from '../../relay/room.ts'
 import { type DocConfig, readBoardBitmap, readDocConfig } from '../../shared/doc-schema.ts'
-import {
-  CloseCode,
-  encodePlace,
-  MAX_RESUME_TILES,
-  MessageType,
-  type PlaceResult,
-  readConfig,
-  readPlaceResult,
-  readTiles,
-} from '../../shared/protocol.ts'
+import { encodePlace, readConfig, readPlaceResult, readTiles } from '../../shared/frames.ts'
+import { CloseCode, MAX_RESUME_TILES, MessageType, type PlaceResult } from '../../shared/protocol.ts'
 import { decodeTileValue, encodeTileValue } from '../../shared/tile-codec.ts'
 import { applyUpdateToBitmap, type BoardBitmap, growBitmap } from '../../shared/update-reader.ts'
 import { adminCall } from '../helpers/admin.ts'

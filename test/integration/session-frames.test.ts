@@ -5,7 +5,8 @@
  */
 import * as decoding from 'lib0/decoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeSession, MessageType, readSession } from '../../shared/protocol.ts'
+import { encodeSession, readSession } from '../../shared/frames.ts'
+import { MessageType } from '../../shared/protocol.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { newSession, openRaw, type RawSocket } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'

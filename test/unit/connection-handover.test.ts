@@ -9,7 +9,7 @@ import { createBoardState } from '../../client/sync/board-state.ts'
 import { createBoardSync } from '../../client/sync/board-sync.ts'
 import { type ConnectionStatus, createConnection } from '../../client/sync/connection.ts'
 import { HEARTBEAT } from '../../client/sync/heartbeat.ts'
-import { encodeTiles } from '../../shared/protocol.ts'
+import { encodeTiles } from '../../shared/frames.ts'
 
 type Fake = {
   url: string

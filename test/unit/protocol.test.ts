@@ -7,19 +7,14 @@ import {
   encodePlaceResult,
   encodeSession,
   encodeTiles,
-  isPlacementId,
-  MessageType,
-  newPlacementId,
-  PLACE_ERROR_STATUS,
-  PlaceError,
   readConfig,
   readError,
   readPlace,
   readPlaceResult,
   readSession,
   readTiles,
-  TILE_VALUE_BYTES,
-} from '../../shared/protocol.ts'
+} from '../../shared/frames.ts'
+import { isPlacementId, MessageType, newPlacementId, PLACE_ERROR_STATUS, PlaceError, TILE_VALUE_BYTES } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 
 const body = (frame: Uint8Array, type: number) => {

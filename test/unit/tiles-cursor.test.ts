@@ -15,7 +15,8 @@ import { createBoardSync, type SyncBasis, SyncStep } from '../../client/sync/boa
 import { followTiles } from '../../client/sync/tiles-cursor.ts'
 import { type BoardConfig, DEFAULT_BOARD } from '../../shared/board.ts'
 import { type DocConfig, replaceShard, writeDocConfig, writeTile } from '../../shared/doc-schema.ts'
-import { encodeConfig, encodeTiles, MessageType } from '../../shared/protocol.ts'
+import { encodeConfig, encodeTiles } from '../../shared/frames.ts'
+import { MessageType } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 
 describe('following Tiles frames by seq', () => {
