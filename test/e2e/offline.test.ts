@@ -16,7 +16,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core'
+import type { BrowserContext, Page, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
@@ -27,10 +27,9 @@ import { stateVectorSum } from '../../shared/update-reader.ts'
 import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
 import { startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
 import { adminCall } from '../helpers/admin.ts'
-import { buildClient, launchChromium } from '../helpers/browser.ts'
 import { startChildRelay } from '../helpers/child-relay.ts'
 import { prng } from '../helpers/prng.ts'
-import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
+import { createRestartableRelay } from '../helpers/restartable-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
@@ -49,41 +48,15 @@ const ENV = {
 }
 const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 
-let browser: Browser
-let relay: TestRelay | null = null
-let port = 0
-const outDir = makeTmpDir('tessera-client-')
-const dataDir = makeTmpDir('tessera-offline-')
-const cleanups: (() => Promise<unknown> | unknown)[] = []
-
-const startRelay = (onPort = port) =>
-  startTestRelay({ dataDir: dataDir.dir, env: { ...ENV, STATIC_DIR: outDir.dir, ...(onPort ? { PORT: String(onPort) } : {}) } })
-const live = (): TestRelay => {
-  if (!relay) throw new Error('the relay is not running')
-  return relay
-}
+const rig = createRestartableRelay({ name: 'offline', env: ENV })
+const { live, stop: stopRelay, start: startRelay } = rig
 const room = (): Room => live().rooms.get('main') as Room
-const stopRelay = async () => {
-  const r = live()
-  relay = null
-  await r.close()
-}
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
-  const [, started, launched] = await Promise.all([buildClient(outDir.dir), startRelay(0), launchChromium()])
-  relay = started
-  port = started.port
-  browser = launched
+  await rig.setUp()
 })
-
-afterAll(async () => {
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {})
-  await browser?.close()
-  await relay?.close()
-  outDir.remove()
-  dataDir.remove()
-})
+afterAll(rig.tearDown)
 
 /** Places `n` random tiles through the room (batches share commits, as a busy board's do). */
 const placeRandom = async (rand: () => number, n: number) => {
@@ -171,8 +144,8 @@ const waitForStored = async (page: Page) => {
 
 type Opened = { page: Page; context: BrowserContext; requests: string[]; errors: string[]; sockets: string[] }
 const newContext = async (): Promise<BrowserContext> => {
-  const context = await browser.newContext({ viewport: { width: 900, height: 700 } })
-  cleanups.push(() => context.close())
+  const context = await rig.browser.newContext({ viewport: { width: 900, height: 700 } })
+  rig.cleanups.push(() => context.close())
   return context
 }
 const openPage = async (context: BrowserContext): Promise<Opened> => {
@@ -194,7 +167,7 @@ describe('offline-capable client', () => {
     // A snapshot of exactly this state, written by the real snapshotter (in process).
     const takeSnapshot = async () => {
       const config = parseSnapshotterConfig({
-        DATA_DIR: dataDir.dir,
+        DATA_DIR: rig.dataDir,
         SNAPSHOT_RELAY: live().wsBase,
         SNAPSHOT_EVERY_PLACEMENTS: '100000000',
         SNAPSHOT_EVERY_SECONDS: '604800',
@@ -219,7 +192,7 @@ describe('offline-capable client', () => {
 
     const context = await newContext()
     const first = await openPage(context)
-    await first.page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await first.page.goto(`http://127.0.0.1:${rig.port}/?board=main`)
     await first.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     await waitForExact(first.page, 'the exact board after a cold start')
     expect(await hook(first.page, 'source')).toBe('snapshot')
@@ -263,7 +236,7 @@ describe('offline-capable client', () => {
     await context.route('**/api/session', holdBack)
     await context.route('**/api/boards/main', holdBack)
     const second = await openPage(context)
-    await second.page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await second.page.goto(`http://127.0.0.1:${rig.port}/?board=main`)
     await waitFor(async () => (await hook(second.page, 'source')) === 'stored', { what: 'the stored board painted' })
     expect(await pageBitmap(second.page)).toEqual(stored?.bitmap)
     expect(await second.page.locator('#as-of').textContent()).toMatch(/^as of \d\d:\d\d$/)
@@ -290,7 +263,7 @@ describe('offline-capable client', () => {
     const newerSeq = room().lastSeq()
     await placeRandom(rand, 50)
     const third = await openPage(context)
-    await third.page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await third.page.goto(`http://127.0.0.1:${rig.port}/?board=main`)
     await waitFor(async () => (await hook(third.page, 'source')) !== null, { what: 'a board painted' })
     await third.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     await waitForExact(third.page, 'the exact board from the newer snapshot')
@@ -304,7 +277,7 @@ describe('offline-capable client', () => {
   it('offline: a reload shows the last board with its age; everything back, it goes live by itself; a page that could not reach the relay at load keeps trying', async () => {
     const context = await newContext()
     const { page, errors, requests } = await openPage(context)
-    await page.goto(`http://127.0.0.1:${port}/?board=main`)
+    await page.goto(`http://127.0.0.1:${rig.port}/?board=main`)
     await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
     await waitForStored(page)
@@ -333,7 +306,7 @@ describe('offline-capable client', () => {
     // Everything comes back (the relay on the same port and data, with placements made while
     // the page was away): the page goes live by itself and catches up.
     await context.setOffline(false)
-    relay = await startRelay()
+    await startRelay()
     await placeRandom(prng(99), 200)
     await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     await waitForExact(page, 'the exact board after coming back online')
@@ -353,7 +326,7 @@ describe('offline-capable client', () => {
     await page.waitForSelector('#fatal:not([hidden])')
     expect(await page.locator('#fatal-title').textContent()).toBe('Cannot reach the board')
     const asked = requests.length
-    relay = await startRelay()
+    await startRelay()
     await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     expect(await page.locator('#fatal').isHidden()).toBe(true)
     // The snapshot, which could not be asked for at load, is fetched once the relay's board info
@@ -365,9 +338,9 @@ describe('offline-capable client', () => {
 
   it('notices a silent connection within the heartbeat deadline, and recovers when the relay answers again', async () => {
     const childData = makeTmpDir('tessera-offline-child-')
-    cleanups.push(() => childData.remove())
-    const child = await startChildRelay(childData.dir, { ...ENV, STATIC_DIR: outDir.dir })
-    cleanups.push(() => {
+    rig.cleanups.push(() => childData.remove())
+    const child = await startChildRelay(childData.dir, { ...ENV, STATIC_DIR: rig.outDir })
+    rig.cleanups.push(() => {
       child.child.kill('SIGCONT')
       child.child.kill('SIGKILL')
     })

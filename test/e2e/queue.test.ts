@@ -14,14 +14,13 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { adminCall } from '../helpers/admin.ts'
-import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
+import { tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
-import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
-import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import { createRestartableRelay } from '../helpers/restartable-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const ADMIN = 'queue-test-admin-token'
@@ -29,51 +28,25 @@ const ENV = { BOARD_COOLDOWN_MS: '0', BOARD_WIDTH: '48', BOARD_HEIGHT: '32', BOA
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 
-let browser: Browser
-let relay: TestRelay | null = null
-let port = 0
-const outDir = makeTmpDir('tessera-client-')
-const dataDir = makeTmpDir('tessera-queue-')
-const cleanups: (() => Promise<unknown> | unknown)[] = []
-
-const startRelay = (onPort = port) =>
-  startTestRelay({ dataDir: dataDir.dir, env: { ...ENV, STATIC_DIR: outDir.dir, ...(onPort ? { PORT: String(onPort) } : {}) } })
-const live = (): TestRelay => {
-  if (!relay) throw new Error('the relay is not running')
-  return relay
-}
-const stopRelay = async () => {
-  const r = live()
-  relay = null
-  await r.close()
-}
+const rig = createRestartableRelay({ name: 'queue', env: ENV })
+const { live, stop: stopRelay, start: startRelay } = rig
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
-  const [, started, launched] = await Promise.all([buildClient(outDir.dir), startRelay(0), launchChromium()])
-  relay = started
-  port = started.port
-  browser = launched
+  await rig.setUp()
 })
-
-afterAll(async () => {
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {})
-  await browser?.close()
-  await relay?.close()
-  outDir.remove()
-  dataDir.remove()
-})
+afterAll(rig.tearDown)
 
 const newContext = async (): Promise<BrowserContext> => {
-  const context = await browser.newContext({ viewport: { width: 900, height: 700 } })
-  cleanups.push(() => context.close())
+  const context = await rig.browser.newContext({ viewport: { width: 900, height: 700 } })
+  rig.cleanups.push(() => context.close())
   return context
 }
 const openLive = async (context: BrowserContext): Promise<{ page: Page; errors: string[] }> => {
   const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
-  await page.goto(`http://127.0.0.1:${port}/?board=main`)
+  await page.goto(`http://127.0.0.1:${rig.port}/?board=main`)
   await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
   return { page, errors }
 }
@@ -148,7 +121,7 @@ describe('offline placement queue', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'queue-offline-reload.png') })
 
     // Everything back (same port and DATA_DIR): it is sent once the page is live, and lands once.
-    relay = await startRelay()
+    await startRelay()
     await context.setOffline(false)
     await page.waitForSelector('#feedback[data-kind="placed"]', { timeout: 15_000 })
     expect(await page.locator('#feedback').textContent()).toBe('Placed at (10, 10)')

@@ -6,7 +6,7 @@
  * violations and console errors from its first script on; none may occur.
  */
 import * as decoding from 'lib0/decoding'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RecordKind } from '../../relay/record-block.ts'
 import type { Room } from '../../relay/room.ts'
@@ -14,10 +14,10 @@ import { readPlace, readSession, readTiles } from '../../shared/frames.ts'
 import { colorToRgb } from '../../shared/palette.ts'
 import { MessageType, TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
-import { buildClient, isMissingSnapshotReport, launchChromium, tileCenter } from '../helpers/browser.ts'
+import { isMissingSnapshotReport, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
-import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
-import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import { createRestartableRelay } from '../helpers/restartable-relay.ts'
+import { startTestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 // Small boards, so that comparing every pixel is cheap: "main" without cooldown for placements
@@ -29,26 +29,9 @@ const BOARDS = [
   { id: 'slow', width: W, height: H, cooldownMs: 60_000 },
 ]
 
-let browser: Browser
-let relay: TestRelay | null = null
-/** The port every restart binds again: the open pages know only this one. */
-let port = 0
-const outDir = makeTmpDir('tessera-client-')
-const dataDir = makeTmpDir('tessera-reconnect-')
-const cleanups: (() => Promise<unknown> | unknown)[] = []
-
-/** Starts the relay on the shared DATA_DIR (on `port` once it is known; `onPort` overrides). */
-const startRelay = async (onPort = port): Promise<TestRelay> =>
-  startTestRelay({
-    dataDir: dataDir.dir,
-    boards: BOARDS,
-    env: { STATIC_DIR: outDir.dir, ...(onPort ? { PORT: String(onPort) } : {}) },
-  })
-
-const live = (): TestRelay => {
-  if (!relay) throw new Error('the relay is not running')
-  return relay
-}
+/** The relay on one DATA_DIR and, after its first start, one port: the open pages know only that one. */
+const rig = createRestartableRelay({ name: 'reconnect', boards: BOARDS })
+const { live, stop: stopRelay, start: startRelay } = rig
 
 const roomOf = (id: string): Room => {
   const room = live().rooms.get(id)
@@ -56,27 +39,8 @@ const roomOf = (id: string): Room => {
   return room
 }
 
-/** Closes the relay (keeping DATA_DIR): the pages' sockets close with 1001, then nothing answers. */
-const stopRelay = async () => {
-  const r = live()
-  relay = null
-  await r.close()
-}
-
-beforeAll(async () => {
-  const [, started, launched] = await Promise.all([buildClient(outDir.dir), startRelay(0), launchChromium()])
-  relay = started
-  port = started.port
-  browser = launched
-})
-
-afterAll(async () => {
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {})
-  await browser?.close()
-  await relay?.close()
-  outDir.remove()
-  dataDir.remove()
-})
+beforeAll(rig.setUp)
+afterAll(rig.tearDown)
 
 /** A page on a board with everything it reports recorded. */
 type Watched = {
@@ -117,14 +81,14 @@ const cspViolations = (page: Page): Promise<CspViolation[]> =>
   page.evaluate(() => (window as unknown as { __cspViolations: CspViolation[] }).__cspViolations)
 
 const openBoard = async (board: string): Promise<Watched> => {
-  const context = await browser.newContext({ viewport: { width: 1024, height: 720 } })
-  cleanups.push(() => context.close())
+  const context = await rig.browser.newContext({ viewport: { width: 1024, height: 720 } })
+  rig.cleanups.push(() => context.close())
   await context.addInitScript(recordCspViolations)
   const page = await context.newPage()
   const errors: string[] = []
   const refusedSockets: string[] = []
   const refused = new RegExp(
-    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/ws/${board}\\?tessera=1&live=tiles(&since=\\d+)?' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$`,
+    `^WebSocket connection to 'ws://127\\.0\\.0\\.1:${rig.port}/ws/${board}\\?tessera=1&live=tiles(&since=\\d+)?' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$`,
   )
   let navigations = 0
   const sockets: Watched['sockets'] = []
@@ -151,7 +115,7 @@ const openBoard = async (board: string): Promise<Watched> => {
       record.closed = true
     })
   })
-  const response = await page.goto(`http://127.0.0.1:${port}/?board=${board}`)
+  const response = await page.goto(`http://127.0.0.1:${rig.port}/?board=${board}`)
   // The page runs under the relay's policy (so "no violation" below means something).
   expect(response?.headers()['content-security-policy']).toContain("script-src 'self'")
   await page.waitForSelector('body[data-connection="live"]')
@@ -176,7 +140,7 @@ const openBoard = async (board: string): Promise<Watched> => {
 /** No CSP violation and no console error on any page of the test, ever. */
 afterEach(async () => {
   // A test that failed with the relay down leaves it down: the next one needs it.
-  relay ??= await startRelay()
+  if (!rig.relay) await startRelay()
   for (const w of watched.splice(0)) {
     expect(await cspViolations(w.page), 'CSP violations').toEqual([])
     expect(w.errors, 'console errors').toEqual([])
@@ -285,7 +249,7 @@ describe('a relay restart under an open page', () => {
     // Meanwhile another relay instance on the same data (another port, which the page does not
     // know) takes placements the page misses entirely, overwriting some tiles it shows.
     const other = await startRelay(0)
-    expect(other.port).not.toBe(port)
+    expect(other.port).not.toBe(rig.port)
     for (const p of [...pattern(30, 2), ...pattern(10, 1).map((t) => ({ ...t, color: 0 }))]) {
       expect((await placeHttp(other.url, token, p)).status).toBe(200)
     }
@@ -295,7 +259,7 @@ describe('a relay restart under an open page', () => {
 
     // The relay comes back on the same port and DATA_DIR: the page reconnects by itself (with
     // backoff: at most 4 s between attempts) and catches up through the sync handshake.
-    relay = await startRelay()
+    await startRelay()
     const upAt = Date.now()
     expect(Buffer.compare(roomOf('main').bitmap(), missed)).toBe(0)
     await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
@@ -342,8 +306,8 @@ describe('a relay restart under an open page', () => {
     // (The last one may have met the relay just started.)
     expect(w.refusedSockets.length).toBeGreaterThanOrEqual(attempts.length - 1)
     expect(w.refusedSockets.length).toBeLessThanOrEqual(attempts.length)
-    expect(w.sockets[0]?.url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${port}/ws/main\\?tessera=1&live=tiles&since=\\d+$`))
-    expect(w.sockets.every((s) => s.url.startsWith(`ws://127.0.0.1:${port}/ws/main?tessera=1&live=tiles`))).toBe(true)
+    expect(w.sockets[0]?.url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${rig.port}/ws/main\\?tessera=1&live=tiles&since=\\d+$`))
+    expect(w.sockets.every((s) => s.url.startsWith(`ws://127.0.0.1:${rig.port}/ws/main?tessera=1&live=tiles`))).toBe(true)
   })
 
   it('after a restart, the Session frame restores the cooldown; a placement in flight is reported lost, kept, and re-sent once with the same id', async () => {
@@ -386,7 +350,7 @@ describe('a relay restart under an open page', () => {
 
     // It did not land: after the restart the board does not have it and the Session frame says
     // "place now"; the page re-sends it with the same id, and it lands, once.
-    relay = await startRelay()
+    await startRelay()
     expect(room().bitmap()[10 * W + 10]).toBe(0)
     const afterLost = await waitFor(() => w.sockets.find((s, i) => i > 0 && sessionFrames(s).length > 0), { what: 'a Session frame' })
     expect(sessionFrames(afterLost)).toEqual([{ user, nextPlaceAt: 0, banned: null }])
@@ -408,7 +372,7 @@ describe('a relay restart under an open page', () => {
     // Session frame on the new socket carries it to the page, which counts down again.
     await stopRelay()
     await waitForReconnecting(page)
-    relay = await startRelay()
+    await startRelay()
     await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
     const afterRestart = w.sockets.at(-1) as Watched['sockets'][number]
     expect(afterRestart).not.toBe(afterLost)
@@ -436,7 +400,7 @@ describe('a relay restart under an open page', () => {
     expect(await b.page.locator('#place').getAttribute('data-state')).toBe('no-selection')
     await stopRelay()
     await waitForReconnecting(b.page)
-    relay = await startRelay()
+    await startRelay()
     await b.page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 })
     const bSocket = b.sockets.at(-1) as Watched['sockets'][number]
     await waitFor(() => sessionFrames(bSocket).length > 0, { what: 'a Session frame' })
@@ -487,9 +451,9 @@ describe('framing headers on the HTML page', () => {
   it('adds EMBED_ORIGINS to frame-ancestors and drops X-Frame-Options', async () => {
     const embedding = await startTestRelay({
       boards: [{ id: 'main', width: 8, height: 8 }],
-      env: { STATIC_DIR: outDir.dir, EMBED_ORIGINS: 'https://example.org' },
+      env: { STATIC_DIR: rig.outDir, EMBED_ORIGINS: 'https://example.org' },
     })
-    cleanups.push(() => embedding.stop())
+    rig.cleanups.push(() => embedding.stop())
     const headers = await pageHeaders(embedding.url)
     const csp = headers.get('content-security-policy') ?? ''
     expect(csp.split(';').map((d) => d.trim())).toContain("frame-ancestors 'self' https://example.org")
