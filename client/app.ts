@@ -8,28 +8,29 @@
  *   relay ══ live=tiles socket ══ connection ── board-sync ── board-state (bitmap + damage) ── board-view
  *   palette/tile/Place ── placer (shared rules) ── Place frame ──► relay ── PlaceResult ──► HUD
  */
-import { BOARD_ID_PATTERN, type BoardConfig, type BoardInfo } from '../shared/board.ts'
+import { BOARD_ID_PATTERN, type BoardConfig } from '../shared/board.ts'
 import { CloseCode, newPlacementId } from '../shared/protocol.ts'
 import { attachGestures } from './input/gestures.ts'
 import { attachKeyboard } from './input/keyboard.ts'
 import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
-import { type ApiResult, createSession, fetchBoard, fetchTile, type Session } from './sync/api.ts'
+import { type ApiResult, createSession, fetchTile, type Session } from './sync/api.ts'
 import { boardInfoPatiently } from './sync/board-info-patiently.ts'
 import { createBoardSaver } from './sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
-import { type BoardStore, openBoardStore, type StoredBoard } from './sync/board-store.ts'
 import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
 import { createPlacer } from './sync/placement.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
-import { type LoadedSnapshot, loadSnapshot } from './sync/snapshot-load.ts'
+import { loadSnapshot } from './sync/snapshot-load.ts'
 import { chooseStart } from './sync/start-plan.ts'
+import { gatherStartSources } from './sync/start-sources.ts'
 import { createBoardDescription } from './ui/board-description.ts'
 import { createCooldownAlert } from './ui/cooldown-alert.ts'
 import { byId } from './ui/dom.ts'
+import { sentence, showFatal } from './ui/fatal-page.ts'
 import { createFeedback } from './ui/feedback.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
 import { createInspector } from './ui/inspector.ts'
@@ -83,8 +84,6 @@ const COLOR_KEY = 'tessera.color'
 const SESSION_KEY = 'tessera.sessionExpiresAt'
 /** Milliseconds between two saves of the board to IndexedDB while it changes (and on pagehide). */
 const SAVE_EVERY_MS = 5000
-/** localStorage key prefix: '1' once this board was kept in IndexedDB (a hint read before IndexedDB opens). */
-const STORED_KEY_PREFIX = 'tessera.kept.'
 /** Performance marks: the first board painted, and the first time the page was live (exact). */
 const FIRST_PAINT_MARK = 'tessera:first-paint'
 const LIVE_MARK = 'tessera:live'
@@ -94,24 +93,6 @@ const LIVE_MARK = 'tessera:live'
  * socket too; the limit only covers a request lost on the way.
  */
 const BOARD_INFO_WAIT_MS = 10_000
-
-/** A relay message ("the relay cannot be reached") as a sentence: capital first, full stop last. */
-const sentence = (text: string): string => {
-  const t = text.trim()
-  if (t === '') return ''
-  const first = t.charAt(0).toUpperCase() + t.slice(1)
-  return /[.!?…]$/.test(first) ? first : `${first}.`
-}
-
-/** Shows a page-wide message instead of the board (unknown board, relay unreachable). */
-const showFatal = (title: string, detail: string) => {
-  const box = byId('fatal')
-  byId('fatal-title').textContent = title
-  byId('fatal-detail').textContent = detail
-  box.hidden = false
-  byId('loading').hidden = true
-  document.body.dataset.connection = 'failed'
-}
 
 /**
  * Marks the frame that first shows a board (stored or snapshot), for the bench and the console:
@@ -134,35 +115,15 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   byId('board-name').textContent = boardId
   document.title = `${boardId} · Tessera`
 
-  // Everything the start needs, asked at once: the identity (the WebSocket presents the cookie
-  // it sets, and a socket opened without it would be read-only), the board's info, the board
-  // kept from the last visit. The snapshot only matters without a stored board.
-  // A returning identity is renewed at once (no proof of work; its cookie is valid meanwhile). A
+  // Everything the start needs, asked at once (client/sync/start-sources.ts). A returning identity is renewed at once (no proof of work; its cookie is valid meanwhile). A
   // new one is asked for once the board is live (below): its proof of work would compete with
   // the first paint and the catch-up for the main thread.
   const holdsAtStart = holdsIdentity()
   let sessionAsked: Promise<ApiResult<Session>> | null = holdsAtStart ? createSession(origin, true) : null
-  const boardAsked = fetchBoard(origin, boardId)
-  const snapshotOf = (info: ApiResult<BoardInfo>) =>
-    info.ok && info.snapshot ? loadSnapshot(origin, boardId, info.snapshot) : Promise.resolve(null)
-  // A page that never kept this board (as localStorage remembers) does not wait for IndexedDB
-  // (opening it takes 50 to 100 ms and more in a new page): it fetches the snapshot as soon as the
-  // board's info names it, and looks in IndexedDB only if the relay cannot be reached (a board kept
-  // while the hint was lost is better than nothing then). Without localStorage there is no hint.
   performance.mark('tessera:start')
-  const keptHint = `${STORED_KEY_PREFIX}${boardId}`
-  const hinted = opts.storage?.getItem(keptHint) === '1' || !opts.storage
-  const storeOpened: Promise<BoardStore | null> = openBoardStore()
-  const loadStored = async () => {
-    const found = (await (await storeOpened)?.load(boardId)) ?? null
-    performance.mark('tessera:store-loaded')
-    return found
-  }
-  let snapshotAsked: Promise<LoadedSnapshot | null> | null = hinted ? null : boardAsked.then(({ result }) => snapshotOf(result))
-  let stored: StoredBoard | null = hinted ? await loadStored() : null
-  if (!hinted && !(await boardAsked).result.ok) stored = await loadStored()
-  if (stored) snapshotAsked = null
-  else snapshotAsked ??= boardAsked.then(({ result }) => snapshotOf(result))
+  const start = await gatherStartSources(origin, boardId, opts.storage)
+  const { boardAsked, stored, snapshotOf } = start
+  let snapshotAsked = start.snapshotAsked
 
   const clock = createRelayClock()
   let online: number | null = null
@@ -316,13 +277,13 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
   const saver = createBoardSaver({
-    store: await storeOpened,
+    store: await start.storeOpened,
     key: boardId,
     state,
     cursor: sync.cursor,
     lastLiveAt: () => connection?.lastLiveAt() ?? null,
     everyMs: SAVE_EVERY_MS,
-    onSave: () => opts.storage?.setItem(keptHint, '1'),
+    onSave: start.markKept,
   })
   const save = saver.save
   window.addEventListener('pagehide', save)
