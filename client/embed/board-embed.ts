@@ -17,12 +17,12 @@
  */
 import type { BoardConfig, SnapshotSummary } from '../../shared/board.ts'
 import type { Rect } from '../../shared/placement.ts'
-import { CloseCode, newPlacementId, WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '../../shared/protocol.ts'
+import { CloseCode, newPlacementId } from '../../shared/protocol.ts'
 import { attachGestures } from '../input/gestures.ts'
 import { tapAction } from '../input/tap-zoom.ts'
 import { type BoardView, createBoardView } from '../render/board-view.ts'
 import { scaleLimits } from '../render/viewport.ts'
-import { type ApiResult, createSession, exchangeHostToken, fetchBoard, fetchTile, type Session } from '../sync/api.ts'
+import { fetchBoard, fetchTile } from '../sync/api.ts'
 import { boardInfoPatiently } from '../sync/board-info-patiently.ts'
 import { createBoardSaver } from '../sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from '../sync/board-state.ts'
@@ -36,7 +36,8 @@ import { h } from '../ui/dom.ts'
 import { formatCountdown } from '../ui/format.ts'
 import { createPaletteBar } from '../ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from '../ui/place-button.ts'
-import { EmbedEvent } from './embed-events.ts'
+import { EmbedEvent, type RejectedDetail } from './embed-events.ts'
+import { createEmbedIdentity } from './embed-identity.ts'
 import { clampRegion, copyIntoRegion, inRegion, regionDamage } from './region.ts'
 
 /**
@@ -58,16 +59,6 @@ export const EmbedRefusal = {
 
 /** tessera-placed's detail and what place() resolves with. Times are relay ms since the Unix epoch. */
 export type PlacedDetail = { x: number; y: number; color: number; placedAt: number; nextPlaceAt: number }
-/** tessera-rejected's detail; `code` is also the `code` of the Error place() rejects with. */
-export type RejectedDetail = {
-  code: string
-  message: string
-  reason?: string
-  retryAfterMs?: number
-  x?: number
-  y?: number
-  color?: number
-}
 
 export type EmbedOptions = {
   /** The relay's HTTP origin, e.g. "https://place.example" (no trailing slash). */
@@ -132,14 +123,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
   let regionBitmap = new Uint8Array(0)
   let selection: { x: number; y: number } | null = null
   let color = 0
-  // The identity, in memory only: the relay's token for the socket, and who it names.
-  let token: string | null = null
-  let me: { user: string; name: string | null } | null = null
   let hostToken = opts.hostToken
-  // Why the relay refused the identity asked for (place() then refuses with it at once), or null.
-  let identityRefusal: RejectedDetail | null = null
-  // Bumped on every identity request: an answer to an older one is dropped.
-  let identityRound = 0
   const waiters = new Set<() => void>()
   const wake = () => {
     for (const w of waiters) w()
@@ -169,42 +153,29 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     canSend: () => connection?.canSend() ?? false,
   })
 
-  /** Asks for the identity the socket will present; reopens the socket with it. */
-  const acquireIdentity = () => {
-    if (!interactive) return
-    const round = ++identityRound
-    token = null
-    me = null
-    identityRefusal = null
-    const asked: Promise<ApiResult<Session>> = hostToken ? exchangeHostToken(origin, hostToken) : createSession(origin, false, true)
-    void asked.then((answer) => {
-      if (destroyed || round !== identityRound) return
-      if (!answer.ok || !answer.token) {
-        const body = (!answer.ok && answer.body) || {}
-        const detail: RejectedDetail = {
-          code: answer.ok ? 'unauthorized' : answer.error,
-          message: answer.ok ? 'the relay answered no token' : answer.message,
-          ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
-        }
-        identityRefusal = detail
-        emit(EmbedEvent.Rejected, detail)
-        say(`Read-only: ${detail.message}`)
-        renderButton()
-        wake()
-        return
-      }
-      token = answer.token
-      me = { user: answer.user, name: typeof answer.name === 'string' ? answer.name : null }
+  // The identity, in memory only (client/embed/embed-identity.ts).
+  const identity = createEmbedIdentity(origin, {
+    onIdentity: () => {
       say(null)
       connection?.reconnect()
       renderButton()
-    })
+    },
+    onRefused: (detail) => {
+      emit(EmbedEvent.Rejected, detail)
+      say(`Read-only: ${detail.message}`)
+      renderButton()
+      wake()
+    },
+  })
+  /** Asks for the identity the socket will present; reopens the socket with it. */
+  const acquireIdentity = () => {
+    if (interactive && !destroyed) identity.acquire(hostToken)
   }
 
   const buttonModel = (): PlaceButtonModel => {
     const st = placer.state()
     if (st.kind === 'pending') return { kind: 'pending' }
-    if (!interactive || !token) return { kind: 'read-only' }
+    if (!interactive || !identity.token()) return { kind: 'read-only' }
     if (!state) return { kind: 'offline', noNetwork: false }
     if (state.config().locked) return { kind: 'locked' }
     const remaining = placer.nextPlaceAt() - clock.now()
@@ -236,8 +207,8 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
   const whenPlaceable = (ms: number): Promise<boolean> =>
     new Promise((resolve) => {
       const check = () => {
-        if (destroyed || identityRefusal) return done(false)
-        if (token && me && connection?.canSend() && connection.status() === 'live') done(true)
+        if (destroyed || identity.refusal()) return done(false)
+        if (identity.token() && identity.me() && connection?.canSend() && connection.status() === 'live') done(true)
       }
       const timer = setTimeout(() => done(false), ms)
       const done = (ok: boolean) => {
@@ -260,7 +231,8 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     if (state && !inRegion(region, x, y))
       refuse({ code: EmbedRefusal.OutOfRegion, message: 'the tile is outside this embed’s region', x, y, color: c })
     const placeable = await whenPlaceable(PLACE_WAIT_MS)
-    if (identityRefusal) refuse({ ...identityRefusal, x, y, color: c })
+    const refused = identity.refusal()
+    if (refused) refuse({ ...refused, x, y, color: c })
     if (!placeable) refuse({ code: EmbedRefusal.Offline, message: 'no live connection with an identity to place with', x, y, color: c })
     if (!inRegion(region, x, y))
       refuse({ code: EmbedRefusal.OutOfRegion, message: 'the tile is outside this embed’s region', x, y, color: c })
@@ -458,24 +430,24 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
             announce()
             renewedAfterRefusal = false
             // The identity could not be asked (no network at start): ask again now the relay answers.
-            if (identityRefusal?.code === 'network') acquireIdentity()
+            if (identity.refusal()?.code === 'network') acquireIdentity()
           }
           setStatus(st)
           // The token was refused (expired, say): ask for an identity again, once per identity.
-          if (st === 'closed' && connection?.closedReason()?.code === CloseCode.Unauthorized && token && !renewedAfterRefusal) {
+          if (st === 'closed' && connection?.closedReason()?.code === CloseCode.Unauthorized && identity.token() && !renewedAfterRefusal) {
             renewedAfterRefusal = true
             acquireIdentity()
           }
         },
         onBoardFrame: saver.changed,
         onSession: (session) => {
-          if (session.user === '' && token) return
+          if (session.user === '' && identity.token()) return
           placer.setNextPlaceAt(session.nextPlaceAt)
           wake()
         },
       },
       undefined,
-      () => (token ? [WS_PROTOCOL, `${WS_TOKEN_PROTOCOL_PREFIX}${token}`] : undefined),
+      () => identity.protocols(),
     )
     setStatus(connection.status())
   }
@@ -495,10 +467,10 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     status: () => status,
     colorAt: (x, y) =>
       state && region.w > 0 && inRegion(region, x, y) ? regionBitmap[(y - region.y) * region.w + (x - region.x)] : undefined,
-    identity: () => me,
+    identity: identity.me,
     destroy: () => {
       destroyed = true
-      identityRound++
+      identity.forget()
       for (const c of cleanups) c()
       if (ticker) clearInterval(ticker)
       connection?.destroy()

@@ -16,3 +16,14 @@ export const EmbedEvent = {
   Status: 'tessera-status',
 } as const
 export type EmbedEvent = (typeof EmbedEvent)[keyof typeof EmbedEvent]
+
+/** tessera-rejected's detail; `code` is also the `code` of the Error place() rejects with. */
+export type RejectedDetail = {
+  code: string
+  message: string
+  reason?: string
+  retryAfterMs?: number
+  x?: number
+  y?: number
+  color?: number
+}
