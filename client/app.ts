@@ -394,7 +394,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     const config = state.config()
     const st = placer.state()
     if (st.kind === 'pending') return { kind: 'pending' }
-    if (identityPending) return { kind: 'identity' }
+    // Making the identity matters only while live: offline or reconnecting, the button says that.
+    if (identityPending && connectionStatus() === 'live') return { kind: 'identity' }
     if (readOnly) return { kind: 'read-only' }
     if (banned !== null) return { kind: 'banned', reason: banned }
     if (config.locked) return { kind: 'locked' }

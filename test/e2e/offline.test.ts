@@ -345,9 +345,20 @@ describe('offline-capable client', () => {
       child.child.kill('SIGKILL')
     })
     const context = await newContext()
+    // The first visit's identity is held back, so that the freeze comes while it is being made
+    // (the Place button must then say what the connection does, not "Getting ready…").
+    let release = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    await context.route('**/api/session', async (route) => {
+      await held
+      await route.continue()
+    })
     const { page, errors } = await openPage(context)
     await page.goto(`${child.url}/?board=main`)
     await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
+    await page.waitForSelector('#place[data-state="identity"]')
     // Frozen: the socket stays open, nothing arrives. The deadline is 5 s of silence; the bound
     // here leaves room for the check's own tick and a busy machine.
     child.child.kill('SIGSTOP')
@@ -355,7 +366,12 @@ describe('offline-capable client', () => {
     expect(await statusText(page)).toBe('Reconnecting…')
     expect(await page.locator('#place').textContent()).toBe('Connecting…')
     child.child.kill('SIGCONT')
+    release()
     await page.waitForSelector('body[data-connection="live"]', { timeout: 30_000 })
+    // The identity arrives and the page hands over to a socket presenting it, staying live.
+    await page.waitForSelector('#place:not([data-state="identity"])')
+    expect(await page.evaluate(() => document.body.dataset.connection)).toBe('live')
+    await context.unroute('**/api/session')
     expect(errors).toEqual([])
   })
 })
