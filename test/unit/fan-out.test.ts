@@ -165,6 +165,6 @@ describe('createFanOut', () => {
     const tilesOnly = encodeTiles(11, [8])
     fanOut.committed({ firstSeq: 11, tiles: [8], config: null, yjs: null, docSeq: 11 })
     expect(yjs.seen).toHaveLength(1)
-    expect([...(tiles.seen[0]?.payloads[0] as Uint8Array)]).toEqual([...tilesOnly])
+    expect(tiles.seen.map((s) => s.payloads.map((p) => [...p]))).toEqual([[[...tilesOnly]]])
   })
 })
