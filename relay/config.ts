@@ -28,6 +28,12 @@ export type RelayConfig = {
    */
   tickMs: number
   /**
+   * Minimum milliseconds between two broadcasts of one board's commits to its sockets, on top of
+   * the fan-out's own adaptive spacing (relay/fan-out.ts): commits meanwhile reach the sockets
+   * together. 0 = adaptive only. Env BROADCAST_MIN_MS, default 0.
+   */
+  broadcastMinMs: number
+  /**
    * Milliseconds between writes of committed document updates to the document store (y-leveldb).
    * Commits are durable before that (the history holds their updates); this bounds how much a
    * start applies from the history. Env DOC_FLUSH_MS, default 1000.
@@ -244,6 +250,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     dataDir,
     boards,
     tickMs: envInt(env, 'TICK_MS', 0, 0, 10_000),
+    broadcastMinMs: envInt(env, 'BROADCAST_MIN_MS', 0, 0, 1_000),
     docFlushMs: envInt(env, 'DOC_FLUSH_MS', 1000, 0, 60_000),
     adminChunkTiles: envInt(env, 'ADMIN_CHUNK_TILES', ADMIN_CHUNK_TILES, 1, 1 << 20),
     perIpCooldown: envBool(env, 'PER_IP_COOLDOWN', false),

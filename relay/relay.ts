@@ -109,6 +109,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           history,
           log: logOf('room'),
           tickMs: config.tickMs,
+          broadcastMinMs: config.broadcastMinMs,
           docFlushMs: config.docFlushMs,
           perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
           ipPlacementsPerCooldown: config.ipPlacementsPerCooldown,

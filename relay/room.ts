@@ -7,7 +7,9 @@
  *                           board's shards in one Yjs transaction (relay/shard-compactor.ts),
  *                           appended with that transaction's update to the history in one
  *                           LevelDB batch (retried until durable: relay/retry-durably.ts), then
- *                           broadcast to every socket and acknowledged, all sockets corked
+ *                           acknowledged
+ *   relay/fan-out.ts        broadcast to every socket, at once or coalesced with the commits
+ *                           after it within a latency budget, framed once for all sockets
  *   relay/doc-flush.ts      later, off the commit path: the updates merged into the document
  *                           store (y-leveldb) every DOC_FLUSH_MS, then dropped from the history
  *
@@ -29,6 +31,7 @@ import type { CompactionLimits } from './compaction.ts'
 import { openCooldowns } from './cooldowns.ts'
 import { createDocFlush } from './doc-flush.ts'
 import type { DocStore } from './doc-store.ts'
+import { createFanOut } from './fan-out.ts'
 import type { HistoryStore } from './history-store.ts'
 import { createPlaceIntake, type ModerationView, type PlaceIntent, type Placer } from './place-intake.ts'
 import { createPlacementIds } from './placement-ids.ts'
@@ -58,9 +61,10 @@ export type Room = {
   /** Row-major colour indices, width * height; updated on every commit. */
   bitmap: () => Uint8Array
   /**
-   * Validates a placement and, if valid, calls `done` once it is durable and broadcast (a
-   * rejection calls it at once). Acknowledgements for one commit are called back to back while
-   * every socket is corked, right after the broadcast. An intent with an `id` (the client's
+   * Validates a placement and, if valid, calls `done` once it is durable (a rejection calls it
+   * at once); its broadcast leaves with it or within the fan-out's latency budget
+   * (relay/fan-out.ts). Acknowledgements for one commit are called back to back while every
+   * socket is corked. An intent with an `id` (the client's
    * placement id) that this identity used recently is not placed again: `done` gets the first
    * attempt's outcome (once it has one).
    */
@@ -127,6 +131,8 @@ export type RoomDeps = {
   log: Logger
   /** Minimum ms between commits (0 = group commit only). */
   tickMs: number
+  /** Minimum ms between two broadcasts (0 = the fan-out's adaptive spacing only: relay/fan-out.ts). */
+  broadcastMinMs?: number
   /** Ms between writes of committed document updates to the document store (default DOC_FLUSH_MS). */
   docFlushMs?: number
   /** Also apply the cooldown per client address; `pseudonym` names an address on disk (relay/ip-cooldowns.ts). */
@@ -191,6 +197,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     banReasonOf: (user, ip) => deps.moderation?.banReasonOf(user, ip) ?? null,
   })
   const answers = createSyncAnswers()
+  const fanOut = createFanOut({ sockets, answers, docSeq: opened.lastSeq, minSpacingMs: deps.broadcastMinMs ?? 0 })
   const queue: CommitQueue = createCommitQueue({
     board: id,
     doc,
@@ -201,7 +208,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     retry,
     docFlush,
     sockets,
-    answers,
+    fanOut,
     log,
     now,
     tickMs: deps.tickMs,
@@ -220,7 +227,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     ipPlacementsPerCooldown: deps.ipPlacementsPerCooldown,
     now,
   })
-  const sync = createRoomSync({ board: id, doc, history, answers, queue })
+  const sync = createRoomSync({ board: id, doc, history, answers, queue, fanOut })
 
   const updateConfig: Room['updateConfig'] = async (next) => {
     const config = state.change(next)
@@ -269,6 +276,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       closing = true
       sockets.close()
       await queue.stop()
+      // Viewers see every acknowledged commit before their sockets close.
+      fanOut.flush()
+      fanOut.close()
       // The document store receives what the history holds, so that the next start has nothing
       // to apply (if this fails, the next start applies it from the history).
       while (docFlush.busy()) await docFlush.flush()
