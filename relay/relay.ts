@@ -83,7 +83,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         : historyLog.warn(`converted ${e.records.toLocaleString('en-US')} records to blocks in ${(e.ms / 1000).toFixed(1)} s`),
   })
   const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
-  const secret = loadOrCreateSecret(config.dataDir)
+  // Edges verify the writer's tokens: they are given its secret (docs/ARCHITECTURE.md "Scaling out").
+  const secret = config.relaySecret ? Buffer.from(config.relaySecret, 'base64url') : loadOrCreateSecret(config.dataDir)
   const anonymise = createAnonymiser(secret)
   const signer = createTokenSigner(secret, config.tokenTtlMs)
   const pow = createPowGate({ secret, bits: config.sessionPowBits, ttlMs: SessionLimits.challengeTtlMs })
@@ -98,12 +99,16 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     config.boards.map((b) => b.id),
   )
 
+  // Scaling out (NATS_URL set): the NATS client is loaded only then.
+  const nats = config.nats
+  const scale = nats ? await (await import('./scale-out.ts')).startScaleOut({ ...config, nats }, logOf('nats')) : null
   const rooms = new Map<string, Room>()
   try {
     for (const board of config.boards) {
       rooms.set(
         board.id,
         await openRoom({
+          ...scale?.roomOptions(board.id),
           board,
           persistence,
           history,
@@ -118,7 +123,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         }),
       )
     }
+    await scale?.start(rooms, history)
   } catch (err) {
+    await scale?.close()
     for (const room of rooms.values()) await room.close()
     await persistence.close()
     await history.close()
@@ -145,29 +152,31 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
     },
     capPipelining(
-      createHttpHandler({
-        allowPlacement,
-        clientAddress,
-        config,
-        rooms,
-        signer,
-        host: hostIdentities,
-        pow,
-        history,
-        log: logOf('http'),
-        now,
-        admin: {
-          adminToken: admin.token,
+      (scale?.http ?? ((h) => h))(
+        createHttpHandler({
+          allowPlacement,
+          clientAddress,
+          config,
           rooms,
+          signer,
+          host: hostIdentities,
+          pow,
           history,
-          moderation,
-          ops,
-          boardInfo,
-          anonymise,
-          maxBodyBytes: config.maxBodyBytes,
+          log: logOf('http'),
           now,
-        },
-      }),
+          admin: {
+            adminToken: admin.token,
+            rooms,
+            history,
+            moderation,
+            ops,
+            boardInfo,
+            anonymise,
+            maxBodyBytes: config.maxBodyBytes,
+            now,
+          },
+        }),
+      ),
     ),
   )
   // Sync and resume answers per address, across all its sockets and boards.
@@ -308,6 +317,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         server.closeAllConnections()
         // An operation stops between chunks; what is left resumes at the next start.
         await ops.close()
+        await scale?.close()
         for (const room of rooms.values()) await room.close()
         await listening
         await persistence.close()

@@ -18,11 +18,12 @@
  * frames: relay/room-sockets.ts; sync answers and resumes: relay/room-sync.ts; every touch of
  * Yjs internals: relay/yjs-internals.ts.
  */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
-import type { DocConfig } from '../shared/doc-schema.ts'
+import { type DocConfig, readBoardBitmap, readDocConfig } from '../shared/doc-schema.ts'
 import { type LiveMode, PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
+import { CommitKind, type CommitMessage } from '../shared/stream-messages.ts'
 import { createBoardState } from './board-state.ts'
 import { type CommitQueue, createCommitQueue, type ExclusiveWork, type TileWrite } from './commit-queue.ts'
 import type { CompactionLimits } from './compaction.ts'
@@ -118,6 +119,18 @@ export type Room = {
   heartbeat: () => void
   /** Waits for the commit in flight, then stops committing. */
   close: () => Promise<void>
+  /**
+   * An edge relay's room (RoomDeps.follower) applies the writer's Commit message number
+   * `streamSeq` of the board's stream: its records the room lacks and its update are made
+   * durable (with streamSeq, where the edge resumes after a restart) and broadcast as a commit
+   * of its own would be. Resolves false if the room closed first.
+   */
+  follow: (message: CommitMessage, streamSeq: number) => Promise<boolean>
+  /**
+   * The whole document as one update and the history seq it holds, taken while no commit is in
+   * flight (so it holds only durable content): what a writer publishes when it starts.
+   */
+  durableState: () => Promise<{ update: Uint8Array; docSeq: number }>
 }
 
 export type RoomDeps = {
@@ -141,6 +154,10 @@ export type RoomDeps = {
   now: () => number
   /** Bans and protected rectangles (none if absent). */
   moderation?: ModerationView
+  /** An edge relay's room: its document is written only by `follow` (relay/edge-follower.ts). */
+  follower?: boolean
+  /** A writer's commits, each once durable (relay/commit-publisher.ts). */
+  onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
 }
 
 /** Opens a board: loads its document, replays history not yet in it, restores cooldowns. */
@@ -165,7 +182,15 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     canCompact: () => !queue.committing() && !closing,
     closing: isClosing,
   })
-  const opened = await openRoomDoc({ doc, capture, board: deps.board, history, log, store: docFlush.store })
+  const opened = await openRoomDoc({
+    doc,
+    capture,
+    board: deps.board,
+    history,
+    log,
+    store: docFlush.store,
+    follower: deps.follower === true,
+  })
   const state = createBoardState(opened)
   const compactor = createShardCompactor({
     board: id,
@@ -209,6 +234,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     restoreCooldown: cooldowns.restore,
     lastSeq: opened.lastSeq,
     updateSeq: opened.updateSeq,
+    ...(deps.onDurable ? { onDurable: deps.onDurable } : {}),
   })
   const intake = createPlaceIntake({
     board: id,
@@ -237,8 +263,36 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
   }
 
+  const follow: Room['follow'] = (message, streamSeq) => {
+    const held = queue.docSeq()
+    // A writer's start republishes from its history what the stream may already hold: skip it.
+    const fresh = message.records.filter((r) => r.seq > held) as PlacementRecord[]
+    const first = fresh[0]
+    if (first && first.seq !== held + 1)
+      log.error(`board ${id}: the stream skips from seq ${held} to ${first.seq}; the history here has a gap`)
+    return queue.follow(fresh, { streamSeq }, () => {
+      if (message.update.length > 0) Y.applyUpdate(doc, message.update)
+      const shipped = readDocConfig(doc)
+      const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
+      if (message.kind === CommitKind.State) {
+        // The writer's whole document: the bitmap is read from it (records cover only the tail).
+        const config = shipped ?? state.docConfig()
+        state.adopt(config, readBoardBitmap(doc, config.width, config.height))
+        return changed
+      }
+      if (changed) state.adopt(changed)
+      const { width, height } = state.board()
+      const bitmap = state.bitmap()
+      for (const r of fresh) if (r.x < width && r.y < height) bitmap[r.y * width + r.x] = r.color
+      return changed
+    })
+  }
+
   return {
     id,
+    follow,
+    durableState: () =>
+      new Promise((resolve) => queue.whenIdle(() => resolve({ update: Y.encodeStateAsUpdate(doc), docSeq: queue.docSeq() }))),
     config: state.board,
     doc,
     bitmap: state.bitmap,

@@ -1,0 +1,87 @@
+/**
+ * An edge relay's copy of one board (scaling out: docs/ARCHITECTURE.md): follows the board's
+ * JetStream stream with an ordered consumer from the message after the last one this edge
+ * applied (history meta `streamSeq`, written with each applied message), and hands each Commit
+ * message to the room (Room.follow), one at a time, in stream order. The NATS client recreates
+ * the consumer at the next message after a disconnect or a NATS restart.
+ */
+import { DeliverPolicy } from '@nats-io/jetstream'
+import type { Logger } from '../node-kit/log.ts'
+import { decodeCommitMessage, streamNames } from '../shared/stream-messages.ts'
+import type { HistoryStore } from './history-store.ts'
+import type { NatsLink } from './nats-link.ts'
+import type { Room } from './room.ts'
+
+export type EdgeFollower = {
+  /** Resolves once the room holds history seq `seq`, or after `timeoutMs` (never rejects). */
+  whenApplied: (seq: number, timeoutMs: number) => Promise<void>
+  /** Resolves once the messages the stream held at start are applied. */
+  ready: Promise<void>
+  /** Stops following (the room stays open). */
+  close: () => Promise<void>
+}
+
+export const followStream = async (deps: { link: NatsLink; room: Room; history: HistoryStore; log: Logger }): Promise<EdgeFollower> => {
+  const { link, room, log } = deps
+  const { stream, commits } = streamNames(room.id)
+  const from = await deps.history.getMeta(room.id, 'streamSeq', 0)
+  const target = (await link.jsm.streams.info(stream)).state.last_seq
+  const consumer = await link.js.consumers.get(stream, {
+    filter_subjects: commits,
+    ...(from > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from + 1 } : { deliver_policy: DeliverPolicy.All }),
+  })
+  const messages = await consumer.consume()
+  let waiters: { seq: number; resolve: () => void }[] = []
+  let applied = from
+  let markReady: () => void = () => {}
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve
+  })
+  if (applied >= target) markReady()
+  const release = () => {
+    const held = room.lastSeq()
+    const due = waiters.filter((w) => w.seq <= held)
+    if (due.length === 0) return
+    waiters = waiters.filter((w) => w.seq > held)
+    for (const w of due) w.resolve()
+  }
+  const done = (async () => {
+    for await (const m of messages) {
+      let message: ReturnType<typeof decodeCommitMessage>
+      try {
+        message = decodeCommitMessage(m.data)
+      } catch (err) {
+        // Not a message of ours (a bug, or another publisher on the subject): skipped, said loudly.
+        log.error(`board ${room.id}: stream message ${m.seq} is not a commit message (skipped):`, (err as Error).message)
+        continue
+      }
+      if (!(await room.follow(message, m.seq))) break
+      applied = m.seq
+      if (applied >= target) markReady()
+      release()
+    }
+  })()
+  done.catch((err: Error) => log.error(`board ${room.id}: following ${stream} stopped:`, err.message))
+  return {
+    whenApplied: (seq, timeoutMs) => {
+      if (room.lastSeq() >= seq) return Promise.resolve()
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs)
+        waiters.push({
+          seq,
+          resolve: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        })
+      })
+    },
+    ready,
+    close: async () => {
+      await messages.close().catch(() => {})
+      await done.catch(() => {})
+      for (const w of waiters) w.resolve()
+      waiters = []
+    },
+  }
+}
