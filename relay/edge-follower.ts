@@ -12,6 +12,11 @@ import type { HistoryStore } from './history-store.ts'
 import type { NatsLink } from './nats-link.ts'
 import type { Room } from './room.ts'
 
+/** Ms a pull request for messages waits on the server before the client asks again. */
+const PULL_EXPIRES_MS = 5_000
+/** Ms between the server's heartbeats on an idle pull request. */
+const HEARTBEAT_MS = 1_000
+
 export type EdgeFollower = {
   /** Resolves once the room holds history seq `seq`, or after `timeoutMs` (never rejects). */
   whenApplied: (seq: number, timeoutMs: number) => Promise<void>
@@ -30,7 +35,10 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     filter_subjects: commits,
     ...(from > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from + 1 } : { deliver_policy: DeliverPolicy.All }),
   })
-  const messages = await consumer.consume()
+  // Pull requests of at most PULL_EXPIRES_MS with a heartbeat every HEARTBEAT_MS: a NATS restart
+  // is noticed after two missed heartbeats and the consumer recreated at the next message
+  // (with the client's defaults, 30 s and 15 s, placements waited that long for their commit).
+  const messages = await consumer.consume({ expires: PULL_EXPIRES_MS, idle_heartbeat: HEARTBEAT_MS })
   let waiters: { seq: number; resolve: () => void }[] = []
   let applied = from
   let markReady: () => void = () => {}

@@ -30,7 +30,13 @@ export type TileBot = {
  * honouring Retry-After would, only shorter. Bots starting at different `first` numbers place
  * on different tiles.
  */
-export const startTileBot = async (urls: () => string[], board: { width: number; height: number }, first = 0): Promise<TileBot> => {
+export const startTileBot = async (
+  urls: () => string[],
+  board: { width: number; height: number },
+  first = 0,
+  /** Ms between placements (0: back to back), to keep a fast bot from wrapping round the board. */
+  pauseMs = 0,
+): Promise<TileBot> => {
   const { token } = await newSession(urls()[0] as string)
   const acked: number[] = []
   const refused: number[] = []
@@ -42,8 +48,10 @@ export const startTileBot = async (urls: () => string[], board: { width: number;
       const url = list[n % list.length] as string
       const i = n++
       const r = await placeHttp(url, token, tileOf(i, board.width, board.height)).catch(() => null)
-      if (r?.status === 200) acked.push(i)
-      else {
+      if (r?.status === 200) {
+        acked.push(i)
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+      } else {
         refused.push(i)
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
