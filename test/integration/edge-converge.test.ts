@@ -1,29 +1,49 @@
 /**
  * Issue 16, first test: one writer relay and two edge relays over a real nats-server with
- * JetStream. A y-websocket provider on each relay, a live=tiles socket on one edge, an HTTP bot
- * placing through the other edge and a WebSocket placer on the first: every view converges to
- * the writer's board exactly (same document, same bitmap, same seqs), and tile reads on an edge
- * answer as the writer does.
+ * JetStream. A y-websocket provider on each relay, a live=tiles socket and a Tessera page
+ * (Chromium) on one edge, an HTTP bot placing through the other edge and a WebSocket placer on
+ * the first: every view converges to the writer's board exactly (same document, same bitmap, same
+ * seqs), tile reads on an edge answer as the writer does, and a placement the page makes through
+ * its edge is on the page's board when the page says it is placed (as with one relay).
  */
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
+import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { sameBytes } from '../helpers/bytes.ts'
 import { connectProvider, newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
 import { randomInts } from '../helpers/prng.ts'
 import { openTilesClient } from '../helpers/tiles-client.ts'
+import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const W = 32
 const H = 32
+const client = makeTmpDir('tessera-client-')
 let rig: EdgeRig
+let browser: Browser
 beforeAll(async () => {
-  rig = await startEdgeRig({ edges: 2, boards: [{ id: 'main', width: W, height: H, shardSize: 16, cooldownMs: 0 }] })
-}, 120_000)
+  const [, launched] = await Promise.all([buildClient(client.dir), launchChromium()])
+  browser = launched
+  rig = await startEdgeRig({
+    edges: 2,
+    boards: [{ id: 'main', width: W, height: H, shardSize: 16, cooldownMs: 0 }],
+    env: { STATIC_DIR: client.dir },
+  })
+}, 180_000)
 afterAll(async () => {
+  await browser?.close()
   await rig?.tearDown()
+  client.remove()
 })
+
+/** The page's bitmap (colour indices), as the client holds it. */
+const pageBitmap = async (page: Page) =>
+  new Uint8Array(
+    await page.evaluate(() => Array.from((window as unknown as { __tessera: { bitmap: () => Uint8Array } }).__tessera.bitmap())),
+  )
 
 describe('one writer, two edges', () => {
   it('converge to the writer board exactly', async () => {
@@ -34,6 +54,12 @@ describe('one writer, two edges', () => {
     const onB = await connectProvider(b.wsBase)
     const tiles = await openTilesClient(a.wsBase)
     const refTiles = await openTilesClient(w.wsBase)
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(`${a.url}/?board=main`)
+    await page.waitForSelector('body[data-connection="live"]')
+    // The page has made its identity (on edge A, with the writer's secret) and can place.
+    await page.waitForSelector('#place:not([data-state="identity"])')
 
     // A bot places over HTTP through edge B; a socket with its own identity places through edge A.
     const bot = await newSession(b.url)
@@ -60,20 +86,29 @@ describe('one writer, two edges', () => {
     await Promise.all([http, ws])
     expect(acked.length).toBe(300)
 
-    // The writer's own view holds every acknowledged placement: 300 seqs.
+    // The page places through edge A: once it says placed, its own board shows the tile.
+    await page.click('#palette [data-color="3"]')
+    const at = await tileCenter(page, 5, 6)
+    await page.mouse.click(at.x, at.y)
+    await page.waitForSelector('#place[data-state="ready"]')
+    await page.click('#place')
+    await page.waitForSelector('#feedback[data-kind="placed"]')
+    expect((await pageBitmap(page))[6 * W + 5]).toBe(3)
+
+    // The writer's own view holds every acknowledged placement: 301 seqs.
     await waitFor(
       () => {
         refTiles.pump()
-        return refTiles.cursor() === 300
+        return refTiles.cursor() === 301
       },
-      { what: 'writer at seq 300' },
+      { what: 'writer at seq 301' },
     )
     const board = () => readBoardBitmap(ref.doc, W, H)
     await waitFor(() => sameBytes(board(), refTiles.board()?.bitmap ?? new Uint8Array()), { what: 'writer provider' })
     await waitFor(
       () => {
         tiles.pump()
-        return tiles.cursor() === 300 && sameBytes(tiles.board()?.bitmap ?? new Uint8Array(), board())
+        return tiles.cursor() === 301 && sameBytes(tiles.board()?.bitmap ?? new Uint8Array(), board())
       },
       { what: 'live=tiles view on edge A' },
     )
@@ -90,6 +125,8 @@ describe('one writer, two edges', () => {
       expect(await read(a.url)).toEqual(fromWriter)
       expect(await read(b.url)).toEqual(fromWriter)
     }
+    await waitFor(async () => sameBytes(await pageBitmap(page), board()), { what: 'the page on edge A to show the writer board' })
+    await context.close()
     for (const c of [ref, onA, onB]) c.close()
     tiles.close()
     refTiles.close()
