@@ -24,8 +24,15 @@ import type { NatsLink } from './nats-link.ts'
 import type { PlacementRecord } from './record-block.ts'
 import type { Room } from './room.ts'
 
-/** Records in one message at most (a message stays well under NATS's default 1 MiB payload limit). */
+/** Records in one message at most, when merging commits or republishing history. */
 const MAX_MESSAGE_RECORDS = 10_000
+/**
+ * Commits are merged into one message while their updates and records (at most ~64 bytes each)
+ * stay under this many bytes: well under NATS's default 1 MiB payload limit. One commit is never
+ * split (its records and update belong together), so a larger commit goes alone.
+ */
+const MERGE_BYTES = 256 * 1024
+const RECORD_BYTES = 64
 /** Ms to wait for JetStream's acknowledgement of a publish before trying it again. */
 const PUBLISH_TIMEOUT_MS = 2_000
 /** Ms between two attempts while publishing fails. */
@@ -67,9 +74,12 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     let n = 1
     if (head.kind === CommitKind.Commit) {
       let records = head.records.length
+      let bytes = head.update.length + records * RECORD_BYTES
       while (n < queue.length) {
         const next = queue[n] as CommitMessage
         if (next.kind !== CommitKind.Commit || records + next.records.length > MAX_MESSAGE_RECORDS) break
+        bytes += next.update.length + next.records.length * RECORD_BYTES
+        if (bytes > MERGE_BYTES) break
         records += next.records.length
         n += 1
       }
@@ -148,6 +158,9 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       }
       // Last, the whole document: an edge reads its bitmap from it.
       front.push({ kind: CommitKind.State, docSeq: state.docSeq, records: chunk, update: state.update })
+      // Commits queued before this start (an admin operation resumed at open) follow the State,
+      // which holds them: their headers must not say the stream holds less than it does.
+      for (const m of queue) m.docSeq = Math.max(m.docSeq, state.docSeq)
       queue = front.concat(queue)
       started = true
       await pump()

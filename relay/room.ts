@@ -120,12 +120,12 @@ export type Room = {
   /** Waits for the commit in flight, then stops committing. */
   close: () => Promise<void>
   /**
-   * An edge relay's room (RoomDeps.follower) applies the writer's Commit message number
-   * `streamSeq` of the board's stream: its records the room lacks and its update are made
-   * durable (with streamSeq, where the edge resumes after a restart) and broadcast as a commit
-   * of its own would be. Resolves false if the room closed first.
+   * An edge relay's room (RoomDeps.follower) applies the writer's Commit messages up to number
+   * `streamSeq` of the board's stream, in one commit of its own: the records it lacks and the
+   * updates are made durable (with streamSeq, where the edge resumes after a restart) and
+   * broadcast as any commit. Resolves false if the room closed first.
    */
-  follow: (message: CommitMessage, streamSeq: number) => Promise<boolean>
+  follow: (messages: readonly CommitMessage[], streamSeq: number) => Promise<boolean>
   /**
    * The whole document as one update and the history seq it holds, taken while no commit is in
    * flight (so it holds only durable content): what a writer publishes when it starts.
@@ -263,18 +263,30 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
   }
 
-  const follow: Room['follow'] = (message, streamSeq) => {
-    const held = queue.docSeq()
-    // A writer's start republishes from its history what the stream may already hold: skip it.
-    const fresh = message.records.filter((r) => r.seq > held) as PlacementRecord[]
-    const first = fresh[0]
-    if (first && first.seq !== held + 1)
-      log.error(`board ${id}: the stream skips from seq ${held} to ${first.seq}; the history here has a gap`)
+  const follow: Room['follow'] = (messages, streamSeq) => {
+    // A writer's start republishes from its history what the stream may already hold, and the
+    // commits queued before it follow its State message: records held already are skipped.
+    let held = queue.docSeq()
+    const fresh: PlacementRecord[] = []
+    for (const m of messages) {
+      for (const r of m.records) {
+        if (r.seq <= held) continue
+        if (r.seq !== held + 1) log.error(`board ${id}: the stream skips from seq ${held} to ${r.seq}; the history here has a gap`)
+        fresh.push(r as PlacementRecord)
+        held = r.seq
+      }
+    }
+    // The identities' cooldowns as the writer started them, so that this edge's Session frames
+    // tell when each may place again (an admin's placements go in too: nobody places as admin here).
+    for (const r of fresh) if (r.kind === RecordKind.Placement) cooldowns.reserve(r.user, '', r.placedAt)
     return queue.follow(fresh, { streamSeq }, () => {
-      if (message.update.length > 0) Y.applyUpdate(doc, message.update)
+      // One transaction: one captured update for the batch, as one commit of the writer's has.
+      doc.transact(() => {
+        for (const m of messages) if (m.update.length > 0) Y.applyUpdate(doc, m.update)
+      })
       const shipped = readDocConfig(doc)
       const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
-      if (message.kind === CommitKind.State) {
+      if (messages.some((m) => m.kind === CommitKind.State)) {
         // The writer's whole document: the bitmap is read from it (records cover only the tail).
         const config = shipped ?? state.docConfig()
         state.adopt(config, readBoardBitmap(doc, config.width, config.height))

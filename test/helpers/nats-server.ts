@@ -15,6 +15,8 @@ export type TestNats = {
   /** nats://127.0.0.1:port */
   url: string
   port: number
+  /** The server's process id while it runs (null when stopped). */
+  pid: () => number | null
   /** Stops the server (SIGKILL with `kill`), keeping its store. */
   stop: (kill?: boolean) => Promise<void>
   /** Starts it again on the same port and store. */
@@ -79,6 +81,7 @@ export const startNats = async (): Promise<TestNats> => {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    pid: () => (child as ChildProcess | null)?.pid ?? null,
     stop,
     start,
     remove: async () => {
