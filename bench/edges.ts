@@ -77,7 +77,8 @@ const withLoad = async <T>(
   const placers = await startChild('load/placers.ts')
   try {
     const hosts = t.edges.length > 0 ? t.edges : [t.writer]
-    for (const h of hosts) await viewers.call('open', { port: h.port, n: opts.viewers / hosts.length, live: LiveMode.Tiles })
+    if (opts.viewers > 0)
+      for (const h of hosts) await viewers.call('open', { port: h.port, n: opts.viewers / hosts.length, live: LiveMode.Tiles })
     const tokens = await mintTokens(opts.placeOn.url, opts.placers)
     await placers.call('open', { port: opts.placeOn.port, tokens, live: LiveMode.Tiles })
     return await fn(viewers, placers)
@@ -86,23 +87,27 @@ const withLoad = async <T>(
   }
 }
 
-const measureIngest = async (scaled: boolean, perSocket: number) => {
+const measureIngest = async (scaled: boolean, perSocket: number, viewerCount = 1_000) => {
   const t = await startTopology(scaled)
   try {
-    return await withLoad(t, { viewers: 1_000, placers: 100, placeOn: t.writer }, async (viewers, placers) => {
+    return await withLoad(t, { viewers: viewerCount, placers: 100, placeOn: t.writer }, async (viewers, placers) => {
       await placers.call('run', { perSocket: 20, window: 16, seed: 99, width: 1000, height: 1000 })
-      await settle([viewers], 30_000)
+      if (viewerCount > 0) await settle([viewers], 30_000)
       await viewers.call('reset', { recordArrivals: false })
       const before = cpuOf(t)
-      const run = await placers.call<{ ok: number; firstSend: number; lastAck: number }>('run', {
-        perSocket,
-        window: 16,
-        seed: 5,
-        width: 1000,
-        height: 1000,
-      })
+      const run = await placers.call<{ ok: number; rejected: number; errors: Record<string, number>; firstSend: number; lastAck: number }>(
+        'run',
+        {
+          perSocket,
+          window: 16,
+          seed: 5,
+          width: 1000,
+          height: 1000,
+        },
+      )
       const ingestSeconds = (run.lastAck - run.firstSend) / 1000
       const cpu = shares(t, before, ingestSeconds)
+      if (viewerCount === 0) return { ingestPerSecond: run.ok / ingestSeconds, placements: run.ok, rejected: run.rejected, cpu }
       const s = (await settle([viewers], 60_000))[0]
       if (!s) throw new Error('no viewer stats')
       const deliverSeconds = (s.lastArrival - run.firstSend) / 1000
@@ -111,6 +116,8 @@ const measureIngest = async (scaled: boolean, perSocket: number) => {
         ingestPerSecond: run.ok / ingestSeconds,
         deliveriesPerSecond: (run.ok * complete) / deliverSeconds,
         placements: run.ok,
+        rejected: run.rejected,
+        errors: run.errors,
         ingestSeconds,
         deliverSeconds,
         cpu,
@@ -123,10 +130,31 @@ const measureIngest = async (scaled: boolean, perSocket: number) => {
 
 type Latency = { p50: number; p99: number; samples: number; placementsSeen: number }
 
+/** Ms from a placement's send to its answer, one identity placing one at a time (mean of `n`). */
+const answerMs = async (relay: RelayProcess, n: number): Promise<number> => {
+  const one = await startChild('load/placers.ts')
+  try {
+    await one.call('open', { port: relay.port, tokens: await mintTokens(relay.url, 1), live: LiveMode.Tiles })
+    const r = await one.call<{ ok: number; firstSend: number; lastAck: number }>('run', {
+      perSocket: n,
+      window: 1,
+      seed: 7,
+      width: 1000,
+      height: 1000,
+    })
+    return (r.lastAck - r.firstSend) / r.ok
+  } finally {
+    await one.stop()
+  }
+}
+
 const measureLatency = async (scaled: boolean, durationMs: number) => {
   const t = await startTopology(scaled)
   try {
     const placeOn = t.edges[0] ?? t.writer
+    // Before the load: what the way through an edge adds to one placement's answer (the NATS
+    // request to the writer, and the edge applying the commit before it answers).
+    const answer = { direct: await answerMs(t.writer, 300), viaEdge: t.edges[0] ? await answerMs(t.edges[0], 300) : Number.NaN }
     return await withLoad(t, { viewers: 1_000, placers: 50, placeOn }, async (viewers, placers) => {
       await placers.call('pace', { rate: 1_000, durationMs: 1_000, width: 1000, height: 1000, offset: 500_000 })
       await settle([viewers], 30_000)
@@ -142,7 +170,7 @@ const measureLatency = async (scaled: boolean, durationMs: number) => {
       const cpu = shares(t, before, durationMs / 1000)
       await settle([viewers], 30_000)
       const lat = await viewers.call<Latency>('latency', { sent: paced.sent })
-      return { ...lat, ok: paced.ok, rejected: paced.rejected, cpu }
+      return { ...lat, ok: paced.ok, rejected: paced.rejected, cpu, answer }
     })
   } finally {
     await t.stop()
@@ -154,12 +182,15 @@ export const runEdges = async ({ quick }: FigureOptions): Promise<Row[]> => {
   // Interleaved: the machine's other load drifts, so each pair runs back to back.
   const single = await measureIngest(false, perSocket)
   const scaled = await measureIngest(true, perSocket)
+  // No viewers at all: what publishing every commit costs the writer by itself.
+  const bareSingle = await measureIngest(false, perSocket, 0)
+  const bareScaled = await measureIngest(true, perSocket, 0)
   const latencySingle = await measureLatency(false, quick ? 4_000 : 10_000)
   const latencyEdge = await measureLatency(true, quick ? 4_000 : 10_000)
   return [
     {
       key: 'edges-ingest',
-      figure: `writer ingest with 1,000 viewers on 2 edges (CPU: writer ${scaled.cpu.writer}, edges ${scaled.cpu.edges.join(' + ')}, nats ${scaled.cpu.nats})`,
+      figure: `writer ingest with 1,000 viewers on 2 edges (CPU: writer ${scaled.cpu.writer}, edges ${scaled.cpu.edges.join(' + ')}, nats ${scaled.cpu.nats}; ${scaled.rejected} refused)`,
       value: scaled.ingestPerSecond,
       unit: '/s',
       details: scaled,
@@ -180,9 +211,23 @@ export const runEdges = async ({ quick }: FigureOptions): Promise<Row[]> => {
       target: { op: '>=', value: 1.5 },
     },
     {
+      key: 'edges-ingest-bare',
+      figure: `writer ingest, no viewers, publishing to NATS (CPU: writer ${bareScaled.cpu.writer}, edges ${bareScaled.cpu.edges.join(' + ')}, nats ${bareScaled.cpu.nats})`,
+      value: bareScaled.ingestPerSecond,
+      unit: '/s',
+      details: bareScaled,
+    },
+    {
+      key: 'edges-ingest-bare-single',
+      figure: `single relay ingest, no viewers, no NATS (CPU: relay ${bareSingle.cpu.writer})`,
+      value: bareSingle.ingestPerSecond,
+      unit: '/s',
+      details: bareSingle,
+    },
+    {
       key: 'edges-deliveries',
       figure: 'placement deliveries/s to 1,000 viewers through 2 edges (saturated)',
-      value: scaled.deliveriesPerSecond,
+      value: scaled.deliveriesPerSecond ?? Number.NaN,
       unit: '/s',
     },
     {
@@ -210,5 +255,19 @@ export const runEdges = async ({ quick }: FigureOptions): Promise<Row[]> => {
       details: latencySingle,
     },
     { key: 'edges-latency-single-p99', figure: 'the same load on a single relay: p99', value: latencySingle.p99, unit: 'ms', digits: 1 },
+    {
+      key: 'edges-answer-direct',
+      figure: 'one placement at a time, send to answer, on the writer (mean of 300, no other load)',
+      value: latencyEdge.answer.direct,
+      unit: 'ms',
+      digits: 2,
+    },
+    {
+      key: 'edges-answer-edge',
+      figure: 'the same through an edge (NATS request/reply, then the edge applies the commit)',
+      value: latencyEdge.answer.viaEdge,
+      unit: 'ms',
+      digits: 2,
+    },
   ]
 }

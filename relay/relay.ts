@@ -152,33 +152,33 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
     },
     capPipelining(
-      (scale?.http ?? ((h) => h))(
-        createHttpHandler({
-          allowPlacement,
-          clientAddress,
-          config,
+      createHttpHandler({
+        allowPlacement,
+        clientAddress,
+        config,
+        rooms,
+        signer,
+        host: hostIdentities,
+        pow,
+        history,
+        log: logOf('http'),
+        now,
+        admin: {
+          adminToken: admin.token,
           rooms,
-          signer,
-          host: hostIdentities,
-          pow,
           history,
-          log: logOf('http'),
+          moderation,
+          ops,
+          boardInfo,
+          anonymise,
+          maxBodyBytes: config.maxBodyBytes,
           now,
-          admin: {
-            adminToken: admin.token,
-            rooms,
-            history,
-            moderation,
-            ops,
-            boardInfo,
-            anonymise,
-            maxBodyBytes: config.maxBodyBytes,
-            now,
-          },
-        }),
-      ),
+        },
+      }),
     ),
   )
+  // An edge answers admin calls itself (503: they go to the writer), ahead of the API.
+  scale?.guardHttp(server)
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
   const wss = new WebSocketServer({

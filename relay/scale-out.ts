@@ -11,7 +11,7 @@
  *           placements to the writer (relay/place-forwarder.ts), refuses admin calls (503: they
  *           go to the writer).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from '../node-kit/log.ts'
 import { PlaceError, type PlaceResult } from '../shared/protocol.ts'
 import { type CommitPublisher, createCommitPublisher } from './commit-publisher.ts'
@@ -39,8 +39,12 @@ export type ScaleOut = {
    * whose placements go through this role.
    */
   start: (rooms: Map<string, Room>, history: HistoryStore) => Promise<void>
-  /** The relay's HTTP handler as this role serves it. */
-  http: (handler: Handler) => Handler
+  /**
+   * Puts this role's HTTP answers ahead of the API's request handler (an edge refuses admin
+   * calls). Done on the server rather than by wrapping the handler where relay.ts builds it,
+   * so that the entry's wiring stays as it is.
+   */
+  guardHttp: (server: Server) => void
   /** Stops publishing or following and closes the NATS connection (before the rooms close). */
   close: () => Promise<void>
 }
@@ -95,16 +99,18 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       const late = await Promise.race([caughtUp.then(() => false), new Promise((r) => setTimeout(r, EDGE_CATCH_UP_MS, true))])
       if (late) log.warn(`not caught up with the streams after ${EDGE_CATCH_UP_MS} ms; serving while catching up`)
     },
-    http: (handler) =>
-      role === 'writer'
-        ? handler
-        : (req, res) => {
-            if (/^\/api\/admin(\/|$)/.test(req.url ?? '')) {
-              send(res, 503, { ok: false, error: 'unavailable', message: 'this relay is an edge: send admin calls to the writer relay' })
-              return
-            }
-            handler(req, res)
-          },
+    guardHttp: (server) => {
+      if (role === 'writer') return
+      const api = server.listeners('request') as Handler[]
+      server.removeAllListeners('request')
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        if (/^\/api\/admin(\/|$)/.test(req.url ?? '')) {
+          send(res, 503, { ok: false, error: 'unavailable', message: 'this relay is an edge: send admin calls to the writer relay' })
+          return
+        }
+        for (const h of api) h(req, res)
+      })
+    },
     close: async () => {
       unsubscribe()
       for (const p of publishers.values()) p.close()

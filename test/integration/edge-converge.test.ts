@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
+import { adminCall } from '../helpers/admin.ts'
 import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { sameBytes } from '../helpers/bytes.ts'
 import { connectProvider, newSession, openRaw, placeHttp } from '../helpers/clients.ts'
@@ -126,6 +127,10 @@ describe('one writer, two edges', () => {
       expect(await read(b.url)).toEqual(fromWriter)
     }
     await waitFor(async () => sameBytes(await pageBitmap(page), board()), { what: 'the page on edge A to show the writer board' })
+    // Admin calls go to the writer: an edge says so.
+    const refused = await adminCall(a.url, 'any-token-0123456789', 'GET', '/audit')
+    expect(refused.status).toBe(503)
+    expect(refused.body).toMatchObject({ ok: false, error: 'unavailable' })
     await context.close()
     for (const c of [ref, onA, onB]) c.close()
     tiles.close()
