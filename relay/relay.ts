@@ -101,7 +101,13 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
 
   // Scaling out (NATS_URL set): the NATS client is loaded only then.
   const nats = config.nats
-  const scale = nats ? await (await import('./scale-out.ts')).startScaleOut({ ...config, nats }, logOf('nats')) : null
+  const scale = nats
+    ? await (await import('./scale-out.ts')).startScaleOut({ ...config, nats }, logOf('nats')).catch(async (err: Error) => {
+        await persistence.close()
+        await history.close()
+        throw new Error(`NATS ${nats.url}: ${err.message}`)
+      })
+    : null
   const rooms = new Map<string, Room>()
   try {
     for (const board of config.boards) {
