@@ -6,10 +6,14 @@
  * seqs), tile reads on an edge answer as the writer does, and a placement the page makes through
  * its edge is on the page's board when the page says it is placed (as with one relay).
  */
+
+import * as decoding from 'lib0/decoding'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
+import { readSession } from '../../shared/frames.ts'
+import { MessageType } from '../../shared/protocol.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
 import { sameBytes } from '../helpers/bytes.ts'
@@ -30,7 +34,10 @@ beforeAll(async () => {
   browser = launched
   rig = await startEdgeRig({
     edges: 2,
-    boards: [{ id: 'main', width: W, height: H, shardSize: 16, cooldownMs: 0 }],
+    boards: [
+      { id: 'main', width: W, height: H, shardSize: 16, cooldownMs: 0 },
+      { id: 'slow', width: 16, height: 16, shardSize: 16, cooldownMs: 600_000 },
+    ],
     env: { STATIC_DIR: client.dir },
   })
 }, 180_000)
@@ -47,6 +54,34 @@ const pageBitmap = async (page: Page) =>
   )
 
 describe('one writer, two edges', () => {
+  it('keep each board on its own stream, and every edge knows the writer cooldowns', async () => {
+    const [a, b] = rig.edges.map((e) => e.proc) as [EdgeRig['edges'][number]['proc'], EdgeRig['edges'][number]['proc']]
+    const { token, user } = await newSession(a.url)
+    const placed = await placeHttp(a.url, token, { x: 1, y: 2, color: 4 }, 'slow')
+    expect(placed.status, JSON.stringify(placed.body)).toBe(200)
+    const nextPlaceAt = placed.body.nextPlaceAt as number
+    expect(nextPlaceAt).toBe((placed.body.placedAt as number) + 600_000)
+    // The writer refuses a second placement within the cooldown, through the other edge too.
+    const again = await placeHttp(b.url, token, { x: 3, y: 3, color: 4 }, 'slow')
+    expect(again.status).toBe(429)
+    expect(again.body.error).toBe('cooldown')
+    // Edge B learnt the cooldown from the stream: its Session frame says when this identity may place.
+    await waitFor(async () => ((await (await fetch(`${b.url}/api/boards/slow/tiles/1/2`)).json()) as { user?: string }).user === user, {
+      what: 'the slow board on edge B',
+    })
+    const sock = await openRaw(`${b.wsBase}/slow?tessera=1&token=${token}`)
+    const session = await waitFor(
+      () =>
+        sock.frames.flatMap((f) => {
+          const dec = decoding.createDecoder(f)
+          return decoding.readVarUint(dec) === MessageType.Session ? [readSession(dec)] : []
+        })[0],
+      { what: 'a Session frame from edge B' },
+    )
+    expect(session).toMatchObject({ user, nextPlaceAt })
+    sock.close()
+  })
+
   it('converge to the writer board exactly', async () => {
     const [a, b] = rig.edges.map((e) => e.proc) as [NonNullable<EdgeRig['edges'][0]>['proc'], NonNullable<EdgeRig['edges'][0]>['proc']]
     const w = rig.writer.proc
