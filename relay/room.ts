@@ -22,6 +22,7 @@ import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
 import { type DocConfig, readBoardBitmap, readDocConfig } from '../shared/doc-schema.ts'
+import { encodeSession } from '../shared/frames.ts'
 import { type LiveMode, PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
 import { CommitKind, type CommitMessage } from '../shared/stream-messages.ts'
 import { createBoardState } from './board-state.ts'
@@ -279,7 +280,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     // The identities' cooldowns as the writer started them, so that this edge's Session frames
     // tell when each may place again (an admin's placements go in too: nobody places as admin here).
     for (const r of fresh) if (r.kind === RecordKind.Placement) cooldowns.reserve(r.user, '', r.placedAt)
-    return queue.follow(fresh, { streamSeq }, () => {
+    const followed = queue.follow(fresh, { streamSeq }, () => {
       // One transaction: one captured update for the batch, as one commit of the writer's has.
       doc.transact(() => {
         for (const m of messages) if (m.update.length > 0) Y.applyUpdate(doc, m.update)
@@ -297,6 +298,20 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       const bitmap = state.bitmap()
       for (const r of fresh) if (r.x < width && r.y < height) bitmap[r.y * width + r.x] = r.color
       return changed
+    })
+    return followed.then((ok) => {
+      // As the writer tells an identity's other tabs that its cooldown started, this edge tells
+      // its tabs here (the placing tab may be on another edge; here it gets the same time twice).
+      const cooldownMs = state.board().cooldownMs
+      if (ok && cooldownMs > 0) {
+        for (const r of fresh) {
+          const tabs = r.kind === RecordKind.Placement ? sockets.tabsOf(r.user) : undefined
+          if (!tabs) continue
+          const frame = encodeSession(r.user, r.placedAt + cooldownMs)
+          for (const conn of tabs) conn.send(frame)
+        }
+      }
+      return ok
     })
   }
 

@@ -57,6 +57,15 @@ describe('one writer, two edges', () => {
   it('keep each board on its own stream, and every edge knows the writer cooldowns', async () => {
     const [a, b] = rig.edges.map((e) => e.proc) as [EdgeRig['edges'][number]['proc'], EdgeRig['edges'][number]['proc']]
     const { token, user } = await newSession(a.url)
+    const sessions = (sock: Awaited<ReturnType<typeof openRaw>>) =>
+      sock.frames.flatMap((f) => {
+        const dec = decoding.createDecoder(f)
+        return decoding.readVarUint(dec) === MessageType.Session ? [readSession(dec)] : []
+      })
+    // A tab of the same identity on edge B, open before the placement.
+    const tab = await openRaw(`${b.wsBase}/slow?tessera=1&token=${token}`)
+    await waitFor(() => sessions(tab).length > 0, { what: 'the tab Session frame' })
+    expect(sessions(tab)[0]?.nextPlaceAt).toBe(0)
     const placed = await placeHttp(a.url, token, { x: 1, y: 2, color: 4 }, 'slow')
     expect(placed.status, JSON.stringify(placed.body)).toBe(200)
     const nextPlaceAt = placed.body.nextPlaceAt as number
@@ -70,16 +79,12 @@ describe('one writer, two edges', () => {
       what: 'the slow board on edge B',
     })
     const sock = await openRaw(`${b.wsBase}/slow?tessera=1&token=${token}`)
-    const session = await waitFor(
-      () =>
-        sock.frames.flatMap((f) => {
-          const dec = decoding.createDecoder(f)
-          return decoding.readVarUint(dec) === MessageType.Session ? [readSession(dec)] : []
-        })[0],
-      { what: 'a Session frame from edge B' },
-    )
+    const session = await waitFor(() => sessions(sock)[0], { what: 'a Session frame from edge B' })
     expect(session).toMatchObject({ user, nextPlaceAt })
+    // And the tab open meanwhile was told that its identity's cooldown started, as the writer tells tabs.
+    await waitFor(() => sessions(tab).some((f) => f.nextPlaceAt === nextPlaceAt), { what: 'the tab told of the cooldown' })
     sock.close()
+    tab.close()
   })
 
   it('converge to the writer board exactly', async () => {
