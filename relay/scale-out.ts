@@ -95,8 +95,14 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
         followers.push(follower)
         rooms.set(board, placeThrough(room, createPlaceForwarder({ link, board, follower })))
       }
-      const caughtUp = Promise.all(followers.map((f) => f.ready))
-      const late = await Promise.race([caughtUp.then(() => false), new Promise((r) => setTimeout(r, EDGE_CATCH_UP_MS, true))])
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = await Promise.race([
+        Promise.all(followers.map((f) => f.ready)).then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(resolve, EDGE_CATCH_UP_MS, true)
+        }),
+      ])
+      clearTimeout(timer)
       if (late) log.warn(`not caught up with the streams after ${EDGE_CATCH_UP_MS} ms; serving while catching up`)
     },
     guardHttp: (server) => {
