@@ -15,16 +15,15 @@
  * holds document content that a crash could take from the relay. On open (relay/room-open.ts)
  * the kept updates the document store lacks are applied from the history and the history
  * records after the document's docSeq are replayed into it. Sockets, Presence and Session
- * frames: relay/room-sockets.ts; sync answers and resumes: relay/room-sync.ts; every touch of
+ * frames: relay/room-sockets.ts; sync answers and resumes: relay/room-sync.ts; an edge relay's
+ * commits, from the writer's stream: relay/room-follow.ts; every touch of
  * Yjs internals: relay/yjs-internals.ts.
  */
 import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
-import { type DocConfig, readBoardBitmap, readDocConfig } from '../shared/doc-schema.ts'
-import { encodeSession } from '../shared/frames.ts'
+import type { DocConfig } from '../shared/doc-schema.ts'
 import { type LiveMode, PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
-import { CommitKind, type CommitMessage } from '../shared/stream-messages.ts'
 import { createBoardState } from './board-state.ts'
 import { type CommitQueue, createCommitQueue, type ExclusiveWork, type TileWrite } from './commit-queue.ts'
 import type { CompactionLimits } from './compaction.ts'
@@ -36,6 +35,7 @@ import { createPlaceIntake, type ModerationView, type PlaceIntent, type Placer }
 import { createPlacementIds } from './placement-ids.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'
 import { createRetryDurably } from './retry-durably.ts'
+import { createRoomFollow, type RoomFollow } from './room-follow.ts'
 import { openRoomDoc } from './room-open.ts'
 import { createRoomSockets, type RoomConn } from './room-sockets.ts'
 import { createRoomSync } from './room-sync.ts'
@@ -126,7 +126,7 @@ export type Room = {
    * updates are made durable (with streamSeq, where the edge resumes after a restart) and
    * broadcast as any commit. Resolves false if the room closed first.
    */
-  follow: (messages: readonly CommitMessage[], streamSeq: number) => Promise<boolean>
+  follow: RoomFollow
   /**
    * The whole document as one update and the history seq it holds, taken while no commit is in
    * flight (so it holds only durable content): what a writer publishes when it starts.
@@ -264,56 +264,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
   }
 
-  const follow: Room['follow'] = (messages, streamSeq) => {
-    // A writer's start republishes from its history what the stream may already hold, and the
-    // commits queued before it follow its State message: records held already are skipped.
-    let held = queue.docSeq()
-    const fresh: PlacementRecord[] = []
-    for (const m of messages) {
-      for (const r of m.records) {
-        if (r.seq <= held) continue
-        if (r.seq !== held + 1) log.error(`board ${id}: the stream skips from seq ${held} to ${r.seq}; the history here has a gap`)
-        fresh.push(r as PlacementRecord)
-        held = r.seq
-      }
-    }
-    // The identities' cooldowns as the writer started them, so that this edge's Session frames
-    // tell when each may place again (an admin's placements go in too: nobody places as admin here).
-    for (const r of fresh) if (r.kind === RecordKind.Placement) cooldowns.reserve(r.user, '', r.placedAt)
-    const followed = queue.follow(fresh, { streamSeq }, () => {
-      // One transaction: one captured update for the batch, as one commit of the writer's has.
-      doc.transact(() => {
-        for (const m of messages) if (m.update.length > 0) Y.applyUpdate(doc, m.update)
-      })
-      const shipped = readDocConfig(doc)
-      const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
-      if (messages.some((m) => m.kind === CommitKind.State)) {
-        // The writer's whole document: the bitmap is read from it (records cover only the tail).
-        const config = shipped ?? state.docConfig()
-        state.adopt(config, readBoardBitmap(doc, config.width, config.height))
-        return changed
-      }
-      if (changed) state.adopt(changed)
-      const { width, height } = state.board()
-      const bitmap = state.bitmap()
-      for (const r of fresh) if (r.x < width && r.y < height) bitmap[r.y * width + r.x] = r.color
-      return changed
-    })
-    return followed.then((ok) => {
-      // As the writer tells an identity's other tabs that its cooldown started, this edge tells
-      // its tabs here (the placing tab may be on another edge; here it gets the same time twice).
-      const cooldownMs = state.board().cooldownMs
-      if (ok && cooldownMs > 0) {
-        for (const r of fresh) {
-          const tabs = r.kind === RecordKind.Placement ? sockets.tabsOf(r.user) : undefined
-          if (!tabs) continue
-          const frame = encodeSession(r.user, r.placedAt + cooldownMs)
-          for (const conn of tabs) conn.send(frame)
-        }
-      }
-      return ok
-    })
-  }
+  const follow = createRoomFollow({ board: id, doc, state, queue, cooldowns, sockets, log })
 
   return {
     id,
