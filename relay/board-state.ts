@@ -14,6 +14,11 @@ export type BoardState = {
   docConfig: () => DocConfig
   /** Applies a live change (grow-only sizes, appended colours): the new descriptor, or why not. */
   change: (next: BoardConfig) => DocConfig | string
+  /**
+   * An edge relay takes the writer's descriptor as it is (relay/edge-follower.ts), and the
+   * bitmap read from its document when given (else the current one, regrown to the new size).
+   */
+  adopt: (config: DocConfig, bitmap?: Uint8Array) => void
 }
 
 /** Copies a bitmap into a larger one (the board grew). */
@@ -38,6 +43,13 @@ export const createBoardState = (initial: { board: BoardConfig; configVersion: n
       board = next
       configVersion += 1
       return { ...next, version: configVersion }
+    },
+    adopt: ({ version, ...next }, read) => {
+      if (read) bitmap = read
+      else if (next.width !== board.width || next.height !== board.height)
+        bitmap = regrow(bitmap, board.width, board.height, next.width, next.height)
+      board = next
+      configVersion = version
     },
   }
 }

@@ -113,6 +113,13 @@ export type CommitQueue = {
   stop: () => Promise<void>
   /** Refuses the work still queued (the relay is shutting down) and releases `whenIdle` callers. */
   failPending: () => void
+  /**
+   * An edge relay's commit (relay/edge-follower.ts), in turn with any other: `apply` writes the
+   * writer's update into the document and board state and returns the new descriptor if it
+   * changed; then, as any commit, the records (numbered by the writer) and what `apply` changed
+   * are made durable with `meta` and broadcast. False if the room closed first.
+   */
+  follow: (records: readonly PlacementRecord[], meta: Record<string, number>, apply: () => DocConfig | null) => Promise<boolean>
 }
 
 export const createCommitQueue = (deps: {
@@ -136,6 +143,8 @@ export const createCommitQueue = (deps: {
   /** From the opened document: the last history seq (all in the document) and kept update number. */
   lastSeq: number
   updateSeq: number
+  /** Called once per commit right after it is durable, before its broadcast (a writer publishes it: relay/commit-publisher.ts). */
+  onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
 }): CommitQueue => {
   const { board: id, doc, state, history, log, now } = deps
   let lastSeq = deps.lastSeq
@@ -266,6 +275,7 @@ export const createCommitQueue = (deps: {
     }
     if (last) docSeq = last.seq
     if (kept) deps.docFlush.queue(kept)
+    deps.onDurable?.(records, update)
     lastCommitAt = now()
     broadcast(batch, records, update)
   }
@@ -363,7 +373,44 @@ export const createCommitQueue = (deps: {
     }
   }
 
+  const commitFollowed = async (records: readonly PlacementRecord[], meta: Record<string, number>, apply: () => DocConfig | null) => {
+    const config = apply()
+    const update = deps.capture.take()
+    const last = records[records.length - 1]
+    if (last) lastSeq = last.seq
+    const kept = update ? { n: ++updateSeq, bytes: update } : undefined
+    if (!(await appendDurably(records, { ...meta, docSeq: lastSeq }, kept))) return false
+    docSeq = lastSeq
+    if (kept) deps.docFlush.queue(kept)
+    lastCommitAt = now()
+    // A changed descriptor goes out as a config piece, as on the writer (acknowledged to nobody).
+    broadcast(config ? [{ kind: 'config', config, done: () => {} }] : [], [...records], update)
+    return true
+  }
+
+  const follow: CommitQueue['follow'] = async (records, meta, apply) => {
+    while (committing) await committing
+    let ok = false
+    const run = commitFollowed(records, meta, apply).then((done) => {
+      ok = done
+    })
+    await runTracked(run)
+    return ok
+  }
+
+  /** Marks `run` as the commit in flight until it settles. */
+  const runTracked = (run: Promise<void>): Promise<void> => {
+    const tracked = run.finally(() => {
+      committing = null
+      releaseIdle()
+      schedule()
+    })
+    committing = tracked
+    return tracked
+  }
+
   return {
+    follow,
     unavailable,
     push: (p) => {
       pending.push(p)

@@ -133,6 +133,19 @@ export type RelayConfig = {
    * closed with 4508 TooFarBehind. Env MAX_SOCKET_BACKLOG_BYTES, default 16 MiB.
    */
   maxSocketBacklogBytes: number
+  /**
+   * Scaling out over NATS JetStream (docs/ARCHITECTURE.md "Scaling out"): null (NATS_URL unset)
+   * = one process, as always. `url`: env NATS_URL (e.g. nats://127.0.0.1:4222). `role`: env
+   * RELAY_ROLE, `writer` (default: the board's only writer, publishes every commit) or `edge`
+   * (follows the writer's streams, serves viewers, forwards placements to the writer).
+   */
+  nats: { url: string; role: 'writer' | 'edge' } | null
+  /**
+   * The identity secret (base64url, at least 32 bytes) instead of DATA_DIR/secret: edges verify
+   * the writer's tokens with it, so give them the content of the writer's DATA_DIR/secret. Env
+   * RELAY_SECRET; required when RELAY_ROLE=edge.
+   */
+  relaySecret: string | null
 }
 
 /** Most boards one relay serves: each holds its bitmap and document in memory. */
@@ -195,6 +208,21 @@ const httpTimeouts = (env: Env): { headersTimeoutMs: number; requestTimeoutMs: n
   // Node refuses a headers timeout longer than the request timeout.
   if (requestTimeoutMs < headersTimeoutMs) throw new Error('REQUEST_TIMEOUT_MS must be at least HEADERS_TIMEOUT_MS')
   return { headersTimeoutMs, requestTimeoutMs }
+}
+
+const scaleOut = (env: Env): Pick<RelayConfig, 'nats' | 'relaySecret'> => {
+  const role = env.RELAY_ROLE || 'writer'
+  if (role !== 'writer' && role !== 'edge') throw new Error(`RELAY_ROLE must be writer or edge, got ${JSON.stringify(role)}`)
+  const relaySecret = env.RELAY_SECRET || null
+  if (relaySecret !== null && Buffer.from(relaySecret, 'base64url').length < 32)
+    throw new Error("RELAY_SECRET must hold at least 32 bytes in base64url (the content of the writer relay's DATA_DIR/secret)")
+  if (!env.NATS_URL) {
+    if (env.RELAY_ROLE) throw new Error('RELAY_ROLE needs NATS_URL')
+    return { nats: null, relaySecret }
+  }
+  if (role === 'edge' && relaySecret === null)
+    throw new Error("RELAY_ROLE=edge needs RELAY_SECRET (the content of the writer relay's DATA_DIR/secret)")
+  return { nats: { url: env.NATS_URL, role }, relaySecret }
 }
 
 /**
@@ -278,6 +306,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     syncBurstBytesPerIp: envInt(env, 'SYNC_BURST_BYTES_PER_IP', 32 * 1024 * 1024, 1024, 2 ** 40),
     maxSocketBacklogBytes: envInt(env, 'MAX_SOCKET_BACKLOG_BYTES', 16 * 1024 * 1024, 64 * 1024, 2 ** 40),
     ...httpTimeouts(env),
+    ...scaleOut(env),
     ipPlacementsPerCooldown: envInt(env, 'IP_PLACEMENTS_PER_COOLDOWN', SessionLimits.ipPlacementsPerCooldown, 0, 10_000),
     sessionPowBits: envInt(env, 'SESSION_POW_BITS', SessionLimits.powBits, 0, MAX_POW_BITS),
     tokenTtlMs: envInt(env, 'TOKEN_TTL_MS', SessionLimits.tokenTtlMs, 60_000, 3_650 * 86_400_000),

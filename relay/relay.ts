@@ -83,7 +83,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         : historyLog.warn(`converted ${e.records.toLocaleString('en-US')} records to blocks in ${(e.ms / 1000).toFixed(1)} s`),
   })
   const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
-  const secret = loadOrCreateSecret(config.dataDir)
+  // Edges verify the writer's tokens: they are given its secret (docs/ARCHITECTURE.md "Scaling out").
+  const secret = config.relaySecret ? Buffer.from(config.relaySecret, 'base64url') : loadOrCreateSecret(config.dataDir)
   const anonymise = createAnonymiser(secret)
   const signer = createTokenSigner(secret, config.tokenTtlMs)
   const pow = createPowGate({ secret, bits: config.sessionPowBits, ttlMs: SessionLimits.challengeTtlMs })
@@ -98,12 +99,22 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     config.boards.map((b) => b.id),
   )
 
+  // Scaling out (NATS_URL set): the NATS client is loaded only then.
+  const nats = config.nats
+  const scale = nats
+    ? await (await import('./scale-out.ts')).startScaleOut({ ...config, nats }, logOf('nats')).catch(async (err: Error) => {
+        await persistence.close()
+        await history.close()
+        throw new Error(`NATS ${nats.url}: ${err.message}`)
+      })
+    : null
   const rooms = new Map<string, Room>()
   try {
     for (const board of config.boards) {
       rooms.set(
         board.id,
         await openRoom({
+          ...scale?.roomOptions(board.id),
           board,
           persistence,
           history,
@@ -119,7 +130,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         }),
       )
     }
+    await scale?.start(rooms, history)
   } catch (err) {
+    await scale?.close()
     for (const room of rooms.values()) await room.close()
     await persistence.close()
     await history.close()
@@ -171,6 +184,8 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       }),
     ),
   )
+  // An edge answers admin calls itself (503: they go to the writer), ahead of the API.
+  scale?.guardHttp(server)
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
   const wss = new WebSocketServer({
@@ -309,6 +324,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         server.closeAllConnections()
         // An operation stops between chunks; what is left resumes at the next start.
         await ops.close()
+        await scale?.close()
         for (const room of rooms.values()) await room.close()
         await listening
         await persistence.close()

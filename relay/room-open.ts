@@ -103,10 +103,32 @@ export const openRoomDoc = async (deps: {
   history: HistoryStore
   log: Logger
   store: (update: Uint8Array) => Promise<void>
+  /**
+   * An edge relay's room (relay/edge-follower.ts): its document holds only what the writer
+   * shipped, so opening writes nothing into it (a write of its own would give its clients
+   * content the writer lacks). The board is the stored descriptor, else the start configuration
+   * until the writer's arrives.
+   */
+  follower?: boolean
 }): Promise<OpenedRoom> => {
   const { doc, history, log } = deps
   const id = deps.board.id
   const [storedUpTo, updateSeq] = await applyKeptUpdates(doc, history, id)
+  if (deps.follower) {
+    const stored = readDocConfig(doc)
+    const { version, ...board }: DocConfig = stored ?? { ...deps.board, version: 0 }
+    const startup = deps.capture.take()
+    if (startup) await deps.store(startup)
+    if (updateSeq > storedUpTo) await history.dropUpdates(id, updateSeq, { docUpdate: updateSeq })
+    return {
+      board,
+      configVersion: version,
+      bitmap: readBoardBitmap(doc, board.width, board.height),
+      lastSeq: await history.lastSeq(id),
+      updateSeq,
+      epochReplacements: 0,
+    }
+  }
   const { stored, board, bitmap } = await reconcileConfig(doc, history, deps.board)
   let configVersion = stored?.version ?? 0
   const docSeq = await history.getMeta(id, 'docSeq', 0)

@@ -17,10 +17,11 @@
  * holds document content that a crash could take from the relay. On open (relay/room-open.ts)
  * the kept updates the document store lacks are applied from the history and the history
  * records after the document's docSeq are replayed into it. Sockets, Presence and Session
- * frames: relay/room-sockets.ts; sync answers and resumes: relay/room-sync.ts; every touch of
+ * frames: relay/room-sockets.ts; sync answers and resumes: relay/room-sync.ts; an edge relay's
+ * commits, from the writer's stream: relay/room-follow.ts; every touch of
  * Yjs internals: relay/yjs-internals.ts.
  */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
 import type { DocConfig } from '../shared/doc-schema.ts'
@@ -37,6 +38,7 @@ import { createPlaceIntake, type ModerationView, type PlaceIntent, type Placer }
 import { createPlacementIds } from './placement-ids.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'
 import { createRetryDurably } from './retry-durably.ts'
+import { createRoomFollow, type RoomFollow } from './room-follow.ts'
 import { openRoomDoc } from './room-open.ts'
 import { createRoomSockets, type RoomConn } from './room-sockets.ts'
 import { createRoomSync } from './room-sync.ts'
@@ -122,6 +124,18 @@ export type Room = {
   heartbeat: () => void
   /** Waits for the commit in flight, then stops committing. */
   close: () => Promise<void>
+  /**
+   * An edge relay's room (RoomDeps.follower) applies the writer's Commit messages up to number
+   * `streamSeq` of the board's stream, in one commit of its own: the records it lacks and the
+   * updates are made durable (with streamSeq, where the edge resumes after a restart) and
+   * broadcast as any commit. Resolves false if the room closed first.
+   */
+  follow: RoomFollow
+  /**
+   * The whole document as one update and the history seq it holds, taken while no commit is in
+   * flight (so it holds only durable content): what a writer publishes when it starts.
+   */
+  durableState: () => Promise<{ update: Uint8Array; docSeq: number }>
 }
 
 export type RoomDeps = {
@@ -147,6 +161,10 @@ export type RoomDeps = {
   now: () => number
   /** Bans and protected rectangles (none if absent). */
   moderation?: ModerationView
+  /** An edge relay's room: its document is written only by `follow` (relay/edge-follower.ts). */
+  follower?: boolean
+  /** A writer's commits, each once durable (relay/commit-publisher.ts). */
+  onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
 }
 
 /** Opens a board: loads its document, replays history not yet in it, restores cooldowns. */
@@ -171,7 +189,15 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     canCompact: () => !queue.committing() && !closing,
     closing: isClosing,
   })
-  const opened = await openRoomDoc({ doc, capture, board: deps.board, history, log, store: docFlush.store })
+  const opened = await openRoomDoc({
+    doc,
+    capture,
+    board: deps.board,
+    history,
+    log,
+    store: docFlush.store,
+    follower: deps.follower === true,
+  })
   const state = createBoardState(opened)
   const compactor = createShardCompactor({
     board: id,
@@ -216,6 +242,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     restoreCooldown: cooldowns.restore,
     lastSeq: opened.lastSeq,
     updateSeq: opened.updateSeq,
+    ...(deps.onDurable ? { onDurable: deps.onDurable } : {}),
   })
   const intake = createPlaceIntake({
     board: id,
@@ -244,8 +271,13 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
   }
 
+  const follow = createRoomFollow({ board: id, doc, state, queue, cooldowns, sockets, log })
+
   return {
     id,
+    follow,
+    durableState: () =>
+      new Promise((resolve) => queue.whenIdle(() => resolve({ update: Y.encodeStateAsUpdate(doc), docSeq: queue.docSeq() }))),
     config: state.board,
     doc,
     bitmap: state.bitmap,

@@ -1,0 +1,80 @@
+/**
+ * The relay's connection to NATS (scaling out: docs/ARCHITECTURE.md), loaded only when NATS_URL
+ * is set: connects (and reconnects for as long as the relay runs), makes sure each board's
+ * JetStream stream exists, and tells whether the connection is up now.
+ */
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream'
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
+import type { Logger } from '../node-kit/log.ts'
+import { streamNames } from '../shared/stream-messages.ts'
+
+/** Ms between reconnection attempts while NATS is down (forever: the relay outlives a NATS restart). */
+const RECONNECT_WAIT_MS = 250
+/** Ms within which JetStream dedups a republished Commit message (Nats-Msg-Id). */
+const DUPLICATE_WINDOW_MS = 120_000
+
+export type NatsLink = {
+  nc: NatsConnection
+  js: JetStreamClient
+  jsm: JetStreamManager
+  /** Whether the connection is up now (false between a disconnect and the reconnect). */
+  connected: () => boolean
+  close: () => Promise<void>
+}
+
+/** Connects to `url` and makes sure every board's stream exists (file storage, kept without limit). */
+export const openNatsLink = async (opts: { url: string; name: string; boards: readonly string[]; log: Logger }): Promise<NatsLink> => {
+  const { log } = opts
+  const nc = await connect({
+    servers: opts.url,
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    // A NATS server killed without a goodbye is noticed within ~2 missed pings.
+    pingInterval: 2_000,
+    maxPingOut: 2,
+  })
+  let up = true
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        if (up) log.warn(`NATS ${opts.url}: disconnected; reconnecting`)
+        up = false
+      } else if (s.type === 'reconnect') {
+        up = true
+        log.info(`NATS ${opts.url}: reconnected`)
+      }
+    }
+  })()
+  const jsm = await jetstreamManager(nc)
+  for (const board of opts.boards) {
+    const { stream, commits } = streamNames(board)
+    const exists = await jsm.streams.info(stream).then(
+      () => true,
+      () => false,
+    )
+    if (exists) continue
+    try {
+      await jsm.streams.add({
+        name: stream,
+        subjects: [commits],
+        storage: StorageType.File,
+        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      })
+    } catch (err) {
+      // Another relay made it meanwhile: fine if it is there now.
+      await jsm.streams.info(stream).catch(() => {
+        throw err
+      })
+    }
+  }
+  return {
+    nc,
+    js: jetstream(nc),
+    jsm,
+    connected: () => up && !nc.isClosed(),
+    close: async () => {
+      if (!nc.isClosed()) await nc.drain().catch(() => nc.close())
+    },
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * An edge relay's commits (scaling out: docs/ARCHITECTURE.md): the writer's Commit messages
+ * (shared/stream-messages.ts) that arrived since the last application become one commit of the
+ * edge's room: the records it lacks (numbered by the writer) and the updates, made durable with
+ * the stream sequence and broadcast by the commit queue as any commit, and the board state, the
+ * identities' cooldowns and their tabs brought along.
+ */
+import * as Y from 'yjs'
+import type { Logger } from '../node-kit/log.ts'
+import { readBoardBitmap, readDocConfig } from '../shared/doc-schema.ts'
+import { encodeSession } from '../shared/frames.ts'
+import { CommitKind, type CommitMessage } from '../shared/stream-messages.ts'
+import type { BoardState } from './board-state.ts'
+import type { CommitQueue } from './commit-queue.ts'
+import type { Cooldowns } from './cooldowns.ts'
+import { type PlacementRecord, RecordKind } from './record-block.ts'
+import type { RoomSockets } from './room-sockets.ts'
+
+/**
+ * Applies the writer's Commit messages up to number `streamSeq` of the board's stream, in one
+ * commit: the records the room lacks and the updates are made durable (with streamSeq, where the
+ * edge resumes after a restart) and broadcast as any commit. Resolves false if the room closed first.
+ */
+export type RoomFollow = (messages: readonly CommitMessage[], streamSeq: number) => Promise<boolean>
+
+export const createRoomFollow = (deps: {
+  board: string
+  doc: Y.Doc
+  state: BoardState
+  queue: CommitQueue
+  cooldowns: Cooldowns
+  sockets: RoomSockets
+  log: Logger
+}): RoomFollow => {
+  const { board: id, doc, state, queue, cooldowns, sockets, log } = deps
+  return (messages, streamSeq) => {
+    // A writer's start republishes from its history what the stream may already hold, and the
+    // commits queued before it follow its State message: records held already are skipped.
+    let held = queue.docSeq()
+    const fresh: PlacementRecord[] = []
+    for (const m of messages) {
+      for (const r of m.records) {
+        if (r.seq <= held) continue
+        if (r.seq !== held + 1) log.error(`board ${id}: the stream skips from seq ${held} to ${r.seq}; the history here has a gap`)
+        fresh.push(r as PlacementRecord)
+        held = r.seq
+      }
+    }
+    // The identities' cooldowns as the writer started them, so that this edge's Session frames
+    // tell when each may place again (an admin's placements go in too: nobody places as admin here).
+    for (const r of fresh) if (r.kind === RecordKind.Placement) cooldowns.reserve(r.user, '', r.placedAt)
+    const followed = queue.follow(fresh, { streamSeq }, () => {
+      // One transaction: one captured update for the batch, as one commit of the writer's has.
+      doc.transact(() => {
+        for (const m of messages) if (m.update.length > 0) Y.applyUpdate(doc, m.update)
+      })
+      const shipped = readDocConfig(doc)
+      const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
+      if (messages.some((m) => m.kind === CommitKind.State)) {
+        // The writer's whole document: the bitmap is read from it (records cover only the tail).
+        const config = shipped ?? state.docConfig()
+        state.adopt(config, readBoardBitmap(doc, config.width, config.height))
+        return changed
+      }
+      if (changed) state.adopt(changed)
+      const { width, height } = state.board()
+      const bitmap = state.bitmap()
+      for (const r of fresh) if (r.x < width && r.y < height) bitmap[r.y * width + r.x] = r.color
+      return changed
+    })
+    return followed.then((ok) => {
+      // As the writer tells an identity's other tabs that its cooldown started, this edge tells
+      // its tabs here (the placing tab may be on another edge; here it gets the same time twice).
+      const cooldownMs = state.board().cooldownMs
+      if (ok && cooldownMs > 0) {
+        for (const r of fresh) {
+          const tabs = r.kind === RecordKind.Placement ? sockets.tabsOf(r.user) : undefined
+          if (!tabs) continue
+          const frame = encodeSession(r.user, r.placedAt + cooldownMs)
+          for (const conn of tabs) conn.send(frame)
+        }
+      }
+      return ok
+    })
+  }
+}

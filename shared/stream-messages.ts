@@ -1,0 +1,164 @@
+/**
+ * What a writer relay and its edge relays say to each other over NATS (issue 16; layout in
+ * docs/PROTOCOL.md "Scaling out"): the names of each board's JetStream stream and subjects, the
+ * Commit message the writer publishes after each durable commit, and the placement request and
+ * reply an edge forwards. Pure codecs: encode and decode, no I/O.
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import type { PlaceResult } from './protocol.ts'
+
+/** NATS names of a board (board ids match BOARD_ID_PATTERN: [a-z0-9_-], valid in both). */
+export const streamNames = (board: string) =>
+  ({
+    /** The JetStream stream holding the board's commits, in commit order. */
+    stream: `TESSERA_${board}`,
+    /** The subject the writer publishes Commit messages to (the stream's only subject). */
+    commits: `tessera.${board}.commits`,
+    /** The subject the writer answers placement requests on (request/reply, not in a stream). */
+    place: `tessera.${board}.place`,
+  }) as const
+
+/** Header of every Commit message: the last history seq the board holds after it (decimal). */
+export const SEQ_HEADER = 'Tessera-Seq'
+
+/** What a Commit message carries. */
+export const CommitKind = {
+  /** One or more commits, as they were made (records and the update of their transactions). */
+  Commit: 0,
+  /**
+   * The writer's whole document (a state update) with the records after the stream's last
+   * message: what a writer publishes when it starts, so that the stream holds everything its
+   * history holds. Applying it is idempotent (Yjs updates are); an edge rebuilds its bitmap from it.
+   */
+  State: 1,
+} as const
+export type CommitKind = (typeof CommitKind)[keyof typeof CommitKind]
+
+/** A history record as shipped (relay/record-block.ts PlacementRecord). Times in ms since the Unix epoch. */
+export type ShippedRecord = {
+  seq: number
+  x: number
+  y: number
+  color: number
+  user: string
+  placedAt: number
+  kind: number
+  ref: number
+  id?: string
+}
+
+/**
+ * A Commit message: records with consecutive seqs (none, for a configuration change), and the
+ * Yjs update that wrote them (empty: none). `docSeq`: the last history seq the writer's
+ * document holds with this message applied (= the last record's seq when there are records).
+ */
+export type CommitMessage = { kind: CommitKind; docSeq: number; records: ShippedRecord[]; update: Uint8Array }
+
+/** Flag bit of a shipped record's kind: its placement id follows. */
+const HAS_ID = 0x80
+
+/**
+ * Encodes a Commit message: [version 1, kind, docSeq, count, firstSeq, count x (x, y, color,
+ * placedAt, kind | HAS_ID, ref, user, id?), update bytes (varuint length + bytes)], varuints
+ * and lib0 strings.
+ */
+export const encodeCommitMessage = (m: CommitMessage): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, 1)
+  encoding.writeVarUint(enc, m.kind)
+  encoding.writeVarUint(enc, m.docSeq)
+  encoding.writeVarUint(enc, m.records.length)
+  encoding.writeVarUint(enc, m.records[0]?.seq ?? 0)
+  for (const r of m.records) {
+    encoding.writeVarUint(enc, r.x)
+    encoding.writeVarUint(enc, r.y)
+    encoding.writeVarUint(enc, r.color)
+    encoding.writeVarUint(enc, r.placedAt)
+    encoding.writeVarUint(enc, r.kind | (r.id === undefined ? 0 : HAS_ID))
+    encoding.writeVarUint(enc, r.ref)
+    encoding.writeVarString(enc, r.user)
+    if (r.id !== undefined) encoding.writeVarString(enc, r.id)
+  }
+  encoding.writeVarUint8Array(enc, m.update)
+  return encoding.toUint8Array(enc)
+}
+
+/** Decodes a Commit message; throws on bytes that are not one (a bug or a foreign publisher). */
+export const decodeCommitMessage = (bytes: Uint8Array): CommitMessage => {
+  const dec = decoding.createDecoder(bytes)
+  const version = decoding.readVarUint(dec)
+  if (version !== 1) throw new Error(`commit message version ${version} is not 1`)
+  const kind = decoding.readVarUint(dec)
+  if (kind !== CommitKind.Commit && kind !== CommitKind.State) throw new Error(`commit message kind ${kind} is unknown`)
+  const docSeq = decoding.readVarUint(dec)
+  const count = decoding.readVarUint(dec)
+  const firstSeq = decoding.readVarUint(dec)
+  const records: ShippedRecord[] = []
+  for (let i = 0; i < count; i++) {
+    const x = decoding.readVarUint(dec)
+    const y = decoding.readVarUint(dec)
+    const color = decoding.readVarUint(dec)
+    const placedAt = decoding.readVarUint(dec)
+    const k = decoding.readVarUint(dec)
+    const ref = decoding.readVarUint(dec)
+    const user = decoding.readVarString(dec)
+    const r: ShippedRecord = { seq: firstSeq + i, x, y, color, user, placedAt, kind: k & ~HAS_ID, ref }
+    if (k & HAS_ID) r.id = decoding.readVarString(dec)
+    records.push(r)
+  }
+  const update = decoding.readVarUint8Array(dec)
+  return { kind, docSeq, records, update }
+}
+
+/** A placement an edge forwards to the writer: the intent as the client sent it, and who placed it. */
+export type PlaceRequest = {
+  x: unknown
+  y: unknown
+  color: unknown
+  id?: unknown
+  user: string
+  /** The client's address as the edge determined it (cooldowns and budgets per address). */
+  ip: string
+}
+
+/**
+ * The writer's answer: the placement's outcome, sent once it is durable and broadcast, and the
+ * history seq the writer's document held then (the edge answers its client once it has applied
+ * that far, so that the client sees its tile with the answer, as from the writer).
+ */
+export type PlaceReply = { result: PlaceResult; seq: number }
+
+/** Place requests and replies are small and rare next to commits: JSON, as one lib0 string (varuint length, UTF-8). */
+const encodeJson = (v: unknown): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarString(enc, JSON.stringify(v))
+  return encoding.toUint8Array(enc)
+}
+const decodeJson = (bytes: Uint8Array): unknown => JSON.parse(decoding.readVarString(decoding.createDecoder(bytes)))
+
+export const encodePlaceRequest = (r: PlaceRequest): Uint8Array => encodeJson(r)
+
+/** Decodes a place request; null if it is not one. */
+export const decodePlaceRequest = (bytes: Uint8Array): PlaceRequest | null => {
+  try {
+    const v = decodeJson(bytes) as Partial<PlaceRequest> | null
+    if (!v || typeof v !== 'object' || typeof v.user !== 'string' || typeof v.ip !== 'string') return null
+    return v as PlaceRequest
+  } catch {
+    return null
+  }
+}
+
+export const encodePlaceReply = (r: PlaceReply): Uint8Array => encodeJson(r)
+
+/** Decodes the writer's reply; null if it is not one. */
+export const decodePlaceReply = (bytes: Uint8Array): PlaceReply | null => {
+  try {
+    const v = decodeJson(bytes) as Partial<PlaceReply> | null
+    if (!v || typeof v !== 'object' || typeof v.seq !== 'number' || typeof v.result?.ok !== 'boolean') return null
+    return v as PlaceReply
+  } catch {
+    return null
+  }
+}

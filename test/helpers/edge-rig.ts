@@ -1,0 +1,75 @@
+/**
+ * A scaled-out Tessera for tests (issue 16): a real nats-server with JetStream, one writer relay
+ * and edge relays, each relay a child process (so that a test can kill -9 it) with its own
+ * DATA_DIR; the edges get the writer's identity secret (RELAY_SECRET) as an operator would give it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type ChildRelay, startChildRelay } from './child-relay.ts'
+import { startNats, type TestNats } from './nats-server.ts'
+import { makeTmpDir } from './tmp-dir.ts'
+
+export type RigRelay = {
+  name: string
+  dataDir: string
+  /** The process running now (replaced by `restart`). */
+  proc: ChildRelay
+  /** SIGKILL, and wait for the exit. */
+  kill: () => Promise<void>
+  /** Starts it again on its DATA_DIR (a new port). */
+  restart: () => Promise<ChildRelay>
+}
+
+export type EdgeRig = {
+  nats: TestNats
+  writer: RigRelay
+  edges: RigRelay[]
+  tearDown: () => Promise<void>
+}
+
+export const startEdgeRig = async (opts: {
+  edges: number
+  boards: Record<string, unknown>[]
+  env?: Record<string, string>
+}): Promise<EdgeRig> => {
+  const nats = await startNats()
+  const dirs: { remove: () => void }[] = []
+  const relays: RigRelay[] = []
+  const relay = async (name: string, env: Record<string, string>): Promise<RigRelay> => {
+    const data = makeTmpDir(`tessera-${name}-`)
+    dirs.push(data)
+    writeFileSync(join(data.dir, 'config.json'), JSON.stringify({ boards: opts.boards }))
+    const fullEnv = { ...opts.env, NATS_URL: nats.url, ...env }
+    const r: RigRelay = {
+      name,
+      dataDir: data.dir,
+      proc: await startChildRelay(data.dir, fullEnv),
+      kill: async () => {
+        if (r.proc.child.exitCode === null) {
+          r.proc.child.kill('SIGKILL')
+          await r.proc.exited
+        }
+      },
+      restart: async () => {
+        r.proc = await startChildRelay(data.dir, fullEnv)
+        return r.proc
+      },
+    }
+    relays.push(r)
+    return r
+  }
+  const writer = await relay('writer', { RELAY_ROLE: 'writer' })
+  const secret = readFileSync(join(writer.dataDir, 'secret'), 'utf8').trim()
+  const edges: RigRelay[] = []
+  for (let i = 0; i < opts.edges; i++) edges.push(await relay(`edge${i}`, { RELAY_ROLE: 'edge', RELAY_SECRET: secret }))
+  return {
+    nats,
+    writer,
+    edges,
+    tearDown: async () => {
+      for (const r of relays) await r.kill()
+      await nats.remove()
+      for (const d of dirs) d.remove()
+    },
+  }
+}

@@ -1,0 +1,65 @@
+/** The NATS message codecs of issue 16 (shared/stream-messages.ts) and the scale-out settings (relay/config.ts). */
+import { describe, expect, it } from 'vitest'
+import { parseRelayConfig } from '../../relay/config.ts'
+import {
+  CommitKind,
+  type CommitMessage,
+  decodeCommitMessage,
+  decodePlaceReply,
+  decodePlaceRequest,
+  encodeCommitMessage,
+  encodePlaceReply,
+  encodePlaceRequest,
+  streamNames,
+} from '../../shared/stream-messages.ts'
+
+describe('stream messages', () => {
+  it('round-trips a Commit message: consecutive seqs, ids only where given, the update bytes', () => {
+    const m: CommitMessage = {
+      kind: CommitKind.Commit,
+      docSeq: 1_000_001,
+      records: [
+        { seq: 1_000_000, x: 5, y: 7, color: 3, user: 'AAAAAAAAAAAAAAAA', placedAt: 1_764_763_200_000, kind: 0, ref: 0, id: 'p-1' },
+        { seq: 1_000_001, x: 8191, y: 0, color: 31, user: 'admin', placedAt: 1_764_763_200_001, kind: 2, ref: 42 },
+      ],
+      update: new Uint8Array([1, 2, 3, 250]),
+    }
+    expect(decodeCommitMessage(encodeCommitMessage(m))).toEqual(m)
+    const state: CommitMessage = { kind: CommitKind.State, docSeq: 0, records: [], update: new Uint8Array(0) }
+    expect(decodeCommitMessage(encodeCommitMessage(state))).toEqual(state)
+  })
+
+  it('refuses bytes that are not a Commit message', () => {
+    expect(() => decodeCommitMessage(new Uint8Array([2, 0, 0, 0, 0, 0]))).toThrow(/version 2/)
+    expect(() => decodeCommitMessage(new Uint8Array([1, 9, 0, 0, 0, 0]))).toThrow(/kind 9/)
+  })
+
+  it('round-trips place requests and replies, and refuses others', () => {
+    const req = { x: 1, y: 'two', color: 3, id: 'abc', user: 'u', ip: '127.0.0.1' }
+    expect(decodePlaceRequest(encodePlaceRequest(req))).toEqual(req)
+    expect(decodePlaceRequest(new Uint8Array([3, 0x7b, 0x7d, 0x20]))).toBeNull()
+    const reply = { result: { ok: true, placedAt: 5, nextPlaceAt: 6 } as const, seq: 9 }
+    expect(decodePlaceReply(encodePlaceReply(reply))).toEqual(reply)
+    expect(decodePlaceReply(encodePlaceRequest(req))).toBeNull()
+  })
+
+  it('names a stream and subjects per board', () => {
+    expect(streamNames('main-2')).toEqual({ stream: 'TESSERA_main-2', commits: 'tessera.main-2.commits', place: 'tessera.main-2.place' })
+  })
+})
+
+describe('scale-out settings', () => {
+  it('is off without NATS_URL; a writer by default with it; an edge needs the writer secret', () => {
+    expect(parseRelayConfig({}).nats).toBeNull()
+    expect(parseRelayConfig({ NATS_URL: 'nats://127.0.0.1:4222' }).nats).toEqual({ url: 'nats://127.0.0.1:4222', role: 'writer' })
+    expect(() => parseRelayConfig({ NATS_URL: 'nats://x', RELAY_ROLE: 'edge' })).toThrow(/RELAY_SECRET/)
+    expect(() => parseRelayConfig({ NATS_URL: 'nats://x', RELAY_ROLE: 'reader' })).toThrow(/writer or edge/)
+    expect(() => parseRelayConfig({ RELAY_ROLE: 'edge' })).toThrow(/NATS_URL/)
+    expect(() => parseRelayConfig({ RELAY_SECRET: 'short' })).toThrow(/32 bytes/)
+    const secret = Buffer.alloc(32, 7).toString('base64url')
+    expect(parseRelayConfig({ NATS_URL: 'nats://x', RELAY_ROLE: 'edge', RELAY_SECRET: secret })).toMatchObject({
+      nats: { url: 'nats://x', role: 'edge' },
+      relaySecret: secret,
+    })
+  })
+})
