@@ -16,15 +16,14 @@
  *   relay/audit-log.ts          who did what
  *
  * Writes go in one LevelDB batch per commit: the records, meta and the commit's document update
- * (or the document's state in place of the updates before it) together (with a chunk of rollback marks and journal progress, AppendExtra), so they are all
- * there or none is. A resolved append has reached the operating system (LevelDB's log write),
+ * (or the document's state in place of the updates before it) together, with a chunk of
+ * rollback marks and journal progress (AppendExtra), so they are all there or none is. A resolved append has reached the operating system (LevelDB's log write),
  * which survives kill -9 of the relay; `sync: true` also survives power loss.
  *
  * Who placed a tile: the latest seq of every tile is kept in memory and each record carries the
  * previous seq on its tile, so a tile's history is a chain walked from the latest, with no
  * per-tile key in the commit's batch.
  */
-
 import type * as Y from 'yjs'
 import { type AuditEntry, openAuditLog } from './audit-log.ts'
 import { type DocMigration, migrateDocStore } from './doc-migration.ts'
@@ -56,8 +55,8 @@ export type HistoryStore = {
   lastSeq: (board: string) => Promise<number>
   /**
    * Appends records (seqs ascending), sets meta values and stores the board document's
-   * `docWrites` (from `docWrites` below), atomically. Rejects if the write failed (nothing was written); the next
-   * call reopens the database first.
+   * `docWrites` (from `docWrites` below), atomically. Rejects if the write failed (nothing was
+   * written); the next call reopens the database first.
    */
   append: (
     board: string,

@@ -13,9 +13,8 @@
  * Nothing is broadcast or acknowledged before it is durable in the history, so a client never
  * holds document content that a crash could take from the relay. On open the document is loaded
  * from the history and (relay/room-open.ts) history records after its docSeq, if any, are
- * replayed into it. Sockets, Presence and Session
- * frames: relay/room-sockets.ts; sync answers and resumes: relay/room-sync.ts; every touch of
- * Yjs internals: relay/yjs-internals.ts.
+ * replayed into it. Sockets, Presence and Session frames: relay/room-sockets.ts; sync answers
+ * and resumes: relay/room-sync.ts; every touch of Yjs internals: relay/yjs-internals.ts.
  */
 import type * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
