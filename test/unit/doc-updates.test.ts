@@ -87,11 +87,22 @@ describe('board documents in the history', () => {
     await h.close()
 
     const stock = new LeveldbPersistence(dir)
-    cleanups.push(() => stock.destroy())
     expect(tiles(await stock.getYDoc('b'))).toEqual(tiles(doc))
     // The state vector key (written with each state) is where y-leveldb lists its documents.
     expect((await stock.getAllDocNames()).sort()).toEqual(['b', 'c'])
     expect(Buffer.from(await stock.getStateVector('b')).equals(Buffer.from(Y.encodeStateVector(doc)))).toBe(true)
+    await stock.destroy()
+
+    // getStateVector rewrote the document its own way (the state under the next clock, the
+    // older updates cleared): the relay's store goes on from there.
+    const again = await openHistoryStore(dir, { sync: false })
+    cleanups.push(() => again.close())
+    const loaded = await again.loadDoc('b')
+    expect(tiles(loaded)).toEqual(tiles(doc))
+    loaded.getMap('tiles').set('after', 1)
+    const update = Y.encodeStateAsUpdate(loaded, Y.encodeStateVector(doc))
+    await again.append('b', [], {}, again.docWrites('b', update, loaded))
+    expect((await again.readDoc('b')).getMap('tiles').toJSON()).toEqual({ ...tiles(doc), after: 1 })
   })
 
   it('moves the documents of the earlier layout (DATA_DIR/doc and kept updates) into the history, once', async () => {
