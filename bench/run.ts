@@ -5,7 +5,8 @@
  *   npm run bench -- --quick      one run of each at small sizes: a smoke test (under 2 minutes)
  *   npm run bench -- --replay     the long figures: 16.5 M placement replay, 4096x4096 board
  *       --placements=N            scale the replay to N placements (the table says what ran)
- *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, sockets, catchup, flood, rollback, replay, png, client)
+ *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, yardstick, sockets, catchup, flood, rollback, replay, png, client)
+ *                                 (yardstick's ratios to Tessera need fanout and latency in the same run: '-' otherwise)
  *   --reps=N                      repetitions of each repeated figure (default 3)
  *   --profile                     every relay process writes a CPU profile to bench/results/profiles/
  *                                 (summarise one with: npx tsx bench/profile-summary.ts <file>)
@@ -28,6 +29,8 @@ import { measureNaive, naiveSizes } from './naive-relay.ts'
 import { runReplay } from './replay.ts'
 import { runRollbackLatency } from './rollback-latency.ts'
 import { runSockets } from './sockets.ts'
+import { runYardstick } from './yardstick.ts'
+import { yardstickRan, yardstickRatioRows } from './yardstick-ratios.ts'
 
 const argv = process.argv.slice(2)
 const flag = (name: string) => argv.includes(`--${name}`)
@@ -132,6 +135,8 @@ const figures: { name: string; run: (o: FigureOptions) => Promise<Row[]>; repeat
       { name: 'ingest', run: runComparison, repeat: true },
       { name: 'fanout', run: runFanout, repeat: true },
       { name: 'latency', run: runLatency, repeat: true },
+      // The in-memory limit (issue 15); its ratios to fanout and latency are added after the loop.
+      { name: 'yardstick', run: runYardstick, repeat: true },
       { name: 'sockets', run: runSockets, repeat: true },
       { name: 'catchup', run: runCatchUp, repeat: true },
       { name: 'flood', run: runFlood, repeat: true },
@@ -186,6 +191,11 @@ for (const fig of figures) {
   }
 }
 
+// Ratios of the same invocation's figures, once every repetition has run.
+if (yardstickRan(collected))
+  for (const row of yardstickRatioRows(collected))
+    collected.set(row.key, { row, values: [row.value], details: row.details ? [row.details] : [] })
+
 const fmtValue = (v: number, digits: number) =>
   Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a'
 const table = [...collected.values()].map(({ row, values }) => {
@@ -193,7 +203,10 @@ const table = [...collected.values()].map(({ row, values }) => {
   const digits = row.digits ?? 0
   return {
     figure: row.figure,
-    measured: `${fmtValue(value, digits)}${row.unit && row.unit !== 'x' ? ` ${row.unit}` : row.unit}`,
+    measured:
+      !Number.isFinite(value) && row.missing !== undefined
+        ? row.missing
+        : `${fmtValue(value, digits)}${row.unit && row.unit !== 'x' ? ` ${row.unit}` : row.unit}`,
     target: row.target
       ? `${row.target.op} ${row.target.value.toLocaleString('en-US')}${row.unit === 'x' ? 'x' : row.unit ? ` ${row.unit}` : ''}`
       : 'report',

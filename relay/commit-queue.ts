@@ -3,8 +3,8 @@
  * configuration changes) waits here and is committed in groups, one commit at a time, at most
  * one per tickMs. A commit numbers its records (history seqs), writes them and the board's
  * shards in one Yjs transaction, makes the records and that transaction's update durable in one
- * history batch (retried until it is), then broadcasts the update to every socket and
- * acknowledges each piece of work while every socket is corked. Exclusive sections (rollbacks)
+ * history batch (retried until it is), then hands its frames to the fan-out (relay/fan-out.ts:
+ * broadcast now or within its latency budget) and acknowledges each piece of work. Exclusive sections (rollbacks)
  * run between commits with the queue paused.
  */
 import * as encoding from 'lib0/encoding'
@@ -12,18 +12,18 @@ import * as syncProtocol from 'y-protocols/sync'
 import type * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import { type DocConfig, writeDocConfig, writeTile } from '../shared/doc-schema.ts'
-import { encodeConfig, encodeSession, encodeTiles } from '../shared/frames.ts'
-import { LiveMode, MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts'
+import { encodeSession } from '../shared/frames.ts'
+import { MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts'
 import { encodeTileValue } from '../shared/tile-codec.ts'
 import type { BoardState } from './board-state.ts'
 import type { CooldownUndo } from './cooldowns.ts'
+import type { FanOut } from './fan-out.ts'
 import type { BatchOp } from './history-keys.ts'
 import type { AppendExtra, HistoryStore } from './history-store.ts'
 import type { PlacementRecord, RecordKind } from './record-block.ts'
 import type { RetryDurably } from './retry-durably.ts'
 import type { RoomSockets } from './room-sockets.ts'
 import type { ShardCompactor } from './shard-compactor.ts'
-import type { SyncAnswers } from './sync-answers.ts'
 import type { UpdateCapture } from './update-capture.ts'
 import { rotateClientId } from './yjs-internals.ts'
 
@@ -124,7 +124,7 @@ export const createCommitQueue = (deps: {
   history: HistoryStore
   retry: RetryDurably
   sockets: RoomSockets
-  answers: SyncAnswers
+  fanOut: FanOut
   log: Logger
   now: () => number
   /** Minimum ms between commits (0 = group commit only). */
@@ -268,48 +268,30 @@ export const createCommitQueue = (deps: {
   }
 
   /**
-   * Broadcast, then acknowledge, with every socket corked: each socket gets the commit's update
-   * and its own acknowledgements in one write. Frames are encoded once per commit, not per socket.
+   * Hands the commit to the fan-out (which broadcasts it now or within its latency budget:
+   * relay/fan-out.ts), then acknowledges it, with every socket corked: a socket gets its
+   * acknowledgements (and the broadcast, when that leaves now) in one write.
    */
   const broadcast = (batch: Pending[], records: PlacementRecord[], update: Uint8Array | null) => {
-    const tilesFrame = records.length > 0 ? encodeTiles(records[0]?.seq ?? 0, records.map(tileValueOf)) : null
-    let lastConfig: DocConfig | null = null
-    for (const p of batch) if (p.kind === 'config') lastConfig = p.config
-    const configFrame = lastConfig ? encodeConfig(lastConfig) : null
-    let yjsFrame: Uint8Array | null = null
-    let cursorFrame: Uint8Array | null = null
+    let config: DocConfig | null = null
+    for (const p of batch) if (p.kind === 'config') config = p.config
     const corked = [...deps.sockets.all()]
     for (const conn of corked) conn.cork()
     try {
-      for (const conn of corked) {
-        if (conn.live === LiveMode.Tiles) {
-          // Config first: tiles of a grown board must find it grown.
-          if (configFrame) conn.send(configFrame)
-          if (tilesFrame) conn.send(tilesFrame)
-        } else if (update) {
-          yjsFrame ??= updateFrame(update)
-          conn.send(yjsFrame)
-          if (conn.cursors) {
-            cursorFrame ??= encodeTiles(docSeq + 1, [])
-            conn.send(cursorFrame)
-          }
-        }
-      }
-      // Cached sync answers follow the board: this commit, as these sockets received it.
-      if (deps.answers.size() > 0) {
-        if (update) yjsFrame ??= updateFrame(update)
-        deps.answers.commit({
-          yjs: yjsFrame,
-          tiles: configFrame && tilesFrame ? [configFrame, tilesFrame] : configFrame ? [configFrame] : tilesFrame ? [tilesFrame] : [],
-        })
-      }
+      deps.fanOut.committed({
+        firstSeq: records[0]?.seq ?? 0,
+        tiles: records.map(tileValueOf),
+        config,
+        yjs: update ? updateFrame(update) : null,
+        docSeq,
+      })
       acknowledge(batch)
     } finally {
       for (const conn of corked) conn.uncork()
     }
   }
 
-  /** Calls back each piece of a durable, broadcast commit. */
+  /** Calls back each piece of a durable commit. */
   const acknowledge = (batch: Pending[]) => {
     const cooldownMs = state.board().cooldownMs
     for (const p of batch) {

@@ -28,6 +28,12 @@ export type RelayConfig = {
    */
   tickMs: number
   /**
+   * Minimum milliseconds between two broadcasts of one board's commits to its sockets, on top of
+   * the fan-out's own adaptive spacing (relay/fan-out.ts): commits meanwhile reach the sockets
+   * together. 0 = adaptive only. Env BROADCAST_MIN_MS, default 0.
+   */
+  broadcastMinMs: number
+  /**
    * Tiles one chunk of a large admin operation (rollback, undo, fill, blank) writes; placements
    * are committed between chunks, so this bounds how long one holds them up (relay/admin-ops.ts).
    * Env ADMIN_CHUNK_TILES, default 256.
@@ -238,6 +244,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     dataDir,
     boards,
     tickMs: envInt(env, 'TICK_MS', 0, 0, 10_000),
+    broadcastMinMs: envInt(env, 'BROADCAST_MIN_MS', 0, 0, 1_000),
     adminChunkTiles: envInt(env, 'ADMIN_CHUNK_TILES', ADMIN_CHUNK_TILES, 1, 1 << 20),
     perIpCooldown: envBool(env, 'PER_IP_COOLDOWN', false),
     trustProxy: trustProxy(env.TRUST_PROXY),

@@ -15,7 +15,7 @@ import type { AnswerBudget } from './answer-budget.ts'
 import { TOKEN_REFUSAL } from './identity.ts'
 import { createBucket } from './rate-limit.ts'
 import type { Placer, Room, RoomConn } from './room.ts'
-import { writeMessages } from './ws-frame.ts'
+import { type OutFrame, writeMessages } from './ws-frame.ts'
 
 /** An awareness update that names no client: valid for any y-protocols peer, changes nothing. */
 const EMPTY_AWARENESS = (() => {
@@ -109,9 +109,9 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
     for (let i = 0; i < parts.length; i++) ws.send(parts[i] as Uint8Array, { binary: true, fin: i === parts.length - 1 })
     tooFarBehind()
   }
-  // Between cork and uncork (a commit's broadcast and acknowledgements) frames gather here and
-  // leave in one write (relay/ws-frame.ts).
-  let outbox: Uint8Array[] | null = null
+  // Between cork and uncork (a commit's acknowledgements, with its broadcast when that leaves at
+  // once) frames gather here and leave in one write (relay/ws-frame.ts).
+  let outbox: OutFrame[] | null = null
   const conn: RoomConn = {
     tessera: opts.tessera,
     user: opts.tessera && placer ? placer.user : null,
@@ -123,6 +123,15 @@ export const attachConnection = (ws: WebSocket, opts: ConnectionOptions): { hear
       if (held) held.push(frame)
       else if (outbox) outbox.push(frame)
       else sendNow(frame)
+    },
+    sendFramed: (framed, payloads) => {
+      // A resuming socket keeps the payloads for after its catch-up (sent one by one then).
+      if (held) for (const p of payloads) held.push(p)
+      else if (outbox) outbox.push({ framed })
+      else if (ws.readyState === ws.OPEN) {
+        opts.socket.write(framed)
+        tooFarBehind()
+      }
     },
     cork: () => {
       outbox ??= []

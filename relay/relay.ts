@@ -113,6 +113,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           history,
           log: logOf('room'),
           tickMs: config.tickMs,
+          broadcastMinMs: config.broadcastMinMs,
           perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
           ipPlacementsPerCooldown: config.ipPlacementsPerCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },

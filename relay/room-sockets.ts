@@ -12,8 +12,13 @@ export type RoomConn = {
   /** Sends a binary frame; must not throw. */
   send: (frame: Uint8Array) => void
   /**
-   * Holds this socket's frames until `uncork` (a commit's broadcast and its acknowledgements then
-   * leave in one write: one system call per socket per commit instead of one per frame).
+   * Sends a broadcast: `framed`, the WebSocket frames of `payloads` built once for every socket
+   * (relay/fan-out.ts). Must not throw.
+   */
+  sendFramed: (framed: Buffer, payloads: readonly Uint8Array[]) => void
+  /**
+   * Holds this socket's frames until `uncork` (a commit's acknowledgements, and its broadcast when
+   * that leaves at once, then go in one write: one system call instead of one per frame).
    */
   cork: () => void
   uncork: () => void

@@ -9,6 +9,7 @@ import type * as Y from 'yjs'
 import { encodeTiles } from '../shared/frames.ts'
 import { LiveMode, MAX_RESUME_TILES, MessageType } from '../shared/protocol.ts'
 import { type CommitQueue, tileValueOf } from './commit-queue.ts'
+import type { FanOut } from './fan-out.ts'
 import type { HistoryStore } from './history-store.ts'
 import { createResumeReader } from './resume-reader.ts'
 import type { SyncAnswers } from './sync-answers.ts'
@@ -27,8 +28,9 @@ export const createRoomSync = (deps: {
   history: HistoryStore
   answers: SyncAnswers
   queue: Pick<CommitQueue, 'committing' | 'whenIdle' | 'docSeq'>
+  fanOut: Pick<FanOut, 'flush' | 'sentSeq'>
 }): RoomSync => {
-  const { doc, answers, queue } = deps
+  const { doc, answers, queue, fanOut } = deps
   const resumes = createResumeReader(async function* (afterSeq) {
     for await (const r of deps.history.readAfter(deps.board, afterSeq)) yield tileValueOf(r)
   })
@@ -41,10 +43,13 @@ export const createRoomSync = (deps: {
       return Promise.reject(err)
     }
     // The cursor after a live=yjs answer: the seq the answer brings the reader to. Taken in the
-    // same turn as the answer's frames (a cached answer holds every commit up to docSeq).
+    // same turn as the answer's frames (a cached answer holds every commit broadcast so far).
     const withCursor = (frames: Uint8Array[]): Uint8Array[] =>
-      cursor && live === LiveMode.Yjs ? [...frames, encodeTiles(queue.docSeq() + 1, [])] : frames
+      cursor && live === LiveMode.Yjs ? [...frames, encodeTiles(fanOut.sentSeq() + 1, [])] : frames
     const encoded = (): Uint8Array[] => {
+      // A new base holds the document as it is: every durable commit is broadcast first, so that
+      // the commits appended to it later are exactly those after it.
+      fanOut.flush()
       const cached = answers.get(stateVector, live, performance.now())
       if (cached) return cached
       const t0 = performance.now()

@@ -7,8 +7,9 @@
  *                           board's shards in one Yjs transaction (relay/shard-compactor.ts),
  *                           appended with that transaction's update (the stored document,
  *                           relay/doc-updates.ts) to the history in one LevelDB batch (retried
- *                           until durable: relay/retry-durably.ts), then broadcast to every
- *                           socket and acknowledged, all sockets corked
+ *                           until durable: relay/retry-durably.ts), then acknowledged
+ *   relay/fan-out.ts        broadcast to every socket, at once or coalesced with the commits
+ *                           after it within a latency budget, framed once for all sockets
  *
  * Nothing is broadcast or acknowledged before it is durable in the history, so a client never
  * holds document content that a crash could take from the relay. On open the document is loaded
@@ -25,6 +26,7 @@ import { createBoardState } from './board-state.ts'
 import { type CommitQueue, createCommitQueue, type ExclusiveWork, type TileWrite } from './commit-queue.ts'
 import type { CompactionLimits } from './compaction.ts'
 import { openCooldowns } from './cooldowns.ts'
+import { createFanOut } from './fan-out.ts'
 import type { HistoryStore } from './history-store.ts'
 import { createPlaceIntake, type ModerationView, type PlaceIntent, type Placer } from './place-intake.ts'
 import { createPlacementIds } from './placement-ids.ts'
@@ -54,9 +56,10 @@ export type Room = {
   /** Row-major colour indices, width * height; updated on every commit. */
   bitmap: () => Uint8Array
   /**
-   * Validates a placement and, if valid, calls `done` once it is durable and broadcast (a
-   * rejection calls it at once). Acknowledgements for one commit are called back to back while
-   * every socket is corked, right after the broadcast. An intent with an `id` (the client's
+   * Validates a placement and, if valid, calls `done` once it is durable (a rejection calls it
+   * at once); its broadcast leaves with it or within the fan-out's latency budget
+   * (relay/fan-out.ts). Acknowledgements for one commit are called back to back while every
+   * socket is corked. An intent with an `id` (the client's
    * placement id) that this identity used recently is not placed again: `done` gets the first
    * attempt's outcome (once it has one).
    */
@@ -122,6 +125,8 @@ export type RoomDeps = {
   log: Logger
   /** Minimum ms between commits (0 = group commit only). */
   tickMs: number
+  /** Minimum ms between two broadcasts (0 = the fan-out's adaptive spacing only: relay/fan-out.ts). */
+  broadcastMinMs?: number
   /** Also apply the cooldown per client address; `pseudonym` names an address on disk (relay/ip-cooldowns.ts). */
   perIpCooldown: false | { pseudonym: (ip: string) => string }
   /**
@@ -185,6 +190,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     banReasonOf: (user, ip) => deps.moderation?.banReasonOf(user, ip) ?? null,
   })
   const answers = createSyncAnswers()
+  const fanOut = createFanOut({ sockets, answers, docSeq: opened.lastSeq, minSpacingMs: deps.broadcastMinMs ?? 0 })
   const queue: CommitQueue = createCommitQueue({
     board: id,
     doc,
@@ -194,7 +200,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     history,
     retry,
     sockets,
-    answers,
+    fanOut,
     log,
     now,
     tickMs: deps.tickMs,
@@ -212,7 +218,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     ipPlacementsPerCooldown: deps.ipPlacementsPerCooldown,
     now,
   })
-  const sync = createRoomSync({ board: id, doc, history, answers, queue })
+  const sync = createRoomSync({ board: id, doc, history, answers, queue, fanOut })
 
   const updateConfig: Room['updateConfig'] = async (next) => {
     const config = state.change(next)
@@ -261,6 +267,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       closing = true
       sockets.close()
       await queue.stop()
+      // Viewers see every acknowledged commit before their sockets close.
+      fanOut.flush()
+      fanOut.close()
       queue.failPending()
       await cooldowns.close()
       doc.destroy()

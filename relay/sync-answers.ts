@@ -28,10 +28,10 @@
 import { encodeTiles } from '../shared/frames.ts'
 import { LiveMode } from '../shared/protocol.ts'
 
-/** What one durable commit sent to the sockets of each live mode. */
+/** What one broadcast of durable commits sent to the sockets of each live mode (relay/fan-out.ts). */
 export type CommitFrames = {
-  /** The Yjs update frame (live=yjs sockets), or null if the commit changed no document content. */
-  yjs: Uint8Array | null
+  /** The commits' Yjs update frames (live=yjs sockets), in order; none if they changed no document content. */
+  yjs: readonly Uint8Array[]
   /** Config and Tiles frames in the order live=tiles sockets received them. */
   tiles: readonly Uint8Array[]
 }
@@ -47,7 +47,7 @@ export type SyncAnswers = {
    * at `now` in `encodeMs`.
    */
   put: (stateVector: Uint8Array, frame: Uint8Array, seq: number, now: number, encodeMs: number) => void
-  /** A commit became durable and was broadcast: appends it to every cached answer. */
+  /** Durable commits were broadcast: appends them to every cached answer. */
   commit: (frames: CommitFrames) => void
   /** Cached answers now (diagnostics and tests). */
   size: () => number
@@ -118,9 +118,9 @@ export const createSyncAnswers = (opts: { maxEntries?: number } = {}): SyncAnswe
     },
     commit: (frames) => {
       const apply = (e: Entry): boolean => {
-        if (frames.yjs) e.yjsTail.push(frames.yjs)
+        for (const f of frames.yjs) e.yjsTail.push(f)
         for (const f of frames.tiles) e.tilesTail.push(f)
-        e.tailBytes += (frames.yjs?.length ?? 0) + frames.tiles.reduce((n, f) => n + f.length, 0)
+        e.tailBytes += frames.yjs.reduce((n, f) => n + f.length, 0) + frames.tiles.reduce((n, f) => n + f.length, 0)
         return !outgrown(e)
       }
       if (empty && !apply(empty)) empty = null

@@ -1,7 +1,7 @@
 /**
  * Server-to-client WebSocket frames (RFC 6455 §5.2) built once and written straight to the TCP
- * socket, for the commit path: a commit's broadcast goes to every socket, and a socket's
- * acknowledgements of that commit go with it in the same write.
+ * socket, for the commit path: a broadcast is framed once for every socket (relay/fan-out.ts),
+ * and a socket's acknowledgements of a commit leave together in one write.
  *
  * ws's `send` frames each message for each socket (a header allocation and a stream write per
  * frame, about 2 us each plus a system call per write here); a broadcast framed once and the
@@ -34,31 +34,21 @@ export const binaryFrame = (payload: Uint8Array): Buffer => {
   return out
 }
 
-// The last payload framed, and its frame: a broadcast is the same payload for every socket.
-let lastPayload: Uint8Array | null = null
-let lastFrame: Buffer | null = null
-
-const framed = (payload: Uint8Array): Buffer => {
-  if (payload !== lastPayload) {
-    lastFrame = binaryFrame(payload)
-    lastPayload = payload
-  }
-  return lastFrame as Buffer
-}
+/** Bytes already framed (a broadcast, framed once for every socket), or a payload to frame. */
+export type OutFrame = Uint8Array | { framed: Buffer }
 
 /**
- * Writes `payloads` as consecutive binary messages in one system call: the first framed through
- * the one-entry cache (the commit's broadcast), the rest concatenated into one buffer.
+ * Writes `frames` as consecutive binary messages in one system call: framed bytes as they are
+ * (shared by every socket of a broadcast), payloads framed here.
  */
-export const writeMessages = (socket: Duplex, payloads: readonly Uint8Array[]): void => {
-  const [first, ...rest] = payloads
-  if (!first) return
-  if (rest.length === 0) {
-    socket.write(framed(first))
+export const writeMessages = (socket: Duplex, frames: readonly OutFrame[]): void => {
+  const bytes = (f: OutFrame): Buffer => (f instanceof Uint8Array ? binaryFrame(f) : f.framed)
+  if (frames.length === 0) return
+  if (frames.length === 1) {
+    socket.write(bytes(frames[0] as OutFrame))
     return
   }
   socket.cork()
-  socket.write(framed(first))
-  socket.write(rest.length === 1 ? binaryFrame(rest[0] as Uint8Array) : Buffer.concat(rest.map(binaryFrame)))
+  for (const f of frames) socket.write(bytes(f))
   socket.uncork()
 }

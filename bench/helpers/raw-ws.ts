@@ -16,8 +16,13 @@ export type RawWs = {
   close: () => void
 }
 
-/** Called for every binary message: payload (a view into a transient buffer; copy to keep it) and frame size in bytes (header included). */
-export type OnMessage = (payload: Buffer, frameBytes: number) => void
+/**
+ * Called for every binary message: payload (a view into a transient buffer; copy to keep it;
+ * empty on a `countOnly` socket), frame size in bytes (header included) and payload size in bytes.
+ */
+export type OnMessage = (payload: Buffer, frameBytes: number, payloadBytes: number) => void
+
+const EMPTY = Buffer.alloc(0)
 
 const frameHeader = (opcode: number, length: number): Buffer => {
   // Client frames must be masked. An all-zero masking key leaves the payload unchanged: RFC 6455
@@ -50,6 +55,12 @@ export const connectRaw = (opts: {
   path: string
   onMessage: OnMessage
   onClose?: () => void
+  /**
+   * Count binary messages without keeping them: their bytes are dropped as they arrive and
+   * onMessage gets an empty payload with the sizes (for multi-megabyte frames to 1,000 sockets,
+   * which would otherwise all be buffered whole in the generator at once).
+   */
+  countOnly?: boolean
 }): Promise<RawWs> =>
   new Promise((resolve, reject) => {
     const host = opts.host ?? '127.0.0.1'
@@ -61,6 +72,10 @@ export const connectRaw = (opts: {
     let chunks: Buffer[] = []
     let have = 0
     let need = 2
+    // countOnly: bytes of the current binary frame still to drop, and that frame's sizes.
+    let skipLeft = 0
+    let skipFrameBytes = 0
+    let skipPayloadBytes = 0
     const ws: RawWs = {
       socket,
       write: (frames) => {
@@ -97,6 +112,7 @@ export const connectRaw = (opts: {
         const left = buf.length - off
         if (left < 2) break
         const b0 = buf[off] as number
+        const opcode = b0 & 0x0f
         let len = (buf[off + 1] as number) & 0x7f
         let head = 2
         if (len === 126) {
@@ -109,12 +125,20 @@ export const connectRaw = (opts: {
           head = 10
         }
         if (left < head + len) {
+          if (opts.countOnly && opcode === 0x2) {
+            // Drop what is here and the rest as it arrives (see the 'data' handler).
+            skipLeft = head + len - left
+            skipFrameBytes = head + len
+            skipPayloadBytes = len
+            off = buf.length
+            need = 2
+            break
+          }
           need = head + len
           break
         }
         const payload = buf.subarray(off + head, off + head + len)
-        const opcode = b0 & 0x0f
-        if (opcode === 0x2) opts.onMessage(payload, head + len)
+        if (opcode === 0x2) opts.onMessage(opts.countOnly ? EMPTY : payload, head + len, len)
         else if (opcode === 0x9) socket.write(Buffer.concat([frameHeader(0xa, payload.length), payload]))
         else if (opcode === 0x8) ws.close()
         off += head + len
@@ -124,7 +148,18 @@ export const connectRaw = (opts: {
       chunks = buf.length > 0 ? [buf] : []
       have = buf.length
     }
-    socket.on('data', (chunk: Buffer) => {
+    socket.on('data', (data: Buffer) => {
+      let chunk = data
+      if (skipLeft > 0) {
+        if (chunk.length < skipLeft) {
+          skipLeft -= chunk.length
+          return
+        }
+        chunk = chunk.subarray(skipLeft)
+        skipLeft = 0
+        opts.onMessage(EMPTY, skipFrameBytes, skipPayloadBytes)
+        if (chunk.length === 0) return
+      }
       chunks.push(chunk)
       have += chunk.length
       if (!upgraded) {

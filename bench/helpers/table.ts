@@ -11,6 +11,8 @@ export type Row = {
   target?: Target
   /** Decimals to print. */
   digits?: number
+  /** What the table's measured column says when `value` is not a number (default 'n/a'). */
+  missing?: string
   /** Free-form facts about the run (sizes, CPU use): kept in the JSON, summarised in notes. */
   details?: Record<string, unknown>
 }

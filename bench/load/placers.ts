@@ -2,6 +2,10 @@
  * Load generator child: sockets that each carry one identity and send Place frames.
  * Decodes only PlaceResult status bytes; ignores the broadcasts (live=tiles by default, as
  * Tessera's client; live=yjs for the y-websocket frames).
+ *
+ * Yardstick mode (`openYardstick`, issue 15): the same sockets and pacing against the in-memory
+ * yardstick (bench/yardstick/server.ts), sending its 6-byte records; it never answers, so
+ * `blast` sends open-loop and `pace` does not wait for answers.
  */
 import * as decoding from 'lib0/decoding'
 import { encodePlace, readPlaceResult } from '../../shared/frames.ts'
@@ -11,12 +15,15 @@ import { serveChild } from '../helpers/child.ts'
 import { createPlaceGenerator } from '../helpers/place-generator.ts'
 import { clientFrame, connectMany, connectRaw, type RawWs } from '../helpers/raw-ws.ts'
 import { wallMs } from '../helpers/stats.ts'
+import { encodeYardstickRecord, YARDSTICK_RECORD_BYTES } from '../yardstick/placement.ts'
 
 type Sock = { ws: RawWs; acks: number; owed: number; sent: number; quota: number }
 
 let socks: Sock[] = []
 let onAck: (s: Sock, ok: boolean, payload: Buffer) => void = () => {}
 const errors = new Map<string, number>()
+/** Whether the sockets are connected to the yardstick (set by openYardstick) instead of a relay. */
+let yardstick = false
 
 const placeFrame = (x: number, y: number, color: number, requestId = 0, id?: string) =>
   clientFrame(encodePlace(id === undefined ? { requestId, x, y, color } : { requestId, x, y, color, id }))
@@ -56,6 +63,120 @@ const connectRawFor = (port: number, path: string, sock: Sock) =>
       onAck(sock, ok, payload)
     },
   })
+
+/**
+ * Placements socket 0 has seen in the yardstick's broadcasts (every socket receives every one):
+ * what `blast` counts as delivered, and whom to wake when it grows.
+ */
+let seen = 0
+let onSeen: () => void = () => {}
+
+/**
+ * Yardstick mode: `n` sockets to the yardstick. What it broadcasts to them is counted without
+ * being kept (raw-ws countOnly), on socket 0 only.
+ */
+const openYardstick = async (args: { port: number; n: number }) => {
+  yardstick = true
+  const fresh = await connectMany(args.n, 64, (i) => {
+    const sock = { acks: 0, owed: 0, sent: 0, quota: 0 } as Sock
+    const onMessage =
+      i === 0
+        ? (_p: Buffer, _f: number, payloadBytes: number) => {
+            seen += payloadBytes / YARDSTICK_RECORD_BYTES
+            onSeen()
+          }
+        : () => {}
+    return connectRaw({ port: args.port, path: '/', countOnly: true, onMessage }).then((ws) => {
+      sock.ws = ws
+      socks.push(sock)
+      return ws
+    })
+  })
+  return { opened: fresh.length, total: socks.length }
+}
+
+/** Resolves when the socket's queued bytes have drained to the kernel, or it closed. */
+const drained = (s: Sock) =>
+  new Promise<void>((resolve) => {
+    const socket = s.ws.socket
+    const done = () => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
+
+/** Records per write in `blast`: 512 x 12-byte frames = 6 KB. */
+const BLAST_CHUNK = 512
+
+/**
+ * Yardstick mode, saturating, for `durationMs`: every socket sends r/place-shaped placements
+ * open-loop (the yardstick never answers): writes of BLAST_CHUNK pre-built frames, the next
+ * after Node's send buffer drains when write() said it was full. And at most `inFlight`
+ * placements sent but not yet seen in a broadcast (on socket 0): the loopback's kernel buffers
+ * (tcp_rmem up to 32 MB here) would otherwise swallow a whole run at once, and the yardstick
+ * would read it in one go and broadcast it as one multi-megabyte frame; the cap keeps it in its
+ * steady state, where it reads and broadcasts in turn. The cap must exceed rate x (tick + delivery)
+ * so that it does not bind. Resolves when every socket's bytes are handed to the kernel.
+ */
+const blast = async (args: { durationMs: number; inFlight: number; seed: number; width: number; height: number; poolSize?: number }) => {
+  if (!yardstick) throw new Error('blast is for the yardstick (openYardstick first)')
+  const gen = createPlaceGenerator({ seed: args.seed, width: args.width, height: args.height })
+  const poolSize = args.poolSize ?? 50_000
+  const frames: Buffer[] = []
+  for (let i = 0; i < poolSize; i++) {
+    const p = gen.next()
+    frames.push(clientFrame(encodeYardstickRecord(p.x, p.y, p.color)))
+  }
+  // One contiguous pool of equal-sized frames (12 bytes each), written as subarrays: no copies.
+  const frameBytes = (frames[0] as Buffer).length
+  const pool = Buffer.concat(frames)
+  let cursor = 0
+  let sent = 0
+  let windowWaits = 0
+  const seen0 = seen
+  const cpu0 = process.cpuUsage()
+  const firstSend = wallMs()
+  const end = firstSend + args.durationMs
+  // Senders waiting for `seen` to grow; all woken by the next broadcast or at the end.
+  let waiters: (() => void)[] = []
+  const wake = () => {
+    const w = waiters
+    waiters = []
+    for (const f of w) f()
+  }
+  onSeen = wake
+  const endTimer = setTimeout(wake, args.durationMs)
+  const sendAll = async (s: Sock) => {
+    while (wallMs() < end && !s.ws.closed()) {
+      if (sent - (seen - seen0) >= args.inFlight) {
+        windowWaits++
+        await new Promise<void>((resolve) => waiters.push(resolve))
+        continue
+      }
+      const n = Math.min(BLAST_CHUNK, poolSize - cursor)
+      const chunk = pool.subarray(cursor * frameBytes, (cursor + n) * frameBytes)
+      cursor = (cursor + n) % poolSize
+      sent += n
+      if (!s.ws.socket.write(chunk)) await drained(s)
+    }
+    if (s.ws.socket.writableLength > 0 && !s.ws.closed()) await drained(s)
+  }
+  await Promise.all(socks.map(sendAll))
+  clearTimeout(endTimer)
+  onSeen = () => {}
+  const cpu = process.cpuUsage(cpu0)
+  return {
+    sent,
+    windowWaits,
+    closed: socks.filter((s) => s.ws.closed()).length,
+    firstSend,
+    lastWrite: wallMs(),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  }
+}
 
 const closeAll = () => {
   for (const s of socks) s.ws.close()
@@ -206,7 +327,7 @@ const pace = async (args: { rate: number; durationMs: number; width: number; hei
         const color = 1 + (n % 15)
         const s = socks[rr++ % socks.length] as Sock
         const list = bySock.get(s) ?? []
-        list.push(placeFrame(x, y, color))
+        list.push(yardstick ? clientFrame(encodeYardstickRecord(x, y, color)) : placeFrame(x, y, color))
         bySock.set(s, list)
         sent.push(encodeTileValue(x, y, color), now)
       }
@@ -214,9 +335,10 @@ const pace = async (args: { rate: number; durationMs: number; width: number; hei
     }
     await new Promise((r) => setTimeout(r, 1))
   }
+  // The yardstick never answers: nothing to wait for.
   const deadline = wallMs() + 10_000
-  while (ok + rejected < total && wallMs() < deadline) await new Promise((r) => setTimeout(r, 10))
+  while (!yardstick && ok + rejected < total && wallMs() < deadline) await new Promise((r) => setTimeout(r, 10))
   return { sent, ok, rejected, errors: Object.fromEntries(errors) }
 }
 
-serveChild({ open, run, pace, closeAll })
+serveChild({ open, run, pace, openYardstick, blast, closeAll })

@@ -257,9 +257,17 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     if (final.kind === 'pending') return refuse({ code: 'busy', message: 'another placement is in flight', x, y, color: c })
     return refuse({ code: EmbedRefusal.Lost, message: 'the connection dropped before the relay answered', x, y, color: c })
   }
-  placer.onChange((s) => {
+  // An acknowledged placement whose broadcast is still to come (a busy relay sends it up to a few
+  // tens of ms later: relay/fan-out.ts) keeps its ghost until the board next changes.
+  let landing: { x: number; y: number; color: number } | null = null
+  const drawGhost = (s: PlacementState) => {
     if (!view) return
-    view.setGhost(s.kind === 'pending' ? { x: s.x - region.x, y: s.y - region.y, color: s.color, state: 'pending' } : null)
+    const g = s.kind === 'pending' ? s : landing
+    view.setGhost(g ? { x: g.x - region.x, y: g.y - region.y, color: g.color, state: 'pending' } : null)
+  }
+  placer.onChange((s) => {
+    if (s.kind === 'placed') landing = state?.colorAt(s.x, s.y) === s.color ? null : s
+    drawGhost(s)
     renderButton()
   })
 
@@ -379,6 +387,10 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     )
 
     s.onChange((damage, configChanged) => {
+      if (landing) {
+        landing = null
+        drawGhost(placer.state())
+      }
       if (configChanged) {
         recrop()
         v.setBoard(regionConfig(s.config()), regionBitmap)

@@ -3,8 +3,9 @@
  * it (so that the UI can say "cooling down" without a round trip), sends it, and reports an
  * honest state: pending until the relay answers, then placed or rejected with the typed error.
  *
- * Nothing is painted optimistically. The relay broadcasts the document update before it
- * acknowledges a placement, so by the time the state turns 'placed' the tile is on the bitmap.
+ * Nothing is painted optimistically. The relay acknowledges a placement once it is durable; its
+ * broadcast goes with the acknowledgement or, on a busy relay, up to a few tens of ms after it
+ * (relay/fan-out.ts), so the page keeps the ghost until the board next changes (client/app.ts).
  */
 import type { BoardConfig } from '../../shared/board.ts'
 import { validatePlacement } from '../../shared/placement.ts'

@@ -1,0 +1,205 @@
+/**
+ * The fan-out: durable commits reach the board's sockets here, coalesced on a cadence that
+ * adapts to what a broadcast costs and how busy the relay is (issue 15).
+ *
+ * Why: a broadcast costs one socket write per viewer (a system call through the loopback or
+ * network stack, 5-12 us each measured), whatever the commit's size. Written per commit, 1,000
+ * viewers made socket writes 41-56% of the relay's time, and the commit rate, not the viewers'
+ * needs, set how often they were written. Now a commit is acknowledged as soon as it is durable
+ * (relay/commit-queue.ts) and its frames wait here for the next broadcast:
+ *
+ * - A broadcast may start once `spacing` ms have passed since the previous one ended, where
+ *   spacing = (the previous broadcast's duration) / share, and share, the part of the thread
+ *   broadcasts may take, falls from SHARE_IDLE to SHARE_BUSY as the event loop's utilisation
+ *   since that broadcast rises from half to full. Spacing never exceeds MAX_DELAY_MS, and
+ *   BROADCAST_MIN_MS can set a floor. With few sockets a broadcast costs microseconds and every
+ *   commit is broadcast at once, with its acknowledgements, as before; with 1,000 viewers a
+ *   broadcast costs milliseconds and the commits of that time go together.
+ * - Coalescing is exact: live=tiles sockets receive the Config and Tiles frames of the commits
+ *   in order, consecutive Tiles frames joined into one (their seqs are contiguous, so the joined
+ *   frame is their concatenation); live=yjs sockets receive each commit's update frame, in
+ *   order, in one write. Seqs, cursors, resumes and cached sync answers see exactly what they
+ *   saw when each commit was broadcast alone.
+ * - Each broadcast's frames are framed once into one buffer per kind of socket (tiles, yjs,
+ *   yjs with cursors) and that same buffer is written to every socket of the kind.
+ */
+import { performance } from 'node:perf_hooks'
+import type { DocConfig } from '../shared/doc-schema.ts'
+import { encodeConfig, encodeTiles } from '../shared/frames.ts'
+import { LiveMode } from '../shared/protocol.ts'
+import type { RoomConn, RoomSockets } from './room-sockets.ts'
+import type { SyncAnswers } from './sync-answers.ts'
+import { binaryFrame } from './ws-frame.ts'
+
+/**
+ * The longest adaptive spacing between broadcasts, ms. Reached only by a relay that is busy and
+ * whose broadcasts are costly (1,000 viewers, saturated), where the wait buys throughput; at
+ * 1,000 placements/s to 1,000 viewers the spacing is cost-bound (a few ms), inside the p99
+ * place-to-visible budget of 50 ms.
+ */
+export const MAX_DELAY_MS = 40
+/** The share of the thread broadcasts may take while the relay is at most half busy. */
+const SHARE_IDLE = 0.5
+/** The share of the thread broadcasts may take while the relay is fully busy. */
+const SHARE_BUSY = 0.1
+
+/** What one durable commit broadcasts. */
+export type CommitBroadcast = {
+  /** The tile values of its records, seqs firstSeq, firstSeq + 1, ... (none: empty). */
+  firstSeq: number
+  tiles: readonly number[]
+  /** Its last configuration change, if any (the board's whole document config). */
+  config: DocConfig | null
+  /** Its Yjs update frame (a sync update message), or null if it changed no document content. */
+  yjs: Uint8Array | null
+  /** The history seq the document holds durably up to after it. */
+  docSeq: number
+}
+
+export type FanOut = {
+  /**
+   * Takes a durable commit's frames; broadcasts them now if a broadcast is due (into the
+   * sockets' corked outboxes, when the caller corked them), otherwise on a timer.
+   */
+  committed: (c: CommitBroadcast) => void
+  /** Broadcasts every commit still waiting, now (before a sync answer is encoded, on close). */
+  flush: () => void
+  /** The history seq every socket has been sent (what a cached sync answer holds). */
+  sentSeq: () => number
+  /** Commits waiting for their broadcast (diagnostics and tests). */
+  waiting: () => number
+  /** Cancels the timer; what waits is dropped with the room. */
+  close: () => void
+}
+
+/** A kind of socket's frames for one broadcast: the payloads and, framed once, their bytes. */
+type Group = { payloads: Uint8Array[]; framed: Buffer }
+
+const groupOf = (payloads: Uint8Array[]): Group => ({
+  payloads,
+  framed: payloads.length === 1 ? binaryFrame(payloads[0] as Uint8Array) : Buffer.concat(payloads.map(binaryFrame)),
+})
+
+/** The share of the thread broadcasts may take at event loop utilisation `elu` (0..1). */
+export const broadcastShare = (elu: number): number => {
+  if (elu <= 0.5) return SHARE_IDLE
+  const busy = Math.min(1, (elu - 0.5) / 0.5)
+  return SHARE_IDLE - (SHARE_IDLE - SHARE_BUSY) * busy
+}
+
+/** Ms between the end of a broadcast that took `costMs` and the start of the next. */
+export const broadcastSpacing = (costMs: number, elu: number): number => Math.min(MAX_DELAY_MS, costMs / broadcastShare(elu))
+
+export const createFanOut = (deps: {
+  sockets: RoomSockets
+  answers: SyncAnswers
+  /** The history seq the document held when the room opened. */
+  docSeq: number
+  /** A floor on the spacing, ms (BROADCAST_MIN_MS; 0: adaptive only). */
+  minSpacingMs?: number
+  /** Monotonic ms (performance.now). */
+  clock?: () => number
+  /** Event loop utilisation (0..1) since `prev` (performance.eventLoopUtilization). */
+  utilisation?: () => number
+}): FanOut => {
+  const clock = deps.clock ?? (() => performance.now())
+  let lastElu = performance.eventLoopUtilization()
+  const utilisation =
+    deps.utilisation ??
+    (() => {
+      const now = performance.eventLoopUtilization()
+      const u = performance.eventLoopUtilization(now, lastElu).utilization
+      lastElu = now
+      return u
+    })
+  let waiting: CommitBroadcast[] = []
+  let sent = deps.docSeq
+  /** When the next broadcast may start (clock ms). */
+  let dueAt = 0
+  let timer: NodeJS.Timeout | null = null
+
+  /** The live=tiles frames for `commits`: Config and Tiles in order, consecutive Tiles joined. */
+  const tilesPayloads = (commits: readonly CommitBroadcast[]): Uint8Array[] => {
+    const out: Uint8Array[] = []
+    let runFirst = 0
+    let run: number[] = []
+    const endRun = () => {
+      if (run.length > 0) out.push(encodeTiles(runFirst, run))
+      run = []
+    }
+    for (const c of commits) {
+      // Config first: tiles of a grown board must find it grown.
+      if (c.config) {
+        endRun()
+        out.push(encodeConfig(c.config))
+      }
+      if (c.tiles.length === 0) continue
+      // Seqs are contiguous across commits; a gap (never expected) starts a new frame, not a lie.
+      if (run.length > 0 && c.firstSeq !== runFirst + run.length) endRun()
+      if (run.length === 0) runFirst = c.firstSeq
+      // A loop, not push(...): a fill's commit is beyond the engine's argument limit.
+      for (const v of c.tiles) run.push(v)
+    }
+    endRun()
+    return out
+  }
+
+  const broadcast = () => {
+    if (timer) {
+      clearTimeout(timer)
+      timer = null
+    }
+    if (waiting.length === 0) return
+    const commits = waiting
+    waiting = []
+    const started = clock()
+    const last = commits[commits.length - 1] as CommitBroadcast
+    const yjsPayloads: Uint8Array[] = []
+    for (const c of commits) if (c.yjs) yjsPayloads.push(c.yjs)
+    const tilesList = tilesPayloads(commits)
+    let tiles: Group | null = null
+    let yjs: Group | null = null
+    let yjsCursor: Group | null = null
+    const sendTo = (conn: RoomConn, group: Group) => conn.sendFramed(group.framed, group.payloads)
+    for (const conn of deps.sockets.all()) {
+      if (conn.live === LiveMode.Tiles) {
+        if (tilesList.length === 0) continue
+        tiles ??= groupOf(tilesList)
+        sendTo(conn, tiles)
+      } else if (yjsPayloads.length > 0) {
+        if (conn.cursors) {
+          yjsCursor ??= groupOf([...yjsPayloads, encodeTiles(last.docSeq + 1, [])])
+          sendTo(conn, yjsCursor)
+        } else {
+          yjs ??= groupOf(yjsPayloads)
+          sendTo(conn, yjs)
+        }
+      }
+    }
+    // Cached sync answers follow the board: these commits, as these sockets received them.
+    if (deps.answers.size() > 0) deps.answers.commit({ yjs: yjsPayloads, tiles: tilesList })
+    sent = last.docSeq
+    const ended = clock()
+    dueAt = ended + Math.max(deps.minSpacingMs ?? 0, broadcastSpacing(ended - started, utilisation()))
+  }
+
+  const schedule = () => {
+    if (timer) return
+    timer = setTimeout(broadcast, Math.max(0, Math.ceil(dueAt - clock())))
+  }
+
+  return {
+    committed: (c) => {
+      waiting.push(c)
+      if (clock() >= dueAt) broadcast()
+      else schedule()
+    },
+    flush: broadcast,
+    sentSeq: () => sent,
+    waiting: () => waiting.length,
+    close: () => {
+      if (timer) clearTimeout(timer)
+      timer = null
+    },
+  }
+}
