@@ -9,7 +9,6 @@
 import { join } from 'node:path'
 import { createLog } from '../node-kit/log.ts'
 import { DEFAULT_COMPACTION } from '../relay/compaction.ts'
-import { openDocStore } from '../relay/doc-store.ts'
 import { openHistoryStore } from '../relay/history-store.ts'
 import { openRoom, type Room } from '../relay/room.ts'
 import { type BoardConfig, DEFAULT_BOARD } from '../shared/board.ts'
@@ -37,7 +36,6 @@ const sample = (placements: number, t0: number): MemSample => {
 /** Opens the room as relay.ts does, capturing its real-time sweep so that simulated time drives it. */
 const open = async (dir: string, board: BoardConfig, now: () => number) => {
   const history = await openHistoryStore(join(dir, 'history'), { sync: false })
-  const persistence = openDocStore(join(dir, 'doc'))
   const sweeps: Array<() => void> = []
   const realSetInterval = globalThis.setInterval
   globalThis.setInterval = ((fn: () => void, ms: number) => {
@@ -48,7 +46,6 @@ const open = async (dir: string, board: BoardConfig, now: () => number) => {
   try {
     room = await openRoom({
       board,
-      persistence,
       history,
       log: createLog('')('room'),
       tickMs: 0,
@@ -66,7 +63,6 @@ const open = async (dir: string, board: BoardConfig, now: () => number) => {
     },
     close: async () => {
       await room.close()
-      await persistence.close()
       await history.close()
     },
   }

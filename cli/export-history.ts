@@ -14,7 +14,6 @@
 import { once } from 'node:events'
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { LeveldbPersistence } from 'y-leveldb'
 import { findAdminToken } from '../node-kit/admin-token.ts'
 import { createProgress, formatBytes, runCli } from '../node-kit/cli-run.ts'
 import { parseFlags, UsageError } from '../node-kit/flags.ts'
@@ -66,14 +65,16 @@ const fromRelay = async (board: string, base: string, token: string, sink: Sink,
 /** Reads the history from a stopped relay's data folder into `sink`; returns the number of rows. */
 const fromDisk = async (board: string, dataDir: string, sink: Sink, progress: ReturnType<typeof createProgress>) => {
   if (!existsSync(join(dataDir, 'history'))) throw new UsageError(`${dataDir} holds no relay data`)
-  const history = await openHistoryStore(join(dataDir, 'history'), { sync: false }).catch((err: Error) => {
-    throw new Error(`${err.message} (while the relay runs, export without --data-dir: through its admin API)`)
-  })
+  // As the relay opens it, so the documents of an earlier layout are moved into the history first.
+  const history = await openHistoryStore(join(dataDir, 'history'), { sync: false, legacyDocDir: join(dataDir, 'doc') }).catch(
+    (err: Error) => {
+      throw new Error(`${err.message} (while the relay runs, export without --data-dir: through its admin API)`)
+    },
+  )
   try {
-    const persistence = new LeveldbPersistence(join(dataDir, 'doc'))
-    const doc = await persistence.getYDoc(board)
+    const doc = await history.readDoc(board)
     const palette = readDocConfig(doc)?.palette
-    await persistence.destroy()
+    doc.destroy()
     if (!palette) throw new UsageError(`no board ${board} in ${dataDir}`)
     const anonymise = createAnonymiser(loadOrCreateSecret(dataDir))
     const total = await history.lastSeq(board)

@@ -17,8 +17,8 @@ import { MessageType, PlaceError, type PlaceResult } from '../shared/protocol.ts
 import { encodeTileValue } from '../shared/tile-codec.ts'
 import type { BoardState } from './board-state.ts'
 import type { CooldownUndo } from './cooldowns.ts'
-import type { DocFlush, KeptUpdate } from './doc-flush.ts'
 import type { FanOut } from './fan-out.ts'
+import type { BatchOp } from './history-keys.ts'
 import type { AppendExtra, HistoryStore } from './history-store.ts'
 import type { PlacementRecord, RecordKind } from './record-block.ts'
 import type { RetryDurably } from './retry-durably.ts'
@@ -130,7 +130,6 @@ export const createCommitQueue = (deps: {
   compactor: ShardCompactor
   history: HistoryStore
   retry: RetryDurably
-  docFlush: DocFlush
   sockets: RoomSockets
   fanOut: FanOut
   log: Logger
@@ -140,16 +139,14 @@ export const createCommitQueue = (deps: {
   closing: () => boolean
   /** Gives back a placement's cooldown (its commit failed). */
   restoreCooldown: (user: string, undo: CooldownUndo) => void
-  /** From the opened document: the last history seq (all in the document) and kept update number. */
+  /** From the opened document: the last history seq (all in the document). */
   lastSeq: number
-  updateSeq: number
   /** Called once per commit right after it is durable, before its broadcast (a writer publishes it: relay/commit-publisher.ts). */
   onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
 }): CommitQueue => {
   const { board: id, doc, state, history, log, now } = deps
   let lastSeq = deps.lastSeq
   let docSeq = deps.lastSeq
-  let updateSeq = deps.updateSeq
   // Struct array lengths of retired client IDs when last trimmed (rotateClientId).
   const trimmedAt = new Map<number, number>()
   let pending: Pending[] = []
@@ -216,13 +213,13 @@ export const createCommitQueue = (deps: {
   const appendDurably = (
     records: readonly PlacementRecord[],
     meta: Record<string, number>,
-    update: KeptUpdate | undefined,
+    docWrites: readonly BatchOp[] | undefined,
     extra?: AppendExtra,
   ): Promise<boolean> =>
     deps.retry.run({
       what: 'history write',
       attempt: async () => {
-        await history.append(id, records, meta, update, extra)
+        await history.append(id, records, meta, docWrites, extra)
         return true
       },
       onFirstFailure: (err) =>
@@ -259,13 +256,14 @@ export const createCommitQueue = (deps: {
     transact(batch)
     const update = deps.capture.take()
     const last = records[records.length - 1]
-    // One durable write: the records with the commit's document update (the document store
-    // receives it in the background, relay/doc-flush.ts). docSeq: the records up to it are in the document.
-    const kept = update ? { n: ++updateSeq, bytes: update } : undefined
+    // One durable write: the records with the commit's document update (or, when due, the
+    // document's state in place of the updates stored before: relay/doc-updates.ts), built once
+    // and retried as they are. docSeq: the records up to it are in the document.
+    const docWrites = update ? history.docWrites(id, update, doc) : undefined
     const extra = nextExtra
     nextExtra = undefined
     const meta = { docSeq: last?.seq ?? docSeq, epochReplacements: deps.compactor.epochReplacements() }
-    if (!(await appendDurably(records, meta, kept, extra))) {
+    if (!(await appendDurably(records, meta, docWrites, extra))) {
       // Closing while the disk fails: nothing was written; the document is dropped with the room.
       for (const p of batch) {
         if (p.kind === 'write' && p.cooldown) deps.restoreCooldown(p.record.user, p.cooldown)
@@ -274,7 +272,6 @@ export const createCommitQueue = (deps: {
       return
     }
     if (last) docSeq = last.seq
-    if (kept) deps.docFlush.queue(kept)
     deps.onDurable?.(records, update)
     lastCommitAt = now()
     broadcast(batch, records, update)
@@ -378,10 +375,9 @@ export const createCommitQueue = (deps: {
     const update = deps.capture.take()
     const last = records[records.length - 1]
     if (last) lastSeq = last.seq
-    const kept = update ? { n: ++updateSeq, bytes: update } : undefined
-    if (!(await appendDurably(records, { ...meta, docSeq: lastSeq }, kept))) return false
+    const docWrites = update ? history.docWrites(id, update, doc) : undefined
+    if (!(await appendDurably(records, { ...meta, docSeq: lastSeq }, docWrites))) return false
     docSeq = lastSeq
-    if (kept) deps.docFlush.queue(kept)
     lastCommitAt = now()
     // A changed descriptor goes out as a config piece, as on the writer (acknowledged to nobody).
     broadcast(config ? [{ kind: 'config', config, done: () => {} }] : [], [...records], update)

@@ -34,12 +34,6 @@ export type RelayConfig = {
    */
   broadcastMinMs: number
   /**
-   * Milliseconds between writes of committed document updates to the document store (y-leveldb).
-   * Commits are durable before that (the history holds their updates); this bounds how much a
-   * start applies from the history. Env DOC_FLUSH_MS, default 1000.
-   */
-  docFlushMs: number
-  /**
    * Tiles one chunk of a large admin operation (rollback, undo, fill, blank) writes; placements
    * are committed between chunks, so this bounds how long one holds them up (relay/admin-ops.ts).
    * Env ADMIN_CHUNK_TILES, default 256.
@@ -279,7 +273,6 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     boards,
     tickMs: envInt(env, 'TICK_MS', 0, 0, 10_000),
     broadcastMinMs: envInt(env, 'BROADCAST_MIN_MS', 0, 0, 1_000),
-    docFlushMs: envInt(env, 'DOC_FLUSH_MS', 1000, 0, 60_000),
     adminChunkTiles: envInt(env, 'ADMIN_CHUNK_TILES', ADMIN_CHUNK_TILES, 1, 1 << 20),
     perIpCooldown: envBool(env, 'PER_IP_COOLDOWN', false),
     trustProxy: trustProxy(env.TRUST_PROXY),

@@ -9,15 +9,26 @@
  *               0x06 board 0x00 seq(u64 BE)         -> the rollback ids marking a placement (relay/rollback-marks.ts)
  *               0x07 board 0x00 id(u64 BE) seq(u64 BE) -> empty: rollback id marks seq
  *               0x08 board 0x00 chunk(u32 BE)       -> tile index chunk: 64 x 64 latest seqs (u32 LE; relay/tile-index-store.ts)
- *               0x09 board 0x00 n(u64 BE)           -> document update n, not yet in the document store (relay/kept-updates.ts)
+ *               0x09 board 0x00 n(u64 BE)           -> earlier layout: a document update not yet copied to DATA_DIR/doc
+ *                                                      (read and deleted once by relay/doc-migration.ts)
  *               0x0b board 0x00 name                -> an admin operation in progress (JSON; relay/operation-journal.ts)
+ *
+ *   and the board documents in y-leveldb's own layout (relay/doc-updates.ts), built with
+ *   y-leveldb's exported `keyEncoding` (each string 0x00 varuint-length UTF-8, each number 0x01 u32 BE):
+ *               ['v1', board, 'update', clock]      -> a Yjs update of the board's document (clock u32)
+ *               ['v1_sv', board]                    -> varuint clock, varuint-length state vector
+ *   These start with byte 0x00, the history's keys with 0x01..0x0b, so the two never collide and
+ *   stock y-leveldb (`new LeveldbPersistence(DATA_DIR/history).getYDoc(board)`) reads the
+ *   documents of a stopped relay.
  * Board ids never contain 0x00 (BOARD_ID_PATTERN), so the separator is unambiguous. Big-endian
  * numbers in keys sort as numbers do, so a range of seqs is a range of keys.
  */
 import * as encoding from 'lib0/encoding'
+import { keyEncoding } from 'y-leveldb'
 
 // 1 held one record per key and 2 per-tile keys in earlier layouts: an open converts 1 into
-// blocks (relay/history-migration.ts); 2 stays unused.
+// blocks (relay/history-migration.ts); 2 stays unused. 9 held document updates on their way to
+// DATA_DIR/doc: an open moves them into the document (relay/doc-migration.ts).
 export const Prefix = {
   LegacyRecord: 1,
   Meta: 3,
@@ -26,7 +37,7 @@ export const Prefix = {
   RolledBack: 6,
   RollbackMembers: 7,
   TileIndex: 8,
-  DocUpdate: 9,
+  LegacyDocUpdate: 9,
   Block: 10,
   Operation: 11,
 } as const
@@ -98,13 +109,31 @@ export const encodeVarUint = (n: number): Uint8Array => {
 export const encodeJson = (value: unknown): Uint8Array => te.encode(JSON.stringify(value))
 export const decodeJson = (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes))
 
+/** y-leveldb's key of update `clock` (an integer below 2^32 - 1) of a board's document. */
+export const docUpdateKey = (board: string, clock: number): Uint8Array => keyEncoding.encode(['v1', board, 'update', clock])
+
+/** The end (exclusive) of a board's update keys, as y-leveldb bounds them (clock 2^32 - 1). */
+export const docUpdatesEnd = (board: string): Uint8Array => docUpdateKey(board, 0xffffffff)
+
+/** y-leveldb's key of a board document's state vector (it lists documents by these keys). */
+export const docStateVectorKey = (board: string): Uint8Array => keyEncoding.encode(['v1_sv', board])
+
+/** The range of every document's state-vector key, as y-leveldb lists documents: ['v1_sv'] to ['v1_sw']. */
+export const docStateVectorRange = (): { gte: Uint8Array; lt: Uint8Array } => ({
+  gte: keyEncoding.encode(['v1_sv']),
+  lt: keyEncoding.encode(['v1_sw']),
+})
+
+/** The board a state-vector key names. */
+export const boardOfStateVectorKey = (key: Uint8Array): string => String(keyEncoding.decode(key)[1])
+
 /** A board's key prefixes, built once a board (a rollback builds hundreds of thousands of keys). */
 export type BoardPrefixes = {
   block: Uint8Array
   meta: Uint8Array
   json: Uint8Array
   index: Uint8Array
-  update: Uint8Array
+  legacyUpdate: Uint8Array
   operation: Uint8Array
   rolled: Uint8Array
   member: Uint8Array
@@ -121,7 +150,7 @@ export const createBoardPrefixes = (): ((board: string) => BoardPrefixes) => {
         meta: boardPrefix(Prefix.Meta, board),
         json: boardPrefix(Prefix.Json, board),
         index: boardPrefix(Prefix.TileIndex, board),
-        update: boardPrefix(Prefix.DocUpdate, board),
+        legacyUpdate: boardPrefix(Prefix.LegacyDocUpdate, board),
         operation: boardPrefix(Prefix.Operation, board),
         rolled: boardPrefix(Prefix.RolledBack, board),
         member: boardPrefix(Prefix.RollbackMembers, board),

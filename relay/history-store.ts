@@ -8,28 +8,31 @@
  *   relay/history-blocks.ts     the records as blocks (relay/record-block.ts), their reads and cache
  *   relay/tile-index-store.ts   the per-tile index (relay/tile-index.ts) loaded and flushed
  *   relay/tile-history.ts       a tile's records, walked from the index through the blocks
- *   relay/kept-updates.ts       the commit's document updates until the document store holds them
+ *   relay/doc-updates.ts        the board documents, in y-leveldb's layout, one update a commit
+ *   relay/doc-migration.ts      conversion of the earlier DATA_DIR/doc and its kept updates, at open
  *   relay/history-meta.ts       meta numbers and JSON entries
  *   relay/rollback-marks.ts     which rollbacks mark which placements
  *   relay/operation-journal.ts  admin operations in progress
  *   relay/audit-log.ts          who did what
  *
  * Writes go in one LevelDB batch per commit: the records, meta and the commit's document update
- * together (with a chunk of rollback marks and journal progress, AppendExtra), so they are all
- * there or none is. A resolved append has reached the operating system (LevelDB's log write),
+ * (or the document's state in place of the updates before it) together, with a chunk of
+ * rollback marks and journal progress (AppendExtra), so they are all there or none is. A resolved append has reached the operating system (LevelDB's log write),
  * which survives kill -9 of the relay; `sync: true` also survives power loss.
  *
  * Who placed a tile: the latest seq of every tile is kept in memory and each record carries the
  * previous seq on its tile, so a tile's history is a chain walked from the latest, with no
  * per-tile key in the commit's batch.
  */
+import type * as Y from 'yjs'
 import { type AuditEntry, openAuditLog } from './audit-log.ts'
+import { type DocMigration, migrateDocStore } from './doc-migration.ts'
+import { createDocUpdates } from './doc-updates.ts'
 import { createHistoryBlocks } from './history-blocks.ts'
 import { openHistoryDb } from './history-db.ts'
 import { type BatchOp, createBoardPrefixes } from './history-keys.ts'
 import { createHistoryMeta, pushMetaOps } from './history-meta.ts'
 import { type ConvertEvent, migrateRecordKeys } from './history-migration.ts'
-import { createKeptUpdates } from './kept-updates.ts'
 import { createOperationJournal } from './operation-journal.ts'
 import type { PlacementRecord } from './record-block.ts'
 import { createRollbackMarks, type MarkChange } from './rollback-marks.ts'
@@ -51,23 +54,28 @@ export type HistoryStore = {
   /** Highest seq written for a board (0 if none). */
   lastSeq: (board: string) => Promise<number>
   /**
-   * Appends records (seqs ascending), sets meta values and keeps document update `update.n` if
-   * given, atomically. Rejects if the write failed (nothing was written); the next call reopens
-   * the database first.
+   * Appends records (seqs ascending), sets meta values and stores the board document's
+   * `docWrites` (from `docWrites` below), atomically. Rejects if the write failed (nothing was
+   * written); the next call reopens the database first.
    */
   append: (
     board: string,
     records: readonly PlacementRecord[],
     meta?: Record<string, number>,
-    update?: { n: number; bytes: Uint8Array },
+    docWrites?: readonly BatchOp[],
     extra?: AppendExtra,
   ) => Promise<void>
-  /** Document updates kept by `append` with n > afterN, ascending. */
-  readUpdates: (board: string, afterN: number) => AsyncIterable<{ n: number; bytes: Uint8Array }>
-  /** The highest document update number kept (0 if none). */
-  lastUpdate: (board: string) => Promise<number>
-  /** Drops kept document updates with n <= upTo (the document store holds them) and sets meta. */
-  dropUpdates: (board: string, upTo: number, meta?: Record<string, number>) => Promise<void>
+  /** Loads a board's document (empty if none is stored) for the room that writes it: relay/doc-updates.ts. */
+  loadDoc: (board: string) => Promise<Y.Doc>
+  /** Reads a board's document as stored now (export, tests: not the room that writes it). */
+  readDoc: (board: string) => Promise<Y.Doc>
+  /**
+   * The writes that store a commit's document `update` (or, when due, `doc`'s whole state in
+   * place of the updates stored before) for `append`; write them before asking for the next.
+   */
+  docWrites: (board: string, update: Uint8Array, doc: Y.Doc) => BatchOp[]
+  /** Number of document updates stored for a board (tests and diagnostics). */
+  storedDocUpdates: (board: string) => Promise<number>
   /** A meta value, or `fallback`. */
   getMeta: (board: string, name: string, fallback: number) => Promise<number>
   /** Placements with seq > afterSeq, ascending. */
@@ -120,6 +128,13 @@ export const openHistoryStore = async (
     sync: boolean
     /** Told when an open converts a history of the earlier layout (once; it makes that start slower). */
     onConvert?: (event: ConvertEvent) => void
+    /**
+     * DATA_DIR/doc of the earlier layout: if it is there (or the history keeps document updates
+     * for it), its documents are moved into the history (relay/doc-migration.ts).
+     */
+    legacyDocDir?: string
+    /** Told when an open converted the documents of the earlier layout. */
+    onDocMigration?: (done: DocMigration) => void
   },
 ): Promise<HistoryStore> => {
   const { sync } = opts
@@ -130,7 +145,11 @@ export const openHistoryStore = async (
   await migrateRecordKeys(db, prefixesOf, opts)
   const blocks = createHistoryBlocks(db, prefixesOf)
   const meta = createHistoryMeta(db, prefixesOf, sync)
-  const updates = createKeptUpdates(db, prefixesOf, sync)
+  if (opts.legacyDocDir !== undefined) {
+    const moved = await migrateDocStore(db, prefixesOf, opts.legacyDocDir, sync)
+    if (moved) opts.onDocMigration?.(moved)
+  }
+  const docs = createDocUpdates(db)
   const marks = createRollbackMarks(db, prefixesOf)
   const journal = createOperationJournal(db, prefixesOf, sync)
   const index = createTileIndexStore(db, prefixesOf, {
@@ -144,7 +163,7 @@ export const openHistoryStore = async (
 
   return {
     lastSeq: blocks.lastSeq,
-    append: async (board, records, metaValues = {}, update, extra) => {
+    append: async (board, records, metaValues = {}, docWrites = [], extra) => {
       // After a failed write LevelDB refuses every later write (its error is sticky): reopen
       // first, which recovers once the cause (a full disk, say) is gone.
       await hdb.reopenIfFailed()
@@ -152,7 +171,7 @@ export const openHistoryStore = async (
       const ops: BatchOp[] = []
       blocks.appendOps(board, records, boardIndex.tiles, ops)
       pushMetaOps(ops, prefixesOf(board).meta, metaValues)
-      if (update) ops.push(updates.updateOp(board, update))
+      for (const op of docWrites) ops.push(op)
       if (extra?.marks) for (const op of await marks.markOps(board, extra.marks)) ops.push(op)
       journal.pushOperationOps(ops, board, extra?.operations ?? {})
       try {
@@ -164,9 +183,10 @@ export const openHistoryStore = async (
       index.appended(board, boardIndex, records)
     },
     getMeta: meta.readMeta,
-    readUpdates: updates.readUpdates,
-    lastUpdate: updates.lastUpdate,
-    dropUpdates: updates.dropUpdates,
+    loadDoc: docs.load,
+    readDoc: docs.read,
+    docWrites: docs.writeOps,
+    storedDocUpdates: docs.storedUpdates,
     readAfter: blocks.recordsAfter,
     readBackwards: blocks.readBackwards,
     tileLatestSeq: async (board, x, y) => (await index.indexOf(board)).tiles.get(x, y),

@@ -25,7 +25,6 @@ import { createAnswerBudget } from './answer-budget.ts'
 import { createClientAddress } from './client-address.ts'
 import type { RelayConfig } from './config.ts'
 import { attachConnection, closeWith } from './connection.ts'
-import { type DocStore, openDocStore } from './doc-store.ts'
 import { type HistoryStore, openHistoryStore } from './history-store.ts'
 import { createHostNames } from './host-names.ts'
 import type { HostTokenKeys } from './host-token.ts'
@@ -46,8 +45,8 @@ export type Relay = {
   url: string
   port: number
   rooms: ReadonlyMap<string, Room>
-  /** The document and history stores (diagnostics and tests). */
-  stores: { docs: DocStore; history: HistoryStore }
+  /** The history store, which holds the board documents too (diagnostics and tests). */
+  stores: { history: HistoryStore }
   server: Server
   /** Stops accepting, closes sockets (1001), finishes the commit in flight, closes the stores. */
   close: () => Promise<void>
@@ -81,8 +80,14 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       e.phase === 'start'
         ? historyLog.warn('converting the history to record blocks (once; this start takes longer)')
         : historyLog.warn(`converted ${e.records.toLocaleString('en-US')} records to blocks in ${(e.ms / 1000).toFixed(1)} s`),
+    // The documents of the earlier layout (their own y-leveldb database) move into the history.
+    legacyDocDir: join(config.dataDir, 'doc'),
+    onDocMigration: (m) =>
+      historyLog.warn(
+        `moved ${m.boards} board documents from ${join(config.dataDir, 'doc')} into the history in ${(m.ms / 1000).toFixed(1)} s` +
+          (m.movedTo ? `; the old folder is now ${m.movedTo} (delete it once satisfied)` : ''),
+      ),
   })
-  const persistence = openDocStore(join(config.dataDir, 'doc'), { sync: config.syncWrites })
   // Edges verify the writer's tokens: they are given its secret (docs/ARCHITECTURE.md "Scaling out").
   const secret = config.relaySecret ? Buffer.from(config.relaySecret, 'base64url') : loadOrCreateSecret(config.dataDir)
   const anonymise = createAnonymiser(secret)
@@ -103,7 +108,6 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const nats = config.nats
   const scale = nats
     ? await (await import('./scale-out.ts')).startScaleOut({ ...config, nats }, logOf('nats')).catch(async (err: Error) => {
-        await persistence.close()
         await history.close()
         throw new Error(`NATS ${nats.url}: ${err.message}`)
       })
@@ -116,12 +120,10 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         await openRoom({
           ...scale?.roomOptions(board.id),
           board,
-          persistence,
           history,
           log: logOf('room'),
           tickMs: config.tickMs,
           broadcastMinMs: config.broadcastMinMs,
-          docFlushMs: config.docFlushMs,
           perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
           ipPlacementsPerCooldown: config.ipPlacementsPerCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
@@ -134,7 +136,6 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   } catch (err) {
     await scale?.close()
     for (const room of rooms.values()) await room.close()
-    await persistence.close()
     await history.close()
     throw err
   }
@@ -314,7 +315,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     url,
     port,
     rooms,
-    stores: { docs: persistence, history },
+    stores: { history },
     server,
     close: () => {
       closed ??= (async () => {
@@ -327,7 +328,6 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         await scale?.close()
         for (const room of rooms.values()) await room.close()
         await listening
-        await persistence.close()
         await history.close()
       })()
       return closed

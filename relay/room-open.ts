@@ -1,10 +1,10 @@
 /**
- * Opening a board's document: the committed updates the document store lacks are applied from
- * the history, the configuration given at start is reconciled with the stored one, and history
- * records the document does not hold yet (after meta docSeq) are replayed into it. What that
- * changed is stored before the room serves anyone.
+ * Opening a board's loaded document: the configuration given at start is reconciled with the
+ * stored one, and history records the document does not hold yet (after meta docSeq: data of a
+ * relay from before the document's updates were written with the records) are replayed into it.
+ * What that changed is stored before the room serves anyone.
  */
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import { type BoardConfig, checkBoardChange, sameBoard } from '../shared/board.ts'
 import { type DocConfig, readBoardBitmap, readDocConfig, writeDocConfig, writeTile } from '../shared/doc-schema.ts'
@@ -23,22 +23,8 @@ export type OpenedRoom = {
   bitmap: Uint8Array
   /** The last history seq, all of it now in the document. */
   lastSeq: number
-  /** The number of the last kept document update in the history. */
-  updateSeq: number
   /** Shard compactions since the last epoch (relay/shard-compactor.ts). */
   epochReplacements: number
-}
-
-/**
- * Committed updates the document store does not hold yet (written by a commit, not yet by the
- * background flush when the relay stopped): applied now, so they are captured and stored with
- * the start-up update. Returns [stored up to, last kept update number].
- */
-const applyKeptUpdates = async (doc: Y.Doc, history: HistoryStore, id: string): Promise<[number, number]> => {
-  const storedUpTo = await history.getMeta(id, 'docUpdate', 0)
-  const updateSeq = Math.max(storedUpTo, await history.lastUpdate(id))
-  for await (const u of history.readUpdates(id, storedUpTo)) Y.applyUpdate(doc, u.bytes)
-  return [storedUpTo, updateSeq]
 }
 
 /**
@@ -94,7 +80,8 @@ const replayHistory = async (doc: Y.Doc, history: HistoryStore, id: string, boar
 
 /**
  * Brings a loaded document up to the history and the start configuration, and stores what
- * that changed (`store`: the document store write, retried until durable).
+ * that changed (`store`: the document's update with meta values in one history write, retried
+ * until durable).
  */
 export const openRoomDoc = async (deps: {
   doc: Y.Doc
@@ -102,7 +89,7 @@ export const openRoomDoc = async (deps: {
   board: BoardConfig
   history: HistoryStore
   log: Logger
-  store: (update: Uint8Array) => Promise<void>
+  store: (update: Uint8Array, meta: Record<string, number>) => Promise<void>
   /**
    * An edge relay's room (relay/edge-follower.ts): its document holds only what the writer
    * shipped, so opening writes nothing into it (a write of its own would give its clients
@@ -113,19 +100,16 @@ export const openRoomDoc = async (deps: {
 }): Promise<OpenedRoom> => {
   const { doc, history, log } = deps
   const id = deps.board.id
-  const [storedUpTo, updateSeq] = await applyKeptUpdates(doc, history, id)
   if (deps.follower) {
     const stored = readDocConfig(doc)
     const { version, ...board }: DocConfig = stored ?? { ...deps.board, version: 0 }
     const startup = deps.capture.take()
-    if (startup) await deps.store(startup)
-    if (updateSeq > storedUpTo) await history.dropUpdates(id, updateSeq, { docUpdate: updateSeq })
+    if (startup) await deps.store(startup, {})
     return {
       board,
       configVersion: version,
       bitmap: readBoardBitmap(doc, board.width, board.height),
       lastSeq: await history.lastSeq(id),
-      updateSeq,
       epochReplacements: 0,
     }
   }
@@ -142,8 +126,8 @@ export const openRoomDoc = async (deps: {
   })
   const replayed = await replayHistory(doc, history, id, board, bitmap, docSeq)
   const startup = deps.capture.take()
-  if (startup) await deps.store(startup)
-  if (updateSeq > storedUpTo) await history.dropUpdates(id, updateSeq, { docUpdate: updateSeq })
+  // With the records it replayed: the next start replays none of them again.
+  if (startup) await deps.store(startup, replayed > 0 ? { docSeq: lastSeq } : {})
   if (replayed > 0) log.info(`board ${id}: replayed ${replayed} placements from history after seq ${docSeq}`)
-  return { board, configVersion, bitmap, lastSeq, updateSeq, epochReplacements }
+  return { board, configVersion, bitmap, lastSeq, epochReplacements }
 }

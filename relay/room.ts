@@ -5,21 +5,18 @@
  *   relay/place-intake.ts   validated in memory, its cooldown reserved (relay/cooldowns.ts)
  *   relay/commit-queue.ts   queued; at the next commit numbered (history seqs), written with the
  *                           board's shards in one Yjs transaction (relay/shard-compactor.ts),
- *                           appended with that transaction's update to the history in one
- *                           LevelDB batch (retried until durable: relay/retry-durably.ts), then
- *                           acknowledged
+ *                           appended with that transaction's update (the stored document,
+ *                           relay/doc-updates.ts) to the history in one LevelDB batch (retried
+ *                           until durable: relay/retry-durably.ts), then acknowledged
  *   relay/fan-out.ts        broadcast to every socket, at once or coalesced with the commits
  *                           after it within a latency budget, framed once for all sockets
- *   relay/doc-flush.ts      later, off the commit path: the updates merged into the document
- *                           store (y-leveldb) every DOC_FLUSH_MS, then dropped from the history
  *
  * Nothing is broadcast or acknowledged before it is durable in the history, so a client never
- * holds document content that a crash could take from the relay. On open (relay/room-open.ts)
- * the kept updates the document store lacks are applied from the history and the history
- * records after the document's docSeq are replayed into it. Sockets, Presence and Session
- * frames: relay/room-sockets.ts; sync answers and resumes: relay/room-sync.ts; an edge relay's
- * commits, from the writer's stream: relay/room-follow.ts; every touch of
- * Yjs internals: relay/yjs-internals.ts.
+ * holds document content that a crash could take from the relay. On open the document is loaded
+ * from the history and (relay/room-open.ts) history records after its docSeq, if any, are
+ * replayed into it. Sockets, Presence and Session frames: relay/room-sockets.ts; sync answers
+ * and resumes: relay/room-sync.ts; an edge relay's commits, from the writer's stream:
+ * relay/room-follow.ts; every touch of Yjs internals: relay/yjs-internals.ts.
  */
 import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
@@ -30,8 +27,6 @@ import { createBoardState } from './board-state.ts'
 import { type CommitQueue, createCommitQueue, type ExclusiveWork, type TileWrite } from './commit-queue.ts'
 import type { CompactionLimits } from './compaction.ts'
 import { openCooldowns } from './cooldowns.ts'
-import { createDocFlush } from './doc-flush.ts'
-import type { DocStore } from './doc-store.ts'
 import { createFanOut } from './fan-out.ts'
 import type { HistoryStore } from './history-store.ts'
 import { createPlaceIntake, type ModerationView, type PlaceIntent, type Placer } from './place-intake.ts'
@@ -140,15 +135,12 @@ export type Room = {
 
 export type RoomDeps = {
   board: BoardConfig
-  persistence: DocStore
   history: HistoryStore
   log: Logger
   /** Minimum ms between commits (0 = group commit only). */
   tickMs: number
   /** Minimum ms between two broadcasts (0 = the fan-out's adaptive spacing only: relay/fan-out.ts). */
   broadcastMinMs?: number
-  /** Ms between writes of committed document updates to the document store (default DOC_FLUSH_MS). */
-  docFlushMs?: number
   /** Also apply the cooldown per client address; `pseudonym` names an address on disk (relay/ip-cooldowns.ts). */
   perIpCooldown: false | { pseudonym: (ip: string) => string }
   /**
@@ -169,33 +161,34 @@ export type RoomDeps = {
 
 /** Opens a board: loads its document, replays history not yet in it, restores cooldowns. */
 export const openRoom = async (deps: RoomDeps): Promise<Room> => {
-  const { persistence, history, log, now } = deps
+  const { history, log, now } = deps
   const id = deps.board.id
-  const doc = await persistence.getYDoc(id)
+  const doc = await history.loadDoc(id)
   // Every update the room's own transactions produce (the start's, then each commit's).
   const capture = captureUpdates(doc)
   let closing = false
   const isClosing = () => closing
   const retry = createRetryDurably({ board: id, log, stopped: isClosing })
-  const docFlush = createDocFlush({
-    board: id,
-    doc,
-    persistence,
-    history,
-    log,
-    retry,
-    flushMs: deps.docFlushMs,
-    // Called only once the room runs (queue is declared below).
-    canCompact: () => !queue.committing() && !closing,
-    closing: isClosing,
-  })
+  // The start-up update (configuration, replayed records), stored as a commit's is.
+  const storeStartup = async (update: Uint8Array, meta: Record<string, number>) => {
+    const writes = history.docWrites(id, update, doc)
+    const stored = await retry.run({
+      what: 'history write',
+      attempt: async () => {
+        await history.append(id, [], meta, writes)
+        return true
+      },
+      onFirstFailure: (err) => log.error(`board ${id}: cannot store the opened document; retrying:`, (err as Error).message),
+    })
+    if (!stored) throw new Error('room closed while the history write was failing')
+  }
   const opened = await openRoomDoc({
     doc,
     capture,
     board: deps.board,
     history,
     log,
-    store: docFlush.store,
+    store: storeStartup,
     follower: deps.follower === true,
   })
   const state = createBoardState(opened)
@@ -232,7 +225,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     compactor,
     history,
     retry,
-    docFlush,
     sockets,
     fanOut,
     log,
@@ -241,7 +233,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     closing: isClosing,
     restoreCooldown: cooldowns.restore,
     lastSeq: opened.lastSeq,
-    updateSeq: opened.updateSeq,
     ...(deps.onDurable ? { onDurable: deps.onDurable } : {}),
   })
   const intake = createPlaceIntake({
@@ -311,9 +302,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
       // Viewers see every acknowledged commit before their sockets close.
       fanOut.flush()
       fanOut.close()
-      // The document store receives what the history holds, so that the next start has nothing
-      // to apply (if this fails, the next start applies it from the history).
-      while (docFlush.busy()) await docFlush.flush()
       queue.failPending()
       await cooldowns.close()
       doc.destroy()
