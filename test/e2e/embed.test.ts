@@ -146,11 +146,16 @@ describe('embedded on another site, third-party cookies blocked', () => {
     await waitFor(async () => (await page.evaluate(() => (document.getElementById('el') as unknown as Board).identity)) !== null, {
       what: 'an anonymous identity',
     })
-    // Only the region is shown: an 8 x 8 board, nothing outside it.
-    const size = await page.evaluate(() => {
-      const c = document.getElementById('el')?.shadowRoot?.querySelector('canvas.board') as HTMLCanvasElement
-      return [c.width, c.height]
-    })
+    // Only the region is shown: an 8 x 8 board, nothing outside it. (The identity can come before
+    // the board: the canvas is made once the board's info and snapshot are in.)
+    const size = await waitFor(
+      () =>
+        page.evaluate(() => {
+          const c = document.getElementById('el')?.shadowRoot?.querySelector('canvas.board') as HTMLCanvasElement | null
+          return c ? [c.width, c.height] : null
+        }),
+      { what: 'the embed’s canvas' },
+    )
     expect(size).toEqual([8, 8])
     expect(await colorAt(page, '#el', 9, 10)).toBeUndefined()
 
