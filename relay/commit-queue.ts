@@ -7,6 +7,7 @@
  * broadcast now or within its latency budget) and acknowledges each piece of work. Exclusive sections (rollbacks)
  * run between commits with the queue paused.
  */
+import { performance } from 'node:perf_hooks'
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
 import type * as Y from 'yjs'
@@ -285,10 +286,12 @@ export const createCommitQueue = (deps: {
   const broadcast = (batch: Pending[], records: PlacementRecord[], update: Uint8Array | null) => {
     let config: DocConfig | null = null
     for (const p of batch) if (p.kind === 'config') config = p.config
+    const started = performance.now()
     const corked = [...deps.sockets.all()]
     for (const conn of corked) conn.cork()
+    let sentNow = false
     try {
-      deps.fanOut.committed({
+      sentNow = deps.fanOut.committed({
         firstSeq: records[0]?.seq ?? 0,
         tiles: records.map(tileValueOf),
         config,
@@ -299,6 +302,8 @@ export const createCommitQueue = (deps: {
     } finally {
       for (const conn of corked) conn.uncork()
     }
+    // The broadcast's writes happened at uncork: their cost sets the next broadcast's spacing.
+    if (sentNow) deps.fanOut.sent(performance.now() - started)
   }
 
   /** Calls back each piece of a durable commit. */

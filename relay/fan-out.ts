@@ -58,10 +58,16 @@ export type CommitBroadcast = {
 
 export type FanOut = {
   /**
-   * Takes a durable commit's frames; broadcasts them now if a broadcast is due (into the
-   * sockets' corked outboxes, when the caller corked them), otherwise on a timer.
+   * Takes a durable commit's frames, the sockets being corked by the caller; true if they were
+   * broadcast now (into the outboxes: the caller then reports what writing them cost with
+   * `sent`), false if they wait for a timer.
    */
-  committed: (c: CommitBroadcast) => void
+  committed: (c: CommitBroadcast) => boolean
+  /**
+   * What a broadcast made by `committed` cost, in ms, from before the sockets were corked to
+   * after they were uncorked (the socket writes happen at uncork): sets the next one's spacing.
+   */
+  sent: (costMs: number) => void
   /** Broadcasts every commit still waiting, now (before a sync answer is encoded, on close). */
   flush: () => void
   /** The history seq every socket has been sent (what a cached sync answer holds). */
@@ -144,7 +150,17 @@ export const createFanOut = (deps: {
     return out
   }
 
-  const broadcast = () => {
+  /** Sets when the next broadcast may start, from what the one that just ended cost (ms). */
+  const spaceAfter = (costMs: number) => {
+    dueAt = clock() + Math.max(deps.minSpacingMs ?? 0, broadcastSpacing(costMs, utilisation()))
+  }
+
+  /**
+   * Sends what waits. Uncorked sockets are written here, and the broadcast's cost is measured
+   * here; into corked ones (`corked`: a commit's, with its acknowledgements) the writes happen at
+   * the caller's uncork, and the caller reports their cost (FanOut.sent).
+   */
+  const broadcast = (corked = false) => {
     if (timer) {
       clearTimeout(timer)
       timer = null
@@ -179,22 +195,26 @@ export const createFanOut = (deps: {
     // Cached sync answers follow the board: these commits, as these sockets received them.
     if (deps.answers.size() > 0) deps.answers.commit({ yjs: yjsPayloads, tiles: tilesList })
     sent = last.docSeq
-    const ended = clock()
-    dueAt = ended + Math.max(deps.minSpacingMs ?? 0, broadcastSpacing(ended - started, utilisation()))
+    if (!corked) spaceAfter(clock() - started)
   }
 
   const schedule = () => {
     if (timer) return
-    timer = setTimeout(broadcast, Math.max(0, Math.ceil(dueAt - clock())))
+    timer = setTimeout(() => broadcast(), Math.max(0, Math.ceil(dueAt - clock())))
   }
 
   return {
     committed: (c) => {
       waiting.push(c)
-      if (clock() >= dueAt) broadcast()
-      else schedule()
+      if (clock() >= dueAt) {
+        broadcast(true)
+        return true
+      }
+      schedule()
+      return false
     },
-    flush: broadcast,
+    sent: spaceAfter,
+    flush: () => broadcast(),
     sentSeq: () => sent,
     waiting: () => waiting.length,
     close: () => {

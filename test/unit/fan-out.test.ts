@@ -120,7 +120,8 @@ describe('createFanOut', () => {
   it('coalesces the commits made while a broadcast is not due into their exact concatenation, in order', () => {
     const { fanOut, answers, tiles, yjs, cursor, advance } = setup({ minSpacingMs: 30 })
     answers.put(new Uint8Array([0]), new Uint8Array([9, 9]), 10, 0, 1)
-    fanOut.committed({ firstSeq: 11, tiles: [1], config: null, yjs: yjsFrame(1), docSeq: 11 })
+    expect(fanOut.committed({ firstSeq: 11, tiles: [1], config: null, yjs: yjsFrame(1), docSeq: 11 })).toBe(true)
+    fanOut.sent(0)
     // Due again at 30 ms: these wait.
     advance(5)
     fanOut.committed({ firstSeq: 12, tiles: [2, 3], config: null, yjs: yjsFrame(2), docSeq: 13 })
@@ -147,9 +148,23 @@ describe('createFanOut', () => {
     expect(cachedYjs.slice(1).map(decode)).toEqual([1, 2, 3, 4, 5].map((n) => ({ raw: [0, 2, 1, n] })))
   })
 
+  it('spaces broadcasts by what the last one cost, writes included (reported by the committer, who uncorks)', () => {
+    const { fanOut, tiles, advance } = setup({ elu: 0 })
+    expect(fanOut.committed({ firstSeq: 11, tiles: [1], config: null, yjs: null, docSeq: 11 })).toBe(true)
+    // Its writes took 4 ms at uncork: at half the thread, the next may start 8 ms later.
+    fanOut.sent(4)
+    advance(5)
+    expect(fanOut.committed({ firstSeq: 12, tiles: [2], config: null, yjs: null, docSeq: 12 })).toBe(false)
+    advance(3)
+    expect(fanOut.committed({ firstSeq: 13, tiles: [3], config: null, yjs: null, docSeq: 13 })).toBe(true)
+    expect(tiles.seen.map((s) => s.payloads.map(decode))).toEqual([[{ tiles: [11, [1]] }], [{ tiles: [12, [2, 3]] }]])
+    fanOut.close()
+  })
+
   it('sends what waits by itself once the spacing has passed', async () => {
     const { fanOut, tiles } = setup({ minSpacingMs: 20 })
     fanOut.committed({ firstSeq: 11, tiles: [1], config: null, yjs: null, docSeq: 11 })
+    fanOut.sent(0)
     fanOut.committed({ firstSeq: 12, tiles: [2], config: null, yjs: null, docSeq: 12 })
     expect(fanOut.waiting()).toBe(1)
     await waitFor(() => fanOut.waiting() === 0)
