@@ -10,8 +10,10 @@
  *
  * - A broadcast may start once `spacing` ms have passed since the previous one ended, where
  *   spacing = (the previous broadcast's duration) / share, and share, the part of the thread
- *   broadcasts may take, falls from SHARE_IDLE to SHARE_BUSY as the event loop's utilisation
- *   since that broadcast rises from half to full. Spacing never exceeds MAX_DELAY_MS, and
+ *   broadcasts may take, falls from SHARE_IDLE to SHARE_BUSY as the relay's other work (the
+ *   event loop's utilisation since the last broadcast, less the broadcast's own time) rises
+ *   from half the thread to all of it. The duration includes the socket writes, which for a
+ *   broadcast made with a commit happen at the commit's uncork (reported by the commit queue). Spacing never exceeds MAX_DELAY_MS, and
  *   BROADCAST_MIN_MS can set a floor. With few sockets a broadcast costs microseconds and every
  *   commit is broadcast at once, with its acknowledgements, as before; with 1,000 viewers a
  *   broadcast costs milliseconds and the commits of that time go together.
@@ -86,7 +88,7 @@ const groupOf = (payloads: Uint8Array[]): Group => ({
   framed: payloads.length === 1 ? binaryFrame(payloads[0] as Uint8Array) : Buffer.concat(payloads.map(binaryFrame)),
 })
 
-/** The share of the thread broadcasts may take at event loop utilisation `elu` (0..1). */
+/** The share of the thread broadcasts may take while the relay's other work takes `elu` of it (0..1). */
 export const broadcastShare = (elu: number): number => {
   if (elu <= 0.5) return SHARE_IDLE
   const busy = Math.min(1, (elu - 0.5) / 0.5)
@@ -105,8 +107,11 @@ export const createFanOut = (deps: {
   minSpacingMs?: number
   /** Monotonic ms (performance.now). */
   clock?: () => number
-  /** Event loop utilisation (0..1) since `prev` (performance.eventLoopUtilization). */
-  utilisation?: () => number
+  /**
+   * Event loop utilisation (0..1) since the last call and the wall ms that covers
+   * (performance.eventLoopUtilization).
+   */
+  utilisation?: () => { elu: number; ms: number }
 }): FanOut => {
   const clock = deps.clock ?? (() => performance.now())
   let lastElu = performance.eventLoopUtilization()
@@ -114,9 +119,9 @@ export const createFanOut = (deps: {
     deps.utilisation ??
     (() => {
       const now = performance.eventLoopUtilization()
-      const u = performance.eventLoopUtilization(now, lastElu).utilization
+      const d = performance.eventLoopUtilization(now, lastElu)
       lastElu = now
-      return u
+      return { elu: d.utilization, ms: d.idle + d.active }
     })
   let waiting: CommitBroadcast[] = []
   let sent = deps.docSeq
@@ -152,7 +157,11 @@ export const createFanOut = (deps: {
 
   /** Sets when the next broadcast may start, from what the one that just ended cost (ms). */
   const spaceAfter = (costMs: number) => {
-    dueAt = clock() + Math.max(deps.minSpacingMs ?? 0, broadcastSpacing(costMs, utilisation()))
+    // The relay's other work since the last broadcast: the loop's busy time less this broadcast's
+    // own (counting it would make broadcasts space themselves further the more they cost).
+    const { elu, ms } = utilisation()
+    const other = ms > 0 ? Math.max(0, elu - costMs / ms) : 0
+    dueAt = clock() + Math.max(deps.minSpacingMs ?? 0, broadcastSpacing(costMs, other))
   }
 
   /**

@@ -71,7 +71,7 @@ const setup = (opts: { minSpacingMs?: number; elu?: number } = {}) => {
     answers,
     docSeq: 10,
     clock: () => t,
-    utilisation: () => opts.elu ?? 0,
+    utilisation: () => ({ elu: opts.elu ?? 0, ms: 0 }),
     ...(opts.minSpacingMs === undefined ? {} : { minSpacingMs: opts.minSpacingMs }),
   })
   const tiles = fakeConn(LiveMode.Tiles)
