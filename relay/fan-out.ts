@@ -34,15 +34,18 @@ import type { SyncAnswers } from './sync-answers.ts'
 import { binaryFrame } from './ws-frame.ts'
 
 /**
- * The longest adaptive spacing between broadcasts, ms. Reached only by a relay that is busy and
- * whose broadcasts are costly (1,000 viewers, saturated), where the wait buys throughput; at
- * 1,000 placements/s to 1,000 viewers the spacing is cost-bound (a few ms), inside the p99
- * place-to-visible budget of 50 ms.
+ * The longest adaptive spacing between broadcasts, ms: reached by a busy relay with costly
+ * broadcasts (1,000 viewers, saturated), where the wait buys the commits thread time. Well
+ * inside the p99 place-to-visible budget of 50 ms (measured with 40 ms: p50 +7 ms at 1,000
+ * placements/s to 1,000 viewers, for a third less relay CPU; docs/PERFORMANCE.md).
  */
-export const MAX_DELAY_MS = 40
-/** The share of the thread broadcasts may take while the relay is at most half busy. */
-const SHARE_IDLE = 0.5
-/** The share of the thread broadcasts may take while the relay is fully busy. */
+export const MAX_DELAY_MS = 20
+/**
+ * The share of the thread broadcasts may take while the relay's other work takes at most half of
+ * it: all of it (back to back, as when each commit was broadcast alone: latency first).
+ */
+const SHARE_IDLE = 1
+/** The share of the thread broadcasts may take while the relay's other work takes all of it. */
 const SHARE_BUSY = 0.1
 
 /** What one durable commit broadcasts. */
