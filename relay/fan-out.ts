@@ -9,7 +9,8 @@
  * (relay/commit-queue.ts) and its frames wait here for the next broadcast:
  *
  * - A broadcast may start once `spacing` ms have passed since the previous one ended, where
- *   spacing = (the previous broadcast's duration) / share, and share, the part of the thread
+ *   spacing = (the previous broadcast's duration) x (1 / share - 1), so that from one start to
+ *   the next broadcasts take at most `share` of the thread, and share, the part of the thread
  *   broadcasts may take, falls from SHARE_IDLE to SHARE_BUSY as the relay's other work (the
  *   event loop's utilisation since the last broadcast, less the broadcast's own time) rises
  *   from half the thread to all of it. The duration includes the socket writes, which for a
@@ -98,8 +99,12 @@ export const broadcastShare = (elu: number): number => {
   return SHARE_IDLE - (SHARE_IDLE - SHARE_BUSY) * busy
 }
 
-/** Ms between the end of a broadcast that took `costMs` and the start of the next. */
-export const broadcastSpacing = (costMs: number, elu: number): number => Math.min(MAX_DELAY_MS, costMs / broadcastShare(elu))
+/**
+ * Ms between the end of a broadcast that took `costMs` and the start of the next: broadcasts take
+ * at most the share of the thread from one start to the next (share 1: back to back).
+ */
+export const broadcastSpacing = (costMs: number, elu: number): number =>
+  Math.min(MAX_DELAY_MS, costMs / broadcastShare(elu) - costMs)
 
 export const createFanOut = (deps: {
   sockets: RoomSockets
