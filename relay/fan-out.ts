@@ -103,8 +103,7 @@ export const broadcastShare = (elu: number): number => {
  * Ms between the end of a broadcast that took `costMs` and the start of the next: broadcasts take
  * at most the share of the thread from one start to the next (share 1: back to back).
  */
-export const broadcastSpacing = (costMs: number, elu: number): number =>
-  Math.min(MAX_DELAY_MS, costMs / broadcastShare(elu) - costMs)
+export const broadcastSpacing = (costMs: number, elu: number): number => Math.min(MAX_DELAY_MS, costMs / broadcastShare(elu) - costMs)
 
 export const createFanOut = (deps: {
   sockets: RoomSockets
