@@ -4,26 +4,14 @@
  * cursor (the last seq held). It can move to another relay and resume there with `since`.
  */
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
-import * as Y from 'yjs'
 import type { DocConfig } from '../../shared/doc-schema.ts'
 import { readConfig, readTiles } from '../../shared/frames.ts'
 import { MessageType } from '../../shared/protocol.ts'
 import { decodeTileValue } from '../../shared/tile-codec.ts'
 import { applyUpdateToBitmap, type BoardBitmap, growBitmap } from '../../shared/update-reader.ts'
 import { openRaw, type RawSocket } from './clients.ts'
+import { SyncType, syncStep1 } from './live-tiles-rig.ts'
 import { waitFor } from './wait-for.ts'
-
-/** y-protocols sync message types (after MessageType.Sync). */
-const SyncType = { Step1: 0, Step2: 1 } as const
-
-const syncStep1 = (): Uint8Array => {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, MessageType.Sync)
-  encoding.writeVarUint(enc, SyncType.Step1)
-  encoding.writeVarUint8Array(enc, Y.encodeStateVector(new Y.Doc()))
-  return encoding.toUint8Array(enc)
-}
 
 export type TilesClient = {
   /** The painted board (null before the first answer). */

@@ -7,7 +7,6 @@
  * ends equal to the relay's history and board.
  */
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { Room } from '../../relay/room.ts'
@@ -16,10 +15,9 @@ import { readTiles } from '../../shared/frames.ts'
 import { MessageType } from '../../shared/protocol.ts'
 import { decodeTileValue, encodeTileValue } from '../../shared/tile-codec.ts'
 import { newSession, openRaw, type RawSocket } from '../helpers/clients.ts'
+import { SyncType, syncStep1 } from '../helpers/live-tiles-rig.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-
-const SyncType = { Step1: 0, Step2: 1, Update: 2 } as const
 
 let relay: TestRelay
 let token: string
@@ -52,14 +50,6 @@ const parse = (frame: Uint8Array): Seen => {
 }
 const seen = (sock: RawSocket) => sock.frames.map(parse)
 const tilesOf = (sock: RawSocket) => seen(sock).flatMap((f) => (f.kind === 'tiles' && f.values.length > 0 ? [f] : []))
-
-const syncStep1 = (): Uint8Array => {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, MessageType.Sync)
-  encoding.writeVarUint(enc, SyncType.Step1)
-  encoding.writeVarUint8Array(enc, Y.encodeStateVector(new Y.Doc()))
-  return encoding.toUint8Array(enc)
-}
 
 describe('coalesced broadcasts', () => {
   it('acknowledges each commit when durable and broadcasts the commits of the spacing together, exactly', async () => {
