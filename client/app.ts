@@ -22,7 +22,8 @@ import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/bo
 import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
-import { createPlacer, type Intent, type PlacementState } from './sync/placement.ts'
+import { createInFlight } from './sync/in-flight.ts'
+import { createPlacer } from './sync/placement.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
 import { loadSnapshot } from './sync/snapshot-load.ts'
 import { chooseStart } from './sync/start-plan.ts'
@@ -368,27 +369,19 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     onStorageChange: (listener) => window.addEventListener('storage', (e) => listener(e.key)),
   })
   const queuePrompt = createQueuePrompt(byId('feedback'), { keep: () => queue.keep(), drop: () => queue.drop() })
-  /** The last acknowledged placement seen, and that placement while its broadcast is still to come. */
-  let acknowledged: PlacementState | null = null
-  let landing: Intent | null = null
+  const inFlight = createInFlight(state.colorAt)
   /** The feedback line and the ghost: a placement in flight first, else the queue's news. */
   const renderPlacement = () => {
     const s = placer.state()
-    // A placement is acknowledged once durable; on a busy relay its broadcast may follow (up to
-    // a few tens of ms: relay/fan-out.ts). Until the board next changes, its ghost stays.
-    if (s.kind === 'placed' && s !== acknowledged) {
-      acknowledged = s
-      landing = state.colorAt(s.x, s.y) === s.color ? null : s
-    }
     const { entry, note } = queue.view()
     if (s.kind !== 'pending' && note) {
       const said = queueNoteText(note)
       feedback.say(said.text, said.tone, `queue-${note.kind}`)
     } else feedback.render(s)
     queuePrompt.render(s.kind === 'pending' ? null : note)
-    const inFlight = s.kind === 'pending' ? s : landing
-    const ghost: Ghost | null = inFlight
-      ? { x: inFlight.x, y: inFlight.y, color: inFlight.color, state: 'pending' }
+    const flying = inFlight.of(s)
+    const ghost: Ghost | null = flying
+      ? { ...flying, state: 'pending' }
       : entry
         ? { x: entry.x, y: entry.y, color: entry.color, state: 'queued' }
         : null
@@ -465,10 +458,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
 
   state.onChange((damage, configChanged) => {
     minimap.damaged()
-    if (landing) {
-      landing = null
-      renderPlacement()
-    }
+    if (inFlight.boardChanged()) renderPlacement()
     if (configChanged) {
       view.setBoard(state.config(), state.bitmap())
       description.setBoard(boardId, state.config().width, state.config().height)

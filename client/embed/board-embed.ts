@@ -30,6 +30,7 @@ import { type BoardStore, openBoardStore, type StoredBoard } from '../sync/board
 import { createBoardSync, type SyncBasis } from '../sync/board-sync.ts'
 import { createRelayClock } from '../sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from '../sync/connection.ts'
+import { createInFlight } from '../sync/in-flight.ts'
 import { createPlacer, type PlacementState } from '../sync/placement.ts'
 import { loadSnapshot } from '../sync/snapshot-load.ts'
 import { h } from '../ui/dom.ts'
@@ -257,16 +258,14 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     if (final.kind === 'pending') return refuse({ code: 'busy', message: 'another placement is in flight', x, y, color: c })
     return refuse({ code: EmbedRefusal.Lost, message: 'the connection dropped before the relay answered', x, y, color: c })
   }
-  // An acknowledged placement whose broadcast is still to come (a busy relay sends it up to a few
-  // tens of ms later: relay/fan-out.ts) keeps its ghost until the board next changes.
-  let landing: { x: number; y: number; color: number } | null = null
+  // Pending, or acknowledged and not on the board yet (client/sync/in-flight.ts).
+  const inFlight = createInFlight((x, y) => state?.colorAt(x, y))
   const drawGhost = (s: PlacementState) => {
+    const g = inFlight.of(s)
     if (!view) return
-    const g = s.kind === 'pending' ? s : landing
     view.setGhost(g ? { x: g.x - region.x, y: g.y - region.y, color: g.color, state: 'pending' } : null)
   }
   placer.onChange((s) => {
-    if (s.kind === 'placed') landing = state?.colorAt(s.x, s.y) === s.color ? null : s
     drawGhost(s)
     renderButton()
   })
@@ -387,10 +386,7 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     )
 
     s.onChange((damage, configChanged) => {
-      if (landing) {
-        landing = null
-        drawGhost(placer.state())
-      }
+      if (inFlight.boardChanged()) drawGhost(placer.state())
       if (configChanged) {
         recrop()
         v.setBoard(regionConfig(s.config()), regionBitmap)
