@@ -13,7 +13,7 @@
  *   the next broadcasts take at most `share` of the thread, and share, the part of the thread
  *   broadcasts may take, falls from SHARE_IDLE to SHARE_BUSY as the relay's other work (the
  *   event loop's utilisation since the last broadcast, less the broadcast's own time) rises
- *   from half the thread to all of it. The duration includes the socket writes, which for a
+ *   from a quarter of the thread to half of it (smoothed over broadcasts). The duration includes the socket writes, which for a
  *   broadcast made with a commit happen at the commit's uncork (reported by the commit queue). Spacing never exceeds MAX_DELAY_MS, and
  *   BROADCAST_MIN_MS can set a floor. With few sockets a broadcast costs microseconds and every
  *   commit is broadcast at once, with its acknowledgements, as before; with 1,000 viewers a
@@ -35,12 +35,13 @@ import type { SyncAnswers } from './sync-answers.ts'
 import { binaryFrame } from './ws-frame.ts'
 
 /**
- * The longest adaptive spacing between broadcasts, ms: reached by a busy relay with costly
- * broadcasts (1,000 viewers, saturated), where the wait buys the commits thread time. Well
- * inside the p99 place-to-visible budget of 50 ms (measured with 40 ms: p50 +7 ms at 1,000
- * placements/s to 1,000 viewers, for a third less relay CPU; docs/PERFORMANCE.md).
+ * The longest adaptive spacing between broadcasts, ms: reached only by a relay whose other work
+ * takes at least half the thread (saturated), where broadcasts spaced by ten times their cost
+ * (1,000 viewers: 10-30 ms each here) give the commits the thread. At 1,000 placements/s to
+ * 1,000 viewers the other work is under a quarter of the thread and broadcasts go back to back
+ * (the p99 place-to-visible budget of 50 ms applies there).
  */
-export const MAX_DELAY_MS = 20
+export const MAX_DELAY_MS = 100
 /**
  * The share of the thread broadcasts may take while the relay's other work takes at most half of
  * it: all of it (back to back, as when each commit was broadcast alone: latency first).
@@ -48,6 +49,17 @@ export const MAX_DELAY_MS = 20
 const SHARE_IDLE = 1
 /** The share of the thread broadcasts may take while the relay's other work takes all of it. */
 const SHARE_BUSY = 0.1
+/**
+ * The relay's other work (a share of the thread, 0..1, smoothed) up to which broadcasts go back
+ * to back, and from which they take SHARE_BUSY. Measured with 1,000 viewers: at 1,000
+ * placements/s the other work is 0.06-0.16 of the thread (10th-90th percentile of broadcasts),
+ * 0.32 at the 99th; saturated with broadcasts back to back it is 0.22-0.72, median 0.48, as the
+ * broadcasts take the rest (docs/PERFORMANCE.md "Fan-out").
+ */
+const OTHER_IDLE = 0.25
+const OTHER_BUSY = 0.5
+/** Weight of the newest measure in the smoothed other work: one busy interval is not a trend. */
+const SMOOTHING = 0.3
 
 /** What one durable commit broadcasts. */
 export type CommitBroadcast = {
@@ -94,8 +106,8 @@ const groupOf = (payloads: Uint8Array[]): Group => ({
 
 /** The share of the thread broadcasts may take while the relay's other work takes `elu` of it (0..1). */
 export const broadcastShare = (elu: number): number => {
-  if (elu <= 0.5) return SHARE_IDLE
-  const busy = Math.min(1, (elu - 0.5) / 0.5)
+  if (elu <= OTHER_IDLE) return SHARE_IDLE
+  const busy = Math.min(1, (elu - OTHER_IDLE) / (OTHER_BUSY - OTHER_IDLE))
   return SHARE_IDLE - (SHARE_IDLE - SHARE_BUSY) * busy
 }
 
@@ -135,6 +147,8 @@ export const createFanOut = (deps: {
   /** When the next broadcast may start (clock ms). */
   let dueAt = 0
   let timer: NodeJS.Timeout | null = null
+  /** The relay's other work, a share of the thread (0..1), smoothed over broadcasts (null: none yet). */
+  let otherWork: number | null = null
 
   /** The live=tiles frames for `commits`: Config and Tiles in order, consecutive Tiles joined. */
   const tilesPayloads = (commits: readonly CommitBroadcast[]): Uint8Array[] => {
@@ -168,7 +182,8 @@ export const createFanOut = (deps: {
     // own (counting it would make broadcasts space themselves further the more they cost).
     const { elu, ms } = utilisation()
     const other = ms > 0 ? Math.max(0, elu - costMs / ms) : 0
-    dueAt = clock() + Math.max(deps.minSpacingMs ?? 0, broadcastSpacing(costMs, other))
+    otherWork = otherWork === null ? other : otherWork + SMOOTHING * (other - otherWork)
+    dueAt = clock() + Math.max(deps.minSpacingMs ?? 0, broadcastSpacing(costMs, otherWork))
   }
 
   /**

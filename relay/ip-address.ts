@@ -104,6 +104,22 @@ export const normaliseAddress = (text: string): string | null => {
  * cut to 64 characters so a key is always small.
  */
 export const limitKey = (address: string): string => {
+  // Asked for on every placement (twice), by a few addresses at a time: parsing was 5% of a
+  // saturated relay's thread (docs/PERFORMANCE.md). Bounded: cleared whole when full.
+  const known = limitKeys.get(address)
+  if (known !== undefined) return known
+  const key = limitKeyOf(address)
+  if (address.length > MAX_TEXT) return key
+  if (limitKeys.size >= LIMIT_KEY_CACHE) limitKeys.clear()
+  limitKeys.set(address, key)
+  return key
+}
+
+/** Addresses (of at most MAX_TEXT characters) whose limit keys are remembered: under 1 MB. */
+const LIMIT_KEY_CACHE = 4_096
+const limitKeys = new Map<string, string>()
+
+const limitKeyOf = (address: string): string => {
   const ip = parseRaw(address)
   if (!ip) return address.slice(0, MAX_TEXT)
   const u = unmap(ip)

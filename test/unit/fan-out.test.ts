@@ -91,14 +91,15 @@ const setup = (opts: { minSpacingMs?: number; elu?: number } = {}) => {
 }
 
 describe('broadcastSpacing', () => {
-  it('lets broadcasts take the thread while the relay is at most half busy otherwise, a tenth when saturated, never waiting past MAX_DELAY_MS', () => {
+  it('lets broadcasts take the thread while the relay is at most a quarter busy otherwise, a tenth from half busy on, never waiting past MAX_DELAY_MS', () => {
     // Back to back while the relay's other work leaves room, as when every commit was broadcast alone.
     expect(broadcastSpacing(2, 0)).toBe(0)
-    expect(broadcastSpacing(2, 0.5)).toBe(0)
+    expect(broadcastSpacing(2, 0.25)).toBe(0)
     // Saturated: a tenth of the thread from one start to the next.
     expect(broadcastSpacing(1, 1)).toBeCloseTo(9)
-    expect(broadcastSpacing(1, 0.75)).toBeGreaterThan(0)
-    expect(broadcastSpacing(1, 0.75)).toBeLessThan(9)
+    expect(broadcastSpacing(1, 0.5)).toBeCloseTo(9)
+    expect(broadcastSpacing(1, 0.375)).toBeGreaterThan(0)
+    expect(broadcastSpacing(1, 0.375)).toBeLessThan(9)
     expect(broadcastSpacing(100, 1)).toBe(MAX_DELAY_MS)
     expect(broadcastSpacing(0, 1)).toBe(0)
   })
@@ -158,9 +159,39 @@ describe('createFanOut', () => {
     fanOut.sent(0.5)
     advance(4)
     expect(fanOut.committed({ firstSeq: 12, tiles: [2], config: null, yjs: null, docSeq: 12 })).toBe(false)
-    advance(0.5)
+    advance(0.6)
     expect(fanOut.committed({ firstSeq: 13, tiles: [3], config: null, yjs: null, docSeq: 13 })).toBe(true)
     expect(tiles.seen.map((s) => s.payloads.map(decode))).toEqual([[{ tiles: [11, [1]] }], [{ tiles: [12, [2, 3]] }]])
+    fanOut.close()
+  })
+
+  it('follows a trend of the other work of the relay, not one busy interval', () => {
+    let elu = 0
+    const sockets = createRoomSockets({ nextPlaceAt: () => 0, banReasonOf: () => null })
+    let t = 0
+    const fanOut = createFanOut({
+      sockets,
+      answers: createSyncAnswers(),
+      docSeq: 10,
+      clock: () => t,
+      utilisation: () => ({ elu, ms: 1000 }),
+    })
+    const commit = (seq: number) => fanOut.committed({ firstSeq: seq, tiles: [1], config: null, yjs: null, docSeq: seq })
+    // Idle: back to back.
+    expect(commit(11)).toBe(true)
+    fanOut.sent(1)
+    expect(commit(12)).toBe(true)
+    // One interval with all of the thread busy: smoothed to 0.3 of it, barely spaced (0.2 ms).
+    elu = 1
+    fanOut.sent(1)
+    t += 0.5
+    expect(commit(13)).toBe(true)
+    // Busy on and on: a tenth of the thread (9 ms after a broadcast of 1 ms).
+    for (let i = 0; i < 10; i++) fanOut.sent(1)
+    t += 8
+    expect(commit(14)).toBe(false)
+    t += 1.5
+    expect(commit(15)).toBe(true)
     fanOut.close()
   })
 
