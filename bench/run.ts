@@ -5,7 +5,7 @@
  *   npm run bench -- --quick      one run of each at small sizes: a smoke test (under 2 minutes)
  *   npm run bench -- --replay     the long figures: 16.5 M placement replay, 4096x4096 board
  *       --placements=N            scale the replay to N placements (the table says what ran)
- *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, yardstick, sockets, catchup, flood, rollback, replay, png, client, edges)
+ *   --only=ingest,fanout,...      run a subset (ingest, fanout, latency, yardstick, sockets, catchup, flood, rollback, replay, png, client, edges, edge-capacity)
  *                                 (yardstick's ratios to Tessera need fanout and latency in the same run: '-' otherwise)
  *   --reps=N                      repetitions of each repeated figure (default 3)
  *   --profile                     every relay process writes a CPU profile to bench/results/profiles/
@@ -19,6 +19,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { runCatchUp } from './catch-up.ts'
 import { runClientStart } from './client-start.ts'
+import { runEdgeCapacity } from './edge-capacity.ts'
 import { runEdges } from './edges.ts'
 import { runFanout } from './fanout.ts'
 import { runFlood } from './flood.ts'
@@ -149,6 +150,8 @@ const figures: { name: string; run: (o: FigureOptions) => Promise<Row[]>; repeat
       { name: 'replay', run: (o) => runReplay({ ...o, replay: false }), repeat: false },
       // Scaling out (issue 16): a writer, two edges and nats-server, against one relay.
       { name: 'edges', run: runEdges, repeat: true },
+      // One run: up to 54,000 viewer sockets across three edges, added in steps (several minutes).
+      { name: 'edge-capacity', run: runEdgeCapacity, repeat: false },
     ]
 
 const machine = {

@@ -52,6 +52,8 @@ export const clientFrame = (payload: Uint8Array): Buffer => Buffer.concat([frame
 export const connectRaw = (opts: {
   port: number
   host?: string
+  /** The source address (a loopback 127.0.0.x: each has its own range of ephemeral ports). */
+  localAddress?: string
   path: string
   onMessage: OnMessage
   onClose?: () => void
@@ -64,7 +66,7 @@ export const connectRaw = (opts: {
 }): Promise<RawWs> =>
   new Promise((resolve, reject) => {
     const host = opts.host ?? '127.0.0.1'
-    const socket = connect(opts.port, host)
+    const socket = connect({ port: opts.port, host, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) })
     socket.setNoDelay(true)
     let upgraded = false
     let closed = false

@@ -69,7 +69,7 @@ const tilesOfFrame = (frame: Buffer): Iterable<number> => {
 }
 
 /** `countOnly`: count broadcasts without keeping their bytes (raw-ws; no latency decoding then). */
-const open = async (args: { port: number; n: number; board?: string; live: Mode; countOnly?: boolean }) => {
+const open = async (args: { port: number; n: number; board?: string; live: Mode; countOnly?: boolean; localAddress?: string }) => {
   mode = args.live
   const fresh = await connectMany(args.n, 64, () => {
     const v: Viewer = { frames: 0, placements: 0, payloadBytes: 0, wireBytes: 0, arrivals: [], first: 0, last: 0 } as unknown as Viewer
@@ -77,6 +77,7 @@ const open = async (args: { port: number; n: number; board?: string; live: Mode;
     viewers.push(v)
     return connectRaw({
       port: args.port,
+      ...(args.localAddress ? { localAddress: args.localAddress } : {}),
       path: args.live === 'yardstick' ? '/' : `/ws/${args.board ?? 'main'}?${LIVE_PARAM}=${args.live}`,
       countOnly: args.countOnly ?? false,
       onMessage: (payload, frameBytes, payloadBytes) => {
