@@ -8,17 +8,18 @@
  *           (503 unavailable) while it cannot publish: a commit the edges cannot see would be
  *           acknowledged to nobody who can see it, and an unbounded backlog would grow meanwhile.
  *   edge    follows each board's stream into its own rooms (relay/edge-follower.ts), forwards
- *           placements to the writer (relay/place-forwarder.ts), refuses admin calls (503: they
- *           go to the writer).
+ *           placements to the writer (relay/place-forwarder.ts) and admin calls too
+ *           (relay/admin-forwarder.ts).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from '../node-kit/log.ts'
 import { PlaceError, type PlaceResult } from '../shared/protocol.ts'
+import { ADMIN_API_PATH, createAdminForwarder } from './admin-forwarder.ts'
+import { answerAdminCalls } from './admin-responder.ts'
 import { type CommitPublisher, createCommitPublisher } from './commit-publisher.ts'
 import type { RelayConfig } from './config.ts'
 import { type EdgeFollower, followStream } from './edge-follower.ts'
 import type { HistoryStore } from './history-store.ts'
-import { send } from './http-util.ts'
 import { openNatsLink } from './nats-link.ts'
 import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
@@ -40,9 +41,10 @@ export type ScaleOut = {
    */
   start: (rooms: Map<string, Room>, history: HistoryStore) => Promise<void>
   /**
-   * Puts this role's HTTP answers ahead of the API's request handler (an edge refuses admin
-   * calls). Done on the server rather than by wrapping the handler where relay.ts builds it,
-   * so that the entry's wiring stays as it is.
+   * Admin calls across relays, once the server exists: an edge's /api/admin/… requests go to the
+   * writer (put ahead of the API's request handler: done on the server rather than by wrapping
+   * the handler where relay.ts builds it, so that the entry's wiring stays as it is); a writer
+   * answers them with its own server.
    */
   guardHttp: (server: Server) => void
   /** Stops publishing or following and closes the NATS connection (before the rooms close). */
@@ -61,7 +63,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
   const link = await openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), log })
   const publishers = new Map<string, CommitPublisher>()
   const followers: EdgeFollower[] = []
-  let unsubscribe = () => {}
+  const unsubscribes: (() => void)[] = []
 
   const placeThrough = (room: Room, submit: Room['submit']): Room => ({
     ...room,
@@ -87,7 +89,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
             placeThrough(room, (intent, who, done) => (publisher.stalled() ? done(publishingStalled()) : room.submit(intent, who, done))),
           )
         }
-        unsubscribe = answerPlacements(link, rooms)
+        unsubscribes.push(answerPlacements(link, rooms))
         return
       }
       for (const [board, room] of rooms) {
@@ -106,19 +108,27 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       if (late) log.warn(`not caught up with the streams after ${EDGE_CATCH_UP_MS} ms; serving while catching up`)
     },
     guardHttp: (server) => {
-      if (role === 'writer') return
+      if (role === 'writer') {
+        unsubscribes.push(answerAdminCalls({ link, server, log }))
+        return
+      }
       const api = server.listeners('request') as Handler[]
+      const forward = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes })
       server.removeAllListeners('request')
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        if (/^\/api\/admin(\/|$)/.test(req.url ?? '')) {
-          send(res, 503, { ok: false, error: 'unavailable', message: 'this relay is an edge: send admin calls to the writer relay' })
+        if (!ADMIN_API_PATH.test(req.url ?? '')) {
+          for (const h of api) h(req, res)
           return
         }
-        for (const h of api) h(req, res)
+        forward(req, res).catch((err: Error) => {
+          log.error('forwarding an admin call failed:', err.message)
+          if (!res.headersSent) res.writeHead(500)
+          res.end()
+        })
       })
     },
     close: async () => {
-      unsubscribe()
+      for (const u of unsubscribes) u()
       for (const p of publishers.values()) p.close()
       for (const f of followers) await f.close()
       await link.close()
