@@ -23,6 +23,7 @@ import type { HistoryStore } from './history-store.ts'
 import { openNatsLink } from './nats-link.ts'
 import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
+import { createPresenceExchange } from './presence-exchange.ts'
 import type { Room, RoomDeps } from './room.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
@@ -33,7 +34,7 @@ const EDGE_CATCH_UP_MS = 60_000
 export type ScaleOut = {
   role: 'writer' | 'edge'
   /** What openRoom takes for a board in this role. */
-  roomOptions: (board: string) => Pick<RoomDeps, 'follower' | 'onDurable'>
+  roomOptions: (board: string) => Pick<RoomDeps, 'follower' | 'onDurable' | 'presence'>
   /**
    * Once the rooms are open: a writer publishes what its streams lack and answers placements;
    * an edge follows the streams (resolving once caught up). Replaces each room in `rooms` by one
@@ -63,6 +64,8 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
   const link = await openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), log })
   const publishers = new Map<string, CommitPublisher>()
   const followers: EdgeFollower[] = []
+  // Both roles: "N online" counts people across all relays.
+  const presence = createPresenceExchange({ link, boards: config.boards.map((b) => b.id), log })
   const unsubscribes: (() => void)[] = []
 
   const placeThrough = (room: Room, submit: Room['submit']): Room => ({
@@ -74,12 +77,13 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
   return {
     role,
     roomOptions: (board) => {
-      if (role === 'edge') return { follower: true }
+      if (role === 'edge') return { follower: true, presence: presence.board(board) }
       const publisher = createCommitPublisher({ board, link, log })
       publishers.set(board, publisher)
-      return { onDurable: publisher.durable }
+      return { onDurable: publisher.durable, presence: presence.board(board) }
     },
     start: async (rooms, history) => {
+      presence.start()
       if (role === 'writer') {
         for (const [board, room] of rooms) {
           const publisher = publishers.get(board) as CommitPublisher
@@ -128,6 +132,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       })
     },
     close: async () => {
+      presence.close()
       for (const u of unsubscribes) u()
       for (const p of publishers.values()) p.close()
       for (const f of followers) await f.close()

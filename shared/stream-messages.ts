@@ -238,3 +238,42 @@ export const decodeAdminReply = (bytes: Uint8Array): AdminReply | null => {
     return null
   }
 }
+
+/** Bytes of one identity's hash in a Presence message (a truncated SHA-256 of the identity). */
+export const PRESENCE_HASH_BYTES = 8
+
+/**
+ * A relay's people on one board (on the board's presence subject): who has a page open on it
+ * at this relay, as identity hashes, so that relays count distinct people across them (one
+ * person with tabs on two relays counts once). `total` >= hashes.length: people beyond what
+ * one message carries are counted, not named.
+ */
+export type PresenceMessage = { relay: string; total: number; hashes: Uint8Array[] }
+
+/** Encodes a Presence message: [version 1, relay id, total, count, count x PRESENCE_HASH_BYTES bytes]. */
+export const encodePresenceMessage = (m: PresenceMessage): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, 1)
+  encoding.writeVarString(enc, m.relay)
+  encoding.writeVarUint(enc, m.total)
+  encoding.writeVarUint(enc, m.hashes.length)
+  for (const h of m.hashes) encoding.writeUint8Array(enc, h)
+  return encoding.toUint8Array(enc)
+}
+
+/** Decodes a Presence message; null if it is not one. */
+export const decodePresenceMessage = (bytes: Uint8Array): PresenceMessage | null => {
+  try {
+    const dec = decoding.createDecoder(bytes)
+    if (decoding.readVarUint(dec) !== 1) return null
+    const relay = decoding.readVarString(dec)
+    const total = decoding.readVarUint(dec)
+    const count = decoding.readVarUint(dec)
+    if (count > total || count * PRESENCE_HASH_BYTES !== bytes.length - dec.pos) return null
+    const hashes: Uint8Array[] = []
+    for (let i = 0; i < count; i++) hashes.push(decoding.readUint8Array(dec, PRESENCE_HASH_BYTES))
+    return { relay, total, hashes }
+  } catch {
+    return null
+  }
+}
