@@ -9,8 +9,26 @@ import { ADMIN_SUBJECT, decodeAdminReply, encodeAdminRequest } from '../shared/s
 import { HttpError, readBody, send } from './http-util.ts'
 import type { NatsLink } from './nats-link.ts'
 
-/** The paths forwarded: the admin API (the /admin page itself is static and served by the edge). */
-export const ADMIN_API_PATH = /^\/api\/admin(\/|\?|$)/
+/**
+ * Whether a request is for the admin API (the /admin page itself is static and served by the
+ * edge), decided as relay/http-api.ts routes it (the URL's path, each segment percent-decoded):
+ * a request the API would route to its admin handler must never reach the edge's own.
+ */
+export const isAdminApiRequest = (rawUrl: string | undefined): boolean => {
+  let pathname: string
+  try {
+    pathname = new URL(rawUrl ?? '/', 'http://relay.invalid').pathname
+  } catch {
+    return false
+  }
+  const [first, second] = pathname.split('/').filter(Boolean)
+  try {
+    return first !== undefined && decodeURIComponent(first) === 'api' && second !== undefined && decodeURIComponent(second) === 'admin'
+  } catch {
+    // Not decodable: the API answers 400 without routing it.
+    return false
+  }
+}
 
 /** Request headers the admin API reads (lower-case); the others stay on the edge. */
 const FORWARDED_HEADERS = ['authorization', 'content-type', 'x-admin-name'] as const
@@ -44,7 +62,9 @@ export const createAdminForwarder =
       const v = req.headers[name]
       if (typeof v === 'string') headers[name] = v
     }
-    const request = encodeAdminRequest({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body })
+    // Origin-form (an absolute-form request line names this edge, not the writer).
+    const url = new URL(req.url ?? '/', 'http://relay.invalid')
+    const request = encodeAdminRequest({ method: req.method ?? 'GET', path: url.pathname + url.search, headers, body })
     let reply: ReturnType<typeof decodeAdminReply>
     try {
       const msg = await deps.link.nc.request(ADMIN_SUBJECT, request, { timeout: REPLY_TIMEOUT_MS })

@@ -10,7 +10,7 @@ import { request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from '../node-kit/log.ts'
 import { ADMIN_SUBJECT, type AdminReply, decodeAdminRequest, encodeAdminReply } from '../shared/stream-messages.ts'
-import { ADMIN_API_PATH } from './admin-forwarder.ts'
+import { isAdminApiRequest } from './admin-forwarder.ts'
 import type { NatsLink } from './nats-link.ts'
 
 /** Response headers that belong to one HTTP connection, not to the answer: the edge sets its own. */
@@ -98,7 +98,7 @@ export const answerAdminCalls = (deps: { link: NatsLink; server: Server; log: Lo
       if (err) return
       const req = decodeAdminRequest(msg.data)
       // Only the admin API: NATS is not a way into the writer's other routes.
-      if (!req || !ADMIN_API_PATH.test(req.path)) {
+      if (!req || !isAdminApiRequest(req.path)) {
         msg.respond(encodeAdminReply(json(400, { ok: false, error: 'bad-request', message: 'not an admin request' })))
         return
       }

@@ -17,7 +17,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from '../node-kit/log.ts'
 import { PlaceError, type PlaceResult } from '../shared/protocol.ts'
-import { ADMIN_API_PATH, createAdminForwarder } from './admin-forwarder.ts'
+import { createAdminForwarder, isAdminApiRequest } from './admin-forwarder.ts'
 import { answerAdminCalls } from './admin-responder.ts'
 import { type CommitPublisher, createCommitPublisher } from './commit-publisher.ts'
 import type { RelayConfig } from './config.ts'
@@ -194,7 +194,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       const forward = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes })
       server.removeAllListeners('request')
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        if (!ADMIN_API_PATH.test(req.url ?? '')) {
+        if (!isAdminApiRequest(req.url)) {
           for (const h of api) h(req, res)
           return
         }

@@ -86,6 +86,15 @@ describe('admin calls through an edge', () => {
       await waitFor(async () => (await colorAt(base, 19, 19)) === 7 && (await colorAt(base, 16, 16)) === 7, { what: `the fill on ${base}` })
     }
 
+    // A path the API decodes to the admin routes is forwarded too: the writer fills, not the edge's own copy.
+    const encoded = await fetch(`${a}/api/%61dmin/boards/main/fill`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ x: 20, y: 20, w: 2, h: 2, color: 9 }),
+    })
+    expect(encoded.status).toBe(200)
+    for (const base of [w, a, b]) await waitFor(async () => (await colorAt(base, 21, 21)) === 9, { what: `the second fill on ${base}` })
+
     // Ban through edge A: the identity can place through neither edge.
     const ban = await adminCall(a, ADMIN, 'POST', '/bans', { user: person.user, reason: 'test' })
     expect(ban.status, JSON.stringify(ban.body)).toBe(200)
