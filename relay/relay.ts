@@ -185,7 +185,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       }),
     ),
   )
-  // An edge answers admin calls itself (503: they go to the writer), ahead of the API.
+  // Admin calls across relays: an edge forwards them to the writer, which answers with this server.
   scale?.guardHttp(server)
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })

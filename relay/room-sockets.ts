@@ -6,6 +6,7 @@
 
 import { encodePresence, encodeSession } from '../shared/frames.ts'
 import type { LiveMode } from '../shared/protocol.ts'
+import type { BoardPresence } from './presence-exchange.ts'
 
 /** What the room needs of a connected socket. */
 export type RoomConn = {
@@ -55,7 +56,10 @@ export type RoomSockets = {
   sessionFrame: (user: string, ip: string) => Uint8Array
   /** Sends every identified socket its Session frame again (after a ban or an unban). */
   refreshSessions: () => void
-  /** People with the board open: distinct identities (`RoomConn.user`) among the sockets. */
+  /**
+   * People with the board open: distinct identities (`RoomConn.user`) among the sockets, and,
+   * scaled out, among those of the other relays (relay/presence-exchange.ts).
+   */
   people: () => number
   /** Sends Presence to opted-in sockets (heartbeat). */
   broadcastPresence: () => void
@@ -68,17 +72,20 @@ export const createRoomSockets = (deps: {
   nextPlaceAt: (user: string) => number
   /** The reason an identity (or its address) is banned, or null. */
   banReasonOf: (user: string, ip: string) => string | null
+  /** Presence across relays (scaled out only): told of this relay's people, counts everyone's. */
+  presence?: BoardPresence
 }): RoomSockets => {
   const conns = new Set<RoomConn>()
   const connsByUser = new Map<string, Set<RoomConn>>()
 
   const sessionFrame = (user: string, ip: string) => encodeSession(user, deps.nextPlaceAt(user), deps.banReasonOf(user, ip))
   // O(sockets) per count: counted at most once a second (coalesced) and once per heartbeat.
-  const people = (): number => {
+  const localPeople = (): number => {
     const users = new Set<string>()
     for (const conn of conns) if (conn.user !== null) users.add(conn.user)
     return users.size
   }
+  const people = deps.presence ? deps.presence.people : localPeople
   const broadcastPresence = () => {
     const frame = encodePresence(people())
     for (const conn of conns) if (conn.tessera) conn.send(frame)
@@ -93,6 +100,7 @@ export const createRoomSockets = (deps: {
     }, PRESENCE_COALESCE_MS)
     presenceTimer.unref()
   }
+  deps.presence?.bind(presenceChanged)
 
   return {
     all: () => conns,
@@ -101,6 +109,7 @@ export const createRoomSockets = (deps: {
       conns.add(conn)
       if (conn.user !== null) {
         const mine = connsByUser.get(conn.user) ?? new Set<RoomConn>()
+        if (mine.size === 0) deps.presence?.joined(conn.user)
         mine.add(conn)
         connsByUser.set(conn.user, mine)
       }
@@ -111,7 +120,10 @@ export const createRoomSockets = (deps: {
       if (conn.user !== null) {
         const mine = connsByUser.get(conn.user)
         mine?.delete(conn)
-        if (mine?.size === 0) connsByUser.delete(conn.user)
+        if (mine?.size === 0) {
+          connsByUser.delete(conn.user)
+          deps.presence?.left(conn.user)
+        }
       }
       presenceChanged()
     },

@@ -31,6 +31,7 @@ import { createFanOut } from './fan-out.ts'
 import type { HistoryStore } from './history-store.ts'
 import { createPlaceIntake, type ModerationView, type PlaceIntent, type Placer } from './place-intake.ts'
 import { createPlacementIds } from './placement-ids.ts'
+import type { BoardPresence } from './presence-exchange.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'
 import { createRetryDurably } from './retry-durably.ts'
 import { createRoomFollow, type RoomFollow } from './room-follow.ts'
@@ -111,7 +112,7 @@ export type Room = {
   sessionFrame: (user: string, ip: string) => Uint8Array
   /** Sends every identified socket its Session frame again (after a ban or an unban). */
   refreshSessions: () => void
-  /** People with the board open: distinct identities (`RoomConn.user`) among the sockets. */
+  /** People with the board open: distinct identities (`RoomConn.user`) among the sockets (scaled out: across relays). */
   online: () => number
   /** Sockets connected now, people or not. */
   sockets: () => number
@@ -157,6 +158,8 @@ export type RoomDeps = {
   follower?: boolean
   /** A writer's commits, each once durable (relay/commit-publisher.ts). */
   onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
+  /** Presence across relays (relay/presence-exchange.ts), scaled out only. */
+  presence?: BoardPresence
 }
 
 /** Opens a board: loads its document, replays history not yet in it, restores cooldowns. */
@@ -214,6 +217,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
   const sockets = createRoomSockets({
     nextPlaceAt: cooldowns.nextPlaceAt,
     banReasonOf: (user, ip) => deps.moderation?.banReasonOf(user, ip) ?? null,
+    ...(deps.presence ? { presence: deps.presence } : {}),
   })
   const answers = createSyncAnswers()
   const fanOut = createFanOut({ sockets, answers, docSeq: opened.lastSeq, minSpacingMs: deps.broadcastMinMs ?? 0 })

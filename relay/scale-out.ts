@@ -8,20 +8,25 @@
  *           (503 unavailable) while it cannot publish: a commit the edges cannot see would be
  *           acknowledged to nobody who can see it, and an unbounded backlog would grow meanwhile.
  *   edge    follows each board's stream into its own rooms (relay/edge-follower.ts), forwards
- *           placements to the writer (relay/place-forwarder.ts), refuses admin calls (503: they
- *           go to the writer).
+ *           placements to the writer (relay/place-forwarder.ts) and admin calls too
+ *           (relay/admin-forwarder.ts).
+ *   both    count people across relays (relay/presence-exchange.ts), and start while NATS is
+ *           unreachable: they serve what they hold, refuse placements (503), and take up their
+ *           role once NATS answers.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from '../node-kit/log.ts'
 import { PlaceError, type PlaceResult } from '../shared/protocol.ts'
+import { createAdminForwarder, isAdminApiRequest } from './admin-forwarder.ts'
+import { answerAdminCalls } from './admin-responder.ts'
 import { type CommitPublisher, createCommitPublisher } from './commit-publisher.ts'
 import type { RelayConfig } from './config.ts'
 import { type EdgeFollower, followStream } from './edge-follower.ts'
 import type { HistoryStore } from './history-store.ts'
-import { send } from './http-util.ts'
 import { openNatsLink } from './nats-link.ts'
 import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
+import { createPresenceExchange } from './presence-exchange.ts'
 import type { Room, RoomDeps } from './room.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
@@ -32,17 +37,19 @@ const EDGE_CATCH_UP_MS = 60_000
 export type ScaleOut = {
   role: 'writer' | 'edge'
   /** What openRoom takes for a board in this role. */
-  roomOptions: (board: string) => Pick<RoomDeps, 'follower' | 'onDurable'>
+  roomOptions: (board: string) => Pick<RoomDeps, 'follower' | 'onDurable' | 'presence'>
   /**
    * Once the rooms are open: a writer publishes what its streams lack and answers placements;
    * an edge follows the streams (resolving once caught up). Replaces each room in `rooms` by one
-   * whose placements go through this role.
+   * whose placements go through this role. With NATS unreachable at start, resolves at once and
+   * does all that once NATS answers; placements are refused (503) until then.
    */
   start: (rooms: Map<string, Room>, history: HistoryStore) => Promise<void>
   /**
-   * Puts this role's HTTP answers ahead of the API's request handler (an edge refuses admin
-   * calls). Done on the server rather than by wrapping the handler where relay.ts builds it,
-   * so that the entry's wiring stays as it is.
+   * Admin calls across relays, once the server exists: an edge's /api/admin/… requests go to the
+   * writer (put ahead of the API's request handler: done on the server rather than by wrapping
+   * the handler where relay.ts builds it, so that the entry's wiring stays as it is); a writer
+   * answers them with its own server.
    */
   guardHttp: (server: Server) => void
   /** Stops publishing or following and closes the NATS connection (before the rooms close). */
@@ -56,12 +63,40 @@ const publishingStalled = (): PlaceResult => ({
   message: 'the relay cannot reach NATS; placements resume once it can',
 })
 
+/** Ms a relay waits at start for NATS before it starts without it (reachable NATS answers within milliseconds). */
+const FIRST_CONNECT_MS = 2_000
+/** Ms between two attempts to begin following a board while NATS fails under it. */
+const FOLLOW_RETRY_MS = 1_000
+
 export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<RelayConfig['nats']> }, log: Logger): Promise<ScaleOut> => {
   const { role, url } = config.nats
-  const link = await openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), log })
+  const link = openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), log })
+  // NATS down at start: the relay starts anyway (docs/ARCHITECTURE.md "Scaling out") and takes
+  // up its role once NATS answers; meanwhile it serves what it holds and refuses placements.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const upAtStart = await Promise.race([
+    link.up,
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, FIRST_CONNECT_MS, false)
+    }),
+  ])
+  clearTimeout(timer)
+  if (!upAtStart) log.warn(`NATS ${url} is not reachable: starting without it; placements are refused (503) until it is`)
   const publishers = new Map<string, CommitPublisher>()
+  /** A writer's boards whose stream holds what their history does (placements are taken then). */
+  const publishing = new Set<string>()
   const followers: EdgeFollower[] = []
-  let unsubscribe = () => {}
+  // Both roles: "N online" counts people across all relays.
+  const presence = createPresenceExchange({ link, boards: config.boards.map((b) => b.id), log })
+  const unsubscribes: (() => void)[] = []
+  let closed = false
+  /** Runs `fn` once the link is up (now, if it is), unless the relay closed first. */
+  const whenUp = (what: string, fn: () => Promise<void> | void): Promise<void> =>
+    link.up
+      .then(async (ok) => {
+        if (ok && !closed) await fn()
+      })
+      .catch((err: Error) => log.error(`${what} failed:`, err.message))
 
   const placeThrough = (room: Room, submit: Room['submit']): Room => ({
     ...room,
@@ -69,32 +104,75 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
     place: (intent, who) => new Promise((resolve) => submit(intent, who, resolve)),
   })
 
+  /** A writer: publishes what the streams lack, then answers the edges' placements. */
+  const startWriter = async (rooms: Map<string, Room>, history: HistoryStore) => {
+    presence.start()
+    for (const [board, room] of rooms) {
+      await (publishers.get(board) as CommitPublisher).start(room, history)
+      publishing.add(board)
+    }
+    unsubscribes.push(answerPlacements(link, rooms))
+  }
+
+  /** An edge: follows each board's stream (retrying while NATS fails under it); resolves once every board follows. */
+  const startEdge = async (rooms: Map<string, Room>, history: HistoryStore, forwarders: Map<string, Room['submit']>) => {
+    presence.start()
+    for (const [board, room] of rooms) {
+      for (;;) {
+        if (closed) return
+        try {
+          const follower = await followStream({ link, room, history, log })
+          followers.push(follower)
+          forwarders.set(board, createPlaceForwarder({ link, board, follower }))
+          break
+        } catch (err) {
+          if (upAtStart) throw err
+          log.warn(`board ${board}: cannot follow its stream yet (${(err as Error).message}); trying again`)
+          await new Promise((resolve) => setTimeout(resolve, FOLLOW_RETRY_MS))
+        }
+      }
+    }
+  }
+
   return {
     role,
     roomOptions: (board) => {
-      if (role === 'edge') return { follower: true }
+      if (role === 'edge') return { follower: true, presence: presence.board(board) }
       const publisher = createCommitPublisher({ board, link, log })
       publishers.set(board, publisher)
-      return { onDurable: publisher.durable }
+      return { onDurable: publisher.durable, presence: presence.board(board) }
     },
     start: async (rooms, history) => {
       if (role === 'writer') {
         for (const [board, room] of rooms) {
           const publisher = publishers.get(board) as CommitPublisher
-          await publisher.start(room, history)
           rooms.set(
             board,
-            placeThrough(room, (intent, who, done) => (publisher.stalled() ? done(publishingStalled()) : room.submit(intent, who, done))),
+            placeThrough(room, (intent, who, done) =>
+              !publishing.has(board) || publisher.stalled() ? done(publishingStalled()) : room.submit(intent, who, done),
+            ),
           )
         }
-        unsubscribe = answerPlacements(link, rooms)
+        if (upAtStart) await startWriter(rooms, history)
+        else void whenUp('publishing the streams', () => startWriter(rooms, history))
         return
       }
+      const forwarders = new Map<string, Room['submit']>()
       for (const [board, room] of rooms) {
-        const follower = await followStream({ link, room, history, log })
-        followers.push(follower)
-        rooms.set(board, placeThrough(room, createPlaceForwarder({ link, board, follower })))
+        rooms.set(
+          board,
+          placeThrough(room, (intent, who, done) => {
+            const forward = forwarders.get(board)
+            if (forward) forward(intent, who, done)
+            else done(publishingStalled())
+          }),
+        )
       }
+      if (!upAtStart) {
+        void whenUp('following the streams', () => startEdge(rooms, history, forwarders))
+        return
+      }
+      await startEdge(rooms, history, forwarders)
       let timer: ReturnType<typeof setTimeout> | undefined
       const late = await Promise.race([
         Promise.all(followers.map((f) => f.ready)).then(() => false),
@@ -106,19 +184,31 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       if (late) log.warn(`not caught up with the streams after ${EDGE_CATCH_UP_MS} ms; serving while catching up`)
     },
     guardHttp: (server) => {
-      if (role === 'writer') return
+      if (role === 'writer') {
+        void whenUp('answering admin calls', () => {
+          unsubscribes.push(answerAdminCalls({ link, server, log }))
+        })
+        return
+      }
       const api = server.listeners('request') as Handler[]
+      const forward = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes })
       server.removeAllListeners('request')
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        if (/^\/api\/admin(\/|$)/.test(req.url ?? '')) {
-          send(res, 503, { ok: false, error: 'unavailable', message: 'this relay is an edge: send admin calls to the writer relay' })
+        if (!isAdminApiRequest(req.url)) {
+          for (const h of api) h(req, res)
           return
         }
-        for (const h of api) h(req, res)
+        forward(req, res).catch((err: Error) => {
+          log.error('forwarding an admin call failed:', err.message)
+          if (!res.headersSent) res.writeHead(500)
+          res.end()
+        })
       })
     },
     close: async () => {
-      unsubscribe()
+      closed = true
+      presence.close()
+      for (const u of unsubscribes) u()
       for (const p of publishers.values()) p.close()
       for (const f of followers) await f.close()
       await link.close()

@@ -17,6 +17,8 @@ export const streamNames = (board: string) =>
     commits: `tessera.${board}.commits`,
     /** The subject the writer answers placement requests on (request/reply, not in a stream). */
     place: `tessera.${board}.place`,
+    /** The subject every relay publishes its Presence message for the board to (plain publish, not in a stream). */
+    presence: `tessera.${board}.presence`,
   }) as const
 
 /** Header of every Commit message: the last history seq the board holds after it (decimal). */
@@ -158,6 +160,119 @@ export const decodePlaceReply = (bytes: Uint8Array): PlaceReply | null => {
     const v = decodeJson(bytes) as Partial<PlaceReply> | null
     if (!v || typeof v !== 'object' || typeof v.seq !== 'number' || typeof v.result?.ok !== 'boolean') return null
     return v as PlaceReply
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The subject the writer answers admin calls on (request/reply, not in a stream): one for all
+ * boards, since some admin routes are not a board's (bans, the audit log).
+ */
+export const ADMIN_SUBJECT = 'tessera.admin'
+
+/** An HTTP admin call an edge forwards to the writer: as the client sent it, minus the headers that do not matter. */
+export type AdminRequest = {
+  method: string
+  /** Path and query, as in the request line (/api/admin/...?...). */
+  path: string
+  /** Lower-case names; only those that the admin API reads (relay/admin-forwarder.ts). */
+  headers: Record<string, string>
+  body: Uint8Array
+}
+
+/** The writer's HTTP answer to an admin call: status, its headers (lower-case, no hop-by-hop ones), body bytes. */
+export type AdminReply = { status: number; headers: Record<string, string>; body: Uint8Array }
+
+/** Encodes an admin request: [version 1, method, path, headers as a JSON object, body (varuint length + bytes)]. */
+export const encodeAdminRequest = (r: AdminRequest): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, 1)
+  encoding.writeVarString(enc, r.method)
+  encoding.writeVarString(enc, r.path)
+  encoding.writeVarString(enc, JSON.stringify(r.headers))
+  encoding.writeVarUint8Array(enc, r.body)
+  return encoding.toUint8Array(enc)
+}
+
+const stringRecord = (v: unknown): Record<string, string> | null =>
+  v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
+    ? (v as Record<string, string>)
+    : null
+
+/** Decodes an admin request; null if it is not one. */
+export const decodeAdminRequest = (bytes: Uint8Array): AdminRequest | null => {
+  try {
+    const dec = decoding.createDecoder(bytes)
+    if (decoding.readVarUint(dec) !== 1) return null
+    const method = decoding.readVarString(dec)
+    const path = decoding.readVarString(dec)
+    const headers = stringRecord(JSON.parse(decoding.readVarString(dec)))
+    const body = decoding.readVarUint8Array(dec)
+    return headers && path.startsWith('/') ? { method, path, headers, body } : null
+  } catch {
+    return null
+  }
+}
+
+/** Encodes the writer's answer: [version 1, status, headers as a JSON object, body (varuint length + bytes)]. */
+export const encodeAdminReply = (r: AdminReply): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, 1)
+  encoding.writeVarUint(enc, r.status)
+  encoding.writeVarString(enc, JSON.stringify(r.headers))
+  encoding.writeVarUint8Array(enc, r.body)
+  return encoding.toUint8Array(enc)
+}
+
+/** Decodes the writer's answer; null if it is not one. */
+export const decodeAdminReply = (bytes: Uint8Array): AdminReply | null => {
+  try {
+    const dec = decoding.createDecoder(bytes)
+    if (decoding.readVarUint(dec) !== 1) return null
+    const status = decoding.readVarUint(dec)
+    const headers = stringRecord(JSON.parse(decoding.readVarString(dec)))
+    const body = decoding.readVarUint8Array(dec)
+    return headers && status >= 100 && status < 600 ? { status, headers, body } : null
+  } catch {
+    return null
+  }
+}
+
+/** Bytes of one identity's hash in a Presence message (a truncated SHA-256 of the identity). */
+export const PRESENCE_HASH_BYTES = 8
+
+/**
+ * A relay's people on one board (on the board's presence subject): who has a page open on it
+ * at this relay, as identity hashes, so that relays count distinct people across them (one
+ * person with tabs on two relays counts once). `total` >= hashes.length: people beyond what
+ * one message carries are counted, not named.
+ */
+export type PresenceMessage = { relay: string; total: number; hashes: Uint8Array[] }
+
+/** Encodes a Presence message: [version 1, relay id, total, count, count x PRESENCE_HASH_BYTES bytes]. */
+export const encodePresenceMessage = (m: PresenceMessage): Uint8Array => {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, 1)
+  encoding.writeVarString(enc, m.relay)
+  encoding.writeVarUint(enc, m.total)
+  encoding.writeVarUint(enc, m.hashes.length)
+  for (const h of m.hashes) encoding.writeUint8Array(enc, h)
+  return encoding.toUint8Array(enc)
+}
+
+/** Decodes a Presence message; null if it is not one. */
+export const decodePresenceMessage = (bytes: Uint8Array): PresenceMessage | null => {
+  try {
+    const dec = decoding.createDecoder(bytes)
+    if (decoding.readVarUint(dec) !== 1) return null
+    const relay = decoding.readVarString(dec)
+    const total = decoding.readVarUint(dec)
+    const count = decoding.readVarUint(dec)
+    if (count > total || count * PRESENCE_HASH_BYTES !== bytes.length - dec.pos) return null
+    const hashes: Uint8Array[] = []
+    for (let i = 0; i < count; i++) hashes.push(decoding.readUint8Array(dec, PRESENCE_HASH_BYTES))
+    return { relay, total, hashes }
   } catch {
     return null
   }

@@ -31,8 +31,10 @@ export const startEdgeRig = async (opts: {
   edges: number
   boards: Record<string, unknown>[]
   env?: Record<string, string>
+  /** Start the relays while nats-server is not running yet (the test starts it: `nats.start()`). */
+  natsStopped?: boolean
 }): Promise<EdgeRig> => {
-  const nats = await startNats()
+  const nats = await startNats({ stopped: opts.natsStopped === true })
   const dirs: { remove: () => void }[] = []
   const relays: RigRelay[] = []
   const relay = async (name: string, env: Record<string, string>): Promise<RigRelay> => {

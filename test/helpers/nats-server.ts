@@ -45,7 +45,8 @@ const accepts = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false))
   })
 
-export const startNats = async (): Promise<TestNats> => {
+/** `stopped`: only reserve the port and the store (a test starts it later with `start`). */
+export const startNats = async (opts: { stopped?: boolean } = {}): Promise<TestNats> => {
   const store = makeTmpDir('tessera-nats-')
   const port = await freePort()
   let child: ChildProcess | null = null
@@ -77,7 +78,7 @@ export const startNats = async (): Promise<TestNats> => {
     c.kill(kill ? 'SIGKILL' : 'SIGTERM')
     await exited
   }
-  await start()
+  if (!opts.stopped) await start()
   return {
     url: `nats://127.0.0.1:${port}`,
     port,

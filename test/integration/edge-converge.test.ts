@@ -4,9 +4,12 @@
  * (Chromium) on one edge, an HTTP bot placing through the other edge and a WebSocket placer on
  * the first: every view converges to the writer's board exactly (same document, same bitmap, same
  * seqs), tile reads on an edge answer as the writer does, and a placement the page makes through
- * its edge is on the page's board when the page says it is placed (as with one relay).
+ * its edge is on the page's board when the page says it is placed (as with one relay). The
+ * moderation page served by an edge logs in and fills through it (its calls reach the writer).
  */
 
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import * as decoding from 'lib0/decoding'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -167,14 +170,54 @@ describe('one writer, two edges', () => {
       expect(await read(b.url)).toEqual(fromWriter)
     }
     await waitFor(async () => sameBytes(await pageBitmap(page), board()), { what: 'the page on edge A to show the writer board' })
-    // Admin calls go to the writer: an edge says so.
+    // Admin calls go to the writer through an edge: a wrong token gets the writer's refusal.
     const refused = await adminCall(a.url, 'any-token-0123456789', 'GET', '/audit')
-    expect(refused.status).toBe(503)
-    expect(refused.body).toMatchObject({ ok: false, error: 'unavailable' })
+    expect(refused.status).toBe(403)
+    expect(refused.body).toMatchObject({ ok: false, error: 'forbidden' })
     await context.close()
     for (const c of [ref, onA, onB]) c.close()
     tiles.close()
     refTiles.close()
     placer.close()
+  })
+
+  it('serve the moderation page, whose admin calls reach the writer', async () => {
+    const [a, b] = rig.edges.map((e) => e.proc) as [NonNullable<EdgeRig['edges'][0]>['proc'], NonNullable<EdgeRig['edges'][0]>['proc']]
+    const token = readFileSync(join(rig.writer.dataDir, 'admin-token'), 'utf8').trim()
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const page = await context.newPage()
+    await page.goto(`${a.url}/admin`)
+    await page.getByLabel('Admin token').fill('not-the-token')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.waitForSelector('#message[data-kind="error"]')
+    expect(await page.textContent('#message')).toContain('not the admin token')
+    await page.getByLabel('Admin token').fill(token)
+    await page.getByLabel('Your name').fill('mod-edge')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.waitForSelector('body[data-state="ready"][data-connection="live"]')
+    // Fill a rectangle dragged on the edge's page: the writer makes it, both edges show it.
+    await page.getByRole('button', { name: 'Select area' }).click()
+    const from = await tileCenter(page, 24, 24)
+    const to = await tileCenter(page, 27, 27)
+    await page.mouse.move(from.x, from.y)
+    await page.mouse.down()
+    await page.mouse.move(to.x, to.y, { steps: 5 })
+    await page.mouse.up()
+    await page.getByLabel('Colour').selectOption('4')
+    await page.getByRole('button', { name: 'Fill' }).click()
+    await waitFor(async () => (await page.textContent('#message'))?.includes('Filled 4×4 at 24,24 with colour 4'), {
+      what: 'the page told of the fill',
+    })
+    for (const base of [rig.writer.proc.url, a.url, b.url]) {
+      await waitFor(
+        async () => ((await (await fetch(`${base}/api/boards/main/tiles/27/27`)).json()) as { color: number; user: string }).color === 4,
+        { what: `the fill on ${base}` },
+      )
+    }
+    // The writer's audit log names the moderator as the page on the edge gave it.
+    await page.waitForSelector('#audit li[data-action="fill"]')
+    const entries = (await adminCall(rig.writer.proc.url, token, 'GET', '/audit')).body.entries as { action: string; actor: string }[]
+    expect(entries.find((e) => e.action === 'fill')?.actor).toBe('admin:mod-edge')
+    await context.close()
   })
 })

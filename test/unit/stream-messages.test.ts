@@ -44,7 +44,12 @@ describe('stream messages', () => {
   })
 
   it('names a stream and subjects per board', () => {
-    expect(streamNames('main-2')).toEqual({ stream: 'TESSERA_main-2', commits: 'tessera.main-2.commits', place: 'tessera.main-2.place' })
+    expect(streamNames('main-2')).toEqual({
+      stream: 'TESSERA_main-2',
+      commits: 'tessera.main-2.commits',
+      place: 'tessera.main-2.place',
+      presence: 'tessera.main-2.presence',
+    })
   })
 })
 

@@ -1,0 +1,59 @@
+/** The admin call and Presence message codecs of issue 16 (shared/stream-messages.ts), and which requests an edge forwards. */
+import { describe, expect, it } from 'vitest'
+import { isAdminApiRequest } from '../../relay/admin-forwarder.ts'
+import {
+  decodeAdminReply,
+  decodeAdminRequest,
+  decodePresenceMessage,
+  encodeAdminReply,
+  encodeAdminRequest,
+  encodePresenceMessage,
+  PRESENCE_HASH_BYTES,
+} from '../../shared/stream-messages.ts'
+
+describe('admin call messages', () => {
+  it('round-trip a request and a reply with their bytes, and refuse others', () => {
+    const req = {
+      method: 'POST',
+      path: '/api/admin/boards/main/fill?x=1',
+      headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: new TextEncoder().encode('{"x":1}'),
+    }
+    expect(decodeAdminRequest(encodeAdminRequest(req))).toEqual(req)
+    const reply = { status: 403, headers: { 'content-type': 'application/json; charset=utf-8' }, body: new Uint8Array([0, 255, 7]) }
+    expect(decodeAdminReply(encodeAdminReply(reply))).toEqual(reply)
+    expect(decodeAdminRequest(new Uint8Array([2]))).toBeNull()
+    expect(decodeAdminRequest(encodeAdminRequest({ ...req, path: 'api/admin' }))).toBeNull()
+    expect(decodeAdminRequest(encodeAdminRequest({ ...req, headers: { a: 1 } as unknown as Record<string, string> }))).toBeNull()
+    expect(decodeAdminReply(encodeAdminReply({ ...reply, status: 42 }))).toBeNull()
+    expect(decodeAdminReply(new Uint8Array([1, 200]))).toBeNull()
+  })
+
+  it('are what an edge forwards: the admin API as the API routes it, and nothing else', () => {
+    for (const url of [
+      '/api/admin',
+      '/api/admin/',
+      '/api/admin?x=1',
+      '/api/admin/bans',
+      '/api/%61dmin/bans',
+      '/api//admin/x',
+      'http://edge/api/admin/audit',
+    ])
+      expect(isAdminApiRequest(url), url).toBe(true)
+    for (const url of ['/admin', '/admin/', '/api/administrator', '/api/boards/main', '/api/%zz/admin', '/', undefined])
+      expect(isAdminApiRequest(url), String(url)).toBe(false)
+  })
+})
+
+describe('Presence messages', () => {
+  it('round-trip, and refuse counts that do not match the bytes', () => {
+    const hashes = [new Uint8Array(PRESENCE_HASH_BYTES).fill(1), new Uint8Array(PRESENCE_HASH_BYTES).fill(200)]
+    const m = { relay: 'abc123', total: 5, hashes }
+    expect(decodePresenceMessage(encodePresenceMessage(m))).toEqual(m)
+    expect(decodePresenceMessage(encodePresenceMessage({ relay: 'x', total: 0, hashes: [] }))).toEqual({ relay: 'x', total: 0, hashes: [] })
+    const bytes = encodePresenceMessage(m)
+    expect(decodePresenceMessage(bytes.subarray(0, bytes.length - 1))).toBeNull()
+    expect(decodePresenceMessage(encodePresenceMessage({ relay: 'x', total: 1, hashes }))).toBeNull()
+    expect(decodePresenceMessage(new Uint8Array([2, 0]))).toBeNull()
+  })
+})
