@@ -19,6 +19,7 @@ import {
   type ShippedRecord,
   streamNames,
 } from '../shared/stream-messages.ts'
+import { PART_HEADROOM_BYTES, splitMessage } from '../shared/stream-parts.ts'
 import type { HistoryStore } from './history-store.ts'
 import type { NatsLink } from './nats-link.ts'
 import type { PlacementRecord } from './record-block.ts'
@@ -28,15 +29,17 @@ import type { Room } from './room.ts'
 const MAX_MESSAGE_RECORDS = 10_000
 /**
  * Commits are merged into one message while their updates and records (at most ~64 bytes each)
- * stay under this many bytes: well under NATS's default 1 MiB payload limit. One commit is never
- * split (its records and update belong together), so a larger commit goes alone.
+ * stay under this many bytes: well under NATS's default 1 MiB payload limit. Commits are not
+ * cut apart (a commit's records and update belong together): a larger one goes alone, in parts.
  */
-const MERGE_BYTES = 256 * 1024
+const MERGE_BYTES = 256 * 1024 // and at most one stream message (pieceBytes)
 const RECORD_BYTES = 64
 /** Ms to wait for JetStream's acknowledgement of a publish before trying it again. */
 const PUBLISH_TIMEOUT_MS = 2_000
 /** Ms between two attempts while publishing fails. */
 const RETRY_MS = 250
+/** NATS's default max_payload in bytes, for a connection whose server info is not known yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
 export type CommitPublisher = {
   /** RoomDeps.onDurable: queues one durable commit for publishing. */
@@ -67,6 +70,8 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
   let closed = false
   /** The history seq of the last commit queued (a configuration change carries it unchanged). */
   let docSeq = 0
+  /** The Tessera-Seq of the last message published whole. */
+  let published = 0
 
   /** The queue's head, merged with the plain commits after it up to MAX_MESSAGE_RECORDS. */
   const takeMessage = (): CommitMessage => {
@@ -79,7 +84,7 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
         const next = queue[n] as CommitMessage
         if (next.kind !== CommitKind.Commit || records + next.records.length > MAX_MESSAGE_RECORDS) break
         bytes += next.update.length + next.records.length * RECORD_BYTES
-        if (bytes > MERGE_BYTES) break
+        if (bytes > Math.min(MERGE_BYTES, pieceBytes())) break
         records += next.records.length
         n += 1
       }
@@ -96,25 +101,51 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     }
   }
 
-  const publishOne = async (message: CommitMessage) => {
-    const bytes = encodeCommitMessage(message)
+  /** Bytes of one stream message's body at most: the server's max_payload less room for headers. */
+  const pieceBytes = () => (link.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - PART_HEADROOM_BYTES
+
+  /** Publishes one stream message, retried until JetStream acknowledges it; resolves its stream sequence (0 if closed first). */
+  const publishBytes = async (bytes: Uint8Array, seqHeader: number): Promise<number> => {
     const h = headers()
-    h.set(SEQ_HEADER, String(message.docSeq))
+    h.set(SEQ_HEADER, String(seqHeader))
     // The same id on every attempt: an attempt whose acknowledgement was lost is not stored twice.
     const msgID = `${board}:${tag}:${++sent}`
     for (;;) {
       try {
-        await link.js.publish(commits, bytes, { msgID, headers: h, timeout: PUBLISH_TIMEOUT_MS })
+        const ack = await link.js.publish(commits, bytes, { msgID, headers: h, timeout: PUBLISH_TIMEOUT_MS })
         if (failing) log.info(`board ${board}: publishing to ${stream} works again`)
         failing = false
-        return
+        return ack.seq
       } catch (err) {
-        if (closed) return
+        if (closed) return 0
         if (!failing) log.error(`board ${board}: publishing to ${stream} failed; retrying:`, (err as Error).message)
         failing = true
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
       }
     }
+  }
+
+  /**
+   * Publishes a message, in parts (shared/stream-parts.ts) if it exceeds the server's payload
+   * limit; resolves the stream sequence of its first stream message. A part's Tessera-Seq header
+   * is what the stream held whole before the set, except on the last part: a writer that starts
+   * after stopping in the middle of a set republishes from there.
+   */
+  const publishOne = async (message: CommitMessage): Promise<number> => {
+    const bytes = encodeCommitMessage(message)
+    const parts = splitMessage(bytes, pieceBytes(), `${tag}:${sent + 1}`)
+    if (!parts) {
+      const seq = await publishBytes(bytes, message.docSeq)
+      published = message.docSeq
+      return seq
+    }
+    let first = 0
+    for (let i = 0; i < parts.length && !closed; i++) {
+      const seq = await publishBytes(parts[i] as Uint8Array, i === parts.length - 1 ? message.docSeq : published)
+      if (i === 0) first = seq
+    }
+    published = message.docSeq
+    return first
   }
 
   const pump = async () => {
@@ -140,6 +171,7 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     start: async (room, history) => {
       const last = await link.jsm.streams.getMessage(stream, { last_by_subj: commits }).catch(() => null)
       const streamHas = last ? Number(last.header.get(SEQ_HEADER)) || 0 : 0
+      published = streamHas
       const state = await room.durableState()
       docSeq = Math.max(docSeq, state.docSeq)
       if (streamHas > state.docSeq)

@@ -3,12 +3,14 @@
  * JetStream stream with an ordered consumer from the message after the last one this edge
  * applied (history meta `streamSeq`, written with each application), and hands the Commit
  * messages to the room (Room.follow) in stream order: what arrives while one application is
- * being written goes in the next, together. The NATS client recreates the consumer at the next
+ * being written goes in the next, together; a message in parts (shared/stream-parts.ts) is
+ * handed over once its last part arrived. The NATS client recreates the consumer at the next
  * message after a disconnect or a NATS restart.
  */
 import { DeliverPolicy } from '@nats-io/jetstream'
 import type { Logger } from '../node-kit/log.ts'
 import { type CommitMessage, decodeCommitMessage, streamNames } from '../shared/stream-messages.ts'
+import { createPartAssembler, decodePart, isPart } from '../shared/stream-parts.ts'
 import type { HistoryStore } from './history-store.ts'
 import type { NatsLink } from './nats-link.ts'
 import type { Room } from './room.ts'
@@ -62,11 +64,22 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
   let inbox: { message: CommitMessage; seq: number }[] = []
   let wake = null as (() => void) | null
   let reading = true
+  // Parts of a message too large for one stream message wait here until their set is complete.
+  const parts = createPartAssembler()
   const read = (async () => {
     try {
       for await (const m of messages) {
         try {
-          inbox.push({ message: decodeCommitMessage(m.data), seq: m.seq })
+          if (isPart(m.data)) {
+            const { whole, dropped } = parts.add(decodePart(m.data))
+            if (dropped > 0) log.warn(`board ${room.id}: dropped ${dropped} parts of an incomplete message before stream message ${m.seq}`)
+            // Applied with the stream sequence of its last part: a restart before it reads the set again.
+            if (whole) inbox.push({ message: decodeCommitMessage(whole), seq: m.seq })
+          } else {
+            const dropped = parts.interrupt()
+            if (dropped > 0) log.warn(`board ${room.id}: dropped ${dropped} parts of an incomplete message before stream message ${m.seq}`)
+            inbox.push({ message: decodeCommitMessage(m.data), seq: m.seq })
+          }
         } catch (err) {
           // Not a message of ours (a bug, or another publisher on the subject): skipped, said loudly.
           log.error(`board ${room.id}: stream message ${m.seq} is not a commit message (skipped):`, (err as Error).message)
