@@ -12,11 +12,14 @@ import { headers } from '@nats-io/transport-node'
 import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import {
+  CLOCK_HEADER,
   CommitKind,
   type CommitMessage,
   encodeCommitMessage,
   SEQ_HEADER,
   type ShippedRecord,
+  type StateReply,
+  type StateRequest,
   streamNames,
 } from '../shared/stream-messages.ts'
 import { PART_HEADROOM_BYTES, splitMessage } from '../shared/stream-parts.ts'
@@ -49,10 +52,38 @@ export type CommitPublisher = {
    * ahead of the commits queued meanwhile; then publishes as commits come.
    */
   start: (room: Room, history: HistoryStore) => Promise<void>
+  /**
+   * Queues a State message (the whole document now, and the history records after
+   * `request.after` unless there are more than MAX_BOOTSTRAP_RECORDS and the request is not
+   * `full`) at this moment's place in the commit order: every commit queued before is in it, every
+   * later one follows it. Resolves once it is in the stream (shared/stream-messages.ts StateReply).
+   */
+  publishState: (room: Room, history: HistoryStore, request: StateRequest) => Promise<StateReply>
   /** Whether publishing is failing now (NATS down): the writer then refuses placements (503). */
   stalled: () => boolean
   /** Stops publishing; what is left unpublished is in the history, published at the next start. */
   close: () => void
+}
+
+/** Records a State message for an edge that is starting carries at most (beyond: none, and the edge's history starts after it). */
+const MAX_BOOTSTRAP_RECORDS = 100_000
+
+/** A message waiting to be published, with the writer document's clock once it is applied (CLOCK_HEADER). */
+type Outgoing = CommitMessage & { clock: number }
+
+/** The clocks a commit's update adds to the document: the sum, over its clients, of the clocks it spans. */
+const clockOfUpdate = (update: Uint8Array): number => {
+  const { from, to } = Y.parseUpdateMeta(update)
+  let n = 0
+  for (const [client, end] of to) n += end - (from.get(client) ?? 0)
+  return n
+}
+
+/** The clock of a document given as a state update (the sum of its state vector). */
+const clockOfState = (update: Uint8Array): number => {
+  let n = 0
+  for (const c of Y.decodeStateVector(Y.encodeStateVectorFromUpdate(update)).values()) n += c
+  return n
 }
 
 /** A random tag of this start: Nats-Msg-Id is board:tag:n, so that only a retry of the same message is dropped as a duplicate. */
@@ -63,25 +94,31 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
   const { stream, commits } = streamNames(board)
   const tag = bootTag()
   let sent = 0
-  let queue: CommitMessage[] = []
+  let queue: Outgoing[] = []
+  /** State messages queued whose records are still being read (the pump stops before one). */
+  const unready = new Set<Outgoing>()
+  /** Told the stream sequence of a State message's first stream message once it is published. */
+  const onPublished = new Map<Outgoing, (streamSeq: number) => void>()
   let started = false
   let pumping = false
   let failing = false
   let closed = false
   /** The history seq of the last commit queued (a configuration change carries it unchanged). */
   let docSeq = 0
-  /** The Tessera-Seq of the last message published whole. */
-  let published = 0
+  /** The writer document's clock after the last commit queued (CLOCK_HEADER), once started. */
+  let clock = 0
+  /** The Tessera-Seq and Tessera-Clock of the last message published whole. */
+  let published = { seq: 0, clock: 0 }
 
   /** The queue's head, merged with the plain commits after it up to MAX_MESSAGE_RECORDS. */
-  const takeMessage = (): CommitMessage => {
-    const head = queue[0] as CommitMessage
+  const takeMessage = (): Outgoing => {
+    const head = queue[0] as Outgoing
     let n = 1
     if (head.kind === CommitKind.Commit) {
       let records = head.records.length
       let bytes = head.update.length + records * RECORD_BYTES
       while (n < queue.length) {
-        const next = queue[n] as CommitMessage
+        const next = queue[n] as Outgoing
         if (next.kind !== CommitKind.Commit || records + next.records.length > MAX_MESSAGE_RECORDS) break
         bytes += next.update.length + next.records.length * RECORD_BYTES
         if (bytes > Math.min(MERGE_BYTES, pieceBytes())) break
@@ -93,9 +130,11 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     queue = queue.slice(n)
     if (taken.length === 1) return head
     const updates = taken.map((m) => m.update).filter((u) => u.length > 0)
+    const tail = taken[taken.length - 1] as Outgoing
     return {
       kind: CommitKind.Commit,
-      docSeq: (taken[taken.length - 1] as CommitMessage).docSeq,
+      docSeq: tail.docSeq,
+      clock: tail.clock,
       records: taken.flatMap((m) => m.records),
       update: updates.length === 0 ? new Uint8Array(0) : updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
     }
@@ -105,9 +144,10 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
   const pieceBytes = () => (link.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - PART_HEADROOM_BYTES
 
   /** Publishes one stream message, retried until JetStream acknowledges it; resolves its stream sequence (0 if closed first). */
-  const publishBytes = async (bytes: Uint8Array, seqHeader: number): Promise<number> => {
+  const publishBytes = async (bytes: Uint8Array, holds: { seq: number; clock: number }): Promise<number> => {
     const h = headers()
-    h.set(SEQ_HEADER, String(seqHeader))
+    h.set(SEQ_HEADER, String(holds.seq))
+    h.set(CLOCK_HEADER, String(holds.clock))
     // The same id on every attempt: an attempt whose acknowledgement was lost is not stored twice.
     const msgID = `${board}:${tag}:${++sent}`
     for (;;) {
@@ -131,20 +171,21 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
    * is what the stream held whole before the set, except on the last part: a writer that starts
    * after stopping in the middle of a set republishes from there.
    */
-  const publishOne = async (message: CommitMessage): Promise<number> => {
+  const publishOne = async (message: Outgoing): Promise<number> => {
     const bytes = encodeCommitMessage(message)
+    const holds = { seq: message.docSeq, clock: message.clock }
     const parts = splitMessage(bytes, pieceBytes(), `${tag}:${sent + 1}`)
     if (!parts) {
-      const seq = await publishBytes(bytes, message.docSeq)
-      published = message.docSeq
+      const seq = await publishBytes(bytes, holds)
+      published = holds
       return seq
     }
     let first = 0
     for (let i = 0; i < parts.length && !closed; i++) {
-      const seq = await publishBytes(parts[i] as Uint8Array, i === parts.length - 1 ? message.docSeq : published)
+      const seq = await publishBytes(parts[i] as Uint8Array, i === parts.length - 1 ? holds : published)
       if (i === 0) first = seq
     }
-    published = message.docSeq
+    published = holds
     return first
   }
 
@@ -152,7 +193,12 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     if (pumping || !started) return
     pumping = true
     try {
-      while (queue.length > 0 && !closed) await publishOne(takeMessage())
+      while (queue.length > 0 && !closed && !unready.has(queue[0] as Outgoing)) {
+        const message = takeMessage()
+        const seq = await publishOne(message)
+        onPublished.get(message)?.(seq)
+        onPublished.delete(message)
+      }
     } finally {
       pumping = false
     }
@@ -165,41 +211,88 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       const last = records[records.length - 1]
       if (last) docSeq = last.seq
       if (records.length === 0 && !update) return
-      queue.push({ kind: CommitKind.Commit, docSeq, records: shipped(records), update: update ?? new Uint8Array(0) })
+      if (update) clock += clockOfUpdate(update)
+      queue.push({ kind: CommitKind.Commit, docSeq, clock, records: shipped(records), update: update ?? new Uint8Array(0) })
       void pump()
     },
     start: async (room, history) => {
       const last = await link.jsm.streams.getMessage(stream, { last_by_subj: commits }).catch(() => null)
       const streamHas = last ? Number(last.header.get(SEQ_HEADER)) || 0 : 0
-      published = streamHas
+      // -1: a stream of before the header, or empty: it cannot be known to hold everything.
+      const streamClock = last ? Number(last.header.get(CLOCK_HEADER) || -1) : -1
+      published = { seq: streamHas, clock: Math.max(0, streamClock) }
       const state = await room.durableState()
+      // Nothing may run between durableState's answer and this line: commits after it add to it.
+      clock = clockOfState(state.update)
       docSeq = Math.max(docSeq, state.docSeq)
       if (streamHas > state.docSeq)
         log.error(
           `board ${board}: stream ${stream} holds seqs up to ${streamHas}, beyond this history (${state.docSeq}): was the data reset?`,
         )
-      const front: CommitMessage[] = []
+      // Commits queued before this start (an admin operation resumed at open) are in the state:
+      // their headers must not say the stream holds less than it does.
+      for (const m of queue) {
+        m.docSeq = Math.max(m.docSeq, state.docSeq)
+        m.clock = Math.max(m.clock, clock)
+      }
+      if (streamHas === state.docSeq && streamClock === clock) {
+        // The stream holds every commit of this document: nothing to add (edges that cannot
+        // replay it ask for a State: answerState).
+        started = true
+        await pump()
+        return
+      }
+      const front: Outgoing[] = []
       let chunk: ShippedRecord[] = []
       for await (const r of history.readAfter(board, streamHas)) {
         if (r.seq > state.docSeq) break
         chunk.push({ ...r })
         if (chunk.length === MAX_MESSAGE_RECORDS) {
-          front.push({ kind: CommitKind.Commit, docSeq: r.seq, records: chunk, update: new Uint8Array(0) })
+          front.push({ kind: CommitKind.Commit, docSeq: r.seq, clock: published.clock, records: chunk, update: new Uint8Array(0) })
           chunk = []
         }
       }
       // Last, the whole document: an edge reads its bitmap from it.
-      front.push({ kind: CommitKind.State, docSeq: state.docSeq, records: chunk, update: state.update })
-      // Commits queued before this start (an admin operation resumed at open) follow the State,
-      // which holds them: their headers must not say the stream holds less than it does.
-      for (const m of queue) m.docSeq = Math.max(m.docSeq, state.docSeq)
+      front.push({ kind: CommitKind.State, docSeq: state.docSeq, clock: clockOfState(state.update), records: chunk, update: state.update })
       queue = front.concat(queue)
       started = true
       await pump()
     },
+    publishState: async (room, history, request) => {
+      if (!started || closed) return { ok: false, message: 'the writer is starting or stopping' }
+      const state = await room.durableState()
+      // Queued synchronously with the capture: the commits before it are in the state, later ones follow it.
+      const message: Outgoing = {
+        kind: CommitKind.State,
+        docSeq: state.docSeq,
+        clock: clockOfState(state.update),
+        records: [],
+        update: state.update,
+      }
+      queue.push(message)
+      unready.add(message)
+      try {
+        if (request.full || state.docSeq - request.after <= MAX_BOOTSTRAP_RECORDS)
+          for await (const r of history.readAfter(board, request.after)) {
+            if (r.seq > state.docSeq) break
+            message.records.push({ ...r })
+          }
+      } finally {
+        unready.delete(message)
+      }
+      const streamSeq = await new Promise<number>((resolve) => {
+        onPublished.set(message, resolve)
+        void pump()
+      })
+      if (streamSeq === 0) return { ok: false, message: 'the writer is stopping' }
+      log.info(`board ${board}: published a State at stream sequence ${streamSeq} (seq ${state.docSeq}, ${message.records.length} records)`)
+      return { ok: true, streamSeq, docSeq: state.docSeq }
+    },
     stalled: () => failing || !link.connected(),
     close: () => {
       closed = true
+      for (const resolve of onPublished.values()) resolve(0)
+      onPublished.clear()
     },
   }
 }

@@ -4,7 +4,8 @@
  * NATS code.
  *
  *   writer  publishes each board's commits once durable (relay/commit-publisher.ts), answers
- *           the placements edges forward (relay/place-responder.ts), and refuses placements
+ *           the placements edges forward (relay/place-responder.ts) and their State requests
+ *           (relay/state-responder.ts), and refuses placements
  *           (503 unavailable) while it cannot publish: a commit the edges cannot see would be
  *           acknowledged to nobody who can see it, and an unbounded backlog would grow meanwhile.
  *   edge    follows each board's stream into its own rooms (relay/edge-follower.ts), forwards
@@ -23,6 +24,7 @@ import { openNatsLink } from './nats-link.ts'
 import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
 import type { Room, RoomDeps } from './room.ts'
+import { answerStateRequests } from './state-responder.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -58,7 +60,8 @@ const publishingStalled = (): PlaceResult => ({
 
 export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<RelayConfig['nats']> }, log: Logger): Promise<ScaleOut> => {
   const { role, url } = config.nats
-  const link = await openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), log })
+  const limits = { maxAgeMs: config.nats.streamMaxAgeMs, maxBytes: config.nats.streamMaxBytes, enforce: role === 'writer' }
+  const link = await openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), limits, log })
   const publishers = new Map<string, CommitPublisher>()
   const followers: EdgeFollower[] = []
   let unsubscribe = () => {}
@@ -87,7 +90,13 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
             placeThrough(room, (intent, who, done) => (publisher.stalled() ? done(publishingStalled()) : room.submit(intent, who, done))),
           )
         }
-        unsubscribe = answerPlacements(link, rooms)
+        const byBoard = new Map([...rooms].map(([board, room]) => [board, { room, publisher: publishers.get(board) as CommitPublisher }]))
+        const stopPlacements = answerPlacements(link, rooms)
+        const stopStates = answerStateRequests(link, byBoard, history, log)
+        unsubscribe = () => {
+          stopPlacements()
+          stopStates()
+        }
         return
       }
       for (const [board, room] of rooms) {

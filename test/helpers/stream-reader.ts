@@ -12,6 +12,10 @@ export type StreamLook = {
   bounds: () => Promise<{ first: number; last: number; messages: number }>
   /** The payload of every message the stream holds, with its sequence. */
   messages: () => Promise<{ seq: number; data: Uint8Array }[]>
+  /** A header of the stream's last message (null: none). */
+  lastHeader: (name: string) => Promise<string | null>
+  /** The stream's limits as JetStream holds them (max_age in ns, max_bytes; -1 or 0: none). */
+  limits: () => Promise<{ maxAge: number; maxBytes: number }>
   /** Deletes message `seq` from the stream. */
   remove: (seq: number) => Promise<void>
   /** Deletes every message of the stream (its sequences go on from where they were). */
@@ -37,6 +41,14 @@ export const lookAtStream = async (url: string, board: string): Promise<StreamLo
         if (m) out.push({ seq, data: m.data })
       }
       return out
+    },
+    lastHeader: async (name) => {
+      const m = await jsm.streams.getMessage(stream, { last_by_subj: streamNames(board).commits }).catch(() => null)
+      return m?.header.get(name) ?? null
+    },
+    limits: async () => {
+      const { config } = await jsm.streams.info(stream)
+      return { maxAge: config.max_age, maxBytes: config.max_bytes }
     },
     remove: async (seq) => {
       await jsm.streams.deleteMessage(stream, seq)
