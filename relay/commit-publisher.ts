@@ -3,10 +3,14 @@
  * docs/ARCHITECTURE.md): every commit, once durable (RoomDeps.onDurable), becomes a Commit
  * message (shared/stream-messages.ts), in commit order. Publishes are retried until JetStream
  * acknowledges them; commits made meanwhile wait in order and go out merged (one message for
- * what queued up, as a group commit does). At start the writer publishes what the stream lacks:
- * the history records after the stream's last message, then its whole document as a State
- * message, so that a commit that was durable but not yet published when the writer stopped
- * reaches the edges.
+ * what queued up, as a group commit does); a message larger than the server's max_payload goes
+ * in parts (shared/stream-parts.ts). Each message's headers say the history seq and the document
+ * clock the stream holds with it. At start the writer publishes what the stream lacks, if
+ * anything (its last message's seq and clock are not the document's): the history records
+ * after the stream's last message, then its whole document as a State message, so that a
+ * commit that was durable but not yet published when the writer stopped reaches the edges. On an
+ * edge's request (relay/state-responder.ts) it publishes a State in commit order, from which that
+ * edge follows the stream (a bounded stream: docs/ARCHITECTURE.md "Scaling out").
  */
 import { headers } from '@nats-io/transport-node'
 import * as Y from 'yjs'
@@ -242,9 +246,13 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
         await pump()
         return
       }
+      // An empty stream (new, or trimmed to nothing by its limits) tells nothing of what edges
+      // hold: those that followed it to its end get the last records with the State, the others
+      // ask for a State of their own (answerState). Republishing all history would help nobody.
+      const after = last ? streamHas : Math.max(0, state.docSeq - MAX_BOOTSTRAP_RECORDS)
       const front: Outgoing[] = []
       let chunk: ShippedRecord[] = []
-      for await (const r of history.readAfter(board, streamHas)) {
+      for await (const r of history.readAfter(board, after)) {
         if (r.seq > state.docSeq) break
         chunk.push({ ...r })
         if (chunk.length === MAX_MESSAGE_RECORDS) {

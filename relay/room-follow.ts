@@ -15,6 +15,7 @@ import type { CommitQueue } from './commit-queue.ts'
 import type { Cooldowns } from './cooldowns.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'
 import type { RoomSockets } from './room-sockets.ts'
+import type { SyncAnswers } from './sync-answers.ts'
 
 /**
  * Applies the writer's Commit messages up to number `streamSeq` of the board's stream, in one
@@ -38,9 +39,10 @@ export const createRoomFollow = (deps: {
   cooldowns: Cooldowns
   sockets: RoomSockets
   floor: HistoryFloor
+  answers: Pick<SyncAnswers, 'clear'>
   log: Logger
 }): RoomFollow => {
-  const { board: id, doc, state, queue, cooldowns, sockets, floor, log } = deps
+  const { board: id, doc, state, queue, cooldowns, sockets, floor, answers, log } = deps
   return (messages, streamSeq) => {
     // A writer's start republishes from its history what the stream may already hold, and the
     // commits queued before it follow its State message: records held already are skipped.
@@ -82,6 +84,8 @@ export const createRoomFollow = (deps: {
       })
       const shipped = readDocConfig(doc)
       const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
+      // Within the commit (sync answers wait for it): no cached answer outlives a hole.
+      if (from !== floor.get()) answers.clear()
       if (messages.some((m) => m.kind === CommitKind.State)) {
         // The writer's whole document: the bitmap is read from it (records cover only the tail).
         const config = shipped ?? state.docConfig()

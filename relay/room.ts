@@ -278,7 +278,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
   }
 
-  const follow = createRoomFollow({ board: id, doc, state, queue, cooldowns, sockets, floor, log })
+  const follow = createRoomFollow({ board: id, doc, state, queue, cooldowns, sockets, floor, answers, log })
 
   return {
     id,
