@@ -100,9 +100,12 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
         lastStreamSeq = seq
         return
       }
+      const at = repairAt
       repairAt = undefined
-      lastStreamSeq = seq - 1
       dropParts(seq)
+      // The State itself is missing (lost too): ask again.
+      if (seq !== at) return repair(`the State at stream message ${at} is missing`, seq, data)
+      lastStreamSeq = seq - 1
     }
     if (seq <= lastStreamSeq) return
     // One subject a stream: any sequence skipped is a message the stream lost (deleted, or a
@@ -137,8 +140,9 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
   const run = async () => {
     const from = await deps.history.getMeta(room.id, 'streamSeq', 0)
     let startAt = from + 1
-    const { first_seq: first } = (await link.jsm.streams.info(stream)).state
-    if (first > startAt) {
+    const { first_seq: first, last_seq: last } = (await link.jsm.streams.info(stream)).state
+    // last < from: the stream was made anew (a NATS store lost): its sequences are not ours.
+    if (first > startAt || last < from) {
       // The stream no longer holds the message after the last one applied here (its limits
       // dropped it, or it was purged): replaying is impossible, so the writer publishes a State
       // for this edge, and it follows from there. Records beyond MAX_BOOTSTRAP_RECORDS are left out.
