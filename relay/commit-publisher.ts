@@ -58,8 +58,8 @@ export type CommitPublisher = {
   start: (room: Room, history: HistoryStore) => Promise<void>
   /**
    * Queues a State message (the whole document now, and the history records after
-   * `request.after` unless there are more than MAX_BOOTSTRAP_RECORDS and the request is not
-   * `full`) at this moment's place in the commit order: every commit queued before is in it, every
+   * `request.after` unless there are more than MAX_BOOTSTRAP_RECORDS, or MAX_REPAIR_RECORDS for a
+   * `full` request) at this moment's place in the commit order: every commit queued before is in it, every
    * later one follows it. Resolves once it is in the stream (shared/stream-messages.ts StateReply).
    */
   publishState: (room: Room, history: HistoryStore, request: StateRequest) => Promise<StateReply>
@@ -71,6 +71,11 @@ export type CommitPublisher = {
 
 /** Records a State message for an edge that is starting carries at most (beyond: none, and the edge's history starts after it). */
 const MAX_BOOTSTRAP_RECORDS = 100_000
+/**
+ * Records a State message for a running edge repairing a gap carries at most (about 100 MB of
+ * the writer's memory while it reads them, and 20 MB of stream): beyond, none, as for a start.
+ */
+const MAX_REPAIR_RECORDS = 1_000_000
 
 /** A message waiting to be published, with the writer document's clock once it is applied (CLOCK_HEADER). */
 type Outgoing = CommitMessage & { clock: number }
@@ -280,7 +285,7 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       queue.push(message)
       unready.add(message)
       try {
-        if (request.full || state.docSeq - request.after <= MAX_BOOTSTRAP_RECORDS)
+        if (state.docSeq - request.after <= (request.full ? MAX_REPAIR_RECORDS : MAX_BOOTSTRAP_RECORDS))
           for await (const r of history.readAfter(board, request.after)) {
             if (r.seq > state.docSeq) break
             message.records.push({ ...r })

@@ -178,8 +178,9 @@ export const decodePlaceReply = (bytes: Uint8Array): PlaceReply | null => {
 /**
  * An edge's State request (on `tessera.<board>.state`): it holds history up to seq `after` and
  * cannot follow the stream from there (the stream no longer holds the next message, or lost
- * one). `full`: it needs every record after `after` (a running edge that serves clients); else
- * the writer may leave the records out when there are too many (an edge starting up).
+ * one). `full`: it needs the records after `after` (a running edge that serves clients: the
+ * writer sends up to 1,000,000); else the writer leaves them out beyond 100,000 (an edge
+ * starting up, whose history then starts after the State).
  */
 export type StateRequest = { after: number; full: boolean }
 
