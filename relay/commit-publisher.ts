@@ -58,7 +58,7 @@ export type CommitPublisher = {
   start: (room: Room, history: HistoryStore) => Promise<void>
   /**
    * Queues a State message (the whole document now, and the history records after
-   * `request.after` unless there are more than MAX_BOOTSTRAP_RECORDS, or MAX_REPAIR_RECORDS for a
+   * `request.after`, at most the last MAX_BOOTSTRAP_RECORDS of them, or MAX_REPAIR_RECORDS for a
    * `full` request) at this moment's place in the commit order: every commit queued before is in it, every
    * later one follows it. Resolves once it is in the stream (shared/stream-messages.ts StateReply).
    */
@@ -69,11 +69,15 @@ export type CommitPublisher = {
   close: () => void
 }
 
-/** Records a State message for an edge that is starting carries at most (beyond: none, and the edge's history starts after it). */
+/**
+ * Records a State message for an edge that is starting carries at most: the last ones (its
+ * history then starts after a hole; the recent records give it the identities' cooldowns and the
+ * tiles placed lately).
+ */
 const MAX_BOOTSTRAP_RECORDS = 100_000
 /**
  * Records a State message for a running edge repairing a gap carries at most (about 100 MB of
- * the writer's memory while it reads them, and 20 MB of stream): beyond, none, as for a start.
+ * the writer's memory while it reads them, and 20 MB of stream): the last ones, as for a start.
  */
 const MAX_REPAIR_RECORDS = 1_000_000
 
@@ -274,6 +278,7 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     publishState: async (room, history, request) => {
       if (!started || closed) return { ok: false, message: 'the writer is starting or stopping' }
       const state = await room.durableState()
+      const after = Math.max(request.after, state.docSeq - (request.full ? MAX_REPAIR_RECORDS : MAX_BOOTSTRAP_RECORDS))
       // Queued synchronously with the capture: the commits before it are in the state, later ones follow it.
       const message: Outgoing = {
         kind: CommitKind.State,
@@ -285,11 +290,10 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       queue.push(message)
       unready.add(message)
       try {
-        if (state.docSeq - request.after <= (request.full ? MAX_REPAIR_RECORDS : MAX_BOOTSTRAP_RECORDS))
-          for await (const r of history.readAfter(board, request.after)) {
-            if (r.seq > state.docSeq) break
-            message.records.push({ ...r })
-          }
+        for await (const r of history.readAfter(board, after)) {
+          if (r.seq > state.docSeq) break
+          message.records.push({ ...r })
+        }
       } finally {
         unready.delete(message)
       }

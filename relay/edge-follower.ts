@@ -145,7 +145,7 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     if (first > startAt || last < from) {
       // The stream no longer holds the message after the last one applied here (its limits
       // dropped it, or it was purged): replaying is impossible, so the writer publishes a State
-      // for this edge, and it follows from there. Records beyond MAX_BOOTSTRAP_RECORDS are left out.
+      // for this edge, and it follows from there. It carries at most the last 100,000 records.
       log.info(`board ${room.id}: the stream starts at ${first}, after ${from} applied here; asking the writer for a State`)
       const reply = await requestState(link, room.id, { after: room.lastSeq(), full: false }, () => stopped, log)
       if (!reply) return

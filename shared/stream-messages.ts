@@ -40,7 +40,7 @@ export const CommitKind = {
    * The writer's whole document (a state update) with the records after a given seq: what a
    * writer publishes when it starts and the stream lacks some of its commits (the records after
    * the stream's last message), and what it publishes when an edge asks (a State request: the
-   * records after the edge's last seq, or none when too many). It holds every commit published
+   * records after the edge's last seq, or the last of them when too many). It holds every commit published
    * before it. Applying it is idempotent (Yjs updates are); an edge rebuilds its bitmap from it.
    */
   State: 1,
@@ -179,8 +179,8 @@ export const decodePlaceReply = (bytes: Uint8Array): PlaceReply | null => {
  * An edge's State request (on `tessera.<board>.state`): it holds history up to seq `after` and
  * cannot follow the stream from there (the stream no longer holds the next message, or lost
  * one). `full`: it needs the records after `after` (a running edge that serves clients: the
- * writer sends up to 1,000,000); else the writer leaves them out beyond 100,000 (an edge
- * starting up, whose history then starts after the State).
+ * writer sends up to the last 1,000,000); else the writer sends at most the last 100,000 (an
+ * edge starting up, whose history then lacks those before).
  */
 export type StateRequest = { after: number; full: boolean }
 

@@ -72,15 +72,18 @@ describe('a bounded stream', () => {
     const look = await lookAtStream(rig.nats.url, 'main')
     // The writer set the limits it was given on the stream.
     expect(await look.limits()).toEqual({ maxAge: 3_600_000 * 1_000_000, maxBytes: 33_554_432 })
-    // 147,456 records, more than a State for a starting edge carries: it will start without them.
+    // A client that holds the empty board (seq 0), and will come back later.
+    const old = await openTilesClient(w.wsBase)
+    expect(old.cursor()).toBe(0)
+    // 147,456 records, more than a State for a starting edge carries (the last 100,000).
     const fill = await adminCall(w.url, ADMIN, 'POST', '/boards/main/fill', { x: 0, y: 0, w: W, h: H, color: 5 })
     expect(fill.status, JSON.stringify(fill.body)).toBe(200)
-    const old = await openTilesClient(w.wsBase)
     const { token } = await newSession(w.url)
     for (let i = 0; i < 40; i++) expect((await placeHttp(w.url, token, { x: i, y: 7, color: 1 + (i % 15) })).status).toBe(200)
     const refView = await openTilesClient(w.wsBase)
     const docSeq = refView.cursor() as number
     expect(docSeq).toBe(W * H + 40)
+    const floor = docSeq - 100_000
     await waitFor(async () => (await look.lastHeader(SEQ_HEADER)) === String(docSeq), { what: 'every commit in the stream' })
 
     // A restart of the writer adds nothing: the stream holds its whole document (seq and clock).
@@ -99,28 +102,33 @@ describe('a bounded stream', () => {
     const view = await openTilesClient(edge.proc.wsBase)
     await sameView(view, ref, board, 'a live=tiles view of the edge')
 
-    // Who placed a tile before the State, the edge cannot tell: it says so rather than guess.
-    const unknown = await readTile(edge.proc.url, 3, 7)
+    const historyOf = async (url: string, x: number, y: number, before?: number) => {
+      const res = await fetch(`${url}/api/boards/main/tiles/${x}/${y}/history${before === undefined ? '' : `?before=${before}`}`)
+      return { status: res.status, body: (await res.json()) as { placements: { seq: number; color: number }[]; next: number | null } }
+    }
+    // Tile (0, 0) was last written by the fill's first commit, before the records the State carried.
+    const first = (await historyOf(rig.writer.proc.url, 0, 0)).body.placements[0]?.seq as number
+    expect(first).toBeLessThanOrEqual(floor)
+    // Who placed it, the edge cannot tell: it says so rather than guess.
+    const unknown = await readTile(edge.proc.url, 0, 0)
     expect(unknown.status).toBe(503)
     expect(unknown.body.error).toBe('unavailable')
-    expect((await readTile(rig.writer.proc.url, 3, 7)).body.color).toBe(4)
-    const oldHistory = await fetch(`${edge.proc.url}/api/boards/main/tiles/3/7/history`)
-    expect(oldHistory.status).toBe(503)
-    // A placement through the edge after it: the edge's reads of it are the writer's.
+    expect((await historyOf(edge.proc.url, 0, 0)).status).toBe(503)
+    // A tile placed within the State's records reads as on the writer; its history stops above the hole.
+    expect(await readTile(edge.proc.url, 3, 7)).toEqual(await readTile(rig.writer.proc.url, 3, 7))
     const placed = await placeHttp(edge.proc.url, token, { x: 3, y: 7, color: 9 })
     expect(placed.status, JSON.stringify(placed.body)).toBe(200)
-    await waitFor(async () => (await readTile(edge.proc.url, 3, 7)).status === 200, { what: 'the new tile on the edge' })
+    await waitFor(async () => (await readTile(edge.proc.url, 3, 7)).body.color === 9, { what: 'the new tile on the edge' })
     expect(await readTile(edge.proc.url, 3, 7)).toEqual(await readTile(rig.writer.proc.url, 3, 7))
-    const page = (await (await fetch(`${edge.proc.url}/api/boards/main/tiles/3/7/history`)).json()) as {
-      placements: { seq: number; color: number }[]
-      next: number | null
-    }
-    expect(page.placements).toEqual([expect.objectContaining({ seq: docSeq + 1, color: 9 })])
-    // Older placements of the tile are not here: the next page says so.
-    expect(page.next).toBe(docSeq + 1)
-    expect((await fetch(`${edge.proc.url}/api/boards/main/tiles/3/7/history?before=${page.next}`)).status).toBe(503)
+    const page = await historyOf(edge.proc.url, 3, 7)
+    const writerPage = await historyOf(rig.writer.proc.url, 3, 7)
+    // The writer has the fill's record below them; the edge lists what it holds, and its next page says it lacks the rest.
+    expect(writerPage.body.placements.map((p) => p.seq)).toEqual([docSeq + 1, W * H + 4, 7 * W + 3 + 1])
+    expect(page.body.placements).toEqual(writerPage.body.placements.slice(0, 2))
+    expect(page.body.next).toBe(W * H + 4)
+    expect((await historyOf(edge.proc.url, 3, 7, page.body.next as number)).status).toBe(503)
 
-    // A client that last held a seq from before the State resumes on the edge with the whole board.
+    // A client that last held a seq from before the hole resumes on the edge with the whole board.
     await old.moveTo(edge.proc.wsBase)
     const now = await sameDocument(rig.writer.proc.wsBase, edge.proc.wsBase, W, H)
     await sameView(old, ref, now, 'a client resumed on the edge from a seq it lacks')
@@ -128,7 +136,7 @@ describe('a bounded stream', () => {
     // Restarted, the edge still knows where its history starts.
     await edge.kill()
     await edge.restart()
-    expect((await readTile(edge.proc.url, 4, 7)).status).toBe(503)
+    expect((await readTile(edge.proc.url, 0, 0)).status).toBe(503)
     expect(await readTile(edge.proc.url, 3, 7)).toEqual(await readTile(rig.writer.proc.url, 3, 7))
     const again = await openTilesClient(edge.proc.wsBase)
     await sameView(again, ref, now, 'a view of the restarted edge')
