@@ -84,11 +84,13 @@ const MAX_REPAIR_RECORDS = 1_000_000
 /** A message waiting to be published, with the writer document's clock once it is applied (CLOCK_HEADER). */
 type Outgoing = CommitMessage & { clock: number }
 
-/** The clocks a commit's update adds to the document: the sum, over its clients, of the clocks it spans. */
-const clockOfUpdate = (update: Uint8Array): number => {
-  const { from, to } = Y.parseUpdateMeta(update)
+/**
+ * A document's clock (the sum of its state vector): O(clients), a few µs (decoding a commit's
+ * update instead, Y.parseUpdateMeta, took ~400 µs for 1,000 placements).
+ */
+const clockOfDoc = (doc: Y.Doc): number => {
   let n = 0
-  for (const [client, end] of to) n += end - (from.get(client) ?? 0)
+  for (const c of Y.decodeStateVector(Y.encodeStateVector(doc)).values()) n += c
   return n
 }
 
@@ -120,6 +122,8 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
   let docSeq = 0
   /** The writer document's clock after the last commit queued (CLOCK_HEADER), once started. */
   let clock = 0
+  /** The room's document, from start on. */
+  let doc: Y.Doc | null = null
   /** The Tessera-Seq and Tessera-Clock of the last message published whole. */
   let published = { seq: 0, clock: 0 }
 
@@ -224,7 +228,9 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       const last = records[records.length - 1]
       if (last) docSeq = last.seq
       if (records.length === 0 && !update) return
-      if (update) clock += clockOfUpdate(update)
+      // The room's document holds exactly the commits made durable so far when onDurable runs (the
+      // commit queue transacts nothing between a commit's transaction and its onDurable).
+      if (doc) clock = clockOfDoc(doc)
       queue.push({ kind: CommitKind.Commit, docSeq, clock, records: shipped(records), update: update ?? new Uint8Array(0) })
       void pump()
     },
@@ -237,6 +243,7 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       const state = await room.durableState()
       // Nothing may run between durableState's answer and this line: commits after it add to it.
       clock = clockOfState(state.update)
+      doc = room.doc
       docSeq = Math.max(docSeq, state.docSeq)
       if (streamHas > state.docSeq)
         log.error(
