@@ -4,7 +4,10 @@
  * applied (history meta `streamSeq`, written with each application), and hands the Commit
  * messages to the room (Room.follow) in stream order: what arrives while one application is
  * being written goes in the next, together; a message in parts (shared/stream-parts.ts) is
- * handed over once its last part arrived. The NATS client recreates the consumer at the next
+ * handed over once its last part arrived. When the stream no longer holds the next message (it
+ * is bounded), or lost one (a gap in its sequences, or in the history seqs of its commits), the
+ * edge does not apply past it: it asks the writer for a State (relay/state-request.ts) and
+ * follows from that State. The NATS client recreates the consumer at the next
  * message after a disconnect or a NATS restart.
  */
 import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream'
@@ -20,6 +23,8 @@ import { requestState } from './state-request.ts'
 const PULL_EXPIRES_MS = 5_000
 /** Ms between the server's heartbeats on an idle pull request. */
 const HEARTBEAT_MS = 1_000
+/** Ms between two attempts to start following while NATS does not answer. */
+const SETUP_RETRY_MS = 1_000
 /** Records applied in one commit of the edge at most (more messages wait for the next). */
 const MAX_BATCH_RECORDS = 20_000
 
@@ -137,7 +142,8 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     wake?.()
   }
 
-  const run = async () => {
+  /** Finds where to follow from (after a State, if need be) and starts the consumer; resolves the stream's last sequence then, or null if stopped. */
+  const setUp = async (): Promise<{ target: number; consumed: ConsumerMessages } | null> => {
     const from = await deps.history.getMeta(room.id, 'streamSeq', 0)
     let startAt = from + 1
     const { first_seq: first, last_seq: last } = (await link.jsm.streams.info(stream)).state
@@ -148,7 +154,7 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
       // for this edge, and it follows from there. It carries at most the last 100,000 records.
       log.info(`board ${room.id}: the stream starts at ${first}, after ${from} applied here; asking the writer for a State`)
       const reply = await requestState(link, room.id, { after: room.lastSeq(), full: false }, () => stopped, log)
-      if (!reply) return
+      if (!reply) return null
       startAt = reply.streamSeq
     }
     lastStreamSeq = startAt - 1
@@ -158,14 +164,31 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
       filter_subjects: commits,
       ...(startAt > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAt } : { deliver_policy: DeliverPolicy.All }),
     })
-    if (stopped) return
+    if (stopped) return null
     // Pull requests of at most PULL_EXPIRES_MS with a heartbeat every HEARTBEAT_MS: a NATS restart
     // is noticed after two missed heartbeats and the consumer recreated at the next message
     // (with the client's defaults, 30 s and 15 s, placements waited that long for their commit).
-    messages = await consumer.consume({ expires: PULL_EXPIRES_MS, idle_heartbeat: HEARTBEAT_MS })
-    const apply = applyInbox(target)
+    const consumed = await consumer.consume({ expires: PULL_EXPIRES_MS, idle_heartbeat: HEARTBEAT_MS })
+    messages = consumed
+    return { target, consumed }
+  }
+
+  const run = async () => {
+    let started: { target: number; consumed: ConsumerMessages } | null = null
+    // NATS may be away at the start (or go away during it): try again until it is back.
+    for (let said = false; started === null; said = true) {
+      try {
+        started = await setUp()
+        if (started === null) return
+      } catch (err) {
+        if (stopped) return
+        if (!said) log.warn(`board ${room.id}: cannot follow ${stream} yet; retrying:`, (err as Error).message)
+        await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS))
+      }
+    }
+    const apply = applyInbox(started.target)
     try {
-      for await (const m of messages) take(m.seq, m.data)
+      for await (const m of started.consumed) take(m.seq, m.data)
     } finally {
       reading = false
       wake?.()
