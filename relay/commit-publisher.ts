@@ -257,14 +257,14 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       }
       if (streamHas === state.docSeq && streamClock === clock) {
         // The stream holds every commit of this document: nothing to add (edges that cannot
-        // replay it ask for a State: answerState).
+        // replay it ask for one: relay/state-responder.ts).
         started = true
         await pump()
         return
       }
       // An empty stream (new, or trimmed to nothing by its limits) tells nothing of what edges
       // hold: those that followed it to its end get the last records with the State, the others
-      // ask for a State of their own (answerState). Republishing all history would help nobody.
+      // ask for a State of their own (relay/state-responder.ts). Republishing all history would help nobody.
       const after = last ? streamHas : Math.max(0, state.docSeq - MAX_BOOTSTRAP_RECORDS)
       const front: Outgoing[] = []
       let chunk: ShippedRecord[] = []
