@@ -162,9 +162,14 @@ describe('a bounded stream', () => {
     await edge.kill()
     for (let i = 20; i < 35; i++) expect((await placeHttp(w.url, token, tile(i))).status).toBe(200)
     // A change of the board's settings: a message with no records (only the stream's sequences tell it is missing).
+    // Published alone (commits waiting together are merged into one message): once the stream
+    // holds every placement before it, and before any placement after it.
+    await waitFor(async () => (await look.lastHeader(SEQ_HEADER)) === '35', { what: 'the placements before it in the stream' })
+    const count = (await look.bounds()).last
     const info = (await adminCall(w.url, ADMIN, 'GET', '/boards/main')).body as { palette: string[] }
     const patched = await adminCall(w.url, ADMIN, 'PATCH', '/boards/main', { palette: [...info.palette, '#123456'] })
     expect(patched.status, JSON.stringify(patched.body)).toBe(200)
+    await waitFor(async () => (await look.bounds()).last === count + 1, { what: 'the settings change in the stream' })
     for (let i = 35; i < 50; i++) expect((await placeHttp(w.url, token, tile(i))).status).toBe(200)
     await waitFor(async () => (await look.lastHeader(SEQ_HEADER)) === '50', { what: 'every commit in the stream' })
     // The stream loses a message the edge has not read: the settings change.

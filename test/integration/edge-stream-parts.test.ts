@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
-import { decodeCommitMessage } from '../../shared/stream-messages.ts'
+import { decodeCommitMessage, SEQ_HEADER } from '../../shared/stream-messages.ts'
 import { decodePart, isPart } from '../../shared/stream-parts.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { sameBytes } from '../helpers/bytes.ts'
@@ -48,6 +48,7 @@ describe('a stream whose server allows 64 KiB a message', () => {
       expect(res.status).toBe(200)
     }
     const look = await lookAtStream(rig.nats.url, 'main')
+    await waitFor(async () => (await look.lastHeader(SEQ_HEADER)) === String(W * H + 300), { what: 'every commit in the stream' })
     const fillParts = (await look.messages()).filter((m) => isPart(m.data))
     expect(fillParts.length).toBeGreaterThan(2)
     // An edge that starts after the stream was emptied asks the writer for a State: its whole
