@@ -380,6 +380,9 @@ export const createCommitQueue = (deps: {
     const update = deps.capture.take()
     const last = records[records.length - 1]
     if (last) lastSeq = last.seq
+    // An edge's State whose records do not reach back to its history (relay/room-follow.ts): the
+    // document holds seqs up to meta.docSeq that the history lacks.
+    if (meta.docSeq !== undefined && meta.docSeq > lastSeq) lastSeq = meta.docSeq
     const docWrites = update ? history.docWrites(id, update, doc) : undefined
     if (!(await appendDurably(records, { ...meta, docSeq: lastSeq }, docWrites))) return false
     docSeq = lastSeq

@@ -132,8 +132,14 @@ export type RelayConfig = {
    * = one process, as always. `url`: env NATS_URL (e.g. nats://127.0.0.1:4222). `role`: env
    * RELAY_ROLE, `writer` (default: the board's only writer, publishes every commit) or `edge`
    * (follows the writer's streams, serves viewers, forwards placements to the writer).
+   * `streamMaxAgeMs` and `streamMaxBytes` bound each board's stream (JetStream drops its oldest
+   * messages beyond either; an edge that falls behind them asks the writer for a State and
+   * follows from there): env NATS_STREAM_MAX_AGE_MS, default 259200000 (3 days; 0 = no age
+   * limit), and NATS_STREAM_MAX_BYTES, default 1073741824 (1 GiB; 0 = no size limit; else at
+   * least 16 MiB, to hold several of a large board's State messages). The writer sets them on
+   * the streams (an edge only when it makes a stream).
    */
-  nats: { url: string; role: 'writer' | 'edge' } | null
+  nats: { url: string; role: 'writer' | 'edge'; streamMaxAgeMs: number; streamMaxBytes: number } | null
   /**
    * The identity secret (base64url, at least 32 bytes) instead of DATA_DIR/secret: edges verify
    * the writer's tokens with it, so give them the content of the writer's DATA_DIR/secret. Env
@@ -216,7 +222,11 @@ const scaleOut = (env: Env): Pick<RelayConfig, 'nats' | 'relaySecret'> => {
   }
   if (role === 'edge' && relaySecret === null)
     throw new Error("RELAY_ROLE=edge needs RELAY_SECRET (the content of the writer relay's DATA_DIR/secret)")
-  return { nats: { url: env.NATS_URL, role }, relaySecret }
+  const streamMaxAgeMs = envInt(env, 'NATS_STREAM_MAX_AGE_MS', 3 * 24 * 3600 * 1000, 0, Number.MAX_SAFE_INTEGER)
+  const streamMaxBytes = envInt(env, 'NATS_STREAM_MAX_BYTES', 1024 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER)
+  if (streamMaxBytes > 0 && streamMaxBytes < 16 * 1024 * 1024)
+    throw new Error('NATS_STREAM_MAX_BYTES must be 0 (no limit) or at least 16777216 (16 MiB)')
+  return { nats: { url: env.NATS_URL, role, streamMaxAgeMs, streamMaxBytes }, relaySecret }
 }
 
 /**

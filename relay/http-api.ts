@@ -132,13 +132,27 @@ const tileCoordinates = (room: Room, a: string | undefined, b: string | undefine
  * not placements; a rolled-back placement is listed with rolledBack: true). `next` is the cursor
  * for the following page (pass it as ?before=), null at the end.
  */
-const tileHistoryPage = async (history: HistoryStore, board: string, x: number, y: number, limit: number, before?: number) => {
+const tileHistoryPage = async (
+  history: HistoryStore,
+  board: string,
+  x: number,
+  y: number,
+  limit: number,
+  before: number | undefined,
+  /** Seqs at or below it may be missing here (Room.historyFrom): the page stops above it. */
+  floor: number,
+) => {
   const placements: { seq: number; color: number; user: string; placedAt: number; rolledBack: boolean }[] = []
   let cursor = before
   let exhausted = false
-  while (placements.length < limit && !exhausted) {
-    const page = await history.tileHistory(board, x, y, limit, cursor)
-    exhausted = page.length < limit
+  let floored = floor > 0 && before !== undefined && before <= floor + 1
+  while (placements.length < limit && !exhausted && !floored) {
+    const read = await history.tileHistory(board, x, y, limit, cursor)
+    exhausted = read.length < limit
+    const page = floor > 0 ? read.filter((r) => r.seq > floor) : read
+    // The tile's chain reaches below the floor (or ends with a record the floor may hide): the
+    // records before are not all here, so the page ends and says so (null when it holds nothing).
+    if (floor > 0 && (page.length < read.length || (exhausted && page.length === read.length))) floored = true
     const candidates = page.filter((r) => r.kind !== RecordKind.Restore)
     const rolled = await history.rolledBackOf(
       board,
@@ -152,7 +166,8 @@ const tileHistoryPage = async (history: HistoryStore, board: string, x: number, 
     if (cursor === undefined) exhausted = true
   }
   const last = placements[placements.length - 1]
-  return { x, y, placements, next: placements.length === limit && last ? last.seq : null }
+  if (floored && !last) return null
+  return { x, y, placements, next: (placements.length === limit || floored) && last ? last.seq : null }
 }
 
 /**
@@ -396,7 +411,13 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (!Number.isInteger(limit) || limit < 1 || limit > 500 || (before !== undefined && (!Number.isInteger(before) || before < 1))) {
           throw new HttpError(400, 'bad-request', 'limit must be an integer in 1..500 and before a positive integer')
         }
-        const page = await tileHistoryPage(deps.history, room.id, x, y, limit, before)
+        const page = await tileHistoryPage(deps.history, room.id, x, y, limit, before, room.historyFrom())
+        if (!page)
+          throw new HttpError(
+            503,
+            'unavailable',
+            `this edge relay's history starts after seq ${room.historyFrom()}: ask the writer relay for this tile's older placements`,
+          )
         // Host identities named as in the tile API: one lookup per distinct placer (cached).
         const hosts = new Map<string, HostName | null>()
         for (const user of new Set(page.placements.map((p) => p.user))) hosts.set(user, await deps.host.names.get(user))
@@ -410,6 +431,12 @@ export const createHttpHandler = (deps: HttpDeps) => {
       if (sub === 'tiles' && parts.length === 6 && method === 'GET') {
         const { x, y } = tileCoordinates(room, a, b)
         const info = await room.tileInfo(x, y)
+        if (!info)
+          throw new HttpError(
+            503,
+            'unavailable',
+            `this edge relay's history starts after seq ${room.historyFrom()}, after this tile's last placement: ask the writer relay`,
+          )
         const host = info.user === null ? null : await deps.host.names.get(info.user)
         return send(res, 200, { ...info, name: host?.name ?? null, issuer: host?.issuer ?? null }, cors)
       }

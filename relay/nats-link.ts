@@ -1,10 +1,10 @@
 /**
  * The relay's connection to NATS (scaling out: docs/ARCHITECTURE.md), loaded only when NATS_URL
  * is set: connects (at start, in the background until NATS answers; then reconnects for as long
- * as the relay runs), makes sure each board's JetStream stream exists, and tells whether the
- * connection is up now.
+ * as the relay runs), makes sure each board's JetStream stream exists with its limits, and tells
+ * whether the connection is up now.
  */
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream'
+import { DiscardPolicy, type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream'
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
 import type { Logger } from '../node-kit/log.ts'
 import { streamNames } from '../shared/stream-messages.ts'
@@ -26,21 +26,43 @@ export type NatsLink = {
   close: () => Promise<void>
 }
 
-/** Makes sure every board's stream exists (file storage, kept without limit). */
-const ensureStreams = async (jsm: JetStreamManager, boards: readonly string[]) => {
+/** How long and how large a board's stream may grow (relay/config.ts nats; 0 = no limit). */
+export type StreamLimits = {
+  maxAgeMs: number
+  maxBytes: number
+  /** Set them on a stream that exists (the writer). */
+  enforce: boolean
+}
+
+/**
+ * Makes sure every board's stream exists (file storage; JetStream drops its oldest messages
+ * beyond `limits`).
+ */
+const ensureStreams = async (jsm: JetStreamManager, boards: readonly string[], limits: StreamLimits, log: Logger) => {
+  // JetStream's "no limit" is -1; max_age 0 is no limit too.
+  const bounds = {
+    max_age: nanos(limits.maxAgeMs),
+    max_bytes: limits.maxBytes > 0 ? limits.maxBytes : -1,
+    discard: DiscardPolicy.Old,
+  }
   for (const board of boards) {
     const { stream, commits } = streamNames(board)
-    const exists = await jsm.streams.info(stream).then(
-      () => true,
-      () => false,
-    )
-    if (exists) continue
+    const info = await jsm.streams.info(stream).catch(() => null)
+    if (info) {
+      const { max_age, max_bytes } = info.config
+      if (limits.enforce && (max_age !== bounds.max_age || max_bytes !== bounds.max_bytes)) {
+        await jsm.streams.update(stream, { ...bounds })
+        log.info(`stream ${stream}: limits set to max_age ${limits.maxAgeMs} ms, max_bytes ${bounds.max_bytes}`)
+      }
+      continue
+    }
     try {
       await jsm.streams.add({
         name: stream,
         subjects: [commits],
         storage: StorageType.File,
         duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+        ...bounds,
       })
     } catch (err) {
       // Another relay made it meanwhile: fine if it is there now.
@@ -56,7 +78,13 @@ const ensureStreams = async (jsm: JetStreamManager, boards: readonly string[]) =
  * relay starts while NATS is down, and serves what it can meanwhile), then makes sure every
  * board's stream exists. Returns at once: `up` tells when the link can be used.
  */
-export const openNatsLink = (opts: { url: string; name: string; boards: readonly string[]; log: Logger }): NatsLink => {
+export const openNatsLink = (opts: {
+  url: string
+  name: string
+  boards: readonly string[]
+  limits: StreamLimits
+  log: Logger
+}): NatsLink => {
   const { log } = opts
   let conn: { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager } | null = null
   let up = false
@@ -92,7 +120,7 @@ export const openNatsLink = (opts: { url: string; name: string; boards: readonly
         }
         const jsm = await jetstreamManager(nc)
         try {
-          await ensureStreams(jsm, opts.boards)
+          await ensureStreams(jsm, opts.boards, opts.limits, log)
         } catch (err) {
           await nc.close()
           throw err

@@ -15,6 +15,7 @@ import type { CommitQueue } from './commit-queue.ts'
 import type { Cooldowns } from './cooldowns.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'
 import type { RoomSockets } from './room-sockets.ts'
+import type { SyncAnswers } from './sync-answers.ts'
 
 /**
  * Applies the writer's Commit messages up to number `streamSeq` of the board's stream, in one
@@ -23,6 +24,13 @@ import type { RoomSockets } from './room-sockets.ts'
  */
 export type RoomFollow = (messages: readonly CommitMessage[], streamSeq: number) => Promise<boolean>
 
+/**
+ * The seq up to which an edge's history may lack records (0: it holds them all): a State whose
+ * records start after the edge's last seq (an edge that bootstrapped from the writer's State,
+ * relay/edge-follower.ts) leaves the records between out. History meta `historyFrom`.
+ */
+export type HistoryFloor = { get: () => number; set: (seq: number) => void }
+
 export const createRoomFollow = (deps: {
   board: string
   doc: Y.Doc
@@ -30,15 +38,30 @@ export const createRoomFollow = (deps: {
   queue: CommitQueue
   cooldowns: Cooldowns
   sockets: RoomSockets
+  floor: HistoryFloor
+  answers: Pick<SyncAnswers, 'clear'>
   log: Logger
 }): RoomFollow => {
-  const { board: id, doc, state, queue, cooldowns, sockets, log } = deps
+  const { board: id, doc, state, queue, cooldowns, sockets, floor, answers, log } = deps
   return (messages, streamSeq) => {
     // A writer's start republishes from its history what the stream may already hold, and the
     // commits queued before it follow its State message: records held already are skipped.
     let held = queue.docSeq()
+    let from = floor.get()
     const fresh: PlacementRecord[] = []
     for (const m of messages) {
+      if (m.kind === CommitKind.State) {
+        // A State holds the whole document: records it leaves out (a bootstrap) are a hole in
+        // this history, below which it answers no history read (relay/edge-follower.ts puts a
+        // State first in its batch, so that the records of one append stay consecutive).
+        const reach = m.records.find((r) => r.seq > held)?.seq ?? m.docSeq + 1
+        if (reach > held + 1) {
+          if (fresh.length > 0) throw new Error(`board ${id}: a State that leaves records out must come first in its batch`)
+          log.warn(`board ${id}: the history here lacks seqs ${held + 1}..${reach - 1} (bootstrapped from the writer's State)`)
+          held = reach - 1
+          from = held
+        }
+      }
       for (const r of m.records) {
         if (r.seq <= held) continue
         if (r.seq !== held + 1) log.error(`board ${id}: the stream skips from seq ${held} to ${r.seq}; the history here has a gap`)
@@ -49,13 +72,20 @@ export const createRoomFollow = (deps: {
     // The identities' cooldowns as the writer started them, so that this edge's Session frames
     // tell when each may place again (an admin's placements go in too: nobody places as admin here).
     for (const r of fresh) if (r.kind === RecordKind.Placement) cooldowns.reserve(r.user, '', r.placedAt)
-    const followed = queue.follow(fresh, { streamSeq }, () => {
+    const meta: Record<string, number> = { streamSeq }
+    if (from !== floor.get()) {
+      meta.historyFrom = from
+      meta.docSeq = held
+    }
+    const followed = queue.follow(fresh, meta, () => {
       // One transaction: one captured update for the batch, as one commit of the writer's has.
       doc.transact(() => {
         for (const m of messages) if (m.update.length > 0) Y.applyUpdate(doc, m.update)
       })
       const shipped = readDocConfig(doc)
       const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
+      // Within the commit (sync answers wait for it): no cached answer outlives a hole.
+      if (from !== floor.get()) answers.clear()
       if (messages.some((m) => m.kind === CommitKind.State)) {
         // The writer's whole document: the bitmap is read from it (records cover only the tail).
         const config = shipped ?? state.docConfig()
@@ -69,6 +99,7 @@ export const createRoomFollow = (deps: {
       return changed
     })
     return followed.then((ok) => {
+      if (ok && from !== floor.get()) floor.set(from)
       // As the writer tells an identity's other tabs that its cooldown started, this edge tells
       // its tabs here (the placing tab may be on another edge; here it gets the same time twice).
       const cooldownMs = state.board().cooldownMs

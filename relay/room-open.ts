@@ -109,7 +109,8 @@ export const openRoomDoc = async (deps: {
       board,
       configVersion: version,
       bitmap: readBoardBitmap(doc, board.width, board.height),
-      lastSeq: await history.lastSeq(id),
+      // docSeq beyond the last record: it bootstrapped from a State that left records out.
+      lastSeq: Math.max(await history.lastSeq(id), await history.getMeta(id, 'docSeq', 0)),
       epochReplacements: 0,
     }
   }

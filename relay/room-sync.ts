@@ -29,6 +29,8 @@ export const createRoomSync = (deps: {
   answers: SyncAnswers
   queue: Pick<CommitQueue, 'committing' | 'whenIdle' | 'docSeq'>
   fanOut: Pick<FanOut, 'flush' | 'sentSeq'>
+  /** The seq up to which the history may lack records (an edge that bootstrapped; 0 otherwise). */
+  historyFrom: () => number
 }): RoomSync => {
   const { doc, answers, queue, fanOut } = deps
   const resumes = createResumeReader(async function* (afterSeq) {
@@ -88,7 +90,7 @@ export const createRoomSync = (deps: {
   const catchUp: RoomSync['catchUp'] = async (since) => {
     // The document holds up to docSeq now; later records reach the socket as live frames.
     const upTo = queue.docSeq()
-    if (!Number.isSafeInteger(since) || since < 0 || since > upTo || upTo - since > MAX_RESUME_TILES) return null
+    if (!Number.isSafeInteger(since) || since < deps.historyFrom() || since > upTo || upTo - since > MAX_RESUME_TILES) return null
     return resumes.read(since, upTo)
   }
 

@@ -34,7 +34,7 @@ import { createPlacementIds } from './placement-ids.ts'
 import type { BoardPresence } from './presence-exchange.ts'
 import { type PlacementRecord, RecordKind } from './record-block.ts'
 import { createRetryDurably } from './retry-durably.ts'
-import { createRoomFollow, type RoomFollow } from './room-follow.ts'
+import { createRoomFollow, type HistoryFloor, type RoomFollow } from './room-follow.ts'
 import { openRoomDoc } from './room-open.ts'
 import { createRoomSockets, type RoomConn } from './room-sockets.ts'
 import { createRoomSync } from './room-sync.ts'
@@ -84,8 +84,17 @@ export type Room = {
   updateConfig: (next: BoardConfig) => Promise<{ ok: true; board: BoardConfig } | { ok: false; error: string }>
   /** Earliest time (ms) the user may place again; 0 if now. */
   nextPlaceAt: (user: string) => number
-  /** A tile's current value, who placed it and when. */
-  tileInfo: (x: number, y: number) => Promise<TileInfo>
+  /**
+   * A tile's current value, who placed it and when; null if this relay cannot tell (an edge
+   * whose history starts after the tile's last placement: Room.historyFrom).
+   */
+  tileInfo: (x: number, y: number) => Promise<TileInfo | null>
+  /**
+   * The seq up to which this relay's history may lack records: 0, except on an edge that
+   * bootstrapped from the writer's State (relay/room-follow.ts). History reads that reach it are
+   * not answered from here.
+   */
+  historyFrom: () => number
   /**
    * Answers a client's sync step 1: a sync step 2 frame (and, for a live=tiles socket, the cursor
    * after it), followed by the commits made since that answer was encoded, all durable. Answers
@@ -195,6 +204,13 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     follower: deps.follower === true,
   })
   const state = createBoardState(opened)
+  let historyFrom = await history.getMeta(id, 'historyFrom', 0)
+  const floor: HistoryFloor = {
+    get: () => historyFrom,
+    set: (seq) => {
+      historyFrom = seq
+    },
+  }
   const compactor = createShardCompactor({
     board: id,
     doc,
@@ -249,7 +265,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     ipPlacementsPerCooldown: deps.ipPlacementsPerCooldown,
     now,
   })
-  const sync = createRoomSync({ board: id, doc, history, answers, queue, fanOut })
+  const sync = createRoomSync({ board: id, doc, history, answers, queue, fanOut, historyFrom: floor.get })
 
   const updateConfig: Room['updateConfig'] = async (next) => {
     const config = state.change(next)
@@ -266,7 +282,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
   }
 
-  const follow = createRoomFollow({ board: id, doc, state, queue, cooldowns, sockets, log })
+  const follow = createRoomFollow({ board: id, doc, state, queue, cooldowns, sockets, floor, answers, log })
 
   return {
     id,
@@ -282,8 +298,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     exclusive: queue.exclusive,
     updateConfig,
     nextPlaceAt: cooldowns.nextPlaceAt,
+    historyFrom: floor.get,
     tileInfo: async (x, y) => {
       const latest = await history.tileLatest(id, x, y)
+      // Its last placement may be in the records this history lacks.
+      if (historyFrom > 0 && (latest?.seq ?? 0) <= historyFrom) return null
       if (!latest) return { x, y, color: state.bitmap()[y * state.board().width + x] ?? 0, user: null, placedAt: null }
       return { x, y, color: latest.color, ...(await ownerOf(latest)) }
     },

@@ -28,6 +28,7 @@ import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
 import { createPresenceExchange } from './presence-exchange.ts'
 import type { Room, RoomDeps } from './room.ts'
+import { answerStateRequests } from './state-responder.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -70,7 +71,8 @@ const FOLLOW_RETRY_MS = 1_000
 
 export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<RelayConfig['nats']> }, log: Logger): Promise<ScaleOut> => {
   const { role, url } = config.nats
-  const link = openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), log })
+  const limits = { maxAgeMs: config.nats.streamMaxAgeMs, maxBytes: config.nats.streamMaxBytes, enforce: role === 'writer' }
+  const link = openNatsLink({ url, name: `tessera-${role}`, boards: config.boards.map((b) => b.id), limits, log })
   // NATS down at start: the relay starts anyway (docs/ARCHITECTURE.md "Scaling out") and takes
   // up its role once NATS answers; meanwhile it serves what it holds and refuses placements.
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -112,6 +114,8 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       publishing.add(board)
     }
     unsubscribes.push(answerPlacements(link, rooms))
+    const byBoard = new Map([...rooms].map(([board, room]) => [board, { room, publisher: publishers.get(board) as CommitPublisher }]))
+    unsubscribes.push(answerStateRequests(link, byBoard, history, log))
   }
 
   /** An edge: follows each board's stream (retrying while NATS fails under it); resolves once every board follows. */

@@ -51,6 +51,11 @@ export type SyncAnswers = {
   commit: (frames: CommitFrames) => void
   /** Cached answers now (diagnostics and tests). */
   size: () => number
+  /**
+   * Forgets every cached answer: an edge whose history got a hole (relay/room-follow.ts), after
+   * which no cached answer's Tiles frames continue its cursor.
+   */
+  clear: () => void
 }
 
 type Entry = {
@@ -88,6 +93,10 @@ export const createSyncAnswers = (opts: { maxEntries?: number } = {}): SyncAnswe
   const servable = (e: Entry, now: number) => e.tailBytes === 0 || now - e.encodedAt < ENCODE_SPACING * e.encodeMs
 
   return {
+    clear: () => {
+      empty = null
+      others.clear()
+    },
     get: (sv, live, now) => {
       if (isEmpty(sv)) return empty && servable(empty, now) ? framesOf(empty, live) : null
       const key = keyOf(sv)

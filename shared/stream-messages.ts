@@ -19,19 +19,31 @@ export const streamNames = (board: string) =>
     place: `tessera.${board}.place`,
     /** The subject every relay publishes its Presence message for the board to (plain publish, not in a stream). */
     presence: `tessera.${board}.presence`,
+    /** The subject the writer answers State requests on (request/reply): an edge that cannot follow the stream from where it is. */
+    state: `tessera.${board}.state`,
   }) as const
 
 /** Header of every Commit message: the last history seq the board holds after it (decimal). */
 export const SEQ_HEADER = 'Tessera-Seq'
+
+/**
+ * Header of every Commit message: the writer document's clock with this message applied (the sum
+ * of its state vector's clocks, decimal). Every transaction of the sole writer inserts at least
+ * one item, so the clock grows with every update: a stream whose last message carries the
+ * writer's seq and clock holds everything the writer's document holds.
+ */
+export const CLOCK_HEADER = 'Tessera-Clock'
 
 /** What a Commit message carries. */
 export const CommitKind = {
   /** One or more commits, as they were made (records and the update of their transactions). */
   Commit: 0,
   /**
-   * The writer's whole document (a state update) with the records after the stream's last
-   * message: what a writer publishes when it starts, so that the stream holds everything its
-   * history holds. Applying it is idempotent (Yjs updates are); an edge rebuilds its bitmap from it.
+   * The writer's whole document (a state update) with the records after a given seq: what a
+   * writer publishes when it starts and the stream lacks some of its commits (the records after
+   * the stream's last message), and what it publishes when an edge asks (a State request: the
+   * records after the edge's last seq, or the last of them when too many). It holds every commit published
+   * before it. Applying it is idempotent (Yjs updates are); an edge rebuilds its bitmap from it.
    */
   State: 1,
 } as const
@@ -273,6 +285,51 @@ export const decodePresenceMessage = (bytes: Uint8Array): PresenceMessage | null
     const hashes: Uint8Array[] = []
     for (let i = 0; i < count; i++) hashes.push(decoding.readUint8Array(dec, PRESENCE_HASH_BYTES))
     return { relay, total, hashes }
+  } catch {
+    return null
+  }
+}
+
+/**
+ * An edge's State request (on `tessera.<board>.state`): it holds history up to seq `after` and
+ * cannot follow the stream from there (the stream no longer holds the next message, or lost
+ * one). `full`: it needs the records after `after` (a running edge that serves clients: the
+ * writer sends up to the last 1,000,000); else the writer sends at most the last 100,000 (an
+ * edge starting up, whose history then lacks those before).
+ */
+export type StateRequest = { after: number; full: boolean }
+
+/**
+ * The writer's answer, once the State message is in the stream: `streamSeq` is the stream
+ * sequence of its first stream message (an edge follows the stream from there), `docSeq` the
+ * history seq it holds. Or a refusal (the writer is closing).
+ */
+export type StateReply = { ok: true; streamSeq: number; docSeq: number } | { ok: false; message: string }
+
+export const encodeStateRequest = (r: StateRequest): Uint8Array => encodeJson(r)
+
+/** Decodes a State request; null if it is not one. */
+export const decodeStateRequest = (bytes: Uint8Array): StateRequest | null => {
+  try {
+    const v = decodeJson(bytes) as Partial<StateRequest> | null
+    if (!v || typeof v !== 'object' || !Number.isSafeInteger(v.after) || (v.after as number) < 0 || typeof v.full !== 'boolean') return null
+    return v as StateRequest
+  } catch {
+    return null
+  }
+}
+
+export const encodeStateReply = (r: StateReply): Uint8Array => encodeJson(r)
+
+/** Decodes the writer's State reply; null if it is not one. */
+export const decodeStateReply = (bytes: Uint8Array): StateReply | null => {
+  try {
+    const v = decodeJson(bytes) as Partial<{ ok: boolean; streamSeq: number; docSeq: number; message: string }> | null
+    if (!v || typeof v !== 'object') return null
+    if (v.ok === true && typeof v.streamSeq === 'number' && typeof v.docSeq === 'number')
+      return { ok: true, streamSeq: v.streamSeq, docSeq: v.docSeq }
+    if (v.ok === false && typeof v.message === 'string') return { ok: false, message: v.message }
+    return null
   } catch {
     return null
   }

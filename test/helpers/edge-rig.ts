@@ -24,6 +24,8 @@ export type EdgeRig = {
   nats: TestNats
   writer: RigRelay
   edges: RigRelay[]
+  /** Starts one more edge (a new DATA_DIR), appended to `edges`. */
+  addEdge: (env?: Record<string, string>) => Promise<RigRelay>
   tearDown: () => Promise<void>
 }
 
@@ -33,8 +35,13 @@ export const startEdgeRig = async (opts: {
   env?: Record<string, string>
   /** Start the relays while nats-server is not running yet (the test starts it: `nats.start()`). */
   natsStopped?: boolean
+  /** The NATS server's max_payload in bytes (default 1 MiB). */
+  maxPayload?: number
 }): Promise<EdgeRig> => {
-  const nats = await startNats({ stopped: opts.natsStopped === true })
+  const nats = await startNats({
+    stopped: opts.natsStopped === true,
+    ...(opts.maxPayload === undefined ? {} : { maxPayload: opts.maxPayload }),
+  })
   const dirs: { remove: () => void }[] = []
   const relays: RigRelay[] = []
   const relay = async (name: string, env: Record<string, string>): Promise<RigRelay> => {
@@ -63,11 +70,17 @@ export const startEdgeRig = async (opts: {
   const writer = await relay('writer', { RELAY_ROLE: 'writer' })
   const secret = readFileSync(join(writer.dataDir, 'secret'), 'utf8').trim()
   const edges: RigRelay[] = []
-  for (let i = 0; i < opts.edges; i++) edges.push(await relay(`edge${i}`, { RELAY_ROLE: 'edge', RELAY_SECRET: secret }))
+  const addEdge = async (env: Record<string, string> = {}) => {
+    const edge = await relay(`edge${edges.length}`, { RELAY_ROLE: 'edge', RELAY_SECRET: secret, ...env })
+    edges.push(edge)
+    return edge
+  }
+  for (let i = 0; i < opts.edges; i++) await addEdge()
   return {
     nats,
     writer,
     edges,
+    addEdge,
     tearDown: async () => {
       for (const r of relays) await r.kill()
       await nats.remove()

@@ -4,7 +4,9 @@
  * start again on the same port and store.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { createServer, connect as tcpConnect } from 'node:net'
+import { join } from 'node:path'
 import { makeTmpDir } from './tmp-dir.ts'
 import { waitFor } from './wait-for.ts'
 
@@ -45,15 +47,26 @@ const accepts = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false))
   })
 
-/** `stopped`: only reserve the port and the store (a test starts it later with `start`). */
-export const startNats = async (opts: { stopped?: boolean } = {}): Promise<TestNats> => {
+/**
+ * `stopped`: only reserve the port and the store (a test starts it later with `start`).
+ * `maxPayload`: the server's max_payload in bytes (its default is 1 MiB), set in a config file.
+ */
+export const startNats = async (opts: { stopped?: boolean; maxPayload?: number } = {}): Promise<TestNats> => {
   const store = makeTmpDir('tessera-nats-')
   const port = await freePort()
+  const configArgs: string[] = []
+  if (opts.maxPayload !== undefined) {
+    const file = join(store.dir, 'nats.conf')
+    writeFileSync(file, `max_payload: ${opts.maxPayload}\n`)
+    configArgs.push('-c', file)
+  }
   let child: ChildProcess | null = null
   let exited: Promise<void> = Promise.resolve()
   let output = ''
   const start = async () => {
-    const c = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store.dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const c = spawn(NATS_SERVER, [...configArgs, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store.dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child = c
     c.stdout?.on('data', (d: Buffer) => {
       output += d.toString()
