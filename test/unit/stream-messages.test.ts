@@ -49,6 +49,7 @@ describe('stream messages', () => {
       commits: 'tessera.main-2.commits',
       place: 'tessera.main-2.place',
       presence: 'tessera.main-2.presence',
+      state: 'tessera.main-2.state',
     })
   })
 })
@@ -56,7 +57,12 @@ describe('stream messages', () => {
 describe('scale-out settings', () => {
   it('is off without NATS_URL; a writer by default with it; an edge needs the writer secret', () => {
     expect(parseRelayConfig({}).nats).toBeNull()
-    expect(parseRelayConfig({ NATS_URL: 'nats://127.0.0.1:4222' }).nats).toEqual({ url: 'nats://127.0.0.1:4222', role: 'writer' })
+    expect(parseRelayConfig({ NATS_URL: 'nats://127.0.0.1:4222' }).nats).toEqual({
+      url: 'nats://127.0.0.1:4222',
+      role: 'writer',
+      streamMaxAgeMs: 3 * 24 * 3600 * 1000,
+      streamMaxBytes: 1024 ** 3,
+    })
     expect(() => parseRelayConfig({ NATS_URL: 'nats://x', RELAY_ROLE: 'edge' })).toThrow(/RELAY_SECRET/)
     expect(() => parseRelayConfig({ NATS_URL: 'nats://x', RELAY_ROLE: 'reader' })).toThrow(/writer or edge/)
     expect(() => parseRelayConfig({ RELAY_ROLE: 'edge' })).toThrow(/NATS_URL/)
