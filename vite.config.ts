@@ -150,6 +150,13 @@ export default defineConfig({
         // /embed.js (the element, built after this service worker by vite.embed.config.ts, so not
         // precached): from the network, or the copy kept when offline (the /embed page's board).
         runtimeCaching: [
+          // The board's image the page keeps for the next visit's first frame (client/sync/kept-image.ts:
+          // KEPT_IMAGE_PATH, KEPT_IMAGE_CACHE): only ever from that cache; the relay has no such URL.
+          {
+            urlPattern: ({ url }) => url.pathname.startsWith('/kept/'),
+            handler: 'CacheOnly',
+            options: { cacheName: 'tessera-kept' },
+          },
           {
             urlPattern: ({ url }) => url.pathname === '/embed.js',
             handler: 'NetworkFirst',

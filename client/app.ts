@@ -23,12 +23,14 @@ import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
 import { createInFlight } from './sync/in-flight.ts'
+import { createBoardImageKeeper } from './sync/kept-image.ts'
 import { createPlacer } from './sync/placement.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
 import { loadSnapshot } from './sync/snapshot-load.ts'
 import { chooseStart } from './sync/start-plan.ts'
 import { gatherStartSources } from './sync/start-sources.ts'
 import { createBoardDescription } from './ui/board-description.ts'
+import { holdBoardPreview } from './ui/board-preview.ts'
 import { createCooldownAlert } from './ui/cooldown-alert.ts'
 import { byId } from './ui/dom.ts'
 import { sentence, showFatal } from './ui/fatal-page.ts'
@@ -97,11 +99,16 @@ const BOARD_INFO_WAIT_MS = 10_000
 
 /**
  * Marks the frame that first shows a board (stored or snapshot), for the bench and the console:
- * performance.getEntriesByName('tessera:first-paint'). The view draws in its own animation frame
- * callback, requested earlier, so this one runs after it in the same frame.
+ * performance.getEntriesByName('tessera:first-paint'), and in that frame shows the canvas in
+ * place of the HTML's preview (client/ui/board-preview.ts). The view draws in its own animation
+ * frame callback, requested earlier, so this one runs after it in the same frame.
  */
-const markFirstPaint = () => {
-  if (performance.getEntriesByName(FIRST_PAINT_MARK).length === 0) requestAnimationFrame(() => performance.mark(FIRST_PAINT_MARK))
+const markFirstPaint = (retirePreview: () => void) => {
+  if (performance.getEntriesByName(FIRST_PAINT_MARK).length === 0)
+    requestAnimationFrame(() => {
+      performance.mark(FIRST_PAINT_MARK)
+      retirePreview()
+    })
 }
 
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
@@ -161,6 +168,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   }
   const stage = byId('stage')
   const view = createBoardView(stage, state.config(), state.bitmap())
+  const preview = holdBoardPreview(view.canvas)
   // Issue 12: the grid, the hovered tile's coordinates, the board's accessible name and description.
   const tools = attachViewTools(stage, view, { gridButton: byId<HTMLButtonElement>('grid-toggle'), coords: byId('coords') }, opts.storage)
   const description = createBoardDescription(view.canvas, stage)
@@ -169,7 +177,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const minimap = createMinimap(byId('minimap'), view)
   if (stored) {
     byId('loading').hidden = true
-    markFirstPaint()
+    markFirstPaint(preview.retire)
   }
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
@@ -189,7 +197,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       basis = snapshot.basis
       source = 'snapshot'
       byId('loading').hidden = true
-      markFirstPaint()
+      markFirstPaint(preview.retire)
     }
   }
   const sync = createBoardSync(state, basis)
@@ -275,6 +283,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const placeButton = createPlaceButton(byId<HTMLButtonElement>('place'), () => void place())
 
   let renewedIdentity = false
+  // The board's image for the next visit's first frame (client/sync/kept-image.ts), with each save.
+  const imageKeeper = createBoardImageKeeper(boardId, opts.storage)
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
   const saver = createBoardSaver({
@@ -284,7 +294,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     cursor: sync.cursor,
     lastLiveAt: () => connection?.lastLiveAt() ?? null,
     everyMs: SAVE_EVERY_MS,
-    onSave: start.markKept,
+    onSave: () => {
+      start.markKept()
+      imageKeeper.keep(state.config(), state.bitmap())
+    },
   })
   const save = saver.save
   window.addEventListener('pagehide', save)
@@ -302,6 +315,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       if (performance.getEntriesByName(LIVE_MARK).length === 0) performance.mark(LIVE_MARK)
       askIdentity()
       byId('loading').hidden = true
+      // A page that painted no board before (no snapshot, no stored board) shows its canvas now.
+      requestAnimationFrame(preview.retire)
       // Caught up: the queued placement's tile colour is current, so it can be judged and sent.
       queue.flush()
       asOf = null
