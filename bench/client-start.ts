@@ -156,6 +156,7 @@ const marks = (page: Page): Promise<Record<string, unknown>> =>
       script: span((p) => p.endsWith('.js') && p.startsWith('/assets/')),
       boardInfo: span((p) => p.startsWith('/api/boards/') && p.split('/').length === 4),
       png: span((p) => p.endsWith('.png')),
+      css: span((p) => p.endsWith('.css')),
     }
   })()`)
 
