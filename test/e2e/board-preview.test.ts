@@ -236,7 +236,10 @@ describe('the board preview', () => {
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
     // Placements after the snapshot: the kept image must be the page's board, not the snapshot.
     await placeRandom(prng(11), 200)
-    await page.waitForFunction((n) => (window as unknown as { __tessera: { cursor: () => number | null } }).__tessera.cursor() === n, room().lastSeq())
+    await page.waitForFunction(
+      (n) => (window as unknown as { __tessera: { cursor: () => number | null } }).__tessera.cursor() === n,
+      room().lastSeq(),
+    )
     const expected = room().bitmap().slice()
     const palette = room().config().palette
     // Saves (IndexedDB and the image) happen while the board changes and when the page is hidden.

@@ -145,7 +145,7 @@ describe('validators and caching', () => {
   })
 
   it('revalidates the page, the service worker and the manifest (no-cache), with 304 when unchanged', async () => {
-    for (const path of ['/', '/index.html', '/sw.js', '/manifest.webmanifest', '/registerSW.js']) {
+    for (const path of ['/', '/index.html', '/sw.js', '/manifest.webmanifest']) {
       const r = await get(relay.url + path, { 'accept-encoding': 'gzip, br' })
       expect(r.status, path).toBe(200)
       expect(r.headers['cache-control'], path).toBe('no-cache')
@@ -186,9 +186,11 @@ describe('inline scripts', () => {
     const page = await get(`${relay.url}/?board=main`)
     const html = page.body.toString()
     const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1] as string)
-    // The board preview's two: the head's (asks for the image) and the stage's (places it).
-    expect(inline.length).toBe(2)
-    expect(inline[1]).toContain('board-preview')
+    // The board preview's two (the head's asks for the image, the stage's places it) and the
+    // service worker's registration.
+    expect(inline.length).toBe(3)
+    expect(inline.some((s) => s.includes('serviceWorker.register'))).toBe(true)
+    expect(inline.filter((s) => s.includes('board-preview')).length).toBe(1)
     const csp = page.headers['content-security-policy'] as string
     const scriptSrc = csp.split('; ').find((d) => d.startsWith('script-src ')) as string
     const hashes = inline.map((text) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`)
