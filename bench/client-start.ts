@@ -165,13 +165,14 @@ const countBytes = (page: Page) => {
   let ws = 0
   page.on('websocket', (s) => s.on('framereceived', ({ payload }) => (ws += typeof payload === 'string' ? payload.length : payload.length)))
   return async () => {
-    const http = await page.evaluate(() =>
-      [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].reduce(
-        (n, e) => n + ((e as PerformanceResourceTiming).transferSize || 0),
-        0,
+    const entries = await page.evaluate(() =>
+      [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].map(
+        (e) => [new URL(e.name).pathname, (e as PerformanceResourceTiming).transferSize || 0] as const,
       ),
     )
-    return { http, ws, total: http + ws }
+    const http = entries.reduce((n, [, size]) => n + size, 0)
+    // Each answer's bytes as transferred (body and headers), for where the bytes go.
+    return { http, ws, total: http + ws, answers: entries.map(([path, size]) => `${path} ${size}`) }
   }
 }
 

@@ -21,7 +21,8 @@ import { createBoardSaver } from './sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
-import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
+import { boardSocketUrl, browserEnv, type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
+import { openEarlySocket } from './sync/early-socket.ts'
 import { createInFlight } from './sync/in-flight.ts'
 import { createBoardImageKeeper } from './sync/kept-image.ts'
 import { createPlacer } from './sync/placement.ts'
@@ -136,6 +137,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const clock = createRelayClock()
   let online: number | null = null
   let initial: VersionedConfig
+  let earlySocket: typeof WebSocket | null = null
   if (stored) {
     // Offline, or the relay down: the stored config stands in for the board's info (below).
     initial = stored.config
@@ -156,6 +158,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (asked.date !== null) clock.observeCoarse(asked.date, Date.now())
     online = info.online
     initial = { board: boardConfigOf(info), version: 0 }
+    // The catch-up after the snapshot asked for now, while its PNG is fetched and decoded
+    // (client/sync/early-socket.ts); the connection takes this socket once the board is loaded.
+    const seq = info.snapshot?.seq
+    if (seq !== undefined && seq !== null) earlySocket = openEarlySocket(boardSocketUrl(opts.wsBase, boardId, seq))
   }
 
   const state = createBoardState(initial)
@@ -342,21 +348,27 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     renderButton()
   }
   const startConnection = () => {
-    connection = createConnection(opts.wsBase, boardId, sync, {
-      onStatus,
-      onPresence: (n) => status.setOnline(n),
-      onSession: (s) => {
-        if (s.user) me = s.user
-        // Without a cookie yet (a first visit's identity is being made), anonymous is expected.
-        readOnly = s.user === '' && !identityPending
-        // Sent again when the identity places from another tab, and when it is banned or unbanned.
-        banned = s.banned
-        placer.setNextPlaceAt(s.nextPlaceAt)
-        queue.flush()
-        renderButton()
+    connection = createConnection(
+      opts.wsBase,
+      boardId,
+      sync,
+      {
+        onStatus,
+        onPresence: (n) => status.setOnline(n),
+        onSession: (s) => {
+          if (s.user) me = s.user
+          // Without a cookie yet (a first visit's identity is being made), anonymous is expected.
+          readOnly = s.user === '' && !identityPending
+          // Sent again when the identity places from another tab, and when it is banned or unbanned.
+          banned = s.banned
+          placer.setNextPlaceAt(s.nextPlaceAt)
+          queue.flush()
+          renderButton()
+        },
+        onBoardFrame: saver.changed,
       },
-      onBoardFrame: saver.changed,
-    })
+      earlySocket ? { ...browserEnv(), WebSocket: earlySocket } : undefined,
+    )
     onStatus(connection.status())
   }
   status.setStatus(connectionStatus(), null)

@@ -37,6 +37,9 @@ let browser: Browser
 let outDir: { dir: string; remove: () => void }
 const contexts: BrowserContext[] = []
 const room = (): Room => relay.rooms.get('main') as Room
+/** The board as the snapshot holds it, and the seq it holds (placements follow it). */
+let snapshotBits: Uint8Array
+let snapshotSeq: number
 
 /** Places `n` random tiles through the room. */
 const placeRandom = async (rand: () => number, n: number) => {
@@ -72,6 +75,12 @@ beforeAll(async () => {
   const taken = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
   await snapshotter.stop()
   expect(taken).toBeTruthy()
+  snapshotBits = room().bitmap().slice()
+  const info = (await (await fetch(`${relay.url}/api/boards/main`)).json()) as { snapshot: { seq: number | null } }
+  expect(info.snapshot.seq).toBe(room().lastSeq())
+  snapshotSeq = info.snapshot.seq as number
+  // Placements after the snapshot: the page catches up from its seq.
+  await placeRandom(prng(8), 300)
 }, 180_000)
 
 afterAll(async () => {
@@ -167,6 +176,8 @@ describe('the board preview', () => {
     const context = await newContext()
     const page = await context.newPage()
     const release = await holdScript(page)
+    const sockets: string[] = []
+    page.on('websocket', (ws) => sockets.push(new URL(ws.url()).search))
     await page.goto(`${relay.url}/?board=main`, { waitUntil: 'commit' })
     const shown = await previewShown(page)
     expect(await appRan(page)).toBe(false)
@@ -178,7 +189,7 @@ describe('the board preview', () => {
     expect(shown.top).toBeCloseTo(stage.top + t.ty, 3)
     expect(shown.width).toBeCloseTo(W * t.scale, 3)
     // On screen: every tile of the snapshot (no placement since it) at its place.
-    const before = await mismatchesOnScreen(page, shown, stage, room().bitmap())
+    const before = await mismatchesOnScreen(page, shown, stage, snapshotBits)
     expect(before.checked).toBeGreaterThan(W * H * 0.95)
     expect(before.wrong).toEqual([])
 
@@ -198,6 +209,9 @@ describe('the board preview', () => {
     expect(await page.locator('img.board-preview').count()).toBe(0)
     const after = await mismatchesOnScreen(page, canvas, await stageRect(page), room().bitmap())
     expect(after.wrong).toEqual([])
+    // The catch-up was asked for once, by the socket opened while the snapshot loaded
+    // (client/sync/early-socket.ts), which the connection took over (not a second one).
+    expect(sockets.filter((q) => new URLSearchParams(q).get('since') === String(snapshotSeq)).length).toBe(1)
   })
 
   it('opens a deep link on the linked tile in the preview too, where the app then shows it', async () => {
@@ -209,10 +223,10 @@ describe('the board preview', () => {
     expect(await appRan(page)).toBe(false)
     const stage = await stageRect(page)
     expect(shown.width).toBeCloseTo(W * 24, 3)
-    // Tile (70, 12)'s centre at the stage's centre.
+    // Tile (70, 12)'s centre at the stage's centre, showing the snapshot's pixels.
     expect(shown.left + 70.5 * 24).toBeCloseTo(stage.left + stage.width / 2, 0)
     expect(shown.top + 12.5 * 24).toBeCloseTo(stage.top + stage.height / 2, 0)
-    const seen = await mismatchesOnScreen(page, shown, stage, room().bitmap())
+    const seen = await mismatchesOnScreen(page, shown, stage, snapshotBits)
     expect(seen.checked).toBeGreaterThan(500)
     expect(seen.wrong).toEqual([])
 
