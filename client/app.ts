@@ -21,14 +21,17 @@ import { createBoardSaver } from './sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
 import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
-import { type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
+import { boardSocketUrl, browserEnv, type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
+import { openEarlySocket } from './sync/early-socket.ts'
 import { createInFlight } from './sync/in-flight.ts'
+import { createBoardImageKeeper } from './sync/kept-image.ts'
 import { createPlacer } from './sync/placement.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
 import { loadSnapshot } from './sync/snapshot-load.ts'
 import { chooseStart } from './sync/start-plan.ts'
 import { gatherStartSources } from './sync/start-sources.ts'
 import { createBoardDescription } from './ui/board-description.ts'
+import { holdBoardPreview } from './ui/board-preview.ts'
 import { createCooldownAlert } from './ui/cooldown-alert.ts'
 import { byId } from './ui/dom.ts'
 import { sentence, showFatal } from './ui/fatal-page.ts'
@@ -97,11 +100,16 @@ const BOARD_INFO_WAIT_MS = 10_000
 
 /**
  * Marks the frame that first shows a board (stored or snapshot), for the bench and the console:
- * performance.getEntriesByName('tessera:first-paint'). The view draws in its own animation frame
- * callback, requested earlier, so this one runs after it in the same frame.
+ * performance.getEntriesByName('tessera:first-paint'), and in that frame shows the canvas in
+ * place of the HTML's preview (client/ui/board-preview.ts). The view draws in its own animation
+ * frame callback, requested earlier, so this one runs after it in the same frame.
  */
-const markFirstPaint = () => {
-  if (performance.getEntriesByName(FIRST_PAINT_MARK).length === 0) requestAnimationFrame(() => performance.mark(FIRST_PAINT_MARK))
+const markFirstPaint = (retirePreview: () => void) => {
+  if (performance.getEntriesByName(FIRST_PAINT_MARK).length === 0)
+    requestAnimationFrame(() => {
+      performance.mark(FIRST_PAINT_MARK)
+      retirePreview()
+    })
 }
 
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
@@ -129,6 +137,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const clock = createRelayClock()
   let online: number | null = null
   let initial: VersionedConfig
+  let earlySocket: typeof WebSocket | null = null
   if (stored) {
     // Offline, or the relay down: the stored config stands in for the board's info (below).
     initial = stored.config
@@ -149,6 +158,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     if (asked.date !== null) clock.observeCoarse(asked.date, Date.now())
     online = info.online
     initial = { board: boardConfigOf(info), version: 0 }
+    // The catch-up after the snapshot asked for now, while its PNG is fetched and decoded
+    // (client/sync/early-socket.ts); the connection takes this socket once the board is loaded.
+    const seq = info.snapshot?.seq
+    if (seq !== undefined && seq !== null) earlySocket = openEarlySocket(boardSocketUrl(opts.wsBase, boardId, seq))
   }
 
   const state = createBoardState(initial)
@@ -161,6 +174,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   }
   const stage = byId('stage')
   const view = createBoardView(stage, state.config(), state.bitmap())
+  const preview = holdBoardPreview(view.canvas)
   // Issue 12: the grid, the hovered tile's coordinates, the board's accessible name and description.
   const tools = attachViewTools(stage, view, { gridButton: byId<HTMLButtonElement>('grid-toggle'), coords: byId('coords') }, opts.storage)
   const description = createBoardDescription(view.canvas, stage)
@@ -169,7 +183,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const minimap = createMinimap(byId('minimap'), view)
   if (stored) {
     byId('loading').hidden = true
-    markFirstPaint()
+    markFirstPaint(preview.retire)
   }
   const status = createStatusBar(byId('online'), byId('connection'))
   if (online !== null) status.setOnline(online)
@@ -189,7 +203,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       basis = snapshot.basis
       source = 'snapshot'
       byId('loading').hidden = true
-      markFirstPaint()
+      markFirstPaint(preview.retire)
     }
   }
   const sync = createBoardSync(state, basis)
@@ -275,6 +289,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const placeButton = createPlaceButton(byId<HTMLButtonElement>('place'), () => void place())
 
   let renewedIdentity = false
+  // The board's image for the next visit's first frame (client/sync/kept-image.ts), with each save.
+  const imageKeeper = createBoardImageKeeper(boardId, opts.storage)
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
   const saver = createBoardSaver({
@@ -284,7 +300,10 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     cursor: sync.cursor,
     lastLiveAt: () => connection?.lastLiveAt() ?? null,
     everyMs: SAVE_EVERY_MS,
-    onSave: start.markKept,
+    onSave: () => {
+      start.markKept()
+      imageKeeper.keep(state.config(), state.bitmap())
+    },
   })
   const save = saver.save
   window.addEventListener('pagehide', save)
@@ -302,6 +321,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       if (performance.getEntriesByName(LIVE_MARK).length === 0) performance.mark(LIVE_MARK)
       askIdentity()
       byId('loading').hidden = true
+      // A page that painted no board before (no snapshot, no stored board) shows its canvas now.
+      requestAnimationFrame(preview.retire)
       // Caught up: the queued placement's tile colour is current, so it can be judged and sent.
       queue.flush()
       asOf = null
@@ -327,21 +348,27 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     renderButton()
   }
   const startConnection = () => {
-    connection = createConnection(opts.wsBase, boardId, sync, {
-      onStatus,
-      onPresence: (n) => status.setOnline(n),
-      onSession: (s) => {
-        if (s.user) me = s.user
-        // Without a cookie yet (a first visit's identity is being made), anonymous is expected.
-        readOnly = s.user === '' && !identityPending
-        // Sent again when the identity places from another tab, and when it is banned or unbanned.
-        banned = s.banned
-        placer.setNextPlaceAt(s.nextPlaceAt)
-        queue.flush()
-        renderButton()
+    connection = createConnection(
+      opts.wsBase,
+      boardId,
+      sync,
+      {
+        onStatus,
+        onPresence: (n) => status.setOnline(n),
+        onSession: (s) => {
+          if (s.user) me = s.user
+          // Without a cookie yet (a first visit's identity is being made), anonymous is expected.
+          readOnly = s.user === '' && !identityPending
+          // Sent again when the identity places from another tab, and when it is banned or unbanned.
+          banned = s.banned
+          placer.setNextPlaceAt(s.nextPlaceAt)
+          queue.flush()
+          renderButton()
+        },
+        onBoardFrame: saver.changed,
       },
-      onBoardFrame: saver.changed,
-    })
+      earlySocket ? { ...browserEnv(), WebSocket: earlySocket } : undefined,
+    )
     onStatus(connection.status())
   }
   status.setStatus(connectionStatus(), null)

@@ -175,11 +175,16 @@ const tileHistoryPage = async (
  * styles and service worker; WebSockets to this relay; images from data: and blob: URLs for
  * snapshots), and framing limited to the configured embedding origins.
  */
-export const pageSecurityHeaders = (embedOrigins: readonly string[], frameAncestors?: string): Record<string, string> => {
+export const pageSecurityHeaders = (
+  embedOrigins: readonly string[],
+  frameAncestors?: string,
+  scriptHashes: readonly string[] = [],
+): Record<string, string> => {
   const ancestors = frameAncestors ?? (embedOrigins.includes('*') ? '*' : ["'self'", ...embedOrigins].join(' '))
   const csp = [
     "default-src 'self'",
-    "script-src 'self'",
+    // The page's own inline scripts by their hashes (the app's board preview), no others.
+    ["script-src 'self'", ...scriptHashes].join(' '),
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "connect-src 'self' ws: wss:",
@@ -447,17 +452,20 @@ export const createHttpHandler = (deps: HttpDeps) => {
   const staticFiles = createStaticFiles(config.staticDir)
   const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) => {
     // The moderation page (/admin) is never framed by other sites, whatever EMBED_ORIGINS allows.
-    if (/^\/admin(\/|$)/.test(url.pathname)) return staticFiles.serve(req, res, url, pageSecurityHeaders([]))
+    if (/^\/admin(\/|$)/.test(url.pathname))
+      return staticFiles.serve(req, res, url, (p) => pageSecurityHeaders([], undefined, p.scriptHashes))
     // The embed page may be framed by anyone when read-only, else as the embedding origins allow
     // (docs/EMBEDDING.md); the element's module is loaded by pages of any origin (with CORS).
     if (EMBED_PAGE_PATHS.has(url.pathname)) {
       const ancestors = embedFrameAncestors(url.searchParams.get('readonly') === '1', config)
-      return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins, ancestors))
+      return staticFiles.serve(req, res, url, (p) => pageSecurityHeaders(config.embedOrigins, ancestors, p.scriptHashes))
     }
     if (url.pathname === EMBED_SCRIPT_PATH) {
-      return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins), { 'access-control-allow-origin': '*' })
+      return staticFiles.serve(req, res, url, (p) => pageSecurityHeaders(config.embedOrigins, undefined, p.scriptHashes), {
+        'access-control-allow-origin': '*',
+      })
     }
-    return staticFiles.serve(req, res, url, pageSecurityHeaders(config.embedOrigins), appPreloads(url))
+    return staticFiles.serve(req, res, url, (p) => pageSecurityHeaders(config.embedOrigins, undefined, p.scriptHashes), appPreloads(url))
   }
 
   /**

@@ -6,7 +6,9 @@
  * answer carries a strong ETag (a content hash, computed once per file version and cached) and
  * a matching If-None-Match is answered 304. Vite names the files under assets/ by their content
  * hash: they are cached for a year, immutable; everything else (index.html, sw.js, the manifest)
- * revalidates on every use (no-cache), so that a new build reaches browsers at once.
+ * revalidates on every use (no-cache), so that a new build reaches browsers at once. A page's
+ * inline scripts (the app's board preview, client/index.html) are allowed by their hashes: the
+ * page's headers are made knowing them (`'sha256-…'` CSP sources, computed once per file version).
  */
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
@@ -108,6 +110,29 @@ export const noneMatch = (header: string | undefined, etag: string): boolean => 
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
 }
 
+/**
+ * The CSP sources (`'sha256-<base64>'`, CSP3 hash-source) of a page's inline scripts: the text
+ * between `<script>` and `</script>` of each script without a src, as UTF-8, in page order.
+ */
+export const inlineScriptHashes = (html: string): string[] => {
+  const hashes: string[] = []
+  for (const m of html.matchAll(/<script(\s[^>]*)?>([\s\S]*?)<\/script>/gi)) {
+    if (/\ssrc\s*=/i.test(m[1] ?? '')) continue
+    hashes.push(
+      `'sha256-${createHash('sha256')
+        .update(m[2] ?? '', 'utf8')
+        .digest('base64')}'`,
+    )
+  }
+  return hashes
+}
+
+/** What the headers of a page (an HTML file) may depend on. */
+export type PageFacts = {
+  /** The CSP sources of its inline scripts (inlineScriptHashes). */
+  scriptHashes: readonly string[]
+}
+
 /** One file as served: its versions' sizes and tags, valid while its size and mtime hold. */
 type FileInfo = {
   size: number
@@ -116,6 +141,8 @@ type FileInfo = {
   hash: string
   /** Precompressed variants that are current (not older than the file). */
   variants: Map<ContentCoding, { path: string; size: number }>
+  /** For an HTML file, what its headers depend on; null for other files. */
+  page: PageFacts | null
 }
 
 /** Files known per path; bounded by the files in STATIC_DIR (only existing files enter). */
@@ -125,7 +152,8 @@ export type StaticFiles = {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    pageHeaders: Record<string, string>,
+    /** Headers of an HTML answer (CSP and so on), made from what the page holds. */
+    pageHeaders: (page: PageFacts) => Record<string, string>,
     extraHeaders?: Record<string, string>,
   ) => void
 }
@@ -146,7 +174,8 @@ export const createStaticFiles = (root: string | null): StaticFiles => {
     const st = statSync(path)
     const cached = known.get(path)
     if (cached && cached.size === st.size && cached.mtimeMs === st.mtimeMs) return cached
-    const hash = createHash('sha256').update(readFileSync(path)).digest('base64url').slice(0, 22)
+    const bytes = readFileSync(path)
+    const hash = createHash('sha256').update(bytes).digest('base64url').slice(0, 22)
     const variants = new Map<ContentCoding, { path: string; size: number }>()
     for (const coding of [ContentCoding.Brotli, ContentCoding.Gzip] as const) {
       const vpath = path + VARIANT_SUFFIX[coding]
@@ -158,7 +187,8 @@ export const createStaticFiles = (root: string | null): StaticFiles => {
         // No variant of this coding: the file is sent as it is.
       }
     }
-    const info = { size: st.size, mtimeMs: st.mtimeMs, hash, variants }
+    const page = extname(path) === '.html' ? { scriptHashes: inlineScriptHashes(bytes.toString('utf8')) } : null
+    const info = { size: st.size, mtimeMs: st.mtimeMs, hash, variants, page }
     known.set(path, info)
     return info
   }
@@ -193,7 +223,7 @@ export const createStaticFiles = (root: string | null): StaticFiles => {
     // A strong tag per representation: the same file's brotli and gzip bytes differ.
     const etag = `"${info.hash}${variant ? `-${coding}` : ''}"`
     const headers: Record<string, string | number> = {
-      ...(type.startsWith('text/html') ? pageHeaders : {}),
+      ...(info.page ? pageHeaders(info.page) : {}),
       ...extraHeaders,
       'cache-control': asset ? IMMUTABLE_CACHE : REVALIDATE_CACHE,
       etag,

@@ -85,7 +85,7 @@ export type ConnectionEnv = {
   onNetwork: (listener: (online: boolean) => void) => () => void
 }
 
-const browserEnv = (): ConnectionEnv => ({
+export const browserEnv = (): ConnectionEnv => ({
   WebSocket,
   now: Date.now,
   online: () => navigator.onLine !== false,
@@ -102,6 +102,13 @@ const browserEnv = (): ConnectionEnv => ({
 })
 
 const QUERY_AWARENESS = new Uint8Array([MessageType.QueryAwareness])
+
+/** The URL of a board's live=tiles socket, resuming after `since` when it is not null. */
+export const boardSocketUrl = (wsBase: string, boardId: string, since: number | null): string => {
+  const params = new URLSearchParams({ [TESSERA_PARAM]: '1', [LIVE_PARAM]: LiveMode.Tiles })
+  if (since !== null) params.set(SINCE_PARAM, String(since))
+  return `${wsBase}/${encodeURIComponent(boardId)}?${params}`
+}
 
 /**
  * `protocols`: the WebSocket subprotocols each new socket offers. An embed holds its token in
@@ -158,11 +165,7 @@ export const createConnection = (
     pending.clear()
   }
 
-  const url = (since: number | null) => {
-    const params = new URLSearchParams({ [TESSERA_PARAM]: '1', [LIVE_PARAM]: LiveMode.Tiles })
-    if (since !== null) params.set(SINCE_PARAM, String(since))
-    return `${wsBase}/${encodeURIComponent(boardId)}?${params}`
-  }
+  const url = (since: number | null) => boardSocketUrl(wsBase, boardId, since)
 
   const scheduleRetry = (delayMs: number) => {
     if (retryTimer !== null || destroyed) return

@@ -12,7 +12,7 @@ import { type BoardStore, openBoardStore, type StoredBoard } from './board-store
 import { type LoadedSnapshot, loadSnapshot } from './snapshot-load.ts'
 
 /** localStorage key prefix: '1' once this board was kept in IndexedDB. */
-const KEPT_KEY_PREFIX = 'tessera.kept.'
+export const KEPT_KEY_PREFIX = 'tessera.kept.'
 
 export type StartSources = {
   boardAsked: ReturnType<typeof fetchBoard>

@@ -69,10 +69,11 @@ export const tileCenter = (page: Page, x: number, y: number) =>
   )
 
 /**
- * The one console error a page may log on a relay without snapshots: Chromium reports the
- * snapshot metadata's 404 (`no-snapshot`, the documented answer when no snapshotter has written
- * one yet) as "Failed to load resource", and a page cannot silence that. The client then syncs
- * from the empty state vector.
+ * The console errors a page may log on a relay without snapshots: Chromium reports the snapshot
+ * metadata's 404 (`no-snapshot`, the documented answer when no snapshotter has written one yet),
+ * and that of the latest snapshot's PNG the HTML's board preview asks for (client/index.html), as
+ * "Failed to load resource", and a page cannot silence that. The client then syncs from the empty
+ * state vector.
  */
 export const isMissingSnapshotReport = (text: string, url: string): boolean =>
-  /^Failed to load resource: the server responded with a status of 404/.test(text) && /\/api\/boards\/[^/]+\/snapshot$/.test(url)
+  /^Failed to load resource: the server responded with a status of 404/.test(text) && /\/api\/boards\/[^/]+\/snapshot(\.png)?$/.test(url)

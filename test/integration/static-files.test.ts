@@ -4,11 +4,13 @@
  * ETag and answers a matching If-None-Match with 304, caches hashed assets for good and
  * revalidates the rest (the page, the service worker, the manifest). One real build, one relay.
  */
+import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inlineScriptHashes } from '../../relay/static-files.ts'
 import { buildClient } from '../helpers/browser.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -143,7 +145,7 @@ describe('validators and caching', () => {
   })
 
   it('revalidates the page, the service worker and the manifest (no-cache), with 304 when unchanged', async () => {
-    for (const path of ['/', '/index.html', '/sw.js', '/manifest.webmanifest', '/registerSW.js']) {
+    for (const path of ['/', '/index.html', '/sw.js', '/manifest.webmanifest']) {
       const r = await get(relay.url + path, { 'accept-encoding': 'gzip, br' })
       expect(r.status, path).toBe(200)
       expect(r.headers['cache-control'], path).toBe('no-cache')
@@ -176,5 +178,37 @@ describe('the app page from the network', () => {
     expect(await link('/?board=nope')).toBeNull()
     expect(await link('/?board=..%2Fetc')).toBeNull()
     expect(await link('/embed?board=main&readonly=1')).toBeNull()
+  })
+})
+
+describe('inline scripts', () => {
+  it("allows exactly the page's own inline scripts by their sha256 (the board preview), and no other inline script", async () => {
+    const page = await get(`${relay.url}/?board=main`)
+    const html = page.body.toString()
+    const inline = [...html.matchAll(/<script(\s[^>]*)?>([\s\S]*?)<\/script>/g)]
+      .filter((m) => !(m[1] ?? '').includes('src='))
+      .map((m) => m[2] as string)
+    // The board preview's two (the head's asks for the image, the stage's places it) and the
+    // service worker's registration.
+    expect(inline.length).toBe(3)
+    expect(inline.some((s) => s.includes('serviceWorker.register'))).toBe(true)
+    expect(inline.filter((s) => s.includes('board-preview')).length).toBe(1)
+    const csp = page.headers['content-security-policy'] as string
+    const scriptSrc = csp.split('; ').find((d) => d.startsWith('script-src ')) as string
+    const hashes = inline.map((text) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`)
+    expect(scriptSrc).toBe(`script-src 'self' ${hashes.join(' ')}`)
+    expect(scriptSrc).not.toContain('unsafe-inline')
+    // The same hash whatever the coding (computed from the file, not from a variant).
+    expect((await get(`${relay.url}/`, { 'accept-encoding': 'br' })).headers['content-security-policy']).toBe(csp)
+    // A page without inline scripts allows none.
+    const embed = await get(`${relay.url}/embed?board=main&readonly=1`)
+    expect((embed.headers['content-security-policy'] as string).split('; ')).toContain("script-src 'self'")
+  })
+
+  it('finds the inline scripts of a page, not those with a src', () => {
+    const hashOf = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`
+    const html = `<script src="/a.js"></script><script>one()</script><script type="module" src="/b.js"></script><SCRIPT id="x">två()</SCRIPT>`
+    expect(inlineScriptHashes(html)).toEqual([hashOf('one()'), hashOf('två()')])
+    expect(inlineScriptHashes('<p>no scripts</p>')).toEqual([])
   })
 })
