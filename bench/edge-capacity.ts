@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LiveMode } from '../shared/protocol.ts'
 import { startNats } from '../test/helpers/nats-server.ts'
-import { settle } from './fanout.ts'
+import { settleEach } from './fanout.ts'
 import { type Child, startChild } from './helpers/child.ts'
 import { mintTokens, type RelayProcess, spawnRelay } from './helpers/relay-process.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
@@ -46,9 +46,6 @@ type Step = {
   kbPerSocket: number
   cpu: { writer: number; edges: number[] }
 }
-
-/** Waits until each generator's viewers hold as many frames as its reference (edges frame differently). */
-const settleEach = async (gens: Child[]) => (await Promise.all(gens.map((g) => settle([g], 60_000)))).flat()
 
 export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: number }) => {
   const nats = await startNats()
@@ -82,7 +79,7 @@ export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: numbe
       opened = perEdge
       // Warm-up: every viewer has the step's first placements before the measured ones.
       await placers.call('pace', { rate: RATE, durationMs: 1_000, width: 1000, height: 1000, offset: 900_000 + offset })
-      await settleEach(gens)
+      await settleEach(gens, 60_000)
       await Promise.all(gens.map((g) => g.call('reset', { recordArrivals: true })))
       const cpu0 = { writer: writer.cpuMs(), edges: edges.map((e) => e.cpuMs()) }
       const paced = await placers.call<{ sent: number[]; ok: number }>('pace', {
@@ -98,7 +95,7 @@ export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: numbe
         writer: +((writer.cpuMs() - cpu0.writer) / 1000 / seconds).toFixed(2),
         edges: edges.map((e, i) => +((e.cpuMs() - (cpu0.edges[i] ?? 0)) / 1000 / seconds).toFixed(2)),
       }
-      const stats = await settleEach(gens)
+      const stats = await settleEach(gens, 60_000)
       const perGenerator = await Promise.all(gens.map((g) => g.call<Latency>('latency', { sent: paced.sent })))
       const held = stats.reduce((n, s) => n + (s.minFrames > 0 ? s.viewers : 0), 0)
       const rss = edges.map((e) => e.rssKb())
@@ -127,7 +124,7 @@ export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: numbe
 }
 
 export const runEdgeCapacity = async ({ quick }: FigureOptions): Promise<Row[]> => {
-  const steps = quick ? [1_500, 3_000] : [10_000, 20_000, 30_000, 40_000, 50_000, 54_000]
+  const steps = quick ? [1_500, 3_000] : [1_500, 3_000, 6_000, 10_000, 20_000, 30_000, 40_000, 50_000, 54_000]
   const r = await measureEdgeCapacity({ steps, paceMs: quick ? 3_000 : 10_000 })
   const best = r.steps.find((s) => s.viewers === r.held)
   return [

@@ -34,6 +34,13 @@ export const settle = async (viewers: Child[], timeoutMs = 15_000): Promise<View
   }
 }
 
+/**
+ * settle for several generators each on its own relay (an edge frames its commits its own way, so
+ * their counts differ): waits until each one's viewers hold as many frames as its reference.
+ */
+export const settleEach = async (generators: Child[], timeoutMs: number): Promise<ViewerStats[]> =>
+  (await Promise.all(generators.map((g) => settle([g], timeoutMs)))).flat()
+
 export const measureFanout = (opts: { viewers: number; placers: number; perSocket: number; window: number; live?: LiveMode }) =>
   withLoadRig(opts, async ({ relay, viewers, placers }) => {
     // Warm-up (JIT, first shard maps), then the measured run.
