@@ -132,7 +132,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
         }),
       )
     }
-    await scale?.start(rooms, history)
+    await scale?.start(rooms, history, moderation)
   } catch (err) {
     await scale?.close()
     for (const room of rooms.values()) await room.close()

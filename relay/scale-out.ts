@@ -10,6 +10,7 @@
  *   edge    follows each board's stream into its own rooms (relay/edge-follower.ts), forwards
  *           placements to the writer (relay/place-forwarder.ts) and admin calls too
  *           (relay/admin-forwarder.ts).
+ *           The writer publishes its bans and edges adopt them (relay/ban-exchange.ts).
  *   both    count people across relays (relay/presence-exchange.ts), and start while NATS is
  *           unreachable: they serve what they hold, refuse placements (503), and take up their
  *           role once NATS answers.
@@ -19,10 +20,12 @@ import type { Logger } from '../node-kit/log.ts'
 import { PlaceError, type PlaceResult } from '../shared/protocol.ts'
 import { createAdminForwarder, isAdminApiRequest } from './admin-forwarder.ts'
 import { answerAdminCalls } from './admin-responder.ts'
+import { followBans, publishBans } from './ban-exchange.ts'
 import { type CommitPublisher, createCommitPublisher } from './commit-publisher.ts'
 import type { RelayConfig } from './config.ts'
 import { type EdgeFollower, followStream } from './edge-follower.ts'
 import type { HistoryStore } from './history-store.ts'
+import type { Moderation } from './moderation.ts'
 import { openNatsLink } from './nats-link.ts'
 import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
@@ -45,7 +48,7 @@ export type ScaleOut = {
    * whose placements go through this role. With NATS unreachable at start, resolves at once and
    * does all that once NATS answers; placements are refused (503) until then.
    */
-  start: (rooms: Map<string, Room>, history: HistoryStore) => Promise<void>
+  start: (rooms: Map<string, Room>, history: HistoryStore, moderation: Moderation) => Promise<void>
   /**
    * Admin calls across relays, once the server exists: an edge's /api/admin/… requests go to the
    * writer (put ahead of the API's request handler: done on the server rather than by wrapping
@@ -107,8 +110,9 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
   })
 
   /** A writer: publishes what the streams lack, then answers the edges' placements. */
-  const startWriter = async (rooms: Map<string, Room>, history: HistoryStore) => {
+  const startWriter = async (rooms: Map<string, Room>, history: HistoryStore, moderation: Moderation) => {
     presence.start()
+    unsubscribes.push(publishBans({ link, moderation, log }))
     for (const [board, room] of rooms) {
       await (publishers.get(board) as CommitPublisher).start(room, history)
       publishing.add(board)
@@ -119,8 +123,14 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
   }
 
   /** An edge: follows each board's stream (retrying while NATS fails under it); resolves once every board follows. */
-  const startEdge = async (rooms: Map<string, Room>, history: HistoryStore, forwarders: Map<string, Room['submit']>) => {
+  const startEdge = async (
+    rooms: Map<string, Room>,
+    history: HistoryStore,
+    moderation: Moderation,
+    forwarders: Map<string, Room['submit']>,
+  ) => {
     presence.start()
+    unsubscribes.push(followBans({ link, moderation, rooms, log }))
     for (const [board, room] of rooms) {
       for (;;) {
         if (closed) return
@@ -146,7 +156,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       publishers.set(board, publisher)
       return { onDurable: publisher.durable, presence: presence.board(board) }
     },
-    start: async (rooms, history) => {
+    start: async (rooms, history, moderation) => {
       if (role === 'writer') {
         for (const [board, room] of rooms) {
           const publisher = publishers.get(board) as CommitPublisher
@@ -157,8 +167,8 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
             ),
           )
         }
-        if (upAtStart) await startWriter(rooms, history)
-        else void whenUp('publishing the streams', () => startWriter(rooms, history))
+        if (upAtStart) await startWriter(rooms, history, moderation)
+        else void whenUp('publishing the streams', () => startWriter(rooms, history, moderation))
         return
       }
       const forwarders = new Map<string, Room['submit']>()
@@ -173,10 +183,10 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
         )
       }
       if (!upAtStart) {
-        void whenUp('following the streams', () => startEdge(rooms, history, forwarders))
+        void whenUp('following the streams', () => startEdge(rooms, history, moderation, forwarders))
         return
       }
-      await startEdge(rooms, history, forwarders)
+      await startEdge(rooms, history, moderation, forwarders)
       let timer: ReturnType<typeof setTimeout> | undefined
       const late = await Promise.race([
         Promise.all(followers.map((f) => f.ready)).then(() => false),

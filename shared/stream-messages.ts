@@ -334,3 +334,38 @@ export const decodeStateReply = (bytes: Uint8Array): StateReply | null => {
     return null
   }
 }
+
+/**
+ * The subject the writer publishes its bans on (core NATS, not stored), for all boards: edges
+ * show them in their Session frames (the writer refuses the banned's placements either way).
+ */
+export const BANS_SUBJECT = 'tessera.bans'
+
+/** One ban as the writer holds it (relay/moderation.ts Ban). */
+export type BanEntry = { kind: 'user' | 'ip'; target: string; reason: string; at: number }
+
+/** Encodes the writer's whole list of bans (JSON in a varstring, as the place request). */
+export const encodeBans = (bans: readonly BanEntry[]): Uint8Array => encodeJson({ bans })
+
+/** Decodes a list of bans; null if it is not one (or an entry is not a ban). */
+export const decodeBans = (bytes: Uint8Array): BanEntry[] | null => {
+  try {
+    const v = decodeJson(bytes) as { bans?: unknown } | null
+    if (!v || !Array.isArray(v.bans)) return null
+    const out: BanEntry[] = []
+    for (const b of v.bans as Partial<BanEntry>[]) {
+      if (
+        !b ||
+        (b.kind !== 'user' && b.kind !== 'ip') ||
+        typeof b.target !== 'string' ||
+        typeof b.reason !== 'string' ||
+        typeof b.at !== 'number'
+      )
+        return null
+      out.push({ kind: b.kind, target: b.target, reason: b.reason, at: b.at })
+    }
+    return out
+  } catch {
+    return null
+  }
+}

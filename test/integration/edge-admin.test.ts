@@ -1,13 +1,17 @@
 /**
  * Issue 16: admin calls through an edge relay. The edge forwards /api/admin/… to the writer over
  * NATS request/reply and answers with the writer's own answer (same status, headers, bytes):
- * protect, ban and fill made through an edge take effect on both edges' boards, a wrong or
+ * protect, ban and fill made through an edge take effect on both edges' boards (a ban and an
+ * unban reach an identity's page on the other edge in its Session frames), a wrong or
  * missing token gets the writer's 403/401, an answer too large for one NATS message is refused
  * with a 503 that says so, and with the writer stopped the edge answers 503 with Retry-After.
  */
+import * as decoding from 'lib0/decoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readSession } from '../../shared/frames.ts'
+import { MessageType } from '../../shared/protocol.ts'
 import { adminCall } from '../helpers/admin.ts'
-import { newSession, placeHttp } from '../helpers/clients.ts'
+import { newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
 import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
@@ -40,6 +44,16 @@ const raw = async (url: string, init: RequestInit = {}) => {
     retryAfter: res.headers.get('retry-after'),
     body,
   }
+}
+
+/** The last Session frame a socket was sent (null before any). */
+const lastSession = (sock: RawSocket): ReturnType<typeof readSession> | null => {
+  let last: ReturnType<typeof readSession> | null = null
+  for (const f of sock.frames) {
+    const dec = decoding.createDecoder(f)
+    if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
+  }
+  return last
 }
 
 const colorAt = async (base: string, x: number, y: number) =>
@@ -95,7 +109,11 @@ describe('admin calls through an edge', () => {
     expect(encoded.status).toBe(200)
     for (const base of [w, a, b]) await waitFor(async () => (await colorAt(base, 21, 21)) === 9, { what: `the second fill on ${base}` })
 
-    // Ban through edge A: the identity can place through neither edge.
+    // Ban through edge A: the identity can place through neither edge, and its page on edge B
+    // is told (the writer's bans reach the edges: relay/ban-exchange.ts).
+    const page = await openRaw(`${rig.edges[1]?.proc.wsBase}/main?tessera=1&token=${person.token}`)
+    await waitFor(() => lastSession(page) !== null, { what: 'a Session frame on edge B' })
+    expect(lastSession(page)?.banned).toBeNull()
     const ban = await adminCall(a, ADMIN, 'POST', '/bans', { user: person.user, reason: 'test' })
     expect(ban.status, JSON.stringify(ban.body)).toBe(200)
     for (const base of [a, b]) {
@@ -103,10 +121,15 @@ describe('admin calls through an edge', () => {
       expect(placed.status).toBe(403)
       expect(placed.body.error).toBe('banned')
     }
+    await waitFor(() => lastSession(page)?.banned === 'test', { what: 'the ban in a Session frame on edge B', timeoutMs: 15_000 })
     // The audit log (read through an edge) has all three, each named as the writer names them.
     const audit = await adminCall(b, ADMIN, 'GET', '/audit?limit=10')
     const actions = (audit.body.entries as { action: string }[]).map((e) => e.action)
     expect(actions).toEqual(expect.arrayContaining(['protect', 'fill', 'ban']))
+    // Unbanned through edge B: the page hears that too.
+    expect((await adminCall(b, ADMIN, 'DELETE', `/bans/user/${person.user}`)).status).toBe(200)
+    await waitFor(() => lastSession(page)?.banned === null, { what: 'the unban in a Session frame on edge B', timeoutMs: 15_000 })
+    page.close()
   })
 
   it('passes a history export that fits one NATS message and refuses, saying so, one that does not', async () => {

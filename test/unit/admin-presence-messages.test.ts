@@ -1,12 +1,14 @@
-/** The admin call and Presence message codecs of issue 16 (shared/stream-messages.ts), and which requests an edge forwards. */
+/** The admin call, Presence and bans message codecs of issue 16 (shared/stream-messages.ts), and which requests an edge forwards. */
 import { describe, expect, it } from 'vitest'
 import { isAdminApiRequest } from '../../relay/admin-forwarder.ts'
 import {
   decodeAdminReply,
   decodeAdminRequest,
+  decodeBans,
   decodePresenceMessage,
   encodeAdminReply,
   encodeAdminRequest,
+  encodeBans,
   encodePresenceMessage,
   PRESENCE_HASH_BYTES,
 } from '../../shared/stream-messages.ts'
@@ -55,5 +57,19 @@ describe('Presence messages', () => {
     expect(decodePresenceMessage(bytes.subarray(0, bytes.length - 1))).toBeNull()
     expect(decodePresenceMessage(encodePresenceMessage({ relay: 'x', total: 1, hashes }))).toBeNull()
     expect(decodePresenceMessage(new Uint8Array([2, 0]))).toBeNull()
+  })
+})
+
+describe('bans messages', () => {
+  it('round-trip the writer list, and refuse anything that is not a list of bans', () => {
+    const bans = [
+      { kind: 'user' as const, target: 'u1', reason: 'spam', at: 5 },
+      { kind: 'ip' as const, target: '10.0.0.0/8', reason: '', at: 6 },
+    ]
+    expect(decodeBans(encodeBans(bans))).toEqual(bans)
+    expect(decodeBans(encodeBans([]))).toEqual([])
+    expect(decodeBans(encodeBans([{ kind: 'room', target: 'x', reason: '', at: 1 } as never]))).toBeNull()
+    expect(decodeBans(encodeBans([{ kind: 'user', target: 7, reason: '', at: 1 } as never]))).toBeNull()
+    expect(decodeBans(new Uint8Array([3, 1, 2]))).toBeNull()
   })
 })
