@@ -15,7 +15,7 @@ import { attachKeyboard } from './input/keyboard.ts'
 import { tapAction, viewForKeyboardSelection } from './input/tap-zoom.ts'
 import { createBoardView, type Ghost } from './render/board-view.ts'
 import { type Point, scaleLimits, tileAt, type Viewport, zoomAt } from './render/viewport.ts'
-import { type ApiResult, createSession, fetchTile, type Session } from './sync/api.ts'
+import { fetchTile } from './sync/api.ts'
 import { boardInfoPatiently } from './sync/board-info-patiently.ts'
 import { createBoardSaver } from './sync/board-saver.ts'
 import { boardConfigOf, createBoardState, type VersionedConfig } from './sync/board-state.ts'
@@ -23,6 +23,7 @@ import { createBoardSync, type SyncBasis } from './sync/board-sync.ts'
 import { createRelayClock } from './sync/clock.ts'
 import { boardSocketUrl, browserEnv, type Connection, type ConnectionStatus, createConnection } from './sync/connection.ts'
 import { openEarlySocket } from './sync/early-socket.ts'
+import { createIdentityKeeper } from './sync/identity-keeper.ts'
 import { createInFlight } from './sync/in-flight.ts'
 import { createBoardImageKeeper } from './sync/kept-image.ts'
 import { createPlacer } from './sync/placement.ts'
@@ -84,8 +85,6 @@ export const boardIdFrom = (search: string): string | null => {
 }
 
 const COLOR_KEY = 'tessera.color'
-/** Where the page remembers when its identity cookie expires (ms, relay clock), to know whether it holds one. */
-const SESSION_KEY = 'tessera.sessionExpiresAt'
 /** Milliseconds between two saves of the board to IndexedDB while it changes (and on pagehide). */
 const SAVE_EVERY_MS = 5000
 /** Performance marks: the first board painted, and the first time the page was live (exact). */
@@ -118,17 +117,19 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     showFatal('That is not a board id', 'Board ids are 1 to 64 characters of a-z, 0-9, _ and -.')
     return null
   }
-  // When the identity cookie (HttpOnly: unreadable here) expires, as last told by the relay.
-  const holdsIdentity = () => Number(opts.storage?.getItem(SESSION_KEY)) > Date.now()
-  const rememberSession = (s: Session) => opts.storage?.setItem(SESSION_KEY, String(s.expiresAt))
   byId('board-name').textContent = boardId
   document.title = `${boardId} · Tessera`
 
-  // Everything the start needs, asked at once (client/sync/start-sources.ts). A returning identity is renewed at once (no proof of work; its cookie is valid meanwhile). A
-  // new one is asked for once the board is live (below): its proof of work would compete with
-  // the first paint and the catch-up for the main thread.
-  const holdsAtStart = holdsIdentity()
-  let sessionAsked: Promise<ApiResult<Session>> | null = holdsAtStart ? createSession(origin, true) : null
+  // The identity (client/sync/identity-keeper.ts): a returning one is renewed at once, a new one
+  // is asked for once the board is live. Everything else the start needs is asked at once
+  // (client/sync/start-sources.ts).
+  let connection: Connection | null = null
+  const identity = createIdentityKeeper({
+    origin,
+    storage: opts.storage,
+    connection: () => connection,
+    changed: () => renderButton(),
+  })
   performance.mark('tessera:start')
   const start = await gatherStartSources(origin, boardId, opts.storage)
   const { boardAsked, stored, snapshotOf } = start
@@ -216,61 +217,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   }
   renderAsOf()
 
-  // The identity: the session answer names it, the Session frame of each socket confirms it.
-  let me = ''
-  let readOnly = false
-  // Whether POST /api/session could not reach the relay (offline start): asked again once live.
-  let sessionUnreached = false
-  let connection: Connection | null = null
   const connectionStatus = (): ConnectionStatus => connection?.status() ?? (navigator.onLine === false ? 'offline' : 'connecting')
-  // Renew the token (same user, fresh expiry) once it is past half its life, while the page is
-  // open; a page load renews it too. setTimeout holds at most 2^31 - 1 ms (24.8 days).
-  // A failed renewal (offline, say) is retried every minute.
-  let renewal: ReturnType<typeof setTimeout> | undefined
-  const renewIn = (ms: number) => {
-    clearTimeout(renewal)
-    renewal = setTimeout(
-      () =>
-        void createSession(origin, holdsIdentity()).then((r) => {
-          if (!r.ok) return renewIn(60_000)
-          me = r.user
-          rememberSession(r)
-          scheduleRenewal(r)
-          // The open socket presented the old token, which the relay refuses once it expires.
-          connection?.reconnect()
-        }),
-      Math.min(2 ** 31 - 1, Math.max(60_000, ms)),
-    )
-  }
-  const scheduleRenewal = (s: Session) => renewIn((s.expiresAt - s.issuedAt) / 2)
-  const takeSession = (session: ApiResult<Session>) => {
-    if (session.ok) {
-      me = session.user
-      readOnly = false
-      sessionUnreached = false
-      rememberSession(session)
-      scheduleRenewal(session)
-    } else if (session.status === 0) {
-      // Unreachable: a cookie from an earlier visit may still be valid; the Session frame will say.
-      sessionUnreached = true
-    } else readOnly = true
-  }
-
-  // A first visit's identity is made once the board is live (its proof of work waits for that).
-  let identityPending = !holdsAtStart
-  // The ban's reason ('' if none given) while this identity or its address is banned (Session frames).
-  let banned: string | null = null
-  const askIdentity = () => {
-    if (sessionAsked) return
-    sessionAsked = createSession(origin, false)
-    void sessionAsked.then((session) => {
-      identityPending = false
-      takeSession(session)
-      // The socket opened without the cookie this answer set: open one that presents it.
-      if (session.ok) connection?.handOver()
-      renderButton()
-    })
-  }
 
   let selection: Point | null = null
   // The colour chosen on the last visit, if it is still in the palette.
@@ -280,7 +227,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const inspector = createInspector(byId('inspector'), {
     fetchTile: (x, y, signal) => fetchTile(origin, boardId, x, y, signal),
     now: clock.now,
-    me: () => me,
+    me: identity.me,
   })
   const palette = createPaletteBar(byId('palette'), (i) => selectColor(i))
   palette.setPalette(state.config().palette)
@@ -288,7 +235,6 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const feedback = createFeedback(byId('feedback'))
   const placeButton = createPlaceButton(byId<HTMLButtonElement>('place'), () => void place())
 
-  let renewedIdentity = false
   // The board's image for the next visit's first frame (client/sync/kept-image.ts), with each save.
   const imageKeeper = createBoardImageKeeper(boardId, opts.storage)
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
@@ -319,32 +265,17 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     document.body.dataset.connection = s
     if (s === 'live') {
       if (performance.getEntriesByName(LIVE_MARK).length === 0) performance.mark(LIVE_MARK)
-      askIdentity()
+      identity.live()
       byId('loading').hidden = true
       // A page that painted no board before (no snapshot, no stored board) shows its canvas now.
       requestAnimationFrame(preview.retire)
       // Caught up: the queued placement's tile colour is current, so it can be judged and sent.
       queue.flush()
       asOf = null
-      if (sessionUnreached)
-        void createSession(origin, holdsIdentity()).then((r) => {
-          const wasReadOnly = readOnly
-          takeSession(r)
-          if (r.ok && wasReadOnly) c.reconnect()
-        })
     } else if (asOf === null) asOf = c.lastLiveAt()
     renderAsOf()
     // A forged or expired token: ask for a fresh identity once, then reconnect with it.
-    if (s === 'closed' && c.closedReason()?.code === CloseCode.Unauthorized && !renewedIdentity) {
-      renewedIdentity = true
-      // The cookie was refused: whatever the page remembered, a new identity is needed.
-      opts.storage?.removeItem(SESSION_KEY)
-      void createSession(origin, false).then((r) => {
-        if (!r.ok) return
-        takeSession(r)
-        c.reconnect()
-      })
-    }
+    if (s === 'closed' && c.closedReason()?.code === CloseCode.Unauthorized) identity.refused()
     renderButton()
   }
   const startConnection = () => {
@@ -356,11 +287,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
         onStatus,
         onPresence: (n) => status.setOnline(n),
         onSession: (s) => {
-          if (s.user) me = s.user
-          // Without a cookie yet (a first visit's identity is being made), anonymous is expected.
-          readOnly = s.user === '' && !identityPending
-          // Sent again when the identity places from another tab, and when it is banned or unbanned.
-          banned = s.banned
+          identity.sessionFrame(s)
           placer.setNextPlaceAt(s.nextPlaceAt)
           queue.flush()
           renderButton()
@@ -424,8 +351,9 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     const st = placer.state()
     if (st.kind === 'pending') return { kind: 'pending' }
     // Making the identity matters only while live: offline or reconnecting, the button says that.
-    if (identityPending && connectionStatus() === 'live') return { kind: 'identity' }
-    if (readOnly) return { kind: 'read-only' }
+    if (identity.pending() && connectionStatus() === 'live') return { kind: 'identity' }
+    if (identity.readOnly()) return { kind: 'read-only' }
+    const banned = identity.banned()
     if (banned !== null) return { kind: 'banned', reason: banned }
     if (config.locked) return { kind: 'locked' }
     // A running cooldown shows even while reconnecting: it is known, and it keeps running.
@@ -562,7 +490,6 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // The socket opens at once. A returning identity's cookie is presented as it is (renewed
   // meanwhile); a first visit's socket is anonymous (read-only) until its identity is made, then
   // reconnects (a since= catch-up of what it missed: a few bytes).
-  if (sessionAsked) void sessionAsked.then(takeSession)
   void (async () => {
     if (stored) {
       // Catching up from the stored board may cost more than starting from the latest snapshot.
