@@ -30,6 +30,29 @@ export const isAdminApiRequest = (rawUrl: string | undefined): boolean => {
   }
 }
 
+/**
+ * The board of a tile read (GET /api/boards/<id>/tiles/<x>/<y>, or …/history), decided as
+ * relay/http-api.ts routes it; null for any other request.
+ */
+export const tileReadBoard = (method: string | undefined, rawUrl: string | undefined): string | null => {
+  if (method !== 'GET') return null
+  let pathname: string
+  try {
+    pathname = new URL(rawUrl ?? '/', 'http://relay.invalid').pathname
+  } catch {
+    return null
+  }
+  let parts: string[]
+  try {
+    parts = pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  } catch {
+    return null
+  }
+  const [api, boards, board, tiles, , , history] = parts
+  const shaped = parts.length === 6 || (parts.length === 7 && history === 'history')
+  return api === 'api' && boards === 'boards' && tiles === 'tiles' && shaped && board !== undefined ? board : null
+}
+
 /** Request headers the admin API reads (lower-case); the others stay on the edge. */
 const FORWARDED_HEADERS = ['authorization', 'content-type', 'x-admin-name'] as const
 
@@ -45,7 +68,12 @@ const unreachable = (res: ServerResponse, message: string) =>
   send(res, 503, { ok: false, error: 'unavailable', message }, { 'retry-after': String(Math.ceil(RETRY_AFTER_MS / 1000)) })
 
 export const createAdminForwarder =
-  (deps: { link: NatsLink; maxBodyBytes: number }) =>
+  (deps: {
+    link: NatsLink
+    maxBodyBytes: number
+    /** ADMIN_SUBJECT (admin calls), or READ_SUBJECT (tile reads an edge cannot answer). */
+    subject?: string
+  }) =>
   async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let body: Buffer
     try {
@@ -67,7 +95,7 @@ export const createAdminForwarder =
     const request = encodeAdminRequest({ method: req.method ?? 'GET', path: url.pathname + url.search, headers, body })
     let reply: ReturnType<typeof decodeAdminReply>
     try {
-      const msg = await deps.link.nc.request(ADMIN_SUBJECT, request, { timeout: REPLY_TIMEOUT_MS })
+      const msg = await deps.link.nc.request(deps.subject ?? ADMIN_SUBJECT, request, { timeout: REPLY_TIMEOUT_MS })
       reply = decodeAdminReply(msg.data)
     } catch (err) {
       // No responders (the writer is down) comes at once; a timeout means the writer is there but slow.

@@ -3,14 +3,22 @@
  * docs/ARCHITECTURE.md, relay/admin-forwarder.ts): each request on ADMIN_SUBJECT is replayed as
  * an HTTP request to this relay's own server over loopback, so that the writer's real handler
  * (relay/http-api.ts, relay/admin-api.ts: the token check, every route, its audit entry) answers
- * it, and its status, headers and body go back byte for byte. An answer larger than one NATS
+ * it, and its status, headers and body go back byte for byte. Tile reads that an edge cannot
+ * answer from its own history (READ_SUBJECT) are replayed the same way. An answer larger than one NATS
  * message (a history export of a big board) is refused (503) rather than cut: ask the writer.
  */
 import { request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from '../node-kit/log.ts'
-import { ADMIN_SUBJECT, type AdminReply, decodeAdminRequest, encodeAdminReply } from '../shared/stream-messages.ts'
-import { isAdminApiRequest } from './admin-forwarder.ts'
+import {
+  ADMIN_SUBJECT,
+  type AdminReply,
+  type AdminRequest,
+  decodeAdminRequest,
+  encodeAdminReply,
+  READ_SUBJECT,
+} from '../shared/stream-messages.ts'
+import { isAdminApiRequest, tileReadBoard } from './admin-forwarder.ts'
 import type { NatsLink } from './nats-link.ts'
 
 /** Response headers that belong to one HTTP connection, not to the answer: the edge sets its own. */
@@ -90,24 +98,33 @@ const replay = (server: Server, req: NonNullable<ReturnType<typeof decodeAdminRe
     out.end(req.body)
   })
 
-/** Subscribes to ADMIN_SUBJECT; returns the unsubscribe. */
+/**
+ * Subscribes to ADMIN_SUBJECT (admin calls) and READ_SUBJECT (tile reads); returns the
+ * unsubscribe. Only those: NATS is not a way into the writer's other routes.
+ */
 export const answerAdminCalls = (deps: { link: NatsLink; server: Server; log: Logger }): (() => void) => {
   const { link, server, log } = deps
-  const sub = link.nc.subscribe(ADMIN_SUBJECT, {
-    callback: (err, msg) => {
-      if (err) return
-      const req = decodeAdminRequest(msg.data)
-      // Only the admin API: NATS is not a way into the writer's other routes.
-      if (!req || !isAdminApiRequest(req.path)) {
-        msg.respond(encodeAdminReply(json(400, { ok: false, error: 'bad-request', message: 'not an admin request' })))
-        return
-      }
-      const maxBody = (link.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - REPLY_OVERHEAD_BYTES
-      replay(server, req, maxBody).then(
-        (reply) => msg.respond(encodeAdminReply(reply)),
-        (e: Error) => log.error('answering a forwarded admin call failed:', e.message),
-      )
-    },
-  })
-  return () => sub.unsubscribe()
+  const answer = (subject: string, accepts: (req: AdminRequest) => boolean, what: string) =>
+    link.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return
+        const req = decodeAdminRequest(msg.data)
+        if (!req || !accepts(req)) {
+          msg.respond(encodeAdminReply(json(400, { ok: false, error: 'bad-request', message: `not ${what}` })))
+          return
+        }
+        const maxBody = (link.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - REPLY_OVERHEAD_BYTES
+        replay(server, req, maxBody).then(
+          (reply) => msg.respond(encodeAdminReply(reply)),
+          (e: Error) => log.error(`answering a forwarded request (${what}) failed:`, e.message),
+        )
+      },
+    })
+  const subs = [
+    answer(ADMIN_SUBJECT, (req) => isAdminApiRequest(req.path), 'an admin request'),
+    answer(READ_SUBJECT, (req) => tileReadBoard(req.method, req.path) !== null, 'a tile read'),
+  ]
+  return () => {
+    for (const sub of subs) sub.unsubscribe()
+  }
 }

@@ -18,7 +18,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from '../node-kit/log.ts'
 import { PlaceError, type PlaceResult } from '../shared/protocol.ts'
-import { createAdminForwarder, isAdminApiRequest } from './admin-forwarder.ts'
+import { READ_SUBJECT } from '../shared/stream-messages.ts'
+import { createAdminForwarder, isAdminApiRequest, tileReadBoard } from './admin-forwarder.ts'
 import { answerAdminCalls } from './admin-responder.ts'
 import { followBans, publishBans } from './ban-exchange.ts'
 import { type CommitPublisher, createCommitPublisher } from './commit-publisher.ts'
@@ -94,6 +95,8 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
   // Both roles: "N online" counts people across all relays.
   const presence = createPresenceExchange({ link, boards: config.boards.map((b) => b.id), log })
   const unsubscribes: (() => void)[] = []
+  /** An edge's rooms, once started: tile reads below a room's history floor go to the writer. */
+  let edgeRooms: Map<string, Room> | null = null
   let closed = false
   /** Runs `fn` once the link is up (now, if it is), unless the relay closed first. */
   const whenUp = (what: string, fn: () => Promise<void> | void): Promise<void> =>
@@ -171,6 +174,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
         else void whenUp('publishing the streams', () => startWriter(rooms, history, moderation))
         return
       }
+      edgeRooms = rooms
       const forwarders = new Map<string, Room['submit']>()
       for (const [board, room] of rooms) {
         rooms.set(
@@ -205,15 +209,22 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
         return
       }
       const api = server.listeners('request') as Handler[]
-      const forward = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes })
+      const forwardAdmin = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes })
+      const forwardRead = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes, subject: READ_SUBJECT })
+      /** A tile read of a board whose history here starts after the writer's (a bootstrapped edge). */
+      const readBelowFloor = (req: IncomingMessage) => {
+        const board = tileReadBoard(req.method, req.url)
+        return board !== null && (edgeRooms?.get(board)?.historyFrom() ?? 0) > 0
+      }
       server.removeAllListeners('request')
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        if (!isAdminApiRequest(req.url)) {
+        const forward = isAdminApiRequest(req.url) ? forwardAdmin : readBelowFloor(req) ? forwardRead : null
+        if (!forward) {
           for (const h of api) h(req, res)
           return
         }
         forward(req, res).catch((err: Error) => {
-          log.error('forwarding an admin call failed:', err.message)
+          log.error('forwarding a request to the writer failed:', err.message)
           if (!res.headersSent) res.writeHead(500)
           res.end()
         })

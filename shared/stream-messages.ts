@@ -183,6 +183,13 @@ export const decodePlaceReply = (bytes: Uint8Array): PlaceReply | null => {
  */
 export const ADMIN_SUBJECT = 'tessera.admin'
 
+/**
+ * The subject the writer answers tile reads on (request/reply, same layouts as admin calls): an
+ * edge whose history starts after the writer's (it bootstrapped from a State) forwards a board's
+ * tile and tile-history reads, which it cannot answer from what it holds.
+ */
+export const READ_SUBJECT = 'tessera.read'
+
 /** An HTTP admin call an edge forwards to the writer: as the client sent it, minus the headers that do not matter. */
 export type AdminRequest = {
   method: string

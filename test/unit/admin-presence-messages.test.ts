@@ -1,6 +1,6 @@
 /** The admin call, Presence and bans message codecs of issue 16 (shared/stream-messages.ts), and which requests an edge forwards. */
 import { describe, expect, it } from 'vitest'
-import { isAdminApiRequest } from '../../relay/admin-forwarder.ts'
+import { isAdminApiRequest, tileReadBoard } from '../../relay/admin-forwarder.ts'
 import {
   decodeAdminReply,
   decodeAdminRequest,
@@ -71,5 +71,22 @@ describe('bans messages', () => {
     expect(decodeBans(encodeBans([{ kind: 'room', target: 'x', reason: '', at: 1 } as never]))).toBeNull()
     expect(decodeBans(encodeBans([{ kind: 'user', target: 7, reason: '', at: 1 } as never]))).toBeNull()
     expect(decodeBans(new Uint8Array([3, 1, 2]))).toBeNull()
+  })
+})
+
+describe('tile reads an edge may forward', () => {
+  it('are GETs of a tile or its history, routed as the API routes them', () => {
+    expect(tileReadBoard('GET', '/api/boards/main/tiles/3/7')).toBe('main')
+    expect(tileReadBoard('GET', '/api/boards/b-2/tiles/0/0/history?before=9')).toBe('b-2')
+    expect(tileReadBoard('GET', '/api/boards/%6Dain/tiles/1/1')).toBe('main')
+    for (const url of [
+      '/api/boards/main',
+      '/api/boards/main/tiles/1',
+      '/api/boards/main/tiles/1/2/other',
+      '/api/boards/main/place',
+      '/api/%zz',
+    ])
+      expect(tileReadBoard('GET', url), url).toBeNull()
+    expect(tileReadBoard('POST', '/api/boards/main/tiles/3/7')).toBeNull()
   })
 })
