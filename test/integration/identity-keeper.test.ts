@@ -8,26 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Connection } from '../../client/sync/connection.ts'
 import { createIdentityKeeper, SESSION_KEY } from '../../client/sync/identity-keeper.ts'
+import { memoryStorage } from '../helpers/memory-storage.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-
-const memoryStorage = (): Storage => {
-  const m = new Map<string, string>()
-  return {
-    get length() {
-      return m.size
-    },
-    clear: () => m.clear(),
-    getItem: (k) => m.get(k) ?? null,
-    key: (i) => [...m.keys()][i] ?? null,
-    removeItem: (k) => {
-      m.delete(k)
-    },
-    setItem: (k, v) => {
-      m.set(k, v)
-    },
-  }
-}
 
 let relay: TestRelay
 beforeAll(async () => {

@@ -11,6 +11,7 @@ import type { Intent, PlacementState, Placer } from '../../client/sync/placement
 import { createQueueRunner } from '../../client/sync/queue-runner.ts'
 import type { BoardConfig } from '../../shared/board.ts'
 import { PlaceError } from '../../shared/protocol.ts'
+import { memoryStorage } from '../helpers/memory-storage.ts'
 
 const entry = (over: Partial<QueuedPlacement> = {}): QueuedPlacement => ({
   id: 'AAAAAAAAAAAAAAAAAAAAAA',
@@ -68,24 +69,6 @@ describe('queue rules (pure)', () => {
     expect(parseQueued(JSON.stringify({ ...entry(), sentAt: undefined }))).toBeNull()
   })
 })
-
-const memoryStorage = (): Storage => {
-  const m = new Map<string, string>()
-  return {
-    get length() {
-      return m.size
-    },
-    clear: () => m.clear(),
-    getItem: (k) => m.get(k) ?? null,
-    key: (i) => [...m.keys()][i] ?? null,
-    removeItem: (k) => {
-      m.delete(k)
-    },
-    setItem: (k, v) => {
-      m.set(k, v)
-    },
-  }
-}
 
 const BOARD: BoardConfig = {
   id: 'main',
