@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../node-kit/log.ts'
-import { BOARD_ID_PATTERN, type BoardInfo, isInsideBoard } from '../shared/board.ts'
+import { BOARD_ID_PATTERN, type BoardInfo } from '../shared/board.ts'
 import { MAX_PALETTE_SIZE } from '../shared/palette.ts'
 import {
   type HostSessionAnswer,
@@ -23,18 +23,18 @@ import { type AdminDeps, handleAdminRoute } from './admin-api.ts'
 import type { RelayConfig } from './config.ts'
 import { EMBED_PAGE_PATHS, EMBED_SCRIPT_PATH, embedPolicy } from './embed-policy.ts'
 import type { HistoryStore } from './history-store.ts'
-import type { HostName, HostNames } from './host-names.ts'
+import type { HostNames } from './host-names.ts'
 import { type HostTokenKeys, verifyHostToken } from './host-token.ts'
 import { carriesBody, HttpError, readBody, readJson, send } from './http-util.ts'
 import { type Identity, TOKEN_REFUSAL, type TokenSigner } from './identity.ts'
 import { limitKey } from './ip-address.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
-import { RecordKind } from './record-block.ts'
 import { embedFrameAncestors, mayTakeIdentity } from './request-origin.ts'
 import type { Room } from './room.ts'
 import type { PowGate } from './session-pow.ts'
 import { handleSnapshotRoute, latestSnapshotSummary } from './snapshot-routes.ts'
 import { createStaticFiles } from './static-files.ts'
+import { createTileReads } from './tile-reads.ts'
 
 export type HttpDeps = {
   /** Per-address placement budget; false = 429 rate-limited. */
@@ -118,58 +118,6 @@ const SESSION_LIMITED = {
 
 export const boardInfo = (room: Room): BoardInfo => ({ ...room.config(), maxPaletteSize: MAX_PALETTE_SIZE, online: room.online() })
 
-const tileCoordinates = (room: Room, a: string | undefined, b: string | undefined): { x: number; y: number } => {
-  const x = /^\d{1,5}$/.test(a ?? '') ? Number(a) : Number.NaN
-  const y = /^\d{1,5}$/.test(b ?? '') ? Number(b) : Number.NaN
-  if (!isInsideBoard(room.config(), x, y)) {
-    throw new HttpError(400, 'out-of-bounds', `x and y must be integers inside ${room.config().width}x${room.config().height}`)
-  }
-  return { x, y }
-}
-
-/**
- * One page of a tile's placements, newest first: placements and fills (restores by rollbacks are
- * not placements; a rolled-back placement is listed with rolledBack: true). `next` is the cursor
- * for the following page (pass it as ?before=), null at the end.
- */
-const tileHistoryPage = async (
-  history: HistoryStore,
-  board: string,
-  x: number,
-  y: number,
-  limit: number,
-  before: number | undefined,
-  /** Seqs at or below it may be missing here (Room.historyFrom): the page stops above it. */
-  floor: number,
-) => {
-  const placements: { seq: number; color: number; user: string; placedAt: number; rolledBack: boolean }[] = []
-  let cursor = before
-  let exhausted = false
-  let floored = floor > 0 && before !== undefined && before <= floor + 1
-  while (placements.length < limit && !exhausted && !floored) {
-    const read = await history.tileHistory(board, x, y, limit, cursor)
-    exhausted = read.length < limit
-    const page = floor > 0 ? read.filter((r) => r.seq > floor) : read
-    // The tile's chain reaches below the floor (or ends with a record the floor may hide): the
-    // records before are not all here, so the page ends and says so (null when it holds nothing).
-    if (floor > 0 && (page.length < read.length || (exhausted && page.length === read.length))) floored = true
-    const candidates = page.filter((r) => r.kind !== RecordKind.Restore)
-    const rolled = await history.rolledBackOf(
-      board,
-      candidates.map((r) => r.seq),
-    )
-    for (const r of candidates) {
-      if (placements.length === limit) break
-      placements.push({ seq: r.seq, color: r.color, user: r.user, placedAt: r.placedAt, rolledBack: rolled.has(r.seq) })
-    }
-    cursor = page[page.length - 1]?.seq
-    if (cursor === undefined) exhausted = true
-  }
-  const last = placements[placements.length - 1]
-  if (floored && !last) return null
-  return { x, y, placements, next: (placements.length === limit || floored) && last ? last.seq : null }
-}
-
 /**
  * Headers for HTML pages: a content security policy the client satisfies (its own scripts,
  * styles and service worker; WebSockets to this relay; images from data: and blob: URLs for
@@ -205,6 +153,7 @@ export const pageSecurityHeaders = (
 
 /** Builds the request handler. */
 export const createHttpHandler = (deps: HttpDeps) => {
+  const tileReads = createTileReads({ history: deps.history, names: deps.host.names })
   const { config, rooms, signer, log, now } = deps
   // Keyed by limitKey: a bounded-size key per address (per /64 for IPv6), never request text.
   const sessionLimiter = createKeyedLimiter(config.sessionsPerIpPerHour / 3600, config.sessionsPerIpPerHour)
@@ -409,42 +358,9 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (result.retryAfterMs) headers['retry-after'] = String(Math.ceil(result.retryAfterMs / 1000))
         return send(res, PLACE_ERROR_STATUS[result.error], result, headers)
       }
-      if (sub === 'tiles' && parts.length === 7 && parts[6] === 'history' && method === 'GET') {
-        const { x, y } = tileCoordinates(room, a, b)
-        const limit = Number(url.searchParams.get('limit') ?? 50)
-        const before = url.searchParams.has('before') ? Number(url.searchParams.get('before')) : undefined
-        if (!Number.isInteger(limit) || limit < 1 || limit > 500 || (before !== undefined && (!Number.isInteger(before) || before < 1))) {
-          throw new HttpError(400, 'bad-request', 'limit must be an integer in 1..500 and before a positive integer')
-        }
-        const page = await tileHistoryPage(deps.history, room.id, x, y, limit, before, room.historyFrom())
-        if (!page)
-          throw new HttpError(
-            503,
-            'unavailable',
-            `this edge relay's history starts after seq ${room.historyFrom()}: ask the writer relay for this tile's older placements`,
-          )
-        // Host identities named as in the tile API: one lookup per distinct placer (cached).
-        const hosts = new Map<string, HostName | null>()
-        for (const user of new Set(page.placements.map((p) => p.user))) hosts.set(user, await deps.host.names.get(user))
-        const placements = page.placements.map((p) => ({
-          ...p,
-          name: hosts.get(p.user)?.name ?? null,
-          issuer: hosts.get(p.user)?.issuer ?? null,
-        }))
-        return send(res, 200, { ...page, placements }, cors)
-      }
-      if (sub === 'tiles' && parts.length === 6 && method === 'GET') {
-        const { x, y } = tileCoordinates(room, a, b)
-        const info = await room.tileInfo(x, y)
-        if (!info)
-          throw new HttpError(
-            503,
-            'unavailable',
-            `this edge relay's history starts after seq ${room.historyFrom()}, after this tile's last placement: ask the writer relay`,
-          )
-        const host = info.user === null ? null : await deps.host.names.get(info.user)
-        return send(res, 200, { ...info, name: host?.name ?? null, issuer: host?.issuer ?? null }, cors)
-      }
+      if (sub === 'tiles' && parts.length === 7 && parts[6] === 'history' && method === 'GET')
+        return send(res, 200, await tileReads.history(room, a, b, url.searchParams), cors)
+      if (sub === 'tiles' && parts.length === 6 && method === 'GET') return send(res, 200, await tileReads.info(room, a, b), cors)
     }
     throw new HttpError(404, 'not-found', `no API route ${method} ${url.pathname}`)
   }

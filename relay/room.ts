@@ -85,10 +85,11 @@ export type Room = {
   /** Earliest time (ms) the user may place again; 0 if now. */
   nextPlaceAt: (user: string) => number
   /**
-   * A tile's current value, who placed it and when; null if this relay cannot tell (an edge
-   * whose history starts after the tile's last placement: Room.historyFrom).
+   * A tile's current value, who placed it and when (as this relay's history tells: an edge whose
+   * history starts after the writer's, Room.historyFrom, may not hold the last placement, and
+   * relay/tile-reads.ts does not ask it then).
    */
-  tileInfo: (x: number, y: number) => Promise<TileInfo | null>
+  tileInfo: (x: number, y: number) => Promise<TileInfo>
   /**
    * The seq up to which this relay's history may lack records: 0, except on an edge that
    * bootstrapped from the writer's State (relay/room-follow.ts). History reads that reach it are
@@ -301,8 +302,6 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     historyFrom: floor.get,
     tileInfo: async (x, y) => {
       const latest = await history.tileLatest(id, x, y)
-      // Its last placement may be in the records this history lacks.
-      if (historyFrom > 0 && (latest?.seq ?? 0) <= historyFrom) return null
       if (!latest) return { x, y, color: state.bitmap()[y * state.board().width + x] ?? 0, user: null, placedAt: null }
       return { x, y, color: latest.color, ...(await ownerOf(latest)) }
     },

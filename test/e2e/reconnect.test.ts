@@ -365,7 +365,7 @@ describe('a relay restart under an open page', () => {
 
     // The placement that landed started the one-minute cooldown...
     await page.waitForSelector('#place[data-state="cooldown"] >> text=/Ready in 0:[0-5][0-9]|Ready in 1:00/')
-    const placedAt = (await room().tileInfo(10, 10))?.placedAt
+    const { placedAt } = await room().tileInfo(10, 10)
     expect(typeof placedAt).toBe('number')
 
     // ... which survives the relay's restart: the relay rebuilds it from history and the
