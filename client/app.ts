@@ -41,7 +41,8 @@ import { formatAsOf, formatCountdown } from './ui/format.ts'
 import { createInspector } from './ui/inspector.ts'
 import { createMinimap } from './ui/minimap.ts'
 import { createPaletteBar } from './ui/palette-bar.ts'
-import { createPlaceButton, type PlaceButtonModel } from './ui/place-button.ts'
+import { createPlaceButton } from './ui/place-button.ts'
+import { placeButtonModel } from './ui/place-button-model.ts'
 import { createQueuePrompt, queueNoteText } from './ui/queue-prompt.ts'
 import { createStatusBar } from './ui/status-bar.ts'
 import { attachViewMemory } from './ui/view-memory.ts'
@@ -346,26 +347,19 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
 
   const selectedColorHex = () => state.config().palette[color] ?? '#000000'
 
-  const buttonModel = (): PlaceButtonModel => {
-    const config = state.config()
-    const st = placer.state()
-    if (st.kind === 'pending') return { kind: 'pending' }
-    // Making the identity matters only while live: offline or reconnecting, the button says that.
-    if (identity.pending() && connectionStatus() === 'live') return { kind: 'identity' }
-    if (identity.readOnly()) return { kind: 'read-only' }
-    const banned = identity.banned()
-    if (banned !== null) return { kind: 'banned', reason: banned }
-    if (config.locked) return { kind: 'locked' }
-    // A running cooldown shows even while reconnecting: it is known, and it keeps running.
-    const remaining = placer.nextPlaceAt() - clock.now()
-    if (remaining > 0) return { kind: 'cooldown', remainingMs: remaining, totalMs: config.cooldownMs }
-    const cs = connectionStatus()
-    // Not live: a selected tile can be queued, unless the relay refused this page for good ('closed').
-    if (cs !== 'live')
-      return selection && cs !== 'closed' ? { kind: 'queue', color: selectedColorHex() } : { kind: 'offline', noNetwork: cs === 'offline' }
-    if (!selection) return { kind: 'no-selection' }
-    return { kind: 'ready', color: selectedColorHex() }
-  }
+  const buttonModel = () =>
+    placeButtonModel({
+      pending: placer.state().kind === 'pending',
+      identityPending: identity.pending(),
+      readOnly: identity.readOnly(),
+      banned: identity.banned(),
+      locked: state.config().locked,
+      remainingMs: placer.nextPlaceAt() - clock.now(),
+      cooldownMs: state.config().cooldownMs,
+      status: connectionStatus(),
+      selected: selection !== null,
+      color: selectedColorHex(),
+    })
 
   // The countdown ticks only while there is one (no timer runs on an idle page).
   let ticker: ReturnType<typeof setInterval> | null = null
