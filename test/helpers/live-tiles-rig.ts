@@ -205,3 +205,15 @@ export const liveTilesRig = (relayOf: () => TestRelay, tokenOf: () => string) =>
   }
   return { roomOf, lastSeq, caughtUp, syncedTiles, placer }
 }
+
+/**
+ * The relay settings of the live=tiles suites: their sockets send bursts of Place frames (the
+ * per-socket message rate is not under test), and one admin chunk holds a whole 20,000-tile fill,
+ * so that its commit's frame is over 64 KiB.
+ */
+export const liveTilesEnv = (adminToken: string): Record<string, string> => ({
+  ADMIN_TOKEN: adminToken,
+  MESSAGES_PER_SECOND: '100000',
+  MESSAGE_BURST: '100000',
+  ADMIN_CHUNK_TILES: '20000',
+})

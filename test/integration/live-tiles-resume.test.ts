@@ -14,6 +14,7 @@ import { newSession, openRaw } from '../helpers/clients.ts'
 import {
   emptyBoard,
   framesOf,
+  liveTilesEnv,
   liveTilesRig,
   randomTiles,
   SyncType,
@@ -34,9 +35,7 @@ const { lastSeq, caughtUp, syncedTiles, placer } = liveTilesRig(
 )
 beforeAll(async () => {
   relay = await startTestRelay({
-    // Sockets here send bursts of Place frames: the per-socket message rate is not under test.
-    // One chunk holds a whole 20,000-tile fill, so that its commit's frame is over 64 KiB.
-    env: { ADMIN_TOKEN: ADMIN, MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000', ADMIN_CHUNK_TILES: '20000' },
+    env: liveTilesEnv(ADMIN),
     boards: [
       { id: 'resume', width: 64, height: 64, shardSize: 16, cooldownMs: 0 },
       { id: 'far', width: 512, height: 512, shardSize: 64, cooldownMs: 0 },

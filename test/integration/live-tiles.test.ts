@@ -19,6 +19,7 @@ import {
   body,
   configFrames,
   framesOf,
+  liveTilesEnv,
   liveTilesRig,
   parseFrame,
   randomTiles,
@@ -42,9 +43,7 @@ const { roomOf, lastSeq, caughtUp, syncedTiles, placer } = liveTilesRig(
 )
 beforeAll(async () => {
   relay = await startTestRelay({
-    // Sockets here send bursts of Place frames: the per-socket message rate is not under test.
-    // One chunk holds a whole 20,000-tile fill, so that its commit's frame is over 64 KiB.
-    env: { ADMIN_TOKEN: ADMIN, MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000', ADMIN_CHUNK_TILES: '20000' },
+    env: liveTilesEnv(ADMIN),
     boards: [
       { id: 'main', width: 96, height: 64, shardSize: 16, cooldownMs: 0 },
       { id: 'bytes', width: 64, height: 64, shardSize: 16, cooldownMs: 0 },
