@@ -29,7 +29,7 @@ export const tileShowsAt = async (page: Page, start: number, x: number, y: numbe
  * the same wall clock), or null when the page showed none within `waitMs` (the old client, a
  * board kept without its image).
  */
-const previewShownAt = async (page: Page, start: number, waitMs: number): Promise<{ at: number; url: string } | null> => {
+export const previewShownAt = async (page: Page, start: number, waitMs: number): Promise<{ at: number; url: string } | null> => {
   // A string, not a function: tsx compiles functions with a helper (__name) the page lacks.
   const found = (await page.evaluate(`new Promise((resolve) => {
     setTimeout(() => resolve(null), ${waitMs})
