@@ -7,50 +7,42 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminCall } from '../helpers/admin.ts'
-import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
+import { tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
-import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
-import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import { type PageRig, startPageRig } from '../helpers/page-rig.ts'
+import type { TestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const ADMIN = 'test-admin-token-page-0123456789'
 const ARTIFACTS = join(import.meta.dirname, 'artifacts')
+let rig: PageRig
 let relay: TestRelay
-let browser: Browser
-let outDir: { dir: string; remove: () => void }
 let page: Page
 const errors: string[] = []
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
-  outDir = makeTmpDir('tessera-admin-page-')
-  const [, started, launched] = await Promise.all([
-    buildClient(outDir.dir),
-    startTestRelay({
+  rig = await startPageRig({
+    name: 'admin-page',
+    relay: {
       boards: [
         { id: 'main', width: 32, height: 32, cooldownMs: 0 },
         { id: 'other', width: 16, height: 16, cooldownMs: 0 },
       ],
       // The app may be framed by this origin; the moderation page never is.
-      env: { STATIC_DIR: outDir.dir, ADMIN_TOKEN: ADMIN, EMBED_ORIGINS: 'https://host.example' },
-    }),
-    launchChromium(),
-  ])
-  relay = started
-  browser = launched
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      env: { ADMIN_TOKEN: ADMIN, EMBED_ORIGINS: 'https://host.example' },
+    },
+  })
+  relay = rig.relay
+  const context = await rig.newContext()
   page = await context.newPage()
   page.on('pageerror', (err) => errors.push(String(err)))
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await relay?.stop()
-  outDir?.remove()
-})
+afterAll(() => rig?.stop())
 
 const bitmapAt = (x: number, y: number, board = 'main') => {
   const room = relay.rooms.get(board)

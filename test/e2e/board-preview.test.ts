@@ -12,7 +12,7 @@
  *
  * What is on screen is read from screenshots (pixels at tile centres), not from the DOM alone.
  */
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core'
+import type { Page, Route } from 'playwright-core'
 import { PNG } from 'pngjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -22,20 +22,17 @@ import type { Room } from '../../relay/room.ts'
 import { colorToRgb } from '../../shared/palette.ts'
 import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
 import { startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
-import { buildClient, launchChromium } from '../helpers/browser.ts'
+import { type PageRig, startPageRig } from '../helpers/page-rig.ts'
 import { prng } from '../helpers/prng.ts'
-import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
-import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import type { TestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const W = 96
 const H = 64
 const VIEWPORT = { width: 1280, height: 800 }
 
+let rig: PageRig
 let relay: TestRelay
-let browser: Browser
-let outDir: { dir: string; remove: () => void }
-const contexts: BrowserContext[] = []
 const room = (): Room => relay.rooms.get('main') as Room
 /** The board as the snapshot holds it, and the seq it holds (placements follow it). */
 let snapshotBits: Uint8Array
@@ -54,14 +51,8 @@ const placeRandom = async (rand: () => number, n: number) => {
 }
 
 beforeAll(async () => {
-  outDir = makeTmpDir('tessera-preview-')
-  const [, started, launched] = await Promise.all([
-    buildClient(outDir.dir),
-    startTestRelay({ env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0', BOARD_WIDTH: String(W), BOARD_HEIGHT: String(H) } }),
-    launchChromium(),
-  ])
-  relay = started
-  browser = launched
+  rig = await startPageRig({ name: 'preview', relay: { env: { BOARD_COOLDOWN_MS: '0', BOARD_WIDTH: String(W), BOARD_HEIGHT: String(H) } } })
+  relay = rig.relay
   await placeRandom(prng(7), 3000)
   const config = parseSnapshotterConfig({
     DATA_DIR: relay.dataDir,
@@ -83,18 +74,9 @@ beforeAll(async () => {
   await placeRandom(prng(8), 300)
 }, 180_000)
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await relay?.stop()
-  outDir?.remove()
-})
+afterAll(() => rig?.stop())
 
-const newContext = async () => {
-  const context = await browser.newContext({ viewport: VIEWPORT })
-  contexts.push(context)
-  return context
-}
+const newContext = () => rig.newContext({ viewport: VIEWPORT })
 
 /** The app's script (/assets/main-*.js) held back until `release` is called. */
 const holdScript = async (page: Page) => {

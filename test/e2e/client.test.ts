@@ -6,30 +6,27 @@
  * sync answer).
  */
 import * as decoding from 'lib0/decoding'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readConfig, readSession, readTiles } from '../../shared/frames.ts'
 import { colorToRgb } from '../../shared/palette.ts'
 import { MessageType, SessionLimits } from '../../shared/protocol.ts'
 import { encodeTileValue } from '../../shared/tile-codec.ts'
 import { adminCall } from '../helpers/admin.ts'
-import { buildClient, isMissingSnapshotReport, launchChromium, tileCenter } from '../helpers/browser.ts'
+import { isMissingSnapshotReport, tileCenter } from '../helpers/browser.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
+import { type PageRig, startPageRig } from '../helpers/page-rig.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
-import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
+let rig: PageRig
 let relay: TestRelay
-let browser: Browser
-let outDir: { dir: string; remove: () => void }
-const contexts: BrowserContext[] = []
 const ADMIN = 'test-admin-token-0123456789'
 
 beforeAll(async () => {
-  outDir = makeTmpDir('tessera-client-')
-  const [, started, launched] = await Promise.all([
-    buildClient(outDir.dir),
-    startTestRelay({
+  rig = await startPageRig({
+    name: 'client',
+    relay: {
       // The main board keeps the relay's defaults (1000x1000, 16 colours) but no cooldown; "slow"
       // is small with a one-minute cooldown, to see the countdown and an honest rejection; "live"
       // is small and changed by the admin under an open page.
@@ -38,20 +35,13 @@ beforeAll(async () => {
         { id: 'slow', width: 64, height: 64, cooldownMs: 60_000 },
         { id: 'live', width: 32, height: 32, cooldownMs: 0 },
       ],
-      env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0', ADMIN_TOKEN: ADMIN },
-    }),
-    launchChromium(),
-  ])
-  relay = started
-  browser = launched
+      env: { BOARD_COOLDOWN_MS: '0', ADMIN_TOKEN: ADMIN },
+    },
+  })
+  relay = rig.relay
 })
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await relay?.stop()
-  outDir?.remove()
-})
+afterAll(() => rig?.stop())
 
 /** A WebSocket a page opened, with every binary frame it received, in order. */
 type Socket = { url: string; received: Uint8Array[] }
@@ -59,8 +49,7 @@ const socketsOf = new Map<Page, Socket[]>()
 
 /** A fresh browser profile (its own cookie, so its own identity) with one page on a board. */
 const openBoard = async (board: string, viewport = { width: 1280, height: 800 }, mobile = false): Promise<Page> => {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: mobile ? 3 : 1, isMobile: mobile, hasTouch: mobile })
-  contexts.push(context)
+  const context = await rig.newContext({ viewport, deviceScaleFactor: mobile ? 3 : 1, isMobile: mobile, hasTouch: mobile })
   const page = await context.newPage()
   page.on('pageerror', (err) => {
     throw err
@@ -374,11 +363,10 @@ describe('browser client', () => {
   it('earns an identity with a proof of work at the default difficulty, and keeps it across a reload without another', async () => {
     const powRelay = await startTestRelay({
       boards: [{ id: 'main', width: 32, height: 32, cooldownMs: 0 }],
-      env: { STATIC_DIR: outDir.dir, SESSION_POW_BITS: String(SessionLimits.powBits) },
+      env: { STATIC_DIR: rig.staticDir, SESSION_POW_BITS: String(SessionLimits.powBits) },
     })
     try {
-      const context = await browser.newContext()
-      contexts.push(context)
+      const context = await rig.newContext()
       const page = await context.newPage()
       const errors: string[] = []
       page.on('console', (m) => {
@@ -423,8 +411,7 @@ describe('browser client', () => {
   })
 
   it('says so when the board does not exist', async () => {
-    const context = await browser.newContext()
-    contexts.push(context)
+    const context = await rig.newContext()
     const page = await context.newPage()
     await page.goto(`${relay.url}/?board=nope`)
     await page.waitForSelector('#fatal:not([hidden]) >> text=No board named')

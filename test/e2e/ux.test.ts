@@ -2,25 +2,22 @@
  * What people expect from the page (issue 12), in real Chromium against a real relay: deep links
  * and the remembered view, zooming in before a tap selects.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminCall } from '../helpers/admin.ts'
-import { buildClient, launchChromium, tileCenter } from '../helpers/browser.ts'
-import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
-import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import { tileCenter } from '../helpers/browser.ts'
+import { type PageRig, startPageRig } from '../helpers/page-rig.ts'
+import type { TestRelay } from '../helpers/start-relay.ts'
 
+let rig: PageRig
 let relay: TestRelay
-let browser: Browser
-let outDir: { dir: string; remove: () => void }
-const contexts: BrowserContext[] = []
 
 const ADMIN = 'test-admin-token-0123456789'
 
 beforeAll(async () => {
-  outDir = makeTmpDir('tessera-ux-')
-  const [, started, launched] = await Promise.all([
-    buildClient(outDir.dir),
-    startTestRelay({
+  rig = await startPageRig({
+    name: 'ux',
+    relay: {
       // "main" keeps the default 1000 x 1000 (under 1 CSS px per tile when fitted); "small" is
       // large enough to aim at when fitted; "people" is only for counting who is online.
       boards: [
@@ -30,20 +27,13 @@ beforeAll(async () => {
         { id: 'cool', width: 16, height: 16, cooldownMs: 1500 },
         { id: 'tabs', width: 16, height: 16, cooldownMs: 600_000 },
       ],
-      env: { STATIC_DIR: outDir.dir, BOARD_COOLDOWN_MS: '0', ADMIN_TOKEN: ADMIN },
-    }),
-    launchChromium(),
-  ])
-  relay = started
-  browser = launched
+      env: { BOARD_COOLDOWN_MS: '0', ADMIN_TOKEN: ADMIN },
+    },
+  })
+  relay = rig.relay
 })
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await relay?.stop()
-  outDir?.remove()
-})
+afterAll(() => rig?.stop())
 
 type View = { cx: number; cy: number; scale: number }
 type Hook = { viewport: () => View; selection: () => { x: number; y: number } | null }
@@ -67,8 +57,7 @@ const tileAtStageCentre = (page: Page) =>
 
 /** A fresh profile (its own localStorage) with one page at `path`, live. */
 const open = async (path: string, context?: BrowserContext): Promise<Page> => {
-  const ctx = context ?? (await browser.newContext({ viewport: { width: 1280, height: 800 } }))
-  if (!context) contexts.push(ctx)
+  const ctx = context ?? (await rig.newContext())
   const page = await ctx.newPage()
   page.on('pageerror', (err) => {
     throw err
@@ -227,8 +216,7 @@ describe('what people expect from the page', () => {
     await second.waitForSelector('#place[data-state="cooldown"]')
   })
   it('alerts when the cooldown ends, once the person turned the alert on (notification and tone)', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-    contexts.push(context)
+    const context = await rig.newContext()
     // Records notifications and tones instead of showing and playing them; permission granted
     // when asked (the prompt itself is the browser's).
     await context.addInitScript(() => {
