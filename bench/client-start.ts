@@ -179,6 +179,14 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       }
     }
 
+    /** A cold start's figures and details, as the results keep them. */
+    const coldResult = (cold: Cold) => ({
+      firstPaint: cold.firstPaint,
+      exact: cold.exact,
+      bytes: cold.bytes,
+      exactBoard: cold.exactBoard,
+      ...cold.details,
+    })
     const rows: Row[] = []
     await placeMany(room(), next, sinceSmall - 1)
     let lastColor = await mark(SIDE - 1, SIDE - 1)
@@ -211,13 +219,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       r = await startRelay(dir, port)
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
       const cold = await coldStart(context, paintColor, lastColor)
-      results[`${name}-cold-small`] = {
-        firstPaint: cold.firstPaint,
-        exact: cold.exact,
-        bytes: cold.bytes,
-        exactBoard: cold.exactBoard,
-        ...cold.details,
-      }
+      results[`${name}-cold-small`] = coldResult(cold)
       if (name === 'after') {
         // The stored board and the service worker in place, then a return visit 1,000 placements later.
         await cold.page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
@@ -282,13 +284,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       r = await startRelay(dir, port)
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
       const cold = await coldStart(context, paintColor, lastColor)
-      results[`${name}-cold-large`] = {
-        firstPaint: cold.firstPaint,
-        exact: cold.exact,
-        bytes: cold.bytes,
-        exactBoard: cold.exactBoard,
-        ...cold.details,
-      }
+      results[`${name}-cold-large`] = coldResult(cold)
       await context.close()
     }
 
