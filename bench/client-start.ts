@@ -31,13 +31,10 @@ import { mkdirSync, symlinkSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { build } from 'vite'
-import WebSocket from 'ws'
-import { createLog } from '../node-kit/log.ts'
 import type { Room } from '../relay/room.ts'
 import { colorToRgb } from '../shared/palette.ts'
-import { parseSnapshotterConfig } from '../snapshotter/config.ts'
-import { startBoardSnapshotter } from '../snapshotter/snapshotter.ts'
 import { buildClient, launchChromium } from '../test/helpers/browser.ts'
+import { startOnDemandSnapshotter } from '../test/helpers/on-demand-snapshotter.ts'
 import { prng } from '../test/helpers/prng.ts'
 import { startTestRelay, type TestRelay } from '../test/helpers/start-relay.ts'
 import { makeTmpDir } from '../test/helpers/tmp-dir.ts'
@@ -135,14 +132,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       return markerColor
     }
     const paintColor = await mark(0, 0)
-    const config = parseSnapshotterConfig({
-      DATA_DIR: data.dir,
-      SNAPSHOT_RELAY: r.wsBase,
-      SNAPSHOT_EVERY_PLACEMENTS: '100000000',
-      SNAPSHOT_EVERY_SECONDS: '604800',
-      SNAPSHOT_MIN_INTERVAL_MS: '0',
-    })
-    const snapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+    const snapshotter = await startOnDemandSnapshotter({ dataDir: data.dir, wsBase: r.wsBase })
     await waitFor(() => snapshotter.synced(), { timeoutMs: 60_000, what: 'snapshotter' })
     const snapshot = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
     await snapshotter.stop()

@@ -15,13 +15,10 @@
 import type { Page, Route } from 'playwright-core'
 import { PNG } from 'pngjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { canvasTransform, fitViewport } from '../../client/render/viewport.ts'
-import { createLog } from '../../node-kit/log.ts'
 import type { Room } from '../../relay/room.ts'
 import { colorToRgb } from '../../shared/palette.ts'
-import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
-import { startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
+import { startOnDemandSnapshotter } from '../helpers/on-demand-snapshotter.ts'
 import { type PageRig, startPageRig } from '../helpers/page-rig.ts'
 import { prng } from '../helpers/prng.ts'
 import type { TestRelay } from '../helpers/start-relay.ts'
@@ -54,14 +51,7 @@ beforeAll(async () => {
   rig = await startPageRig({ name: 'preview', relay: { env: { BOARD_COOLDOWN_MS: '0', BOARD_WIDTH: String(W), BOARD_HEIGHT: String(H) } } })
   relay = rig.relay
   await placeRandom(prng(7), 3000)
-  const config = parseSnapshotterConfig({
-    DATA_DIR: relay.dataDir,
-    SNAPSHOT_RELAY: relay.wsBase,
-    SNAPSHOT_EVERY_PLACEMENTS: '100000000',
-    SNAPSHOT_EVERY_SECONDS: '604800',
-    SNAPSHOT_MIN_INTERVAL_MS: '0',
-  })
-  const snapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+  const snapshotter = await startOnDemandSnapshotter({ dataDir: relay.dataDir, wsBase: relay.wsBase })
   await waitFor(() => snapshotter.synced(), { what: 'the snapshotter caught up' })
   const taken = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
   await snapshotter.stop()

@@ -18,16 +18,13 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BrowserContext, Page, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { createLog } from '../../node-kit/log.ts'
 import type { Room } from '../../relay/room.ts'
 import { RootKey, rootOf } from '../../shared/doc-schema.ts'
 import { stateVectorSum } from '../../shared/update-reader.ts'
-import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
-import { startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { startChildRelay } from '../helpers/child-relay.ts'
+import { startOnDemandSnapshotter } from '../helpers/on-demand-snapshotter.ts'
 import { prng } from '../helpers/prng.ts'
 import { createRestartableRelay } from '../helpers/restartable-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -166,14 +163,7 @@ describe('offline-capable client', () => {
     await placeRandom(rand, 800)
     // A snapshot of exactly this state, written by the real snapshotter (in process).
     const takeSnapshot = async () => {
-      const config = parseSnapshotterConfig({
-        DATA_DIR: rig.dataDir,
-        SNAPSHOT_RELAY: live().wsBase,
-        SNAPSHOT_EVERY_PLACEMENTS: '100000000',
-        SNAPSHOT_EVERY_SECONDS: '604800',
-        SNAPSHOT_MIN_INTERVAL_MS: '0',
-      })
-      const snapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+      const snapshotter = await startOnDemandSnapshotter({ dataDir: rig.dataDir, wsBase: live().wsBase })
       const version = () => stateVectorSum(Y.decodeStateVector(Y.encodeStateVector(room().doc)))
       await waitFor(() => snapshotter.synced() && snapshotter.version() === version(), { what: 'the snapshotter caught up' })
       // Its catch-up snapshot at start may already be this state (then there is nothing new to write).

@@ -9,17 +9,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { createLog } from '../../node-kit/log.ts'
 import type { Room } from '../../relay/room.ts'
 import type { SnapshotMeta } from '../../relay/snapshot-routes.ts'
 import { RootKey, rootOf } from '../../shared/doc-schema.ts'
 import { fromBase64 } from '../../shared/snapshot-sidecar.ts'
 import { stateVectorSum } from '../../shared/update-reader.ts'
-import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
 import { followFromSnapshot, type SocketConstructor } from '../../snapshotter/follow-from-snapshot.ts'
 import { decodePalettePng } from '../../snapshotter/render-png.ts'
-import { type BoardSnapshotter, startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
+import { startOnDemandSnapshotter } from '../helpers/on-demand-snapshotter.ts'
 import { prng } from '../helpers/prng.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -79,14 +77,7 @@ describe('exact cold start', () => {
     cleanup.push(() => relay.stop())
     const room = () => relay.rooms.get('main') as Room
 
-    const config = parseSnapshotterConfig({
-      DATA_DIR: tmp.dir,
-      SNAPSHOT_RELAY: relay.wsBase,
-      SNAPSHOT_EVERY_PLACEMENTS: '100000000',
-      SNAPSHOT_EVERY_SECONDS: '604800',
-      SNAPSHOT_MIN_INTERVAL_MS: '0',
-    })
-    const snapshotter: BoardSnapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+    const snapshotter = await startOnDemandSnapshotter({ dataDir: tmp.dir, wsBase: relay.wsBase })
     cleanup.push(() => snapshotter.stop())
 
     // 1. Random placements (some over HTTP, as a user would), then a snapshot of exactly that state.

@@ -7,9 +7,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { createLog } from '../../node-kit/log.ts'
 import type { Room } from '../../relay/room.ts'
 import type { SnapshotMeta } from '../../relay/snapshot-routes.ts'
 import type { BoardInfo } from '../../shared/board.ts'
@@ -18,10 +16,9 @@ import { readTiles } from '../../shared/frames.ts'
 import { MessageType } from '../../shared/protocol.ts'
 import { decodeTileValue } from '../../shared/tile-codec.ts'
 import { stateVectorSum } from '../../shared/update-reader.ts'
-import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
 import { decodePalettePng } from '../../snapshotter/render-png.ts'
-import { type BoardSnapshotter, startBoardSnapshotter } from '../../snapshotter/snapshotter.ts'
 import { openRaw } from '../helpers/clients.ts'
+import { startOnDemandSnapshotter } from '../helpers/on-demand-snapshotter.ts'
 import { prng } from '../helpers/prng.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
@@ -89,14 +86,7 @@ describe('the seq a snapshot stands at', () => {
     const port = relay.port
     cleanup.push(() => relay.stop())
     const room = () => relay.rooms.get('main') as Room
-    const config = parseSnapshotterConfig({
-      DATA_DIR: tmp.dir,
-      SNAPSHOT_RELAY: relay.wsBase,
-      SNAPSHOT_EVERY_PLACEMENTS: '100000000',
-      SNAPSHOT_EVERY_SECONDS: '604800',
-      SNAPSHOT_MIN_INTERVAL_MS: '0',
-    })
-    const snapshotter: BoardSnapshotter = await startBoardSnapshotter({ config, board: 'main', WebSocket, log: createLog('')('snap') })
+    const snapshotter = await startOnDemandSnapshotter({ dataDir: tmp.dir, wsBase: relay.wsBase })
     cleanup.push(() => snapshotter.stop())
 
     // No snapshot yet: the board's info says so (and its seq).
