@@ -3,10 +3,17 @@
  * replayed by the writer through its own handler over loopback, yet the writer's audit log names
  * the edge's client (as the edge resolved it behind TRUST_PROXY), not 127.0.0.1; the headers
  * that carry it are believed only on the writer's own replays (relay/replay-address.ts), never
- * from a client, whether sent to the writer directly or through an edge.
+ * from a client, whether sent to the writer directly or through an edge. With PER_IP_COOLDOWN,
+ * a placement through one edge puts its address on cooldown in the Session frames of the other
+ * edge's sockets from that address (the writer publishes address pseudonyms with its commits).
  */
+import * as decoding from 'lib0/decoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readSession } from '../../shared/frames.ts'
+import { MessageType } from '../../shared/protocol.ts'
+import { newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
 import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const ADMIN = 'edge-address-token-0123456789abcdef'
 const COOLDOWN_MS = 600_000
@@ -82,5 +89,52 @@ describe('the client address through an edge', () => {
     // A direct call behind the writer's own trusted proxy is named as that proxy says, as before.
     expect((await admin(w, 'POST', '/bans', { ip: '192.0.2.6', reason: 'direct' }, { 'x-forwarded-for': '203.0.113.9' })).status).toBe(200)
     expect((await banEntry('192.0.2.6'))?.address).toBe('203.0.113.9')
+  })
+})
+
+/** The last Session frame a socket was sent (null before any). */
+const lastSession = (sock: RawSocket): ReturnType<typeof readSession> | null => {
+  let last: ReturnType<typeof readSession> | null = null
+  for (const f of sock.frames) {
+    const dec = decoding.createDecoder(f)
+    if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
+  }
+  return last
+}
+
+describe('per-address cooldowns across edges', () => {
+  it("put an address's sockets on every edge on cooldown after a placement through one, in their Session frames", async () => {
+    const [edge1, edge2] = rig.edges as [(typeof rig.edges)[0], (typeof rig.edges)[0]]
+    const A = { 'x-forwarded-for': '203.0.113.20' }
+    const B = { 'x-forwarded-for': '203.0.113.21' }
+    const page = async (headers: Record<string, string>) => {
+      const who = await newSession(edge2.proc.url)
+      const sock = await openRaw(`${edge2.proc.wsBase}/main?tessera=1&token=${who.token}`, headers)
+      await waitFor(() => lastSession(sock), { what: 'a Session frame on edge 2' })
+      return sock
+    }
+    // Open before the placement: a page from A and one from B, both ready.
+    const before = await page(A)
+    const other = await page(B)
+    expect(lastSession(before)?.nextPlaceAt).toBe(0)
+
+    const placer = await newSession(edge1.proc.url)
+    const placed = await placeHttp(edge1.proc.url, placer.token, { x: 3, y: 3, color: 2 }, 'main', A)
+    expect(placed.body, JSON.stringify(placed.body)).toMatchObject({ ok: true })
+    const until = placed.body.nextPlaceAt as number
+    expect(until).toBeGreaterThan(0)
+
+    // The page from A on edge 2 is told (another identity, another edge), the page from B is not.
+    await waitFor(() => lastSession(before)?.nextPlaceAt === until, { what: "A's cooldown in the open page's Session frame" })
+    // A page from A opened now starts on cooldown.
+    const after = await page(A)
+    expect(lastSession(after)?.nextPlaceAt).toBe(until)
+    // And the writer refuses its placement, as before.
+    const refused = await after.place(4, 4, 2)
+    expect(refused).toMatchObject({ ok: false, error: 'cooldown' })
+    // Address B was never on cooldown: its page says so, and it may place.
+    expect(lastSession(other)?.nextPlaceAt).toBe(0)
+    expect(await other.place(5, 5, 2)).toMatchObject({ ok: true })
+    for (const s of [before, other, after]) s.close()
   })
 })
