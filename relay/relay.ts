@@ -125,7 +125,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           log: logOf('room'),
           tickMs: config.tickMs,
           broadcastMinMs: config.broadcastMinMs,
-          perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
+          // An edge holds the writer's per-address cooldowns whatever its own setting (it takes no
+          // placements itself): it has them when the writer publishes them (relay/room-follow.ts).
+          perIpCooldown: (config.perIpCooldown || config.nats?.role === 'edge') && { pseudonym: anonymise },
           ipPlacementsPerCooldown: config.ipPlacementsPerCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
           now,

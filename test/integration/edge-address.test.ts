@@ -20,11 +20,13 @@ const COOLDOWN_MS = 600_000
 let rig: EdgeRig
 beforeAll(async () => {
   rig = await startEdgeRig({
-    edges: 2,
+    edges: 1,
     boards: [{ id: 'main', width: 32, height: 32, shardSize: 16, cooldownMs: COOLDOWN_MS }],
     // Every relay trusts X-Forwarded-For from loopback: the test process is each one's "proxy".
     env: { ADMIN_TOKEN: ADMIN, TRUST_PROXY: 'loopback', PER_IP_COOLDOWN: 'true' },
   })
+  // The second edge without the setting: an edge keeps what the writer publishes whatever its own.
+  await rig.addEdge({ PER_IP_COOLDOWN: 'false' })
 }, 120_000)
 afterAll(async () => {
   await rig?.tearDown()
