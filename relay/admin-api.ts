@@ -33,6 +33,8 @@ export type AdminDeps = {
   boardInfo: (room: Room) => unknown
   /** Stable pseudonym of an identity for exports. */
   anonymise: (user: string) => string
+  /** The caller's address, recorded with each audit entry (relay/client-address.ts, relay/replay-address.ts). */
+  clientAddress: (req: IncomingMessage) => string
   maxBodyBytes: number
   now: () => number
 }
@@ -107,8 +109,9 @@ export const handleAdminRoute = async (
   // HEAD is GET without a body (Node drops the body of an answer to HEAD).
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
   const actor = typeof req.headers['x-admin-name'] === 'string' ? `admin:${req.headers['x-admin-name'].slice(0, 64)}` : 'admin'
+  const address = deps.clientAddress(req)
   const audit = (action: string, board: string | null, tiles: number, details: unknown) =>
-    deps.history.appendAudit({ at: deps.now(), actor, action, board, tiles, details })
+    deps.history.appendAudit({ at: deps.now(), actor, address, action, board, tiles, details })
   const rest = parts.slice(2)
   /**
    * A refusal if the board cannot take writes now (storage failing, closing, overloaded): a
@@ -235,7 +238,7 @@ export const handleAdminRoute = async (
     const refused = await refusal(room)
     if (refused) return sendPlaceError(res, refused)
     // Chunked: placements go on meanwhile, and those on the rectangle after it began keep their tiles.
-    const { tiles } = await deps.ops.fill(room, rect, color, action, actor)
+    const { tiles } = await deps.ops.fill(room, rect, color, action, { actor, address })
     send(res, 200, { ok: true, tiles })
     return true
   }
@@ -267,7 +270,7 @@ export const handleAdminRoute = async (
     if (refused) return sendPlaceError(res, refused)
     // The audit entry is written with the rollback's end (relay/admin-ops.ts), also when a
     // restart finishes it: its id is in the audit log even if this answer never arrives.
-    const { outcome } = await deps.ops.rollback(room, filter, actor)
+    const { outcome } = await deps.ops.rollback(room, filter, { actor, address })
     send(res, 200, { ok: true, ...outcome })
     return true
   }
@@ -277,7 +280,7 @@ export const handleAdminRoute = async (
     if (!Number.isInteger(id) || id < 1) throw new HttpError(400, 'bad-request', 'the rollback id must be a positive integer')
     const refused = await refusal(room)
     if (refused) return sendPlaceError(res, refused)
-    const undone = await deps.ops.undo(room, id, actor)
+    const undone = await deps.ops.undo(room, id, { actor, address })
     if (!undone) throw new HttpError(404, 'not-found', `rollback ${id} has nothing to undo`)
     send(res, 200, { ok: true, ...undone.outcome })
     return true

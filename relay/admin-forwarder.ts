@@ -2,7 +2,9 @@
  * An edge relay's admin calls (scaling out: docs/ARCHITECTURE.md): every /api/admin/… request
  * is forwarded whole (method, path and query, the headers the admin API reads, the body) to the
  * writer over NATS request/reply on ADMIN_SUBJECT, and answered with the writer's answer as the
- * writer gave it (relay/admin-responder.ts). The edge holds no admin token: the writer checks it.
+ * writer gave it (relay/admin-responder.ts), with the client's address as this edge resolves it
+ * (TRUST_PROXY), which the writer's handler then sees (relay/replay-address.ts). The edge holds
+ * no admin token: the writer checks it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ADMIN_SUBJECT, decodeAdminReply, encodeAdminRequest } from '../shared/stream-messages.ts'
@@ -73,6 +75,8 @@ export const createAdminForwarder =
     maxBodyBytes: number
     /** ADMIN_SUBJECT (admin calls), or READ_SUBJECT (tile reads an edge cannot answer). */
     subject?: string
+    /** The client's normalised address (relay/client-address.ts, behind TRUST_PROXY), sent along. */
+    clientAddress: (req: IncomingMessage) => string
   }) =>
   async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let body: Buffer
@@ -92,7 +96,13 @@ export const createAdminForwarder =
     }
     // Origin-form (an absolute-form request line names this edge, not the writer).
     const url = new URL(req.url ?? '/', 'http://relay.invalid')
-    const request = encodeAdminRequest({ method: req.method ?? 'GET', path: url.pathname + url.search, headers, body })
+    const request = encodeAdminRequest({
+      method: req.method ?? 'GET',
+      path: url.pathname + url.search,
+      headers,
+      body,
+      address: deps.clientAddress(req),
+    })
     let reply: ReturnType<typeof decodeAdminReply>
     try {
       const msg = await deps.link.nc.request(deps.subject ?? ADMIN_SUBJECT, request, { timeout: REPLY_TIMEOUT_MS })

@@ -48,6 +48,9 @@ export const ADMIN_USER = '@admin'
  */
 export const ADMIN_CHUNK_TILES = 256
 
+/** Who began an operation: the audit log's actor, and the address the call came from (absent in journals from before it). */
+export type OpCaller = { actor: string; address?: string }
+
 /** A journal entry: an operation begun and not finished. Times in ms since the Unix epoch. */
 export type Operation =
   | {
@@ -57,11 +60,12 @@ export type Operation =
       /** The last history seq when it began: placements after it are not rolled back. */
       cut: number
       actor: string
+      address?: string
       at: number
       /** Tiles whose colour changed so far. */
       tiles: number
     }
-  | { kind: 'undo'; id: number; placements: number; actor: string; at: number; tiles: number }
+  | { kind: 'undo'; id: number; placements: number; actor: string; address?: string; at: number; tiles: number }
   | {
       kind: 'fill'
       action: 'fill' | 'blank'
@@ -72,17 +76,18 @@ export type Operation =
       /** The first row not written yet. */
       row: number
       actor: string
+      address?: string
       at: number
       tiles: number
     }
 
 export type AdminOps = {
   /** Rolls back every placement matching the filter, up to the moment it begins. */
-  rollback: (room: Room, filter: RollbackFilter, actor: string) => Promise<{ outcome: RollbackOutcome; audit: AuditEntry }>
+  rollback: (room: Room, filter: RollbackFilter, caller: OpCaller) => Promise<{ outcome: RollbackOutcome; audit: AuditEntry }>
   /** Undoes rollback `id`; null if it marks nothing (unknown, or undone already). */
-  undo: (room: Room, id: number, actor: string) => Promise<{ outcome: RollbackOutcome; audit: AuditEntry } | null>
+  undo: (room: Room, id: number, caller: OpCaller) => Promise<{ outcome: RollbackOutcome; audit: AuditEntry } | null>
   /** Writes `color` over a rectangle (blank: colour 0); tiles placed after it began keep theirs. */
-  fill: (room: Room, rect: Rect, color: number, action: 'fill' | 'blank', actor: string) => Promise<{ tiles: number; audit: AuditEntry }>
+  fill: (room: Room, rect: Rect, color: number, action: 'fill' | 'blank', caller: OpCaller) => Promise<{ tiles: number; audit: AuditEntry }>
   /** Reads the journal and resumes every operation left in it, each after the board's ones before. Resolves once all are queued. */
   resume: (rooms: ReadonlyMap<string, Room>) => Promise<void>
   /** Stops between chunks (what is left resumes at the next start) and waits for that. */
@@ -235,6 +240,7 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
     const audit = await history.finishOperation(room.id, name, {
       at: now(),
       actor: op.actor,
+      ...(op.address === undefined ? {} : { address: op.address }),
       action: 'rollback',
       board: room.id,
       tiles: done.tiles,
@@ -263,6 +269,7 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
     const audit = await history.finishOperation(room.id, name, {
       at: now(),
       actor: op.actor,
+      ...(op.address === undefined ? {} : { address: op.address }),
       action: 'undo-rollback',
       board: room.id,
       tiles: done.tiles,
@@ -299,6 +306,7 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
     const audit = await history.finishOperation(room.id, name, {
       at: now(),
       actor: op.actor,
+      ...(op.address === undefined ? {} : { address: op.address }),
       action: op.action,
       board: room.id,
       tiles: op.tiles,
@@ -314,27 +322,27 @@ export const createAdminOps = (deps: AdminOpsDeps): AdminOps => {
   }
 
   return {
-    rollback: (room, filter, actor) =>
+    rollback: (room, filter, { actor, address }) =>
       serial(room.id, async () => {
         const id = await nextCounter(room.id, 'rollbackSeq')
         const cut = await cutOf(room)
-        const op = { kind: 'rollback', id, filter, cut, actor, at: now(), tiles: 0 } as const
+        const op = { kind: 'rollback', id, filter, cut, actor, address, at: now(), tiles: 0 } as const
         await history.putOperation(room.id, `rollback:${id}`, op)
         return runRollback(room, `rollback:${id}`, op, false)
       }),
-    undo: (room, id, actor) =>
+    undo: (room, id, { actor, address }) =>
       serial(room.id, async () => {
         const seqs = await history.membersOf(room.id, id)
         if (seqs.length === 0) return null
-        const op = { kind: 'undo', id, placements: seqs.length, actor, at: now(), tiles: 0 } as const
+        const op = { kind: 'undo', id, placements: seqs.length, actor, address, at: now(), tiles: 0 } as const
         await history.putOperation(room.id, `undo:${id}`, op)
         return runUndo(room, `undo:${id}`, op, false)
       }),
-    fill: (room, rect, color, action, actor) =>
+    fill: (room, rect, color, action, { actor, address }) =>
       serial(room.id, async () => {
         const name = `fill:${await nextCounter(room.id, 'fillSeq')}`
         const cut = await cutOf(room)
-        const op = { kind: 'fill', action, rect, color, cut, row: rect.y, actor, at: now(), tiles: 0 } as const
+        const op = { kind: 'fill', action, rect, color, cut, row: rect.y, actor, address, at: now(), tiles: 0 } as const
         await history.putOperation(room.id, name, op)
         return runFill(room, name, op, false)
       }),

@@ -5,8 +5,21 @@
 import type { HistoryLevel } from './history-db.ts'
 import { type BatchOp, decodeJson, encodeJson, Prefix, readU64, writeU64 } from './history-keys.ts'
 
-/** An audit log entry: who did what, when, and how many tiles it changed. */
-export type AuditEntry = { seq: number; at: number; actor: string; action: string; board: string | null; tiles: number; details: unknown }
+/**
+ * An audit log entry: who did what, when, and how many tiles it changed. `address`: the client
+ * address the call came from (TRUST_PROXY; through an edge, the edge's client:
+ * relay/replay-address.ts); absent in entries written before it was recorded.
+ */
+export type AuditEntry = {
+  seq: number
+  at: number
+  actor: string
+  address?: string
+  action: string
+  board: string | null
+  tiles: number
+  details: unknown
+}
 
 export type AuditLog = {
   /** Appends an entry (its seq is assigned here) and returns it. */

@@ -49,8 +49,8 @@ const RETRY_MS = 250
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
 export type CommitPublisher = {
-  /** RoomDeps.onDurable: queues one durable commit for publishing. */
-  durable: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
+  /** RoomDeps.onDurable: queues one durable commit for publishing (with its records' address pseudonyms, if any). */
+  durable: (records: readonly PlacementRecord[], update: Uint8Array | null, addresses: readonly string[] | undefined) => void
   /**
    * Publishes what the stream lacks (records after its last message, then the whole document),
    * ahead of the commits queued meanwhile; then publishes as commits come.
@@ -148,13 +148,16 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     if (taken.length === 1) return head
     const updates = taken.map((m) => m.update).filter((u) => u.length > 0)
     const tail = taken[taken.length - 1] as Outgoing
-    return {
+    const merged: Outgoing = {
       kind: CommitKind.Commit,
       docSeq: tail.docSeq,
       clock: tail.clock,
       records: taken.flatMap((m) => m.records),
       update: updates.length === 0 ? new Uint8Array(0) : updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
     }
+    // Addresses stay one per record: '' for those of a message without (records republished from history).
+    if (taken.some((m) => m.addresses !== undefined)) merged.addresses = taken.flatMap((m) => m.addresses ?? m.records.map(() => ''))
+    return merged
   }
 
   /** Bytes of one stream message's body at most: the server's max_payload less room for headers. */
@@ -224,14 +227,17 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
   const shipped = (records: readonly PlacementRecord[]): ShippedRecord[] => records.map((r) => ({ ...r }))
 
   return {
-    durable: (records, update) => {
+    durable: (records, update, addresses) => {
       const last = records[records.length - 1]
       if (last) docSeq = last.seq
       if (records.length === 0 && !update) return
       // The room's document holds exactly the commits made durable so far when onDurable runs (the
       // commit queue transacts nothing between a commit's transaction and its onDurable).
       if (doc) clock = clockOfDoc(doc)
-      queue.push({ kind: CommitKind.Commit, docSeq, clock, records: shipped(records), update: update ?? new Uint8Array(0) })
+      const message: Outgoing = { kind: CommitKind.Commit, docSeq, clock, records: shipped(records), update: update ?? new Uint8Array(0) }
+      // Per-address cooldowns (shared/stream-messages.ts CommitMessage): only when a record started one.
+      if (addresses?.some((a) => a !== '')) message.addresses = [...addresses]
+      queue.push(message)
       void pump()
     },
     start: async (room, history) => {

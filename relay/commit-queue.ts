@@ -142,8 +142,12 @@ export const createCommitQueue = (deps: {
   restoreCooldown: (user: string, undo: CooldownUndo) => void
   /** From the opened document: the last history seq (all in the document). */
   lastSeq: number
-  /** Called once per commit right after it is durable, before its broadcast (a writer publishes it: relay/commit-publisher.ts). */
-  onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
+  /**
+   * Called once per commit right after it is durable, before its broadcast (a writer publishes it:
+   * relay/commit-publisher.ts). `ipKeys`: for each record, the address key whose cooldown its
+   * placement reserved ('' for none: the relay's own writes).
+   */
+  onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null, ipKeys: readonly string[]) => void
 }): CommitQueue => {
   const { board: id, doc, state, history, log, now } = deps
   let lastSeq = deps.lastSeq
@@ -273,7 +277,11 @@ export const createCommitQueue = (deps: {
       return
     }
     if (last) docSeq = last.seq
-    deps.onDurable?.(records, update)
+    if (deps.onDurable) {
+      const ipKeys: string[] = []
+      for (const p of batch) if (p.kind === 'write') ipKeys.push(p.cooldown?.ip ?? '')
+      deps.onDurable(records, update, ipKeys)
+    }
     lastCommitAt = now()
     broadcast(batch, records, update)
   }
@@ -322,6 +330,8 @@ export const createCommitQueue = (deps: {
           const frame = encodeSession(p.record.user, placedAt + cooldownMs)
           for (const conn of tabs) conn.send(frame)
         }
+        // With per-address cooldowns, so do the other identities' sockets from its address.
+        if (p.cooldown && cooldownMs > 0) deps.sockets.addressPlaced(p.cooldown.ip, p.record.user)
       }
     }
   }

@@ -33,8 +33,19 @@ export type Cooldowns = {
   reserve: (user: string, ipKey: string, t: number) => CooldownUndo
   /** Gives back what `reserve` took (the commit failed: nothing was placed). */
   restore: (user: string, undo: CooldownUndo) => void
-  /** Earliest time (ms) the user may place again; 0 if now. */
-  nextPlaceAt: (user: string) => number
+  /**
+   * Earliest time (ms) the user may place again, and with per-address cooldowns the address key
+   * `ipKey` too (a Session frame's answer, as a placement would be judged); 0 if now.
+   */
+  nextPlaceAt: (user: string, ipKey?: string) => number
+  /**
+   * An edge relay's record of a placement the writer made (relay/room-follow.ts): the identity's
+   * cooldown, and the address's by its pseudonym ('' none: the writer keeps no per-address
+   * cooldowns, or the placement started none).
+   */
+  adopt: (user: string, addressPseudonym: string, placedAt: number) => void
+  /** An address key's pseudonym (as the writer publishes them), or null without per-address cooldowns. */
+  pseudonym: ((ipKey: string) => string) | null
   /** Stops the sweep and saves the per-address cooldowns. */
   close: () => Promise<void>
 }
@@ -131,11 +142,18 @@ export const openCooldowns = async (deps: {
       else lastPlacedByIp?.set(c.ip, c.prevIp)
       addressBudget.giveBack(c.ip, c.at)
     },
-    nextPlaceAt: (user) => {
-      const last = lastPlaced.get(user)
+    nextPlaceAt: (user, ipKey) => {
+      const byUser = lastPlaced.get(user)
+      const byIp = ipKey === undefined ? undefined : lastPlacedByIp?.get(ipKey)
+      const last = byIp === undefined ? byUser : Math.max(byUser ?? -Infinity, byIp)
       const cooldownMs = board().cooldownMs
       return last === undefined || last + cooldownMs <= now() ? 0 : last + cooldownMs
     },
+    adopt: (user, addressPseudonym, placedAt) => {
+      lastPlaced.set(user, placedAt)
+      if (addressPseudonym !== '') lastPlacedByIp?.setPseudonym(addressPseudonym, placedAt)
+    },
+    pseudonym: lastPlacedByIp ? lastPlacedByIp.pseudonym : null,
     close: async () => {
       clearInterval(sweep)
       await lastPlacedByIp?.close().catch((err: Error) => deps.log.warn(`board ${id}: per-address cooldowns not saved: ${err.message}`))

@@ -8,6 +8,11 @@
  * A crash (kill -9) loses at most SAVE_MS of entries: an address that placed in those seconds
  * may place once more early. Per-identity cooldowns do not depend on this (they are rebuilt
  * from the history).
+ *
+ * Scaled out, an edge relay holds the writer's entries by pseudonym too (`setPseudonym`, from the
+ * Commit messages: relay/room-follow.ts): it never learns other relays' clients' addresses, yet
+ * it can tell whether one of its own clients' addresses is on cooldown (edges share the writer's
+ * secret, so they compute the same pseudonyms).
  */
 import type { HistoryStore } from './history-store.ts'
 
@@ -15,6 +20,8 @@ import type { HistoryStore } from './history-store.ts'
 export const SAVE_MS = 5_000
 /** The history JSON value holding a board's saved entries. */
 const JSON_NAME = 'ipCooldowns'
+/** Pseudonyms remembered by address (each ~100 bytes): cleared whole when full, as relay/ip-address.ts limitKey's cache. */
+const PSEUDONYM_CACHE = 4_096
 
 type Saved = { entries: Record<string, number> }
 
@@ -22,6 +29,10 @@ export type IpCooldowns = {
   /** When the address last placed (ms), if inside the window. */
   get: (ip: string) => number | undefined
   set: (ip: string, placedAt: number) => void
+  /** Records that the address with this pseudonym placed at `placedAt` (ms): the writer's entries on an edge. */
+  setPseudonym: (key: string, placedAt: number) => void
+  /** The pseudonym of an address (cached: an HMAC, asked for each Session frame on an edge). */
+  pseudonym: (ip: string) => string
   /** Forgets the address (a refused commit gives its reservation back). */
   delete: (ip: string) => void
   /** Drops entries placed at or before `cutoff` (ms). */
@@ -43,8 +54,19 @@ export const openIpCooldowns = async (opts: {
 }): Promise<IpCooldowns> => {
   const { history, board, now } = opts
   const byIp = new Map<string, number>()
-  // Entries of the previous run, by pseudonym: consulted until they leave the window.
+  // Entries by pseudonym, consulted until they leave the window: the previous run's, and on an
+  // edge the writer's (setPseudonym).
   const restored = new Map<string, number>()
+  const pseudonyms = new Map<string, string>()
+  const pseudonym = (ip: string): string => {
+    let key = pseudonyms.get(ip)
+    if (key === undefined) {
+      key = opts.pseudonym(ip)
+      if (pseudonyms.size >= PSEUDONYM_CACHE) pseudonyms.clear()
+      pseudonyms.set(ip, key)
+    }
+    return key
+  }
   const saved = (await history.getJson(board, JSON_NAME)) as Saved | undefined
   const start = now() - opts.windowMs()
   for (const [key, t] of Object.entries(saved?.entries ?? {})) if (typeof t === 'number' && t > start) restored.set(key, t)
@@ -55,7 +77,7 @@ export const openIpCooldowns = async (opts: {
     const cutoff = now() - opts.windowMs()
     const entries: Record<string, number> = {}
     for (const [key, t] of restored) if (t > cutoff) entries[key] = t
-    for (const [ip, t] of byIp) if (t > cutoff) entries[opts.pseudonym(ip)] = t
+    for (const [ip, t] of byIp) if (t > cutoff) entries[pseudonym(ip)] = t
     await history.putJson(board, JSON_NAME, { entries } satisfies Saved)
   }
   const timer = setInterval(() => {
@@ -68,11 +90,17 @@ export const openIpCooldowns = async (opts: {
   timer.unref()
 
   return {
-    get: (ip) => byIp.get(ip) ?? (restored.size > 0 ? restored.get(opts.pseudonym(ip)) : undefined),
+    get: (ip) => byIp.get(ip) ?? (restored.size > 0 ? restored.get(pseudonym(ip)) : undefined),
     set: (ip, placedAt) => {
       byIp.set(ip, placedAt)
       changed = true
     },
+    setPseudonym: (key, placedAt) => {
+      if ((restored.get(key) ?? -Infinity) >= placedAt) return
+      restored.set(key, placedAt)
+      changed = true
+    },
+    pseudonym,
     delete: (ip) => {
       byIp.delete(ip)
       changed = true

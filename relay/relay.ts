@@ -34,6 +34,7 @@ import { limitKey } from './ip-address.ts'
 import { openModeration } from './moderation.ts'
 import { capPipelining } from './pipeline-cap.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
+import { createReplayAddress } from './replay-address.ts'
 import { isTrustedOrigin } from './request-origin.ts'
 import { openRoom, type Room } from './room.ts'
 import { createPowGate } from './session-pow.ts'
@@ -124,7 +125,9 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           log: logOf('room'),
           tickMs: config.tickMs,
           broadcastMinMs: config.broadcastMinMs,
-          perIpCooldown: config.perIpCooldown && { pseudonym: anonymise },
+          // An edge holds the writer's per-address cooldowns whatever its own setting (it takes no
+          // placements itself): it has them when the writer publishes them (relay/room-follow.ts).
+          perIpCooldown: (config.perIpCooldown || config.nats?.role === 'edge') && { pseudonym: anonymise },
           ipPlacementsPerCooldown: config.ipPlacementsPerCooldown,
           compaction: { shardWrites: config.compactShardWrites, totalWrites: config.compactTotalWrites },
           now,
@@ -149,7 +152,11 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const placementLimiter = createKeyedLimiter(config.ipPlacementsPerSecond, config.ipPlacementBurst)
   const allowPlacement = (ip: string, t: number) => placementLimiter.take(limitKey(ip), t)
   const addressOf = createClientAddress(config.trustProxy)
-  const clientAddress = (req: IncomingMessage) => addressOf(req.headers['x-forwarded-for'], req.socket.remoteAddress)
+  // A writer's replay of an edge's request names the edge's client (relay/replay-address.ts);
+  // any other request is resolved from its socket and X-Forwarded-For (TRUST_PROXY).
+  const replays = createReplayAddress()
+  const clientAddress = (req: IncomingMessage) =>
+    replays.vouched(req) ?? addressOf(req.headers['x-forwarded-for'], req.socket.remoteAddress)
   const server = createServer(
     {
       // Slow clients: headers within headersTimeoutMs, the whole request within requestTimeoutMs.
@@ -179,6 +186,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
           ops,
           boardInfo,
           anonymise,
+          clientAddress,
           maxBodyBytes: config.maxBodyBytes,
           now,
         },
@@ -186,7 +194,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     ),
   )
   // Admin calls across relays: an edge forwards them to the writer, which answers with this server.
-  scale?.guardHttp(server)
+  scale?.guardHttp(server, { clientAddress, addresses: replays })
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
   const wss = new WebSocketServer({

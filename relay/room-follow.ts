@@ -3,7 +3,8 @@
  * (shared/stream-messages.ts) that arrived since the last application become one commit of the
  * edge's room: the records it lacks (numbered by the writer) and the updates, made durable with
  * the stream sequence and broadcast by the commit queue as any commit, and the board state, the
- * identities' cooldowns and their tabs brought along.
+ * identities' cooldowns (with per-address cooldowns, their addresses' too, by the pseudonyms the
+ * writer publishes) and their sockets brought along.
  */
 import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
@@ -49,6 +50,8 @@ export const createRoomFollow = (deps: {
     let held = queue.docSeq()
     let from = floor.get()
     const fresh: PlacementRecord[] = []
+    /** The address pseudonym of each fresh record ('' none), as the writer published it. */
+    const addresses: string[] = []
     for (const m of messages) {
       if (m.kind === CommitKind.State) {
         // A State holds the whole document: records it leaves out (a bootstrap) are a hole in
@@ -62,16 +65,20 @@ export const createRoomFollow = (deps: {
           from = held
         }
       }
-      for (const r of m.records) {
-        if (r.seq <= held) continue
+      m.records.forEach((r, i) => {
+        if (r.seq <= held) return
         if (r.seq !== held + 1) log.error(`board ${id}: the stream skips from seq ${held} to ${r.seq}; the history here has a gap`)
         fresh.push(r as PlacementRecord)
+        addresses.push(m.addresses?.[i] ?? '')
         held = r.seq
-      }
+      })
     }
-    // The identities' cooldowns as the writer started them, so that this edge's Session frames
-    // tell when each may place again (an admin's placements go in too: nobody places as admin here).
-    for (const r of fresh) if (r.kind === RecordKind.Placement) cooldowns.reserve(r.user, '', r.placedAt)
+    // The identities' cooldowns as the writer started them, and with per-address cooldowns their
+    // addresses' (by pseudonym), so that this edge's Session frames tell when each may place
+    // again (an admin's placements go in too: nobody places as admin here).
+    fresh.forEach((r, i) => {
+      if (r.kind === RecordKind.Placement) cooldowns.adopt(r.user, addresses[i] as string, r.placedAt)
+    })
     const meta: Record<string, number> = { streamSeq }
     if (from !== floor.get()) {
       meta.historyFrom = from
@@ -104,12 +111,16 @@ export const createRoomFollow = (deps: {
       // its tabs here (the placing tab may be on another edge; here it gets the same time twice).
       const cooldownMs = state.board().cooldownMs
       if (ok && cooldownMs > 0) {
-        for (const r of fresh) {
-          const tabs = r.kind === RecordKind.Placement ? sockets.tabsOf(r.user) : undefined
-          if (!tabs) continue
+        fresh.forEach((r, i) => {
+          if (r.kind !== RecordKind.Placement) return
+          // Other identities' sockets from the placing address too (any edge's: the placement may have come through another).
+          const address = addresses[i] as string
+          if (address !== '') sockets.addressPlaced(address, r.user)
+          const tabs = sockets.tabsOf(r.user)
+          if (!tabs) return
           const frame = encodeSession(r.user, r.placedAt + cooldownMs)
           for (const conn of tabs) conn.send(frame)
-        }
+        })
       }
       return ok
     })

@@ -1,11 +1,14 @@
 /**
  * A room's connected sockets: the set every commit is broadcast to, the identified sockets of
- * each identity (a person's tabs, told of each other's placements), Presence (how many people
- * have the board open) and the Session frames (an identity's cooldown and ban).
+ * each identity (a person's tabs, told of each other's placements), with per-address cooldowns
+ * those of each address (told of placements from it by other identities), Presence (how many
+ * people have the board open) and the Session frames (an identity's cooldown, its address's
+ * too, and its ban).
  */
 
 import { encodePresence, encodeSession } from '../shared/frames.ts'
 import type { LiveMode } from '../shared/protocol.ts'
+import { limitKey } from './ip-address.ts'
 import type { BoardPresence } from './presence-exchange.ts'
 
 /** What the room needs of a connected socket. */
@@ -52,7 +55,13 @@ export type RoomSockets = {
   tabsOf: (user: string) => ReadonlySet<RoomConn> | undefined
   add: (conn: RoomConn) => void
   remove: (conn: RoomConn) => void
-  /** The Session frame for a socket: its user, when it may place next, and its ban if any. */
+  /**
+   * The identified sockets of an address (by `addressKey`) learn that it placed: each is sent
+   * its Session frame again, but those of `user` (the placer's tabs are told apart). Nothing
+   * without per-address cooldowns.
+   */
+  addressPlaced: (key: string, user: string) => void
+  /** The Session frame for a socket: its user, when it may place next (its address counted), and its ban if any. */
   sessionFrame: (user: string, ip: string) => Uint8Array
   /** Sends every identified socket its Session frame again (after a ban or an unban). */
   refreshSessions: () => void
@@ -68,8 +77,14 @@ export type RoomSockets = {
 }
 
 export const createRoomSockets = (deps: {
-  /** Earliest time (ms) the user may place again; 0 if now. */
-  nextPlaceAt: (user: string) => number
+  /** Earliest time (ms) the user, or with per-address cooldowns its address key, may place again; 0 if now. */
+  nextPlaceAt: (user: string, ipKey: string) => number
+  /**
+   * With per-address cooldowns: what sockets are grouped by, from a socket's address key (the key
+   * itself on a relay that takes placements; its pseudonym on an edge, which learns the writer's
+   * placements by pseudonym). Absent: not grouped.
+   */
+  addressKey?: ((ipKey: string) => string) | undefined
   /** The reason an identity (or its address) is banned, or null. */
   banReasonOf: (user: string, ip: string) => string | null
   /** Presence across relays (scaled out only): told of this relay's people, counts everyone's. */
@@ -78,7 +93,12 @@ export const createRoomSockets = (deps: {
   const conns = new Set<RoomConn>()
   const connsByUser = new Map<string, Set<RoomConn>>()
 
-  const sessionFrame = (user: string, ip: string) => encodeSession(user, deps.nextPlaceAt(user), deps.banReasonOf(user, ip))
+  /** Identified sockets by address (deps.addressKey), and each one's key (taken once: on an edge it is an HMAC). */
+  const connsByAddress = new Map<string, Set<RoomConn>>()
+  const addressOf = new Map<RoomConn, string>()
+
+  // A socket's `ip` is its address, or already its limit key (limitKey gives a key back unchanged).
+  const sessionFrame = (user: string, ip: string) => encodeSession(user, deps.nextPlaceAt(user, limitKey(ip)), deps.banReasonOf(user, ip))
   // O(sockets) per count: counted at most once a second (coalesced) and once per heartbeat.
   const localPeople = (): number => {
     const users = new Set<string>()
@@ -112,6 +132,13 @@ export const createRoomSockets = (deps: {
         if (mine.size === 0) deps.presence?.joined(conn.user)
         mine.add(conn)
         connsByUser.set(conn.user, mine)
+        if (deps.addressKey) {
+          const key = deps.addressKey(limitKey(conn.ip))
+          const same = connsByAddress.get(key) ?? new Set<RoomConn>()
+          same.add(conn)
+          connsByAddress.set(key, same)
+          addressOf.set(conn, key)
+        }
       }
       presenceChanged()
     },
@@ -124,8 +151,20 @@ export const createRoomSockets = (deps: {
           connsByUser.delete(conn.user)
           deps.presence?.left(conn.user)
         }
+        const key = addressOf.get(conn)
+        if (key !== undefined) {
+          addressOf.delete(conn)
+          const same = connsByAddress.get(key)
+          same?.delete(conn)
+          if (same?.size === 0) connsByAddress.delete(key)
+        }
       }
       presenceChanged()
+    },
+    addressPlaced: (key, user) => {
+      const same = connsByAddress.get(key)
+      if (!same) return
+      for (const conn of same) if (conn.user !== null && conn.user !== user) conn.send(sessionFrame(conn.user, conn.ip))
     },
     sessionFrame,
     refreshSessions: () => {

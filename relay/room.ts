@@ -166,11 +166,25 @@ export type RoomDeps = {
   moderation?: ModerationView
   /** An edge relay's room: its document is written only by `follow` (relay/edge-follower.ts). */
   follower?: boolean
-  /** A writer's commits, each once durable (relay/commit-publisher.ts). */
-  onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null) => void
+  /**
+   * A writer's commits, each once durable (relay/commit-publisher.ts). `addresses` (with
+   * per-address cooldowns only): for each record, the pseudonym of the address whose cooldown its
+   * placement started, '' for none.
+   */
+  onDurable?: (records: readonly PlacementRecord[], update: Uint8Array | null, addresses: readonly string[] | undefined) => void
   /** Presence across relays (relay/presence-exchange.ts), scaled out only. */
   presence?: BoardPresence
 }
+
+/**
+ * A writer's RoomDeps.onDurable as the commit queue calls it: the address keys become the
+ * pseudonyms that edges know them by (an HMAC per placement, only with per-address cooldowns);
+ * none without them (the stream then carries no addresses).
+ */
+const publishWith =
+  (onDurable: NonNullable<RoomDeps['onDurable']>, pseudonym: ((ipKey: string) => string) | null) =>
+  (records: readonly PlacementRecord[], update: Uint8Array | null, ipKeys: readonly string[]) =>
+    onDurable(records, update, pseudonym ? ipKeys.map((k) => (k === '' ? '' : pseudonym(k))) : undefined)
 
 /** Opens a board: loads its document, replays history not yet in it, restores cooldowns. */
 export const openRoom = async (deps: RoomDeps): Promise<Room> => {
@@ -231,8 +245,12 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     ipPlacementsPerCooldown: deps.ipPlacementsPerCooldown,
     placementIds,
   })
+  const pseudonym = cooldowns.pseudonym
   const sockets = createRoomSockets({
     nextPlaceAt: cooldowns.nextPlaceAt,
+    // An edge learns the writer's placements by address pseudonym (relay/room-follow.ts); a relay
+    // that takes placements knows its clients' address keys.
+    addressKey: pseudonym === null ? undefined : deps.follower ? pseudonym : (ipKey) => ipKey,
     banReasonOf: (user, ip) => deps.moderation?.banReasonOf(user, ip) ?? null,
     ...(deps.presence ? { presence: deps.presence } : {}),
   })
@@ -254,7 +272,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     closing: isClosing,
     restoreCooldown: cooldowns.restore,
     lastSeq: opened.lastSeq,
-    ...(deps.onDurable ? { onDurable: deps.onDurable } : {}),
+    ...(deps.onDurable ? { onDurable: publishWith(deps.onDurable, pseudonym) } : {}),
   })
   const intake = createPlaceIntake({
     board: id,

@@ -31,6 +31,7 @@ import { openNatsLink } from './nats-link.ts'
 import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
 import { createPresenceExchange } from './presence-exchange.ts'
+import type { ReplayAddress } from './replay-address.ts'
 import type { Room, RoomDeps } from './room.ts'
 import { answerStateRequests } from './state-responder.ts'
 
@@ -54,9 +55,10 @@ export type ScaleOut = {
    * Admin calls across relays, once the server exists: an edge's /api/admin/… requests go to the
    * writer (put ahead of the API's request handler: done on the server rather than by wrapping
    * the handler where relay.ts builds it, so that the entry's wiring stays as it is); a writer
-   * answers them with its own server.
+   * answers them with its own server. `clientAddress`: an edge sends its client's address with
+   * each forwarded request; `addresses`: a writer's replays make its handler see that address.
    */
-  guardHttp: (server: Server) => void
+  guardHttp: (server: Server, http: { clientAddress: (req: IncomingMessage) => string; addresses: ReplayAddress }) => void
   /** Stops publishing or following and closes the NATS connection (before the rooms close). */
   close: () => Promise<void>
 }
@@ -201,16 +203,16 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       clearTimeout(timer)
       if (late) log.warn(`not caught up with the streams after ${EDGE_CATCH_UP_MS} ms; serving while catching up`)
     },
-    guardHttp: (server) => {
+    guardHttp: (server, { clientAddress, addresses }) => {
       if (role === 'writer') {
         void whenUp('answering admin calls', () => {
-          unsubscribes.push(answerAdminCalls({ link, server, log }))
+          unsubscribes.push(answerAdminCalls({ link, server, addresses, log }))
         })
         return
       }
       const api = server.listeners('request') as Handler[]
-      const forwardAdmin = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes })
-      const forwardRead = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes, subject: READ_SUBJECT })
+      const forwardAdmin = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes, clientAddress })
+      const forwardRead = createAdminForwarder({ link, maxBodyBytes: config.maxBodyBytes, subject: READ_SUBJECT, clientAddress })
       /** A tile read of a board whose history here starts after the writer's (a bootstrapped edge). */
       const readBelowFloor = (req: IncomingMessage) => {
         const board = tileReadBoard(req.method, req.url)

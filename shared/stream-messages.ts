@@ -66,16 +66,21 @@ export type ShippedRecord = {
  * A Commit message: records with consecutive seqs (none, for a configuration change), and the
  * Yjs update that wrote them (empty: none). `docSeq`: the last history seq the writer's
  * document holds with this message applied (= the last record's seq when there are records).
+ * `addresses` (per-address cooldowns, PER_IP_COOLDOWN on the writer): for each record, in the
+ * same order, the pseudonym of the client address whose cooldown its placement started ('' for
+ * a record that started none: an admin's write, a restore), so that edges' Session frames count
+ * per-address cooldowns as the writer does; absent when the writer keeps none, and in messages of
+ * writers from before the field (the section is appended: such a writer's edges ignore it).
  */
-export type CommitMessage = { kind: CommitKind; docSeq: number; records: ShippedRecord[]; update: Uint8Array }
+export type CommitMessage = { kind: CommitKind; docSeq: number; records: ShippedRecord[]; update: Uint8Array; addresses?: string[] }
 
 /** Flag bit of a shipped record's kind: its placement id follows. */
 const HAS_ID = 0x80
 
 /**
  * Encodes a Commit message: [version 1, kind, docSeq, count, firstSeq, count x (x, y, color,
- * placedAt, kind | HAS_ID, ref, user, id?), update bytes (varuint length + bytes)], varuints
- * and lib0 strings.
+ * placedAt, kind | HAS_ID, ref, user, id?), update bytes (varuint length + bytes), and only
+ * with `addresses`: count x address pseudonym], varuints and lib0 strings.
  */
 export const encodeCommitMessage = (m: CommitMessage): Uint8Array => {
   const enc = encoding.createEncoder()
@@ -95,6 +100,10 @@ export const encodeCommitMessage = (m: CommitMessage): Uint8Array => {
     if (r.id !== undefined) encoding.writeVarString(enc, r.id)
   }
   encoding.writeVarUint8Array(enc, m.update)
+  if (m.addresses !== undefined) {
+    if (m.addresses.length !== m.records.length) throw new Error("a commit message needs one address (or '') per record")
+    for (const a of m.addresses) encoding.writeVarString(enc, a)
+  }
   return encoding.toUint8Array(enc)
 }
 
@@ -122,7 +131,11 @@ export const decodeCommitMessage = (bytes: Uint8Array): CommitMessage => {
     records.push(r)
   }
   const update = decoding.readVarUint8Array(dec)
-  return { kind, docSeq, records, update }
+  // Bytes after the update: the addresses section (a writer from before it sends none).
+  if (dec.pos === bytes.length) return { kind, docSeq, records, update }
+  const addresses: string[] = []
+  for (let i = 0; i < count; i++) addresses.push(decoding.readVarString(dec))
+  return { kind, docSeq, records, update, addresses }
 }
 
 /** A placement an edge forwards to the writer: the intent as the client sent it, and who placed it. */
@@ -198,12 +211,22 @@ export type AdminRequest = {
   /** Lower-case names; only those that the admin API reads (relay/admin-forwarder.ts). */
   headers: Record<string, string>
   body: Uint8Array
+  /**
+   * The client's address as the edge resolved it (TRUST_PROXY): the writer's handler sees the
+   * request as coming from it (audit log, per-address limits). Absent in requests of edges from
+   * before the field: the writer then sees its own loopback address, as it did.
+   */
+  address?: string
 }
 
 /** The writer's HTTP answer to an admin call: status, its headers (lower-case, no hop-by-hop ones), body bytes. */
 export type AdminReply = { status: number; headers: Record<string, string>; body: Uint8Array }
 
-/** Encodes an admin request: [version 1, method, path, headers as a JSON object, body (varuint length + bytes)]. */
+/**
+ * Encodes an admin request: [version 1, method, path, headers as a JSON object, body (varuint
+ * length + bytes), and only with an address: the address (string)]. The address is appended
+ * rather than a new version: a writer from before it decodes the rest and ignores it.
+ */
 export const encodeAdminRequest = (r: AdminRequest): Uint8Array => {
   const enc = encoding.createEncoder()
   encoding.writeVarUint(enc, 1)
@@ -211,6 +234,7 @@ export const encodeAdminRequest = (r: AdminRequest): Uint8Array => {
   encoding.writeVarString(enc, r.path)
   encoding.writeVarString(enc, JSON.stringify(r.headers))
   encoding.writeVarUint8Array(enc, r.body)
+  if (r.address !== undefined) encoding.writeVarString(enc, r.address)
   return encoding.toUint8Array(enc)
 }
 
@@ -228,7 +252,10 @@ export const decodeAdminRequest = (bytes: Uint8Array): AdminRequest | null => {
     const path = decoding.readVarString(dec)
     const headers = stringRecord(JSON.parse(decoding.readVarString(dec)))
     const body = decoding.readVarUint8Array(dec)
-    return headers && path.startsWith('/') ? { method, path, headers, body } : null
+    if (!headers || !path.startsWith('/')) return null
+    return dec.pos === bytes.length
+      ? { method, path, headers, body }
+      : { method, path, headers, body, address: decoding.readVarString(dec) }
   } catch {
     return null
   }

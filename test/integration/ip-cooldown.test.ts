@@ -1,15 +1,20 @@
 /**
  * PER_IP_COOLDOWN: the cooldown also binds an address across identities, survives a relay
- * restart (saved as pseudonyms, never as addresses), and ends when the window has passed. The
- * relay's clock is the test's, so the window passes without waiting.
+ * restart (saved as pseudonyms, never as addresses), and ends when the window has passed; the
+ * Session frames of the address's other identities say so. The relay's clock is the test's, so
+ * the window passes without waiting.
  */
 
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
+import * as decoding from 'lib0/decoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import { newSession, placeHttp } from '../helpers/clients.ts'
+import { readSession } from '../../shared/frames.ts'
+import { MessageType } from '../../shared/protocol.ts'
+import { newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -54,5 +59,36 @@ describe('per-address cooldown', () => {
 
     clock += COOLDOWN_MS
     expect((await place(4)).body).toMatchObject({ ok: true })
+  })
+
+  it("tells the address's other identities' pages, open or opened later, in their Session frames", async () => {
+    let clock = 1_800_000_000_000
+    const relay = await startTestRelay({ boards, env: { PER_IP_COOLDOWN: 'true', TRUST_PROXY: 'loopback' }, now: () => clock })
+    cleanups.push(() => relay.stop())
+    const lastSession = (sock: RawSocket) => {
+      let last: ReturnType<typeof readSession> | null = null
+      for (const f of sock.frames) {
+        const dec = decoding.createDecoder(f)
+        if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
+      }
+      return last
+    }
+    const page = async (address: string) => {
+      const who = await newSession(relay.url)
+      const sock = await openRaw(`${relay.wsBase}/main?tessera=1&token=${who.token}`, { 'x-forwarded-for': address })
+      cleanups.push(() => sock.close())
+      await waitFor(() => lastSession(sock), { what: 'a Session frame' })
+      return sock
+    }
+    const open = await page('203.0.113.30')
+    const elsewhere = await page('203.0.113.31')
+    const placer = await newSession(relay.url)
+    const placed = await placeHttp(relay.url, placer.token, { x: 1, y: 1, color: 3 }, 'main', { 'x-forwarded-for': '203.0.113.30' })
+    expect(placed.body).toMatchObject({ ok: true, nextPlaceAt: clock + COOLDOWN_MS })
+    await waitFor(() => lastSession(open)?.nextPlaceAt === clock + COOLDOWN_MS, { what: "the address's cooldown in the open page" })
+    clock += 1_000
+    expect(lastSession(await page('203.0.113.30'))?.nextPlaceAt).toBe(clock - 1_000 + COOLDOWN_MS)
+    expect(lastSession(elsewhere)?.nextPlaceAt).toBe(0)
+    expect(lastSession(await page('203.0.113.31'))?.nextPlaceAt).toBe(0)
   })
 })

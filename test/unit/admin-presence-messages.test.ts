@@ -31,6 +31,18 @@ describe('admin call messages', () => {
     expect(decodeAdminReply(new Uint8Array([1, 200]))).toBeNull()
   })
 
+  it("carry the client's address when given, and decode a request of an edge from before the field (no address)", () => {
+    const req = { method: 'GET', path: '/api/admin/audit', headers: { authorization: 'Bearer t' }, body: new Uint8Array(0) }
+    const withAddress = { ...req, address: '203.0.113.7' }
+    expect(decodeAdminRequest(encodeAdminRequest(withAddress))).toEqual(withAddress)
+    const old = encodeAdminRequest(req)
+    expect(decodeAdminRequest(old)).toEqual(req)
+    expect(decodeAdminRequest(old)).not.toHaveProperty('address')
+    // An old writer's reading stops before the address: the bytes before it are exactly an old request.
+    const bytes = encodeAdminRequest(withAddress)
+    expect(bytes.subarray(0, old.length)).toEqual(old)
+  })
+
   it('are what an edge forwards: the admin API as the API routes it, and nothing else', () => {
     for (const url of [
       '/api/admin',

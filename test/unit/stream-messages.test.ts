@@ -29,6 +29,26 @@ describe('stream messages', () => {
     expect(decodeCommitMessage(encodeCommitMessage(state))).toEqual(state)
   })
 
+  it("carries one address pseudonym per record when given, appended: a message without decodes as before, and one with is read whole by an old reader's fields", () => {
+    const records = [
+      { seq: 7, x: 1, y: 2, color: 3, user: 'AAAAAAAAAAAAAAAA', placedAt: 1_764_763_200_000, kind: 0, ref: 0 },
+      { seq: 8, x: 4, y: 5, color: 6, user: '@admin', placedAt: 1_764_763_200_001, kind: 1, ref: 0 },
+    ]
+    const m: CommitMessage = {
+      kind: CommitKind.Commit,
+      docSeq: 8,
+      records,
+      update: new Uint8Array([9]),
+      addresses: ['pseudonym1234567', ''],
+    }
+    expect(decodeCommitMessage(encodeCommitMessage(m))).toEqual(m)
+    const without = encodeCommitMessage({ ...m, addresses: undefined } as CommitMessage)
+    expect(decodeCommitMessage(without)).not.toHaveProperty('addresses')
+    // The fields before the section are byte for byte those of a message without it.
+    expect(encodeCommitMessage(m).subarray(0, without.length)).toEqual(without)
+    expect(() => encodeCommitMessage({ ...m, addresses: ['one'] })).toThrow(/one address/)
+  })
+
   it('refuses bytes that are not a Commit message', () => {
     expect(() => decodeCommitMessage(new Uint8Array([2, 0, 0, 0, 0, 0]))).toThrow(/version 2/)
     expect(() => decodeCommitMessage(new Uint8Array([1, 9, 0, 0, 0, 0]))).toThrow(/kind 9/)
