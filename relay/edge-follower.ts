@@ -73,6 +73,17 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
    */
   let repairAt: number | null | undefined
   let parked: { seq: number; data: Uint8Array }[] = []
+  /** The stream's last sequence when following began (`ready` once applied up to it); Infinity before. */
+  let target = Number.POSITIVE_INFINITY
+  /** Whether a batch is being applied now. */
+  let applying = false
+  /**
+   * The stream ended inside a part set when following began (a writer stopped in the middle of
+   * publishing one, or is publishing it now): what is before the set is all there is to apply
+   * at start, so `ready` comes once that is applied; the set follows when complete (or is dropped
+   * when another message interrupts it), never in part.
+   */
+  let tailInSet = false
 
   const dropParts = (seq: number) => {
     const dropped = parts.interrupt()
@@ -120,10 +131,18 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     let message: CommitMessage | null = null
     try {
       if (isPart(data)) {
-        const { whole, dropped } = parts.add(decodePart(data))
+        const { whole, dropped, orphan } = parts.add(decodePart(data))
+        // A part whose set's head this edge never read (it began following inside a set): what
+        // the set holds cannot be had from here, so the writer publishes a State at once (rather
+        // than the edge waiting for a later commit to show a hole in the seqs).
+        if (orphan) return repair('a part whose set began before what this edge read', seq, data)
         if (dropped > 0) log.warn(`board ${room.id}: dropped ${dropped} parts of an incomplete message before stream message ${seq}`)
         // Applied with the stream sequence of its last part: a restart before it reads the set again.
         if (whole) message = decodeCommitMessage(whole)
+        else if (seq >= target && !tailInSet) {
+          tailInSet = true
+          if (inbox.length === 0 && !applying) markReady()
+        }
       } else {
         dropParts(seq)
         message = decodeCommitMessage(data)
@@ -186,7 +205,8 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
         await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS))
       }
     }
-    const apply = applyInbox(started.target)
+    target = started.target
+    const apply = applyInbox()
     try {
       for await (const m of started.consumed) take(m.seq, m.data)
     } finally {
@@ -196,8 +216,8 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     await apply
   }
 
-  /** Applies the inbox in batches until reading stops; `target`: the stream's last sequence at start. */
-  const applyInbox = async (target: number) => {
+  /** Applies the inbox in batches until reading stops. */
+  const applyInbox = async () => {
     for (;;) {
       if (inbox.length === 0) {
         if (!reading) return
@@ -215,12 +235,17 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
       const batch = inbox.slice(0, n)
       inbox = inbox.slice(n)
       const last = (batch[batch.length - 1] as (typeof batch)[number]).seq
-      const followed = await room.follow(
-        batch.map((b) => b.message),
-        last,
-      )
+      applying = true
+      const followed = await room
+        .follow(
+          batch.map((b) => b.message),
+          last,
+        )
+        .finally(() => {
+          applying = false
+        })
       if (!followed) return
-      if (last >= target) markReady()
+      if (last >= target || (tailInSet && inbox.length === 0)) markReady()
       release()
     }
   }

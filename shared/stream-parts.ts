@@ -68,9 +68,10 @@ export type PartAssembler = {
   /**
    * Takes the next part in stream order: the whole message's bytes once this is its last part,
    * else null. A part that does not continue the set in progress drops that set (`dropped` tells
-   * how many parts) and starts anew if it is a first part.
+   * how many parts) and starts anew if it is a first part; `orphan`: this part is not a first
+   * part and continues no set (the head of its set was never seen here), so it is dropped too.
    */
-  add: (part: StreamPart) => { whole: Uint8Array | null; dropped: number }
+  add: (part: StreamPart) => { whole: Uint8Array | null; dropped: number; orphan: boolean }
   /** A message that is not a part arrived: an incomplete set before it is dropped; returns its part count. */
   interrupt: () => number
 }
@@ -91,12 +92,12 @@ export const createPartAssembler = (): PartAssembler => {
       let dropped = 0
       if (set !== part.set || part.count !== count || part.index !== pieces.length) dropped = drop()
       if (set === null) {
-        if (part.index !== 0) return { whole: null, dropped: dropped + 1 }
+        if (part.index !== 0) return { whole: null, dropped: dropped + 1, orphan: true }
         set = part.set
         count = part.count
       }
       pieces.push(part.bytes)
-      if (pieces.length < count) return { whole: null, dropped }
+      if (pieces.length < count) return { whole: null, dropped, orphan: false }
       const whole = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
       let at = 0
       for (const p of pieces) {
@@ -104,7 +105,7 @@ export const createPartAssembler = (): PartAssembler => {
         at += p.length
       }
       drop()
-      return { whole, dropped }
+      return { whole, dropped, orphan: false }
     },
     interrupt: drop,
   }
