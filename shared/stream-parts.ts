@@ -2,7 +2,8 @@
  * Stream messages larger than the NATS server allows (its `max_payload`, 1 MiB by default), cut
  * into Part messages and put together again (docs/PROTOCOL.md "Relay to relay"). A writer's
  * State message holds its whole document, which outgrows any fixed payload on a large board; a
- * large admin fill's commit may too. Pure: split and reassemble, no I/O.
+ * large admin fill's commit may too; the writer's bans list (relay/ban-exchange.ts, core NATS)
+ * uses the same parts. Pure: split and reassemble, no I/O.
  *
  * A part set is the encoded message's bytes in `count` consecutive stream messages numbered
  * 0..count-1, identified by `set` (the writer start's tag and the number of the set's first
