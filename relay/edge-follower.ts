@@ -4,7 +4,8 @@
  * applied (history meta `streamSeq`, written with each application), and hands the Commit
  * messages to the room (Room.follow) in stream order: what arrives while one application is
  * being written goes in the next, together; a message in parts (shared/stream-parts.ts) is
- * handed over once its last part arrived. When the stream no longer holds the next message (it
+ * handed over once its last part arrived (a part whose set's first part was never read here
+ * makes it ask for a State at once). When the stream no longer holds the next message (it
  * is bounded), or lost one (a gap in its sequences, or in the history seqs of its commits), the
  * edge does not apply past it: it asks the writer for a State (relay/state-request.ts) and
  * follows from that State. The NATS client recreates the consumer at the next
@@ -31,7 +32,10 @@ const MAX_BATCH_RECORDS = 20_000
 export type EdgeFollower = {
   /** Resolves once the room holds history seq `seq`, or after `timeoutMs` (never rejects). */
   whenApplied: (seq: number, timeoutMs: number) => Promise<void>
-  /** Resolves once the messages the stream held at start are applied. */
+  /**
+   * Resolves once the messages the stream held at start are applied (a part set still incomplete
+   * at the stream's end then aside: what precedes it is enough).
+   */
   ready: Promise<void>
   /** Stops following (the room stays open). */
   close: () => Promise<void>
