@@ -4,7 +4,8 @@
  * applied (history meta `streamSeq`, written with each application), and hands the Commit
  * messages to the room (Room.follow) in stream order: what arrives while one application is
  * being written goes in the next, together; a message in parts (shared/stream-parts.ts) is
- * handed over once its last part arrived. When the stream no longer holds the next message (it
+ * handed over once its last part arrived (a part whose set's first part was never read here
+ * makes it ask for a State at once). When the stream no longer holds the next message (it
  * is bounded), or lost one (a gap in its sequences, or in the history seqs of its commits), the
  * edge does not apply past it: it asks the writer for a State (relay/state-request.ts) and
  * follows from that State. The NATS client recreates the consumer at the next
@@ -31,7 +32,10 @@ const MAX_BATCH_RECORDS = 20_000
 export type EdgeFollower = {
   /** Resolves once the room holds history seq `seq`, or after `timeoutMs` (never rejects). */
   whenApplied: (seq: number, timeoutMs: number) => Promise<void>
-  /** Resolves once the messages the stream held at start are applied. */
+  /**
+   * Resolves once the messages the stream held at start are applied (a part set still incomplete
+   * at the stream's end then aside: what precedes it is enough).
+   */
   ready: Promise<void>
   /** Stops following (the room stays open). */
   close: () => Promise<void>
@@ -73,6 +77,17 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
    */
   let repairAt: number | null | undefined
   let parked: { seq: number; data: Uint8Array }[] = []
+  /** The stream's last sequence when following began (`ready` once applied up to it); Infinity before. */
+  let target = Number.POSITIVE_INFINITY
+  /** Whether a batch is being applied now. */
+  let applying = false
+  /**
+   * The stream ended inside a part set when following began (a writer stopped in the middle of
+   * publishing one, or is publishing it now): what is before the set is all there is to apply
+   * at start, so `ready` comes once that is applied; the set follows when complete (or is dropped
+   * when another message interrupts it), never in part.
+   */
+  let tailInSet = false
 
   const dropParts = (seq: number) => {
     const dropped = parts.interrupt()
@@ -120,10 +135,18 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     let message: CommitMessage | null = null
     try {
       if (isPart(data)) {
-        const { whole, dropped } = parts.add(decodePart(data))
+        const { whole, dropped, orphan } = parts.add(decodePart(data))
+        // A part whose set's head this edge never read (it began following inside a set): what
+        // the set holds cannot be had from here, so the writer publishes a State at once (rather
+        // than the edge waiting for a later commit to show a hole in the seqs).
+        if (orphan) return repair('a part whose set began before what this edge read', seq, data)
         if (dropped > 0) log.warn(`board ${room.id}: dropped ${dropped} parts of an incomplete message before stream message ${seq}`)
         // Applied with the stream sequence of its last part: a restart before it reads the set again.
         if (whole) message = decodeCommitMessage(whole)
+        else if (seq >= target && !tailInSet) {
+          tailInSet = true
+          if (inbox.length === 0 && !applying) markReady()
+        }
       } else {
         dropParts(seq)
         message = decodeCommitMessage(data)
@@ -186,7 +209,8 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
         await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS))
       }
     }
-    const apply = applyInbox(started.target)
+    target = started.target
+    const apply = applyInbox()
     try {
       for await (const m of started.consumed) take(m.seq, m.data)
     } finally {
@@ -196,8 +220,8 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     await apply
   }
 
-  /** Applies the inbox in batches until reading stops; `target`: the stream's last sequence at start. */
-  const applyInbox = async (target: number) => {
+  /** Applies the inbox in batches until reading stops. */
+  const applyInbox = async () => {
     for (;;) {
       if (inbox.length === 0) {
         if (!reading) return
@@ -215,12 +239,17 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
       const batch = inbox.slice(0, n)
       inbox = inbox.slice(n)
       const last = (batch[batch.length - 1] as (typeof batch)[number]).seq
-      const followed = await room.follow(
-        batch.map((b) => b.message),
-        last,
-      )
+      applying = true
+      const followed = await room
+        .follow(
+          batch.map((b) => b.message),
+          last,
+        )
+        .finally(() => {
+          applying = false
+        })
       if (!followed) return
-      if (last >= target) markReady()
+      if (last >= target || (tailInSet && inbox.length === 0)) markReady()
       release()
     }
   }

@@ -31,6 +31,13 @@ export type Moderation = ModerationView & {
   ban: (ban: Ban) => Promise<void>
   /** Removes a ban; false if there was none. */
   unban: (kind: Ban['kind'], target: string) => Promise<boolean>
+  /**
+   * Makes the bans exactly `list` in one save (an edge adopting the writer's list:
+   * relay/ban-exchange.ts); false if they were that already.
+   */
+  replaceBans: (list: readonly Ban[]) => Promise<boolean>
+  /** Calls `listener` after every change of the bans (the writer publishes its list then). */
+  onBansChange: (listener: () => void) => void
   protections: (board: string) => Protection[]
   protect: (board: string, rect: Rect, at: number) => Promise<Protection>
   /** Removes a protection by id; false if there was none. */
@@ -60,7 +67,12 @@ export const openModeration = async (history: HistoryStore, boards: readonly str
   for (const board of boards) {
     protections.set(board, ((await history.getJson(board, PROTECTIONS)) as Protection[] | undefined) ?? [])
   }
-  const saveBans = () => history.putJson('', BANS, [...bans.values()])
+  const bansListeners: (() => void)[] = []
+  const saveBans = async () => {
+    await history.putJson('', BANS, [...bans.values()])
+    for (const l of bansListeners) l()
+  }
+  const sameBan = (a: Ban | undefined, b: Ban) => a !== undefined && a.reason === b.reason && a.at === b.at
   const saveProtections = (board: string) => history.putJson(board, PROTECTIONS, protections.get(board) ?? [])
 
   return {
@@ -83,6 +95,22 @@ export const openModeration = async (history: HistoryStore, boards: readonly str
       indexRanges()
       await saveBans()
       return true
+    },
+    replaceBans: async (list) => {
+      const next = new Map<string, Ban>()
+      for (const b of list) {
+        const target = banTarget(b.kind, b.target)
+        next.set(`${b.kind}:${target}`, { ...b, target })
+      }
+      if (next.size === bans.size && [...next].every(([key, b]) => sameBan(bans.get(key), b))) return false
+      bans.clear()
+      for (const [key, b] of next) bans.set(key, b)
+      indexRanges()
+      await saveBans()
+      return true
+    },
+    onBansChange: (listener) => {
+      bansListeners.push(listener)
     },
     protections: (board) => [...(protections.get(board) ?? [])],
     protect: async (board, rect, at) => {

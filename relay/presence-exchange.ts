@@ -1,15 +1,18 @@
 /**
  * Presence across relays (scaling out: docs/ARCHITECTURE.md): "N online" counts the distinct
  * identities with a page open on a board at the writer and at every edge, not at one relay.
- * Each relay publishes its people on each board (a Presence message: identity hashes) to the
- * board's presence subject every HEARTBEAT_MS and, coalesced, soon after one joins or leaves; each
- * keeps the others' latest until EXPIRY_MS after it came (a relay that died stops counting then;
- * one that stops says so with an empty set). The count is the size of the union, kept as each
- * identity's number of relays so that reading it is O(1) (it is read at every socket's join).
+ * Each relay publishes its people on each board (Presence messages: identity hashes, in as many
+ * messages as the server's max_payload needs: shared/presence-parts.ts) to the board's presence
+ * subject every HEARTBEAT_MS and, coalesced, soon after one joins or leaves; each keeps the
+ * others' latest whole publication until EXPIRY_MS after it came (a relay that died stops
+ * counting then; one that stops says so with an empty set; a publication that lost a message
+ * changes nothing). The count is the size of the union, kept as each identity's number of relays
+ * so that reading it is O(1) (it is read at every socket's join).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Subscription } from '@nats-io/transport-node'
 import type { Logger } from '../node-kit/log.ts'
+import { createPresenceAssembler, presenceHashesPerMessage, splitPresence } from '../shared/presence-parts.ts'
 import { decodePresenceMessage, encodePresenceMessage, PRESENCE_HASH_BYTES, streamNames } from '../shared/stream-messages.ts'
 import type { NatsLink } from './nats-link.ts'
 
@@ -19,8 +22,8 @@ const HEARTBEAT_MS = 3_000
 const EXPIRY_MS = 3 * HEARTBEAT_MS + 1_000
 /** Ms within which joins and leaves are coalesced into one Presence message. */
 const COALESCE_MS = 1_000
-/** Hashes one message names at most (8 bytes each: 800 KB, under NATS's default 1 MiB); more are counted only. */
-const MAX_HASHES = 100_000
+/** NATS's default max_payload (bytes), if the server did not say. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
 /** One board's presence across relays, as its room's sockets (relay/room-sockets.ts) use it. */
 export type BoardPresence = {
@@ -54,8 +57,12 @@ type BoardState = {
   remote: Map<string, Remote>
   /** Every hash key across this relay and the others, with the number of relays that have it. */
   union: Map<string, number>
-  /** People counted but not named (beyond MAX_HASHES at some relay). */
+  /** People counted but not named (a relay of before parts, with more than its one message named). */
   extra: number
+  /** Other relays' publications in progress (parts). */
+  incoming: ReturnType<typeof createPresenceAssembler>
+  /** This relay's publications on the board so far (each a new round). */
+  rounds: number
   remoteChanged: () => void
   publishTimer: ReturnType<typeof setTimeout> | null
 }
@@ -72,6 +79,8 @@ export const createPresenceExchange = (deps: { link: NatsLink; boards: readonly 
       remote: new Map(),
       union: new Map(),
       extra: 0,
+      incoming: createPresenceAssembler(),
+      rounds: 0,
       remoteChanged: () => {},
       publishTimer: null,
     })
@@ -94,14 +103,12 @@ export const createPresenceExchange = (deps: { link: NatsLink; boards: readonly 
     b.publishTimer = null
     if (!started || !link.connected()) return
     const hashes: Uint8Array[] = []
-    if (!goodbye) {
-      for (const key of b.local.values()) {
-        if (hashes.length === MAX_HASHES) break
-        hashes.push(Buffer.from(key, 'latin1'))
-      }
-    }
+    if (!goodbye) for (const key of b.local.values()) hashes.push(Buffer.from(key, 'latin1'))
+    const perMessage = presenceHashesPerMessage(link.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD)
     try {
-      link.nc.publish(b.subject, encodePresenceMessage({ relay: self, total: goodbye ? 0 : b.local.size, hashes }))
+      // Core NATS keeps one publisher's order to each subscriber: a round's messages arrive in order, or some not at all.
+      for (const m of splitPresence({ relay: self, round: ++b.rounds, hashes }, perMessage))
+        link.nc.publish(b.subject, encodePresenceMessage(m))
     } catch (err) {
       // The connection closed meanwhile: the next heartbeat after a reconnect says it again.
       log.warn(`presence on ${b.subject} not published:`, (err as Error).message)
@@ -132,7 +139,11 @@ export const createPresenceExchange = (deps: { link: NatsLink; boards: readonly 
   const expire = () => {
     const now = Date.now()
     for (const b of boards.values()) {
-      for (const [relay, r] of b.remote) if (r.expiresAt <= now) setRemote(b, relay, null)
+      for (const [relay, r] of b.remote) {
+        if (r.expiresAt > now) continue
+        setRemote(b, relay, null)
+        b.incoming.forget(relay)
+      }
     }
   }
 
@@ -171,16 +182,19 @@ export const createPresenceExchange = (deps: { link: NatsLink; boards: readonly 
               if (err || closed) return
               const m = decodePresenceMessage(msg.data)
               if (!m || m.relay === self) return
-              const known = b.remote.has(m.relay)
-              if (m.total === 0) setRemote(b, m.relay, null)
+              // A relay's people change only with its whole publication (all its parts).
+              const whole = b.incoming.add(m)
+              if (!whole) return
+              const known = b.remote.has(whole.relay)
+              if (whole.total === 0) setRemote(b, whole.relay, null)
               else
-                setRemote(b, m.relay, {
-                  keys: new Set(m.hashes.map((h) => Buffer.from(h).toString('latin1'))),
-                  extra: m.total - m.hashes.length,
+                setRemote(b, whole.relay, {
+                  keys: new Set(whole.hashes.map((h) => Buffer.from(h).toString('latin1'))),
+                  extra: whole.total - whole.hashes.length,
                   expiresAt: Date.now() + EXPIRY_MS,
                 })
               // A relay new to this one learns this relay's people soon, not at the next heartbeat.
-              if (!known && m.total > 0) publishSoon(b)
+              if (!known && whole.total > 0) publishSoon(b)
             },
           }),
         )

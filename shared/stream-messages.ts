@@ -291,34 +291,50 @@ export const PRESENCE_HASH_BYTES = 8
 /**
  * A relay's people on one board (on the board's presence subject): who has a page open on it
  * at this relay, as identity hashes, so that relays count distinct people across them (one
- * person with tabs on two relays counts once). `total` >= hashes.length: people beyond what
- * one message carries are counted, not named.
+ * person with tabs on two relays counts once). One publication (`round`, counted per relay and
+ * board) names all of them, in `count` messages numbered `index` 0..count-1 when they are more
+ * than one message holds (shared/presence-parts.ts); `total` >= the hashes of all its messages
+ * together: people beyond those named are counted, not named (a version 1 message, of a relay
+ * before parts, named at most 100,000).
  */
-export type PresenceMessage = { relay: string; total: number; hashes: Uint8Array[] }
+export type PresenceMessage = { relay: string; round: number; index: number; count: number; total: number; hashes: Uint8Array[] }
 
-/** Encodes a Presence message: [version 1, relay id, total, count, count x PRESENCE_HASH_BYTES bytes]. */
+/**
+ * Encodes a Presence message: [version 2, relay id, round, index, count, total, n,
+ * n x PRESENCE_HASH_BYTES bytes] (varuints, the relay id a lib0 string).
+ */
 export const encodePresenceMessage = (m: PresenceMessage): Uint8Array => {
   const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, 1)
+  encoding.writeVarUint(enc, 2)
   encoding.writeVarString(enc, m.relay)
+  encoding.writeVarUint(enc, m.round)
+  encoding.writeVarUint(enc, m.index)
+  encoding.writeVarUint(enc, m.count)
   encoding.writeVarUint(enc, m.total)
   encoding.writeVarUint(enc, m.hashes.length)
   for (const h of m.hashes) encoding.writeUint8Array(enc, h)
   return encoding.toUint8Array(enc)
 }
 
-/** Decodes a Presence message; null if it is not one. */
+/**
+ * Decodes a Presence message; null if it is not one. A version 1 message ([1, relay id, total,
+ * n, hashes]: one message a publication) reads as round 0, part 0 of 1.
+ */
 export const decodePresenceMessage = (bytes: Uint8Array): PresenceMessage | null => {
   try {
     const dec = decoding.createDecoder(bytes)
-    if (decoding.readVarUint(dec) !== 1) return null
+    const version = decoding.readVarUint(dec)
+    if (version !== 1 && version !== 2) return null
     const relay = decoding.readVarString(dec)
+    const round = version === 2 ? decoding.readVarUint(dec) : 0
+    const index = version === 2 ? decoding.readVarUint(dec) : 0
+    const count = version === 2 ? decoding.readVarUint(dec) : 1
     const total = decoding.readVarUint(dec)
-    const count = decoding.readVarUint(dec)
-    if (count > total || count * PRESENCE_HASH_BYTES !== bytes.length - dec.pos) return null
+    const n = decoding.readVarUint(dec)
+    if (index >= count || n > total || n * PRESENCE_HASH_BYTES !== bytes.length - dec.pos) return null
     const hashes: Uint8Array[] = []
-    for (let i = 0; i < count; i++) hashes.push(decoding.readUint8Array(dec, PRESENCE_HASH_BYTES))
-    return { relay, total, hashes }
+    for (let i = 0; i < n; i++) hashes.push(decoding.readUint8Array(dec, PRESENCE_HASH_BYTES))
+    return { relay, round, index, count, total, hashes }
   } catch {
     return null
   }

@@ -2,7 +2,8 @@
  * Stream messages larger than the NATS server allows (its `max_payload`, 1 MiB by default), cut
  * into Part messages and put together again (docs/PROTOCOL.md "Relay to relay"). A writer's
  * State message holds its whole document, which outgrows any fixed payload on a large board; a
- * large admin fill's commit may too. Pure: split and reassemble, no I/O.
+ * large admin fill's commit may too; the writer's bans list (relay/ban-exchange.ts, core NATS)
+ * uses the same parts. Pure: split and reassemble, no I/O.
  *
  * A part set is the encoded message's bytes in `count` consecutive stream messages numbered
  * 0..count-1, identified by `set` (the writer start's tag and the number of the set's first
@@ -68,9 +69,10 @@ export type PartAssembler = {
   /**
    * Takes the next part in stream order: the whole message's bytes once this is its last part,
    * else null. A part that does not continue the set in progress drops that set (`dropped` tells
-   * how many parts) and starts anew if it is a first part.
+   * how many parts) and starts anew if it is a first part; `orphan`: this part is not a first
+   * part and continues no set (the head of its set was never seen here), so it is dropped too.
    */
-  add: (part: StreamPart) => { whole: Uint8Array | null; dropped: number }
+  add: (part: StreamPart) => { whole: Uint8Array | null; dropped: number; orphan: boolean }
   /** A message that is not a part arrived: an incomplete set before it is dropped; returns its part count. */
   interrupt: () => number
 }
@@ -91,12 +93,12 @@ export const createPartAssembler = (): PartAssembler => {
       let dropped = 0
       if (set !== part.set || part.count !== count || part.index !== pieces.length) dropped = drop()
       if (set === null) {
-        if (part.index !== 0) return { whole: null, dropped: dropped + 1 }
+        if (part.index !== 0) return { whole: null, dropped: dropped + 1, orphan: true }
         set = part.set
         count = part.count
       }
       pieces.push(part.bytes)
-      if (pieces.length < count) return { whole: null, dropped }
+      if (pieces.length < count) return { whole: null, dropped, orphan: false }
       const whole = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
       let at = 0
       for (const p of pieces) {
@@ -104,7 +106,7 @@ export const createPartAssembler = (): PartAssembler => {
         at += p.length
       }
       drop()
-      return { whole, dropped }
+      return { whole, dropped, orphan: false }
     },
     interrupt: drop,
   }

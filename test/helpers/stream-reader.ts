@@ -1,10 +1,11 @@
 /**
  * A test's own look at a board's JetStream stream (issue 16): its first and last sequences, the
- * messages it holds, and the deletion of one (a NATS server that lost a message), through the
+ * messages it holds, the deletion of one (a NATS server that lost a message) and the appending
+ * of one (a writer that stopped in the middle of a part set), through the
  * official NATS client as an operator's tool would.
  */
-import { jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect, headers } from '@nats-io/transport-node'
 import { streamNames } from '../../shared/stream-messages.ts'
 
 export type StreamLook = {
@@ -20,6 +21,8 @@ export type StreamLook = {
   remove: (seq: number) => Promise<void>
   /** Deletes every message of the stream (its sequences go on from where they were). */
   purge: () => Promise<void>
+  /** Appends a message to the stream with these headers, as a writer would; resolves its sequence. */
+  append: (data: Uint8Array, with_: Record<string, string>) => Promise<number>
   close: () => Promise<void>
 }
 
@@ -55,6 +58,11 @@ export const lookAtStream = async (url: string, board: string): Promise<StreamLo
     },
     purge: async () => {
       await jsm.streams.purge(stream)
+    },
+    append: async (data, with_) => {
+      const h = headers()
+      for (const [k, v] of Object.entries(with_)) h.set(k, v)
+      return (await jetstream(nc).publish(streamNames(board).commits, data, { headers: h })).seq
     },
     close: () => nc.close(),
   }

@@ -60,15 +60,21 @@ describe('admin call messages', () => {
 })
 
 describe('Presence messages', () => {
-  it('round-trip, and refuse counts that do not match the bytes', () => {
+  it('round-trip, read a version 1 message as one whole publication, and refuse counts that do not match the bytes', () => {
     const hashes = [new Uint8Array(PRESENCE_HASH_BYTES).fill(1), new Uint8Array(PRESENCE_HASH_BYTES).fill(200)]
-    const m = { relay: 'abc123', total: 5, hashes }
+    const m = { relay: 'abc123', round: 7, index: 1, count: 3, total: 5, hashes }
     expect(decodePresenceMessage(encodePresenceMessage(m))).toEqual(m)
-    expect(decodePresenceMessage(encodePresenceMessage({ relay: 'x', total: 0, hashes: [] }))).toEqual({ relay: 'x', total: 0, hashes: [] })
+    const none = { relay: 'x', round: 1, index: 0, count: 1, total: 0, hashes: [] }
+    expect(decodePresenceMessage(encodePresenceMessage(none))).toEqual(none)
     const bytes = encodePresenceMessage(m)
     expect(decodePresenceMessage(bytes.subarray(0, bytes.length - 1))).toBeNull()
-    expect(decodePresenceMessage(encodePresenceMessage({ relay: 'x', total: 1, hashes }))).toBeNull()
+    expect(decodePresenceMessage(encodePresenceMessage({ ...m, total: 1 }))).toBeNull()
+    expect(decodePresenceMessage(encodePresenceMessage({ ...m, index: 3 }))).toBeNull()
     expect(decodePresenceMessage(new Uint8Array([2, 0]))).toBeNull()
+    expect(decodePresenceMessage(new Uint8Array([3, 0, 0, 0]))).toBeNull()
+    // Version 1 (a relay before parts): [1, relay id, total, n, hashes].
+    const v1 = Uint8Array.of(1, 1, 'r'.charCodeAt(0), 4, 1, ...(hashes[0] as Uint8Array))
+    expect(decodePresenceMessage(v1)).toEqual({ relay: 'r', round: 0, index: 0, count: 1, total: 4, hashes: [hashes[0]] })
   })
 })
 

@@ -23,6 +23,7 @@ describe('stream parts', () => {
     ])
     const assembler = createPartAssembler()
     const results = decoded.map((p) => assembler.add(p))
+    expect(results.every((r) => !r.orphan)).toBe(true)
     expect(results.slice(0, 3).map((r) => r.whole)).toEqual([null, null, null])
     expect(results[3]?.whole).toEqual(whole)
     expect(results.every((r) => r.dropped === 0)).toBe(true)
@@ -35,10 +36,10 @@ describe('stream parts', () => {
     assembler.add(a[0] as (typeof a)[number])
     assembler.add(a[1] as (typeof a)[number])
     // A writer that stopped in the middle of set a, then started set b.
-    expect(assembler.add(b[0] as (typeof b)[number])).toEqual({ whole: null, dropped: 2 })
+    expect(assembler.add(b[0] as (typeof b)[number])).toEqual({ whole: null, dropped: 2, orphan: false })
     expect(assembler.add(b[1] as (typeof b)[number]).whole).toEqual(message(600))
     // A part that is not a set's first, with no set in progress: dropped.
-    expect(assembler.add(a[2] as (typeof a)[number])).toEqual({ whole: null, dropped: 1 })
+    expect(assembler.add(a[2] as (typeof a)[number])).toEqual({ whole: null, dropped: 1, orphan: true })
     assembler.add(a[0] as (typeof a)[number])
     expect(assembler.interrupt()).toBe(1)
   })
