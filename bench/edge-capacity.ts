@@ -44,7 +44,8 @@ type Step = {
   perGenerator: Latency[]
   edgeRssMb: number[]
   kbPerSocket: number
-  cpu: { writer: number; edges: number[] }
+  /** Cores each process used during the step's paced placements (1 = a whole core). */
+  cpu: { writer: number; edges: number[]; generators: number[]; placers: number }
 }
 
 export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: number }) => {
@@ -81,7 +82,7 @@ export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: numbe
       await placers.call('pace', { rate: RATE, durationMs: 1_000, width: 1000, height: 1000, offset: 900_000 + offset })
       await settleEach(gens, 60_000)
       await Promise.all(gens.map((g) => g.call('reset', { recordArrivals: true })))
-      const cpu0 = { writer: writer.cpuMs(), edges: edges.map((e) => e.cpuMs()) }
+      const cpu0 = { writer: writer.cpuMs(), edges: edges.map((e) => e.cpuMs()), generators: gens.map((g) => g.cpuMs()), placers: placers.cpuMs() }
       const paced = await placers.call<{ sent: number[]; ok: number }>('pace', {
         rate: RATE,
         durationMs: opts.paceMs,
@@ -94,6 +95,8 @@ export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: numbe
       const cpu = {
         writer: +((writer.cpuMs() - cpu0.writer) / 1000 / seconds).toFixed(2),
         edges: edges.map((e, i) => +((e.cpuMs() - (cpu0.edges[i] ?? 0)) / 1000 / seconds).toFixed(2)),
+        generators: gens.map((g, i) => +((g.cpuMs() - (cpu0.generators[i] ?? 0)) / 1000 / seconds).toFixed(2)),
+        placers: +((placers.cpuMs() - cpu0.placers) / 1000 / seconds).toFixed(2),
       }
       const stats = await settleEach(gens, 60_000)
       const perGenerator = await Promise.all(gens.map((g) => g.call<Latency>('latency', { sent: paced.sent })))
