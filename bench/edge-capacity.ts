@@ -82,7 +82,12 @@ export const measureEdgeCapacity = async (opts: { steps: number[]; paceMs: numbe
       await placers.call('pace', { rate: RATE, durationMs: 1_000, width: 1000, height: 1000, offset: 900_000 + offset })
       await settleEach(gens, 60_000)
       await Promise.all(gens.map((g) => g.call('reset', { recordArrivals: true })))
-      const cpu0 = { writer: writer.cpuMs(), edges: edges.map((e) => e.cpuMs()), generators: gens.map((g) => g.cpuMs()), placers: placers.cpuMs() }
+      const cpu0 = {
+        writer: writer.cpuMs(),
+        edges: edges.map((e) => e.cpuMs()),
+        generators: gens.map((g) => g.cpuMs()),
+        placers: placers.cpuMs(),
+      }
       const paced = await placers.call<{ sent: number[]; ok: number }>('pace', {
         rate: RATE,
         durationMs: opts.paceMs,
