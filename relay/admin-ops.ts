@@ -23,9 +23,9 @@
 
 import type { Logger } from '../node-kit/log.ts'
 import type { Rect } from '../shared/placement.ts'
+import { RecordKind } from '../shared/placement-record.ts'
 import type { AuditEntry } from './audit-log.ts'
 import type { HistoryStore } from './history-store.ts'
-import { RecordKind } from './record-block.ts'
 import {
   type MarkChange,
   matchesFilter,

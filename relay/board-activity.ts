@@ -3,8 +3,9 @@
  * minute, counted from the history newest first (so it costs one read per block of the last
  * minute's records, and nothing is kept in memory for it).
  */
+
+import { RecordKind } from '../shared/placement-record.ts'
 import type { HistoryStore } from './history-store.ts'
-import { RecordKind } from './record-block.ts'
 import type { Room } from './room.ts'
 
 /** The window placements are counted over, in ms. */

@@ -15,13 +15,13 @@
 import { headers } from '@nats-io/transport-node'
 import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
+import type { PlacementRecord } from '../shared/placement-record.ts'
 import {
   CLOCK_HEADER,
   CommitKind,
   type CommitMessage,
   encodeCommitMessage,
   SEQ_HEADER,
-  type ShippedRecord,
   type StateReply,
   type StateRequest,
   streamNames,
@@ -29,7 +29,6 @@ import {
 import { PART_HEADROOM_BYTES, splitMessage } from '../shared/stream-parts.ts'
 import type { HistoryStore } from './history-store.ts'
 import type { NatsLink } from './nats-link.ts'
-import type { PlacementRecord } from './record-block.ts'
 import type { Room } from './room.ts'
 
 /** Records in one message at most, when merging commits or republishing history. */
@@ -224,8 +223,6 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
     }
   }
 
-  const shipped = (records: readonly PlacementRecord[]): ShippedRecord[] => records.map((r) => ({ ...r }))
-
   return {
     durable: (records, update, addresses) => {
       const last = records[records.length - 1]
@@ -234,7 +231,7 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       // The room's document holds exactly the commits made durable so far when onDurable runs (the
       // commit queue transacts nothing between a commit's transaction and its onDurable).
       if (doc) clock = clockOfDoc(doc)
-      const message: Outgoing = { kind: CommitKind.Commit, docSeq, clock, records: shipped(records), update: update ?? new Uint8Array(0) }
+      const message: Outgoing = { kind: CommitKind.Commit, docSeq, clock, records: [...records], update: update ?? new Uint8Array(0) }
       // Per-address cooldowns (shared/stream-messages.ts CommitMessage): only when a record started one.
       if (addresses?.some((a) => a !== '')) message.addresses = [...addresses]
       queue.push(message)
@@ -273,7 +270,7 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       // ask for a State of their own (relay/state-responder.ts). Republishing all history would help nobody.
       const after = last ? streamHas : Math.max(0, state.docSeq - MAX_BOOTSTRAP_RECORDS)
       const front: Outgoing[] = []
-      let chunk: ShippedRecord[] = []
+      let chunk: PlacementRecord[] = []
       for await (const r of history.readAfter(board, after)) {
         if (r.seq > state.docSeq) break
         chunk.push({ ...r })

@@ -8,12 +8,12 @@
  */
 import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
+import { type PlacementRecord, RecordKind } from '../shared/placement-record.ts'
 import { PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
 import { createAddressBudget } from './address-budget.ts'
 import type { HistoryStore } from './history-store.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
 import type { PlacementIds } from './placement-ids.ts'
-import { type PlacementRecord, RecordKind } from './record-block.ts'
 
 /** What to give back if a placement's commit fails: the cooldown it reserved. */
 export type CooldownUndo = { prevUser: number | undefined; prevIp: number | undefined; ip: string; at: number }

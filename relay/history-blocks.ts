@@ -15,10 +15,11 @@
  * faster, an append 3.6x cheaper.
  */
 import { MAX_BOARD_SIDE } from '../shared/board.ts'
+import type { PlacementRecord } from '../shared/placement-record.ts'
 import { createBlockCache } from './block-cache.ts'
 import type { HistoryLevel } from './history-db.ts'
 import { type BatchOp, type BoardPrefixes, rangeEnd, readU64, seqKey } from './history-keys.ts'
-import { type Block, encodeBlock, openBlock, type PlacementRecord, recordOf, recordsOf } from './record-block.ts'
+import { type Block, encodeBlock, openBlock, recordOf, recordsOf } from './record-block.ts'
 import type { TileIndex } from './tile-index.ts'
 
 /** Records a block holds at most (a fill of a million tiles is one commit, not one value). */

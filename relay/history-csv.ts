@@ -3,7 +3,7 @@
  * time, pseudonymous user, x, y, colour. Shared by the admin API (streamed over HTTP) and
  * `npm run export-history` (read from DATA_DIR).
  */
-import type { PlacementRecord } from './record-block.ts'
+import type { PlacementRecord } from '../shared/placement-record.ts'
 
 export const HISTORY_CSV_HEADER = 'placed_at,user,x,y,color,kind'
 

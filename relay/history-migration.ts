@@ -2,10 +2,12 @@
  * Conversion of the one-key-a-record layout (Prefix.LegacyRecord: `0x01 board 0x00 seq`, one
  * record a value) into blocks, run by every open (a no-op once converted).
  */
+
+import type { PlacementRecord } from '../shared/placement-record.ts'
 import { MAX_BLOCK_RECORDS } from './history-blocks.ts'
 import type { HistoryLevel } from './history-db.ts'
 import { type BatchOp, type BoardPrefixes, Prefix, readU64, seqKey } from './history-keys.ts'
-import { decodeLegacy, encodeBlock, type PlacementRecord } from './record-block.ts'
+import { decodeLegacy, encodeBlock } from './record-block.ts'
 
 /** What a conversion tells (once; it makes that start slower). */
 export type ConvertEvent = { phase: 'start' } | { phase: 'done'; records: number; ms: number }

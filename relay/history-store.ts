@@ -25,6 +25,7 @@
  * per-tile key in the commit's batch.
  */
 import type * as Y from 'yjs'
+import type { PlacementRecord } from '../shared/placement-record.ts'
 import { type AuditEntry, openAuditLog } from './audit-log.ts'
 import { type DocMigration, migrateDocStore } from './doc-migration.ts'
 import { createDocUpdates } from './doc-updates.ts'
@@ -34,7 +35,6 @@ import { type BatchOp, createBoardPrefixes } from './history-keys.ts'
 import { createHistoryMeta, pushMetaOps } from './history-meta.ts'
 import { type ConvertEvent, migrateRecordKeys } from './history-migration.ts'
 import { createOperationJournal } from './operation-journal.ts'
-import type { PlacementRecord } from './record-block.ts'
 import { createRollbackMarks, type MarkChange } from './rollback-marks.ts'
 import { createTileHistory } from './tile-history.ts'
 import { createTileIndexStore } from './tile-index-store.ts'

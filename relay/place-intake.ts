@@ -7,13 +7,13 @@
  */
 import { isInsideBoard } from '../shared/board.ts'
 import { type Rect, validatePlacement } from '../shared/placement.ts'
+import { RecordKind } from '../shared/placement-record.ts'
 import { isPlacementId, PLACEMENT_ID_REUSED, PlaceError, type PlaceResult } from '../shared/protocol.ts'
 import type { BoardState } from './board-state.ts'
 import { type CommitQueue, newRecord, type TileWrite } from './commit-queue.ts'
 import type { Cooldowns, CooldownUndo } from './cooldowns.ts'
 import { limitKey } from './ip-address.ts'
 import type { PlacementIds } from './placement-ids.ts'
-import { RecordKind } from './record-block.ts'
 
 /** A placement as a client asked for it (unchecked); `id`: its placement id, if it has one. */
 export type PlaceIntent = { x: unknown; y: unknown; color: unknown; id?: unknown }

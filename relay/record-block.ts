@@ -11,35 +11,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-
-/** What wrote a history record. */
-export const RecordKind = {
-  /** A placement by an identity (admins included). */
-  Placement: 0,
-  /** An admin fill or blank of a rectangle. */
-  Fill: 1,
-  /** A tile restored by a rollback or its undo; `ref` is the placement whose colour it restores (0: none). */
-  Restore: 2,
-} as const
-export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind]
-
-/** One write to the board, in commit order. Times in ms since the Unix epoch. */
-export type PlacementRecord = {
-  seq: number
-  x: number
-  y: number
-  color: number
-  user: string
-  placedAt: number
-  kind: RecordKind
-  /** For Restore records: the seq of the placement restored, 0 for "never placed". */
-  ref: number
-  /**
-   * The client-chosen placement id (shared/protocol.ts PLACEMENT_ID_PATTERN) of a placement that
-   * had one: stored so that a retry after a restart is still recognised. Absent otherwise.
-   */
-  id?: string
-}
+import type { PlacementRecord, RecordKind } from '../shared/placement-record.ts'
 
 /** A block stores the byte offset of every BLOCK_STRIDE-th record. */
 export const BLOCK_STRIDE = 32

@@ -6,8 +6,8 @@
  * chunks, journalled across a crash): relay/admin-ops.ts.
  */
 import { type Rect, rectContains } from '../shared/placement.ts'
+import { type PlacementRecord, RecordKind } from '../shared/placement-record.ts'
 import type { HistoryStore } from './history-store.ts'
-import { type PlacementRecord, RecordKind } from './record-block.ts'
 import type { TileWrite } from './room.ts'
 
 /** Which placements to roll back: all given conditions must hold (at least one is required). */

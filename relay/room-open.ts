@@ -8,9 +8,9 @@ import type * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import { type BoardConfig, checkBoardChange, sameBoard } from '../shared/board.ts'
 import { type DocConfig, readBoardBitmap, readDocConfig, writeDocConfig, writeTile } from '../shared/doc-schema.ts'
+import type { PlacementRecord } from '../shared/placement-record.ts'
 import { regrow } from './board-state.ts'
 import type { HistoryStore } from './history-store.ts'
-import type { PlacementRecord } from './record-block.ts'
 import type { UpdateCapture } from './update-capture.ts'
 
 /** Records replayed in one Yjs transaction at most (bounds the transaction's memory). */

@@ -2,8 +2,9 @@
  * A tile's history: its chain of records walked from the latest (the tile index) through each
  * record's previous seq on its tile, newest first.
  */
+
+import type { PlacementRecord } from '../shared/placement-record.ts'
 import type { RecordReader } from './history-blocks.ts'
-import type { PlacementRecord } from './record-block.ts'
 import type { TileIndex } from './tile-index.ts'
 
 export type TileHistory = {

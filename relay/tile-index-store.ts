@@ -4,9 +4,10 @@
  * changed chunks every INDEX_FLUSH_MS, outside the commit path, with meta indexSeq (the last seq
  * the chunks on disk hold).
  */
+
+import type { PlacementRecord } from '../shared/placement-record.ts'
 import type { HistoryLevel } from './history-db.ts'
 import { type BatchOp, type BoardPrefixes, chunkKey, encodeVarUint, nameKey, rangeEnd } from './history-keys.ts'
-import type { PlacementRecord } from './record-block.ts'
 import { createTileIndex, type TileIndex } from './tile-index.ts'
 
 /** How often changed tile index chunks are written, ms (a restart replays at most this much history into the index). */

@@ -7,10 +7,10 @@
  * refused rather than answered from a partial history.
  */
 import { isInsideBoard } from '../shared/board.ts'
+import { RecordKind } from '../shared/placement-record.ts'
 import type { HistoryStore } from './history-store.ts'
 import type { HostName, HostNames } from './host-names.ts'
 import { HttpError } from './http-util.ts'
-import { RecordKind } from './record-block.ts'
 import type { Room } from './room.ts'
 
 /** Placements a history page holds at most, and by default. */

@@ -6,6 +6,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { isRecordKind, type PlacementRecord } from './placement-record.ts'
 import type { PlaceResult } from './protocol.ts'
 
 /** NATS names of a board (board ids match BOARD_ID_PATTERN: [a-z0-9_-], valid in both). */
@@ -49,19 +50,6 @@ export const CommitKind = {
 } as const
 export type CommitKind = (typeof CommitKind)[keyof typeof CommitKind]
 
-/** A history record as shipped (relay/record-block.ts PlacementRecord). Times in ms since the Unix epoch. */
-export type ShippedRecord = {
-  seq: number
-  x: number
-  y: number
-  color: number
-  user: string
-  placedAt: number
-  kind: number
-  ref: number
-  id?: string
-}
-
 /**
  * A Commit message: records with consecutive seqs (none, for a configuration change), and the
  * Yjs update that wrote them (empty: none). `docSeq`: the last history seq the writer's
@@ -72,7 +60,7 @@ export type ShippedRecord = {
  * per-address cooldowns as the writer does; absent when the writer keeps none, and in messages of
  * writers from before the field (the section is appended: such a writer's edges ignore it).
  */
-export type CommitMessage = { kind: CommitKind; docSeq: number; records: ShippedRecord[]; update: Uint8Array; addresses?: string[] }
+export type CommitMessage = { kind: CommitKind; docSeq: number; records: PlacementRecord[]; update: Uint8Array; addresses?: string[] }
 
 /** Flag bit of a shipped record's kind: its placement id follows. */
 const HAS_ID = 0x80
@@ -117,7 +105,7 @@ export const decodeCommitMessage = (bytes: Uint8Array): CommitMessage => {
   const docSeq = decoding.readVarUint(dec)
   const count = decoding.readVarUint(dec)
   const firstSeq = decoding.readVarUint(dec)
-  const records: ShippedRecord[] = []
+  const records: PlacementRecord[] = []
   for (let i = 0; i < count; i++) {
     const x = decoding.readVarUint(dec)
     const y = decoding.readVarUint(dec)
@@ -126,7 +114,9 @@ export const decodeCommitMessage = (bytes: Uint8Array): CommitMessage => {
     const k = decoding.readVarUint(dec)
     const ref = decoding.readVarUint(dec)
     const user = decoding.readVarString(dec)
-    const r: ShippedRecord = { seq: firstSeq + i, x, y, color, user, placedAt, kind: k & ~HAS_ID, ref }
+    const recordKind = k & ~HAS_ID
+    if (!isRecordKind(recordKind)) throw new Error(`record kind ${recordKind} is unknown`)
+    const r: PlacementRecord = { seq: firstSeq + i, x, y, color, user, placedAt, kind: recordKind, ref }
     if (k & HAS_ID) r.id = decoding.readVarString(dec)
     records.push(r)
   }

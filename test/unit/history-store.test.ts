@@ -10,8 +10,8 @@ import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MAX_BLOCK_RECORDS } from '../../relay/history-blocks.ts'
 import { type HistoryStore, openHistoryStore } from '../../relay/history-store.ts'
-import { type PlacementRecord, RecordKind } from '../../relay/record-block.ts'
 import { createTileIndex, MAX_INDEXED_SEQ } from '../../relay/tile-index.ts'
+import { type PlacementRecord, RecordKind } from '../../shared/placement-record.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []

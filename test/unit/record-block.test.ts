@@ -12,12 +12,11 @@ import {
   encodeBlock,
   KIND_HAS_ID,
   openBlock,
-  type PlacementRecord,
-  RecordKind,
   recordOf,
   recordsOf,
   writeRecord,
 } from '../../relay/record-block.ts'
+import { type PlacementRecord, RecordKind } from '../../shared/placement-record.ts'
 
 const USERS = ['u', 'Zk3_-9aQ', 'émile', '名前', '🧱🧱', '']
 

@@ -1,6 +1,7 @@
 /** The NATS message codecs of issue 16 (shared/stream-messages.ts) and the scale-out settings (relay/config.ts). */
 import { describe, expect, it } from 'vitest'
 import { parseRelayConfig } from '../../relay/config.ts'
+import { type PlacementRecord, RecordKind } from '../../shared/placement-record.ts'
 import {
   CommitKind,
   type CommitMessage,
@@ -29,10 +30,20 @@ describe('stream messages', () => {
     expect(decodeCommitMessage(encodeCommitMessage(state))).toEqual(state)
   })
 
+  it('refuses a record of a kind no relay writes (a foreign or corrupt publisher), as an error', () => {
+    const bytes = encodeCommitMessage({
+      kind: CommitKind.Commit,
+      docSeq: 1,
+      records: [{ seq: 1, x: 0, y: 0, color: 1, user: 'u', placedAt: 1, kind: 5 as RecordKind, ref: 0 }],
+      update: new Uint8Array(0),
+    })
+    expect(() => decodeCommitMessage(bytes)).toThrow(/record kind 5/)
+  })
+
   it("carries one address pseudonym per record when given, appended: a message without decodes as before, and one with is read whole by an old reader's fields", () => {
-    const records = [
-      { seq: 7, x: 1, y: 2, color: 3, user: 'AAAAAAAAAAAAAAAA', placedAt: 1_764_763_200_000, kind: 0, ref: 0 },
-      { seq: 8, x: 4, y: 5, color: 6, user: '@admin', placedAt: 1_764_763_200_001, kind: 1, ref: 0 },
+    const records: PlacementRecord[] = [
+      { seq: 7, x: 1, y: 2, color: 3, user: 'AAAAAAAAAAAAAAAA', placedAt: 1_764_763_200_000, kind: RecordKind.Placement, ref: 0 },
+      { seq: 8, x: 4, y: 5, color: 6, user: '@admin', placedAt: 1_764_763_200_001, kind: RecordKind.Fill, ref: 0 },
     ]
     const m: CommitMessage = {
       kind: CommitKind.Commit,
