@@ -91,6 +91,8 @@ const SAVE_EVERY_MS = 5000
 /** Performance marks: the first board painted, and the first time the page was live (exact). */
 const FIRST_PAINT_MARK = 'tessera:first-paint'
 const LIVE_MARK = 'tessera:live'
+/** Ms a task waits for the next frame at most (afterNextFrame). */
+const FRAME_WAIT_MS = 200
 /**
  * How long a returning page waits for the board's info to choose between its stored board and the
  * snapshot before it connects anyway (ms). Both go to the same relay, so a slow answer means a slow
@@ -110,6 +112,21 @@ const markFirstPaint = (retirePreview: () => void) => {
       performance.mark(FIRST_PAINT_MARK)
       retirePreview()
     })
+}
+
+/**
+ * Runs `fn` once the next frame has been drawn (the task after it), or after FRAME_WAIT_MS where
+ * no frame comes (a tab in the background draws none).
+ */
+const afterNextFrame = (fn: () => void) => {
+  let done = false
+  const run = () => {
+    if (done) return
+    done = true
+    fn()
+  }
+  requestAnimationFrame(() => setTimeout(run, 0))
+  setTimeout(run, FRAME_WAIT_MS)
 }
 
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
@@ -266,7 +283,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     document.body.dataset.connection = s
     if (s === 'live') {
       if (performance.getEntriesByName(LIVE_MARK).length === 0) performance.mark(LIVE_MARK)
-      identity.live()
+      // After the frame that shows the live board: a first visit's proof of work would hold it back.
+      afterNextFrame(identity.live)
       byId('loading').hidden = true
       // A page that painted no board before (no snapshot, no stored board) shows its canvas now.
       requestAnimationFrame(preview.retire)
