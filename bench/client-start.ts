@@ -14,8 +14,9 @@
  * The board is 1000x1000 and "realistic": 200,000 placements, most of them filling a few hundred
  * solid rectangles (art), 15% scattered (noise), like r/place's (a board of pure noise makes a
  * PNG three times larger: docs/CLIENT.md "Measured"). Times are from navigation start
- * (page.goto) to the frame that shows it, observed on the page's canvas by polling every 5 ms
- * (only while the canvas is visible); today's client also marks them itself (performance marks
+ * (page.goto) to the frame that shows it, recorded by the page itself once a frame from an init
+ * script (bench/helpers/page-measures.ts watchPage: polling from outside injected ~100 ms of
+ * Playwright's script into the page's start; only while the canvas is visible); today's client also marks them itself (performance marks
  * 'tessera:first-paint' and 'tessera:live'), reported in the details. The first board may be the
  * HTML's preview image (client/ui/board-preview.ts), shown before the script runs: its render
  * time comes from Chromium's Element Timing (elementtiming="board-preview"); the first board on
@@ -40,7 +41,7 @@ import { startTestRelay, type TestRelay } from '../test/helpers/start-relay.ts'
 import { makeTmpDir } from '../test/helpers/tmp-dir.ts'
 import { waitFor } from '../test/helpers/wait-for.ts'
 import { measurePageFloor } from './helpers/page-floor.ts'
-import { countBytes, firstBoardAt, framesWhilePanning, heapBytes, marks, pageBitmap, tileShowsAt } from './helpers/page-measures.ts'
+import { countBytes, firstBoardAt, framesWhilePanning, heapBytes, marks, pageBitmap, watchPage } from './helpers/page-measures.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
 
 /** The full-sync client before issue 12: y-websocket's provider and a Y.Doc of the whole board. */
@@ -147,13 +148,15 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
     /** A first visit in a fresh profile; `paintAt` shows before the snapshot, `lastAt` is the newest placement. */
     const coldStart = async (context: BrowserContext, paintColor: number, lastColor: number): Promise<Cold & { page: Page }> => {
       const page = await context.newPage()
+      const watch = await watchPage(page, [
+        { x: 0, y: 0, rgb: rgb(paintColor) },
+        { x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) },
+      ])
       const bytes = countBytes(page)
       const start = Date.now()
       await page.goto(`http://127.0.0.1:${port}/?board=main`)
-      const watching = firstBoardAt(page, start, 0, 0, rgb(paintColor))
-      await watching.canvas
-      const exact = await tileShowsAt(page, start, SIDE - 1, SIDE - 1, rgb(lastColor))
-      const first = await watching.settled()
+      const first = await firstBoardAt(watch, start, 0)
+      const exact = await watch.tileAt(1, start)
       const firstPaint = first.firstPaint
       const expected = Array.from(room().bitmap())
       const got = await pageBitmap(page).catch(() => null)
@@ -234,12 +237,14 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
         for (const offline of [false, true]) {
           if (offline) await context.setOffline(true)
           const page = await context.newPage()
+          const watch = await watchPage(page, [
+            { x: 0, y: 0, rgb: rgb(paintColor) },
+            { x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) },
+          ])
           const start = Date.now()
           await page.goto(`http://127.0.0.1:${port}/?board=main`)
-          const watching = firstBoardAt(page, start, 0, 0, rgb(paintColor))
-          await watching.canvas
-          const exact = offline ? null : await tileShowsAt(page, start, SIDE - 1, SIDE - 1, rgb(lastColor))
-          const first = await watching.settled()
+          const first = await firstBoardAt(watch, start, 0)
+          const exact = offline ? null : await watch.tileAt(1, start)
           results[`after-return-${offline ? 'offline' : 'online'}`] = {
             ...first,
             marks: await marks(page),
@@ -257,9 +262,10 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
     {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
       const page = await context.newPage()
+      const watch = await watchPage(page, [{ x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) }])
       const start = Date.now()
       await page.goto(`http://127.0.0.1:${port}/?board=main`)
-      await tileShowsAt(page, start, SIDE - 1, SIDE - 1, rgb(lastColor))
+      await watch.tileAt(0, start)
       await measureFrames('before', context, page)
       await context.close()
     }

@@ -13,7 +13,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Browser } from 'playwright-core'
-import { previewShownAt } from './page-measures.ts'
+import { watchPage } from './page-measures.ts'
 import { median } from './stats.ts'
 
 /** The page: the PNG fitted to the viewport, named for Element Timing as the client's preview is. */
@@ -43,9 +43,10 @@ export const measurePageFloor = async (browser: Browser, png: Uint8Array, reps: 
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
       for (const into of [firstVisits, returnVisits]) {
         const tab = await context.newPage()
+        const watch = await watchPage(tab, [])
         const start = Date.now()
         await tab.goto(`http://127.0.0.1:${port}/`)
-        const shown = await previewShownAt(tab, start, 5000)
+        const shown = await watch.previewAt(start, 5000)
         if (!shown) throw new Error('the floor page showed no image within 5 s')
         into.push(shown.at)
         await tab.close()

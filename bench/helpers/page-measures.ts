@@ -1,61 +1,113 @@
 /**
  * What the client bench (bench/client-start.ts) reads off a page in headless Chromium: when a
  * tile shows on the canvas, when the HTML's preview image was rendered (Element Timing), the
- * first board on screen (the earlier of the two), the page's bitmap, its own performance marks,
+ * first board on screen (the earlier of the two), all recorded by the page itself (watchPage), the page's bitmap, its own performance marks,
  * the bytes it received, its JS heap, and its frame times while the view is dragged.
  */
 import type { BrowserContext, Page } from 'playwright-core'
 
-/** Resolves with ms since `start` when tile (x, y) of the page's canvas shows `rgb` (polled every 5 ms). */
-export const tileShowsAt = async (page: Page, start: number, x: number, y: number, rgb: [number, number, number]) => {
-  await page.waitForFunction(
-    ([tx, ty, r, g, b]) => {
-      const canvas = document.querySelector<HTMLCanvasElement>('canvas.board')
-      if (!canvas || canvas.width < tx || canvas.height < ty) return false
-      // A canvas held hidden under the HTML's preview is not on screen.
-      if (getComputedStyle(canvas).visibility !== 'visible') return false
-      const d = canvas.getContext('2d')?.getImageData(tx as number, ty as number, 1, 1).data
-      return !!d && d[0] === r && d[1] === g && d[2] === b
-    },
-    [x, y, ...rgb] as const,
-    { polling: 5, timeout: 120_000 },
-  )
-  return Date.now() - start
-}
+/** A tile to watch for on the page's canvas: (x, y) showing colour `rgb`. */
+export type WatchedTile = { x: number; y: number; rgb: [number, number, number] }
 
 /**
- * Ms since `start` (Node's clock, taken before page.goto) at which the HTML's preview image was
- * first rendered, from its Element Timing entry (renderTime, on the page's clock: timeOrigin is
- * the same wall clock), or null when the page showed none within `waitMs` (the old client, a
- * board kept without its image).
+ * What the page records about itself from before its first script (an init script, in the page's
+ * own world): the frame (requestAnimationFrame time, ms from the page's timeOrigin) in which each
+ * watched tile first showed on the visible canvas, checked once a frame, and the preview image's
+ * render time (Element Timing, elementtiming="board-preview") and URL. A string, not a function:
+ * tsx compiles functions with a helper (__name) the page lacks.
  */
-export const previewShownAt = async (page: Page, start: number, waitMs: number): Promise<{ at: number; url: string } | null> => {
-  // A string, not a function: tsx compiles functions with a helper (__name) the page lacks.
-  const found = (await page.evaluate(`new Promise((resolve) => {
-    setTimeout(() => resolve(null), ${waitMs})
+const WATCH_SCRIPT = `(() => {
+  const targets = window.__benchTargets || []
+  const seen = { tiles: targets.map(() => null), preview: null, previewUrl: null }
+  window.__benchSeen = seen
+  try {
     new PerformanceObserver((list) => {
-      const e = list.getEntries().find((x) => x.identifier === 'board-preview')
-      if (e) resolve({ at: performance.timeOrigin + (e.renderTime || e.loadTime), url: e.url })
+      for (const e of list.getEntries()) {
+        if (e.identifier !== 'board-preview' || seen.preview !== null) continue
+        seen.preview = e.renderTime || e.loadTime
+        seen.previewUrl = e.url
+      }
     }).observe({ type: 'element', buffered: true })
-  })`)) as { at: number; url: string } | null
-  return found ? { at: Math.round(found.at - start), url: new URL(found.url).pathname } : null
-}
+  } catch {}
+  const tick = (now) => {
+    const canvas = document.querySelector('canvas.board')
+    // A canvas held hidden under the HTML's preview is not on screen.
+    if (canvas && getComputedStyle(canvas).visibility === 'visible') {
+      const ctx = canvas.getContext('2d')
+      targets.forEach((t, i) => {
+        if (seen.tiles[i] !== null || !ctx || canvas.width <= t.x || canvas.height <= t.y) return
+        const d = ctx.getImageData(t.x, t.y, 1, 1).data
+        if (d[0] === t.rgb[0] && d[1] === t.rgb[1] && d[2] === t.rgb[2]) seen.tiles[i] = now
+      })
+    }
+    if (seen.tiles.some((v) => v === null)) requestAnimationFrame(tick)
+  }
+  requestAnimationFrame(tick)
+})()`
 
 /**
- * The first board on screen: the earlier of the preview image and the canvas (ms since start).
- * Both are watched at once from navigation (the Element Timing lookup waits up to 5 s for a
- * preview that may never come, the old client's); `canvas` resolves as soon as the canvas shows
- * the tile, so that the caller can go on (to the exact board) before `settled` does.
+ * Watches a page from its next navigation on (call before page.goto): when each of `tiles`
+ * first shows on its canvas, and when its preview image was rendered. Times are ms since
+ * `start` (Node's clock taken before page.goto; the page's timeOrigin is the same wall clock).
+ *
+ * Why the page watches itself: polling it from here with Playwright's waitForFunction injects
+ * Playwright's own script into the page on first use, and that took about 100 ms of the page's
+ * main thread here, in the middle of the app's start (a Chromium trace showed it), delaying what
+ * it measured. The answers are read through a bare DevTools session (Runtime.evaluate of a few
+ * lines), which injects nothing.
  */
-export const firstBoardAt = (page: Page, start: number, x: number, y: number, rgb: [number, number, number]) => {
-  const preview = previewShownAt(page, start, 5000)
-  const canvas = tileShowsAt(page, start, x, y, rgb)
-  const settled = async () => {
-    const canvasAt = await canvas
-    const p = await preview
-    return { firstPaint: p ? Math.min(p.at, canvasAt) : canvasAt, canvasAt, previewAt: p?.at ?? null, previewUrl: p?.url ?? null }
+export const watchPage = async (page: Page, tiles: readonly WatchedTile[]) => {
+  await page.addInitScript(`window.__benchTargets = ${JSON.stringify(tiles)};\n${WATCH_SCRIPT}`)
+  const cdp = await page.context().newCDPSession(page)
+  /** Evaluates `expression` in the page (awaiting a promise), by value. */
+  const ask = async <T>(expression: string): Promise<T> => {
+    const r = await cdp.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })
+    if (r.exceptionDetails) throw new Error(`page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`)
+    return r.result.value as T
   }
-  return { canvas, settled }
+  /** Resolves when `check` (an expression on `seen`) is not null, polled every 10 ms in the page, or null after `waitMs`. */
+  const when = <T>(check: string, waitMs: number) =>
+    ask<T | null>(`new Promise((resolve) => {
+      const until = performance.now() + ${waitMs}
+      const look = () => {
+        const seen = window.__benchSeen
+        const v = seen ? (${check}) : null
+        if (v !== null) resolve(v)
+        else if (performance.now() > until) resolve(null)
+        else setTimeout(look, 10)
+      }
+      look()
+    })`)
+  return {
+    /** Ms since `start` when tile `i` first showed on the canvas (waits up to 120 s). */
+    tileAt: async (i: number, start: number): Promise<number> => {
+      const at = await when<number>(`seen.tiles[${i}] === null ? null : performance.timeOrigin + seen.tiles[${i}]`, 120_000)
+      if (at === null) throw new Error(`tile ${i} (${JSON.stringify(tiles[i])}) never showed on the canvas`)
+      return Math.round(at - start)
+    },
+    /** The preview's render time (ms since `start`) and its URL's path, or null if none was rendered within `waitMs`. */
+    previewAt: async (start: number, waitMs: number): Promise<{ at: number; url: string } | null> => {
+      const found = await when<{ at: number; url: string }>(
+        'seen.preview === null ? null : { at: performance.timeOrigin + seen.preview, url: seen.previewUrl }',
+        waitMs,
+      )
+      return found ? { at: Math.round(found.at - start), url: new URL(found.url).pathname } : null
+    },
+    detach: () => cdp.detach(),
+  }
+}
+
+export type PageWatch = Awaited<ReturnType<typeof watchPage>>
+
+/**
+ * The first board on screen (ms since `start`): the earlier of the preview image and the canvas
+ * showing watched tile `i`. A page without a preview (the old client) is given 2 s after its canvas
+ * to report one.
+ */
+export const firstBoardAt = async (watch: PageWatch, start: number, i: number) => {
+  const canvasAt = await watch.tileAt(i, start)
+  const p = await watch.previewAt(start, 2000)
+  return { firstPaint: p ? Math.min(p.at, canvasAt) : canvasAt, canvasAt, previewAt: p?.at ?? null, previewUrl: p?.url ?? null }
 }
 
 export const pageBitmap = (page: Page) =>
