@@ -24,6 +24,8 @@ import type { StreamDoc } from './stream-doc-file.ts'
 
 /** Ms between two attempts to reach NATS, or to find the board's stream (the writer makes it). */
 const RETRY_MS = 250
+/** Ms between two attempts to follow after a failure of JetStream (as an edge's). */
+const SETUP_RETRY_MS = 1_000
 /** Ms a pull request for messages waits on the server before the client asks again (as an edge's). */
 const PULL_EXPIRES_MS = 5_000
 /** Ms between the server's heartbeats on an idle pull request: a NATS restart is noticed after two missed. */
@@ -32,7 +34,9 @@ const HEARTBEAT_MS = 1_000
 export const followStream = (opts: { natsUrl: string; board: string; resume: StreamDoc | null; log: Logger }): BoardFollow => {
   const { board, log } = opts
   const { stream, commits } = streamNames(board)
-  const doc = new Y.Doc()
+  let doc = new Y.Doc()
+  /** Whether `doc` holds `applied` (the resume loaded, a State asked for, or messages applied). */
+  let loaded = false
   let stopped = false
   let nc: NatsConnection | null = null
   let messages: ConsumerMessages | null = null
@@ -48,7 +52,8 @@ export const followStream = (opts: { natsUrl: string; board: string; resume: Str
   }
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-  const run = (steps: OrderStep[]) => {
+  /** Carries out the steps `source` returned. */
+  const run = (source: StreamOrder, steps: OrderStep[]) => {
     for (const step of steps) {
       if (step.kind === 'warn') log.warn(`board ${board}: ${step.text}`)
       else if (step.kind === 'repair') {
@@ -60,7 +65,8 @@ export const followStream = (opts: { natsUrl: string; board: string; resume: Str
           () => stopped,
           log,
         ).then((reply) => {
-          if (reply && order && !stopped) run(order.repaired(reply.streamSeq))
+          // Unless following started over meanwhile (a new order, from what was applied).
+          if (reply && order === source && !stopped) run(source, source.repaired(reply.streamSeq))
         })
       } else {
         const { message, streamSeq } = step
@@ -94,7 +100,23 @@ export const followStream = (opts: { natsUrl: string; board: string; resume: Str
       }
     }
     if (stopped) return void (await nc.close())
-    const jsm = await jetstreamManager(nc)
+    const conn = nc
+    // A failure while setting up or reading (JetStream not answering, say): start again from
+    // what is applied, as long as it runs.
+    for (let said = false; !stopped; said = true) {
+      try {
+        return await follow(conn)
+      } catch (err) {
+        if (stopped) return
+        if (!said) log.warn(`board ${board}: cannot follow ${stream}; retrying:`, (err as Error).message)
+        await pause(SETUP_RETRY_MS)
+      }
+    }
+  }
+
+  /** Finds where to follow from (after a State, if need be) and follows until the consumer stops. */
+  const follow = async (conn: NatsConnection) => {
+    const jsm = await jetstreamManager(conn)
     let state: { first_seq: number; last_seq: number } | null = null
     for (let said = false; !state; said = true) {
       if (stopped) return
@@ -107,40 +129,46 @@ export const followStream = (opts: { natsUrl: string; board: string; resume: Str
         await pause(RETRY_MS)
       }
     }
-    const resume = opts.resume
-    const after = resume?.streamSeq ?? 0
+    // Where the document stands: what it applied, or (at the first start) the latest snapshot's.
+    const held = loaded ? applied : opts.resume
+    const after = held?.streamSeq ?? 0
     let startAt = after + 1
     // last < after: the stream was made anew (its sequences are not those of the resume).
     if (state.first_seq > startAt || state.last_seq < after) {
       log.info(`board ${board}: the stream starts at ${state.first_seq}, after ${after} applied here; asking the writer for a State`)
       const reply = await requestStateOver(
-        () => nc as NatsConnection,
+        () => conn,
         board,
-        { after: resume?.docSeq ?? 0, full: false },
+        { after: held?.docSeq ?? 0, full: false },
         () => stopped,
         log,
       )
       if (!reply) return
-      startAt = reply.streamSeq
-      order = createStreamOrder({ streamSeq: startAt - 1, docSeq: 0 })
-    } else {
-      if (resume) {
-        Y.applyUpdate(doc, resume.update)
-        applied = { streamSeq: resume.streamSeq, docSeq: resume.docSeq }
+      // The State holds the whole document: start from it alone (a stream made anew may be another history's).
+      if (loaded) {
+        doc.destroy()
+        doc = new Y.Doc()
       }
-      order = createStreamOrder({ streamSeq: after, docSeq: resume?.docSeq ?? 0 })
+      startAt = reply.streamSeq
+      applied = { streamSeq: startAt - 1, docSeq: 0 }
+    } else if (!loaded && opts.resume) {
+      Y.applyUpdate(doc, opts.resume.update)
+      applied = { streamSeq: opts.resume.streamSeq, docSeq: opts.resume.docSeq }
     }
+    loaded = true
+    const following = createStreamOrder(applied)
+    order = following
     target = (await jsm.streams.info(stream)).state.last_seq
     from = startAt
     log.info(`board ${board}: following ${stream} from stream message ${startAt} (it holds up to ${target})`)
-    const consumer = await jetstream(nc).consumers.get(stream, {
+    const consumer = await jetstream(conn).consumers.get(stream, {
       filter_subjects: commits,
       ...(startAt > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAt } : { deliver_policy: DeliverPolicy.All }),
     })
     if (stopped) return
     messages = await consumer.consume({ expires: PULL_EXPIRES_MS, idle_heartbeat: HEARTBEAT_MS })
     notify()
-    for await (const m of messages) run(order.take(m.seq, m.data))
+    for await (const m of messages) run(following, following.take(m.seq, m.data))
   }
   const done = start().catch((err: Error) => {
     if (!stopped) log.error(`board ${board}: following ${stream} stopped: ${err.message}`)
