@@ -237,4 +237,44 @@ describe('a snapshotter following the stream', () => {
     const held = await look.messages()
     expect(decodeCommitMessage((held[held.length - 1] as { data: Uint8Array }).data).kind).toBe(CommitKind.State)
   }, 120_000)
+
+  it('starts while NATS is down, and goes on after NATS restarts', async () => {
+    const rig = await startEdgeRig({
+      edges: 0,
+      boards: [{ id: 'main', width: W, height: H, shardSize: 64, cooldownMs: 0 }],
+      natsStopped: true,
+    })
+    cleanup.push(() => rig.tearDown())
+    const w = rig.writer.proc
+    const dataDir = rig.writer.dataDir
+    // Started while NATS is down: it keeps trying (and waits for the stream, which the writer makes).
+    const s = await startStreamSnapshotter(rig.nats.url, dataDir)
+    await rig.nats.start()
+    const look = await lookAtStream(rig.nats.url, 'main')
+    cleanup.push(() => look.close())
+    const rand = prng(5)
+    // The writer refuses placements (503) until its link and stream are up.
+    const { token } = await newSession(w.url)
+    await waitFor(async () => (await placeHttp(w.url, token, { x: 1, y: 1, color: 2 })).status === 200, {
+      what: 'the writer placing',
+      timeoutMs: 30_000,
+    })
+    await placeRandom(w.url, rand, 100)
+    const writer = await writerNow(rig, look)
+    await snapshotAt(s, writer.doc)
+
+    // NATS killed and started again (same store): it follows on once the client reconnects.
+    await rig.nats.stop(true)
+    await rig.nats.start()
+    await waitFor(async () => (await placeHttp(w.url, token, { x: 2, y: 2, color: 3 })).status === 200, {
+      what: 'the writer placing again',
+      timeoutMs: 30_000,
+    })
+    await placeRandom(w.url, rand, 100)
+    await waitFor(async () => (await look.lastHeader(SEQ_HEADER)) === '202', { what: 'every commit in the stream', timeoutMs: 30_000 })
+    const after = await snapshotAt(s, writer.doc)
+    expect(after.seq).toBe(202)
+    expect(after.stateVector).toBe(Buffer.from(Y.encodeStateVector(writer.doc)).toString('base64'))
+    expect(sameBitmap((await readPng(join(snapshotDir(dataDir, 'main'), after.png))).bitmap, readBoardBitmap(writer.doc, W, H))).toBe(true)
+  }, 120_000)
 })
