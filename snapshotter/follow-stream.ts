@@ -190,8 +190,9 @@ export const followStream = (opts: { natsUrl: string; board: string; resume: Str
       stopped = true
       listeners.clear()
       await messages?.close().catch(() => {})
-      await done
+      // Before waiting for it: closing the connection ends a State request in flight at once.
       await nc?.close().catch(() => {})
+      await done
       doc.destroy()
     },
   }
