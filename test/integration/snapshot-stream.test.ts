@@ -9,6 +9,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
@@ -18,7 +20,7 @@ import type { SnapshotMeta } from '../../relay/snapshot-routes.ts'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
 import type { SnapshotSidecar } from '../../shared/snapshot-sidecar.ts'
 import { fromBase64 } from '../../shared/snapshot-sidecar.ts'
-import { CommitKind, decodeCommitMessage, SEQ_HEADER } from '../../shared/stream-messages.ts'
+import { CommitKind, decodeCommitMessage, SEQ_HEADER, streamNames } from '../../shared/stream-messages.ts'
 import { isPart } from '../../shared/stream-parts.ts'
 import { parseSnapshotterConfig } from '../../snapshotter/config.ts'
 import { versionOf } from '../../snapshotter/follow.ts'
@@ -199,6 +201,18 @@ describe('a snapshotter following the stream', () => {
     expect(s.latest()?.version).toBe(first.version)
     await waitFor(() => s.streamFrom() !== null, { what: 'the snapshotter following' })
     expect(s.streamFrom()).toBe((at?.streamSeq as number) + 1)
+    // As the NATS server sees it: its consumer (the newest; the one before the restart may not
+    // have expired yet) starts there.
+    const nc = await connect({ servers: rig.nats.url })
+    cleanup.push(() => nc.close())
+    const jsm = await jetstreamManager(nc)
+    const startSeq = await waitFor(async () => {
+      const consumers = await jsm.consumers.list(streamNames('main').stream).next()
+      const newest = consumers.sort((x, y) => Date.parse(y.created) - Date.parse(x.created))[0]
+      // Undefined for a consumer that delivers from the stream's start.
+      return newest?.config.opt_start_seq ?? null
+    })
+    expect(startSeq).toBe((at?.streamSeq as number) + 1)
     const second = await snapshotAt(s, writer.doc)
     expect(second.seq).toBe(Number(await look.lastHeader(SEQ_HEADER)))
     expect(second.stateVector).toBe(Buffer.from(Y.encodeStateVector(writer.doc)).toString('base64'))
