@@ -1,35 +1,16 @@
 /**
- * An edge relay's State request (scaling out: docs/ARCHITECTURE.md): asks the writer, by NATS
- * request/reply on the board's state subject, to publish a State message for it, and resolves
- * the writer's reply; retried while the writer does not answer (it is down, or NATS is), as
- * long as `stopped()` is false (then null).
+ * An edge relay's State request (scaling out: docs/ARCHITECTURE.md): node-kit/state-request.ts
+ * over the relay's NATS link (the stream-following snapshotter asks the same way).
  */
 import type { Logger } from '../node-kit/log.ts'
-import { decodeStateReply, encodeStateRequest, type StateRequest, streamNames } from '../shared/stream-messages.ts'
+import { requestStateOver } from '../node-kit/state-request.ts'
+import type { StateRequest } from '../shared/stream-messages.ts'
 import type { NatsLink } from './nats-link.ts'
 
-/** Ms an edge waits for the writer's reply: it comes once the State is in the stream (a large one goes in many parts). */
-const STATE_TIMEOUT_MS = 60_000
-/** Ms between two attempts while the writer does not answer. */
-const RETRY_MS = 1_000
-
-export const requestState = async (
+export const requestState = (
   link: NatsLink,
   board: string,
   request: StateRequest,
   stopped: () => boolean,
   log: Logger,
-): Promise<{ streamSeq: number; docSeq: number } | null> => {
-  let said = false
-  while (!stopped()) {
-    const reply = await link.nc
-      .request(streamNames(board).state, encodeStateRequest(request), { timeout: STATE_TIMEOUT_MS })
-      .then((m) => decodeStateReply(m.data))
-      .catch((err: Error) => ({ ok: false as const, message: err.message }))
-    if (reply?.ok) return { streamSeq: reply.streamSeq, docSeq: reply.docSeq }
-    if (!said) log.warn(`board ${board}: the writer gave no State (${reply?.message ?? 'not a state reply'}); asking again`)
-    said = true
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
-  }
-  return null
-}
+): Promise<{ streamSeq: number; docSeq: number } | null> => requestStateOver(() => link.nc, board, request, stopped, log)

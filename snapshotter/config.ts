@@ -15,6 +15,13 @@ export type SnapshotterConfig = {
    * (ws://host:port) gets /ws appended.
    */
   relay: string
+  /**
+   * Scaling out (docs/ARCHITECTURE.md): follow each board's JetStream stream on this NATS server
+   * instead of a relay socket (snapshotter/follow-stream.ts); `relay` is then unused. Flag --nats,
+   * env SNAPSHOT_NATS_URL; default none (follow the relay's socket). Not NATS_URL: a snapshotter
+   * started beside a relay that has NATS_URL keeps following that relay unless told.
+   */
+  natsUrl: string | null
   /** Boards to follow. Flag --board (comma-separated or repeated), env SNAPSHOT_BOARDS; default main. */
   boards: string[]
   /** Snapshots go to DATA_DIR/snapshots/<board>/. Flag --data-dir, env DATA_DIR; default ./data. */
@@ -42,6 +49,7 @@ export type SnapshotterConfig = {
 
 const FLAG_TO_ENV: Record<string, string> = {
   relay: 'SNAPSHOT_RELAY',
+  nats: 'SNAPSHOT_NATS_URL',
   board: 'SNAPSHOT_BOARDS',
   'data-dir': 'DATA_DIR',
   'every-placements': 'SNAPSHOT_EVERY_PLACEMENTS',
@@ -89,6 +97,7 @@ export const parseSnapshotterConfig = (env: Env, cwd: string = process.cwd()): S
   }
   return {
     relay: relayWsBase(env.SNAPSHOT_RELAY || `ws://127.0.0.1:${env.PORT || '8080'}`),
+    natsUrl: env.SNAPSHOT_NATS_URL || null,
     boards: [...new Set(boards)],
     dataDir: resolve(cwd, env.DATA_DIR || './data'),
     everyPlacements: envInt(env, 'SNAPSHOT_EVERY_PLACEMENTS', 5000, 1, 100_000_000),

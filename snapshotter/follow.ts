@@ -16,6 +16,7 @@ import { type DocConfig, RootKey, readBoardBitmap, readDocConfig, rootOf } from 
 import { readTiles } from '../shared/frames.ts'
 import { CURSORS_PARAM, MessageType } from '../shared/protocol.ts'
 import { stateVectorSum } from '../shared/update-reader.ts'
+import type { StreamDoc } from './stream-doc-file.ts'
 
 /** The board at one instant: what a snapshot holds. */
 export type BoardCapture = {
@@ -28,6 +29,8 @@ export type BoardCapture = {
   epoch: string | null
   /** The last history seq the bitmap holds (see the module comment), or null while unknown. */
   seq: number | null
+  /** A stream follower's document and position, kept beside the snapshot (snapshotter/stream-doc-file.ts); absent for a socket follower. */
+  resume?: StreamDoc
 }
 
 export type BoardFollow = {
@@ -39,15 +42,34 @@ export type BoardFollow = {
   capture: () => BoardCapture | null
   /** Called after every applied update and every (re)sync. */
   onChange: (fn: () => void) => void
-  close: () => void
+  /** A stream follower's first stream sequence asked for (null before it asked); absent for a socket follower. */
+  streamFrom?: () => number | null
+  /** Stops following; resolves once its connections are closed. */
+  close: () => void | Promise<void>
 }
 
-const versionOf = (doc: Y.Doc): number => stateVectorSum(Y.decodeStateVector(Y.encodeStateVector(doc)))
+/** Sum of a document's state vector clocks: the snapshot version of what it holds. */
+export const versionOf = (doc: Y.Doc): number => stateVectorSum(Y.decodeStateVector(Y.encodeStateVector(doc)))
 
 const epochIdOf = (doc: Y.Doc): string | null => {
   const epoch = rootOf(doc).get(RootKey.Epoch)
   const id = epoch instanceof Y.Map ? epoch._item?.id : undefined
   return id ? `${id.client}:${id.clock}` : null
+}
+
+/** Paints `doc` as it is now, holding history seq `seq`; null until a board descriptor has arrived. */
+export const captureDoc = (doc: Y.Doc, seq: number | null): BoardCapture | null => {
+  const config = readDocConfig(doc)
+  if (!config) return null
+  const stateVector = Y.encodeStateVector(doc)
+  return {
+    config,
+    bitmap: readBoardBitmap(doc, config.width, config.height),
+    stateVector,
+    version: stateVectorSum(Y.decodeStateVector(stateVector)),
+    epoch: epochIdOf(doc),
+    seq,
+  }
 }
 
 /** Connects to ws base `wsBase` (…/ws), board `board`. */
@@ -79,19 +101,7 @@ export const followBoard = (opts: { wsBase: string; board: string; WebSocket: un
   return {
     synced: () => provider.synced && provider.wsconnected,
     version: () => versionOf(doc),
-    capture: () => {
-      const config = readDocConfig(doc)
-      if (!config) return null
-      const stateVector = Y.encodeStateVector(doc)
-      return {
-        config,
-        bitmap: readBoardBitmap(doc, config.width, config.height),
-        stateVector,
-        version: stateVectorSum(Y.decodeStateVector(stateVector)),
-        epoch: epochIdOf(doc),
-        seq,
-      }
-    },
+    capture: () => captureDoc(doc, seq),
     onChange: (fn) => {
       listeners.add(fn)
     },

@@ -43,4 +43,5 @@ if (config.parentPid !== null) {
 }
 
 await started
-console.log(`tessera snapshotter: following ${config.boards.join(', ')} at ${config.relay}, writing ${config.dataDir}/snapshots`)
+const source = config.natsUrl ? `the stream on ${config.natsUrl}` : config.relay
+console.log(`tessera snapshotter: following ${config.boards.join(', ')} at ${source}, writing ${config.dataDir}/snapshots`)

@@ -13,8 +13,10 @@ import { SIDECAR_FORMAT, SnapshotFiles } from '../shared/snapshot-sidecar.ts'
 import type { SnapshotterConfig } from './config.ts'
 import { lockSnapshotFolder } from './folder-lock.ts'
 import { type BoardFollow, followBoard } from './follow.ts'
+import { followStream } from './follow-stream.ts'
 import { encodePalettePng } from './render-png.ts'
 import { prepareSnapshotDir, pruneSnapshots, writeSnapshot } from './store.ts'
+import { readStreamDoc, writeStreamDoc } from './stream-doc-file.ts'
 
 export type BoardSnapshotter = {
   readonly board: string
@@ -23,6 +25,8 @@ export type BoardSnapshotter = {
   version: () => number
   /** Whether the follower is connected and synced. */
   synced: () => boolean
+  /** Following the stream: the first stream sequence it asked for (null before; always null over a socket). */
+  streamFrom: () => number | null
   /** The newest snapshot written or found on disk. */
   latest: () => SnapshotSidecar | null
   /** Writes a snapshot now if the board changed since the latest (used by tests and on shutdown). */
@@ -34,7 +38,7 @@ export type BoardSnapshotter = {
 export type SnapshotterDeps = {
   config: SnapshotterConfig
   board: string
-  /** WebSocket constructor for the provider (Node: the `ws` package). */
+  /** WebSocket constructor for the provider (Node: the `ws` package; unused when following the stream). */
   WebSocket: unknown
   log: Logger
   now?: () => number
@@ -71,13 +75,19 @@ export const startBoardSnapshotter = async (deps: SnapshotterDeps): Promise<Boar
   let writing: Promise<SnapshotSidecar | null> | null = null
   let stopped = false
 
-  const follow: BoardFollow = followBoard({ wsBase: config.relay, board, WebSocket: deps.WebSocket })
+  // The board's stream (scaling out) when configured, from where the latest snapshot stands;
+  // else the relay's socket.
+  const follow: BoardFollow = config.natsUrl
+    ? followStream({ natsUrl: config.natsUrl, board, resume: await readStreamDoc(dir), log })
+    : followBoard({ wsBase: config.relay, board, WebSocket: deps.WebSocket })
 
   const write = async (): Promise<SnapshotSidecar | null> => {
     const capture = follow.capture()
     if (!capture || capture.version === latest?.version) return null
     const t0 = performance.now()
     const time = now()
+    // First where to resume (the same capture): a restart never resumes from before a snapshot it wrote.
+    if (capture.resume) await writeStreamDoc(dir, capture.resume)
     const png = encodePalettePng(capture.bitmap, capture.config.width, capture.config.height, capture.config.palette, {
       level: config.pngLevel,
       text: { Tessera: JSON.stringify({ board, version: capture.version, time }) },
@@ -151,13 +161,14 @@ export const startBoardSnapshotter = async (deps: SnapshotterDeps): Promise<Boar
     dir,
     version: follow.version,
     synced: follow.synced,
+    streamFrom: () => follow.streamFrom?.() ?? null,
     latest: () => latest,
     snapshotNow,
     stop: async () => {
       stopped = true
       clearInterval(timer)
       if (writing) await writing
-      follow.close()
+      await follow.close()
       await lock.release()
     },
   }
