@@ -381,21 +381,32 @@ export const createHttpHandler = (deps: HttpDeps) => {
         'access-control-allow-origin': '*',
       })
     }
-    return staticFiles.serve(req, res, url, (p) => pageSecurityHeaders(config.embedOrigins, undefined, p.scriptHashes), appPreloads(url))
+    return staticFiles.serve(
+      req,
+      res,
+      url,
+      (p) => pageSecurityHeaders(config.embedOrigins, undefined, p.scriptHashes),
+      appPreloads(req, url),
+    )
   }
 
   /**
    * The app page served from the network (a first visit: later ones come from the service
-   * worker) names what its script fetches first, so that the browser fetches it while it loads
-   * the script: the board's info (docs/CLIENT.md "Start"). `as=fetch` with `crossorigin`: the
-   * page's fetch() (mode cors, same-origin credentials) then reuses the answer. (Not the
-   * snapshot's PNG: a page that kept the board does not need it, and the relay cannot tell.)
+   * worker) names what it fetches first, so that the browser fetches it with the page: the board's
+   * info, which the script asks for (docs/CLIENT.md "Start"; `as=fetch` with `crossorigin`: the
+   * page's fetch() (mode cors, same-origin credentials) then reuses the answer), and, for a page
+   * that presents no identity token (a first visit: a returning visitor's page shows the board it
+   * kept, from Cache Storage or IndexedDB), the latest snapshot's image, which the HTML's head asks
+   * for by the same URL (client/index.html: `as=image`, no CORS, as an <img> asks), a redirect to
+   * the immutable PNG. A returning visitor whose token expired is taken for a returning one.
    */
-  const appPreloads = (url: URL): Record<string, string> => {
+  const appPreloads = (req: IncomingMessage, url: URL): Record<string, string> => {
     if (url.pathname !== '/' && url.pathname !== '/index.html') return {}
     const id = url.searchParams.get('board') ?? 'main'
     if (!BOARD_ID_PATTERN.test(id) || !rooms.has(id)) return {}
-    return { link: `</api/boards/${id}>; rel=preload; as=fetch; crossorigin` }
+    const links = [`</api/boards/${id}>; rel=preload; as=fetch; crossorigin`]
+    if (readToken(req, url, signer, now()).kind === 'none') links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image`)
+    return { link: links.join(', ') }
   }
 
   return (req: IncomingMessage, res: ServerResponse) => {

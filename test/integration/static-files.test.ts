@@ -11,7 +11,9 @@ import { join } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inlineScriptHashes } from '../../relay/static-files.ts'
+import { TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { buildClient } from '../helpers/browser.ts'
+import { newSession } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 
@@ -171,10 +173,17 @@ describe('validators and caching', () => {
 })
 
 describe('the app page from the network', () => {
-  it('names the board info its script fetches first (a Link preload), only for a board this relay serves', async () => {
-    const link = async (path: string) => (await fetch(`${relay.url}${path}`)).headers.get('link')
-    expect(await link('/')).toBe('</api/boards/main>; rel=preload; as=fetch; crossorigin')
-    expect(await link('/?board=main')).toBe('</api/boards/main>; rel=preload; as=fetch; crossorigin')
+  it('names what the page fetches first (Link preloads): the board info, and for a first visit the snapshot image; only for a board this relay serves', async () => {
+    const link = async (path: string, headers: Record<string, string> = {}) =>
+      (await fetch(`${relay.url}${path}`, { headers })).headers.get('link')
+    const first = '</api/boards/main>; rel=preload; as=fetch; crossorigin, </api/boards/main/snapshot.png>; rel=preload; as=image'
+    expect(await link('/')).toBe(first)
+    expect(await link('/?board=main')).toBe(first)
+    // A returning visitor (it presents its identity cookie, valid or expired) shows the board it kept: no image.
+    const { token } = await newSession(relay.url)
+    expect(await link('/?board=main', { cookie: `${TOKEN_COOKIE}=${token}` })).toBe(
+      '</api/boards/main>; rel=preload; as=fetch; crossorigin',
+    )
     expect(await link('/?board=nope')).toBeNull()
     expect(await link('/?board=..%2Fetc')).toBeNull()
     expect(await link('/embed?board=main&readonly=1')).toBeNull()
