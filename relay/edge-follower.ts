@@ -1,7 +1,8 @@
 /**
  * An edge relay's copy of one board (scaling out: docs/ARCHITECTURE.md): follows the board's
  * JetStream stream with an ordered consumer from the message after the last one this edge
- * applied (history meta `streamSeq`, written with each application), and hands the Commit
+ * applied (history meta `streamSeq`, written with each application), puts its messages in order
+ * (shared/stream-order.ts, the rules every stream follower keeps), and hands the Commit
  * messages to the room (Room.follow) in stream order: what arrives while one application is
  * being written goes in the next, together; a message in parts (shared/stream-parts.ts) is
  * handed over once its last part arrived (a part whose set's first part was never read here
@@ -13,8 +14,8 @@
  */
 import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream'
 import type { Logger } from '../node-kit/log.ts'
-import { CommitKind, type CommitMessage, decodeCommitMessage, streamNames } from '../shared/stream-messages.ts'
-import { createPartAssembler, decodePart, isPart } from '../shared/stream-parts.ts'
+import { CommitKind, type CommitMessage, streamNames } from '../shared/stream-messages.ts'
+import { createStreamOrder, type OrderStep, type StreamOrder } from '../shared/stream-order.ts'
 import type { HistoryStore } from './history-store.ts'
 import type { NatsLink } from './nats-link.ts'
 import type { Room } from './room.ts'
@@ -41,6 +42,9 @@ export type EdgeFollower = {
   close: () => Promise<void>
 }
 
+/** Following begun: the stream's last sequence then, its messages, and the order they are taken in. */
+type Started = { target: number; consumed: ConsumerMessages; order: StreamOrder }
+
 export const followStream = async (deps: { link: NatsLink; room: Room; history: HistoryStore; log: Logger }): Promise<EdgeFollower> => {
   const { link, room, log } = deps
   const { stream, commits } = streamNames(room.id)
@@ -64,19 +68,6 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
   let inbox: { message: CommitMessage; seq: number }[] = []
   let wake = null as (() => void) | null
   let reading = true
-  // Parts of a message too large for one stream message wait here until their set is complete.
-  const parts = createPartAssembler()
-  /** The stream sequence of the last message taken in order (or skipped on purpose). */
-  let lastStreamSeq = 0
-  /** The history seq the room holds once the inbox is applied. */
-  let lastDocSeq = room.lastSeq()
-  /**
-   * A repair in progress (a gap: messages the stream lost): undefined none; null while the
-   * writer has not said where its State is (messages park meanwhile); else the stream sequence
-   * of that State, before which messages are skipped (the State holds them).
-   */
-  let repairAt: number | null | undefined
-  let parked: { seq: number; data: Uint8Array }[] = []
   /** The stream's last sequence when following began (`ready` once applied up to it); Infinity before. */
   let target = Number.POSITIVE_INFINITY
   /** Whether a batch is being applied now. */
@@ -89,84 +80,37 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
    */
   let tailInSet = false
 
-  const dropParts = (seq: number) => {
-    const dropped = parts.interrupt()
-    if (dropped > 0) log.warn(`board ${room.id}: dropped ${dropped} parts of an incomplete message before stream message ${seq}`)
-  }
-
-  /** Asks the writer for a State that holds what the gap lost, and skips to it. */
-  const repair = (why: string, seq: number, data: Uint8Array) => {
-    log.warn(`board ${room.id}: ${why} before stream message ${seq}; asking the writer for a State`)
-    repairAt = null
-    parked = [{ seq, data }]
-    dropParts(seq)
-    void requestState(link, room.id, { after: lastDocSeq, full: true }, () => stopped, log).then((reply) => {
-      if (!reply) return
-      repairAt = reply.streamSeq
-      const held = parked
-      parked = []
-      for (const m of held) take(m.seq, m.data)
-    })
-  }
-
-  /** Takes the stream's messages in order: puts parts together, finds gaps, fills the inbox. */
-  const take = (seq: number, data: Uint8Array) => {
-    if (repairAt === null) {
-      parked.push({ seq, data })
-      return
-    }
-    if (repairAt !== undefined) {
-      if (seq < repairAt) {
-        lastStreamSeq = seq
-        return
-      }
-      const at = repairAt
-      repairAt = undefined
-      dropParts(seq)
-      // The State itself is missing (lost too): ask again.
-      if (seq !== at) return repair(`the State at stream message ${at} is missing`, seq, data)
-      lastStreamSeq = seq - 1
-    }
-    if (seq <= lastStreamSeq) return
-    // One subject a stream: any sequence skipped is a message the stream lost (deleted, or a
-    // NATS server that lost it), a commit this edge would otherwise never hold.
-    if (seq !== lastStreamSeq + 1) return repair(`stream messages ${lastStreamSeq + 1}..${seq - 1} are missing`, seq, data)
-    lastStreamSeq = seq
-    let message: CommitMessage | null = null
-    try {
-      if (isPart(data)) {
-        const { whole, dropped, orphan } = parts.add(decodePart(data))
-        // A part whose set's head this edge never read (it began following inside a set): what
-        // the set holds cannot be had from here, so the writer publishes a State at once (rather
-        // than the edge waiting for a later commit to show a hole in the seqs).
-        if (orphan) return repair('a part whose set began before what this edge read', seq, data)
-        if (dropped > 0) log.warn(`board ${room.id}: dropped ${dropped} parts of an incomplete message before stream message ${seq}`)
-        // Applied with the stream sequence of its last part: a restart before it reads the set again.
-        if (whole) message = decodeCommitMessage(whole)
-        else if (seq >= target && !tailInSet) {
-          tailInSet = true
-          if (inbox.length === 0 && !applying) markReady()
-        }
+  /**
+   * Carries out the steps of `order` (shared/stream-order.ts): messages to apply go to the inbox;
+   * a gap (messages the stream lost, or an orphan part) is repaired by a State the writer
+   * publishes, with every record after what this edge holds (`full`), and the messages held
+   * meanwhile are taken again from it.
+   */
+  const carry = (order: StreamOrder, steps: OrderStep[]) => {
+    for (const step of steps) {
+      if (step.kind === 'warn') log.warn(`board ${room.id}: ${step.text}`)
+      else if (step.kind === 'repair') {
+        log.warn(`board ${room.id}: ${step.why} before stream message ${step.at}; asking the writer for a State`)
+        void requestState(link, room.id, { after: step.after, full: true }, () => stopped, log).then((reply) => {
+          if (reply) carry(order, order.repaired(reply.streamSeq))
+        })
       } else {
-        dropParts(seq)
-        message = decodeCommitMessage(data)
+        inbox.push({ message: step.message, seq: step.streamSeq })
+        wake?.()
       }
-    } catch (err) {
-      // Not a message of ours (a bug, or another publisher on the subject): skipped, said loudly.
-      log.error(`board ${room.id}: stream message ${seq} is not a commit message (skipped):`, (err as Error).message)
     }
-    if (!message) return
-    const first = message.records[0]?.seq
-    // A State holds the whole document: what it leaves out is a hole room-follow records.
-    if (message.kind === CommitKind.Commit && first !== undefined && first > lastDocSeq + 1)
-      return repair(`history seqs ${lastDocSeq + 1}..${first - 1} are missing`, seq, data)
-    lastDocSeq = Math.max(lastDocSeq, message.docSeq)
-    inbox.push({ message, seq })
-    wake?.()
+    const { streamSeq, partsPending } = order.position()
+    if (partsPending && streamSeq >= target && !tailInSet) {
+      tailInSet = true
+      if (inbox.length === 0 && !applying) markReady()
+    }
   }
 
-  /** Finds where to follow from (after a State, if need be) and starts the consumer; resolves the stream's last sequence then, or null if stopped. */
-  const setUp = async (): Promise<{ target: number; consumed: ConsumerMessages } | null> => {
+  /**
+   * Finds where to follow from (after a State, if need be) and starts the consumer; resolves the
+   * stream's last sequence then and the order its messages are taken in, or null if stopped.
+   */
+  const setUp = async (): Promise<Started | null> => {
     const from = await deps.history.getMeta(room.id, 'streamSeq', 0)
     let startAt = from + 1
     const { first_seq: first, last_seq: last } = (await link.jsm.streams.info(stream)).state
@@ -180,9 +124,10 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
       if (!reply) return null
       startAt = reply.streamSeq
     }
-    lastStreamSeq = startAt - 1
+    // What the room holds (after a State bootstrap too: the State's own message comes next).
+    const order = createStreamOrder({ streamSeq: startAt - 1, docSeq: room.lastSeq() })
     const target = (await link.jsm.streams.info(stream)).state.last_seq
-    if (lastStreamSeq >= target) markReady()
+    if (startAt - 1 >= target) markReady()
     const consumer = await link.js.consumers.get(stream, {
       filter_subjects: commits,
       ...(startAt > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAt } : { deliver_policy: DeliverPolicy.All }),
@@ -193,11 +138,11 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     // (with the client's defaults, 30 s and 15 s, placements waited that long for their commit).
     const consumed = await consumer.consume({ expires: PULL_EXPIRES_MS, idle_heartbeat: HEARTBEAT_MS })
     messages = consumed
-    return { target, consumed }
+    return { target, consumed, order }
   }
 
   const run = async () => {
-    let started: { target: number; consumed: ConsumerMessages } | null = null
+    let started: Started | null = null
     // NATS may be away at the start (or go away during it): try again until it is back.
     for (let said = false; started === null; said = true) {
       try {
@@ -212,7 +157,8 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
     target = started.target
     const apply = applyInbox()
     try {
-      for await (const m of started.consumed) take(m.seq, m.data)
+      const { order } = started
+      for await (const m of started.consumed) carry(order, order.take(m.seq, m.data))
     } finally {
       reading = false
       wake?.()

@@ -1,7 +1,8 @@
 /**
- * shared/stream-order.ts: a board stream's messages in order for a follower (the stream-following
- * snapshotter): applied in stream order, parts put together, and never past a gap (a stream
- * sequence skipped, or history seqs missing) until the writer's State bridges it.
+ * shared/stream-order.ts: a board stream's messages in order for a follower (an edge relay, the
+ * stream-following snapshotter): applied in stream order, parts put together (an incomplete set
+ * at the end told), and never past a gap (a stream sequence skipped, history seqs missing, an
+ * orphan part) until the writer's State bridges it.
  */
 import { describe, expect, it } from 'vitest'
 import { type PlacementRecord, RecordKind } from '../../shared/placement-record.ts'
@@ -39,7 +40,7 @@ describe('stream order', () => {
     expect(applied(order.take(2, commit(4, 4)))).toEqual([[2, CommitKind.Commit, 4]])
     // A message taken twice (a consumer redelivering) is not applied again.
     expect(order.take(2, commit(4, 4))).toEqual([])
-    expect(order.position()).toEqual({ streamSeq: 2, docSeq: 4 })
+    expect(order.position()).toEqual({ streamSeq: 2, docSeq: 4, partsPending: false })
   })
 
   it('resumes after a position: a commit that continues it applies', () => {
@@ -53,6 +54,41 @@ describe('stream order', () => {
     expect(parts.length).toBe(4)
     expect(parts.slice(0, 3).flatMap((p, i) => order.take(i + 1, p))).toEqual([])
     expect(applied(order.take(4, parts[3] as Uint8Array))).toEqual([[4, CommitKind.State, 10]])
+  })
+
+  it('tells when parts of an incomplete set wait, until the set completes or is interrupted', () => {
+    const order = createStreamOrder({ streamSeq: 0, docSeq: 0 })
+    order.take(1, commit(1, 2))
+    const parts = splitMessage(state(10), 1000, 'tag:2') as Uint8Array[]
+    // The stream ends inside the set: what precedes it (stream message 1) is all there is to apply.
+    expect(order.take(2, parts[0] as Uint8Array)).toEqual([])
+    expect(order.position()).toEqual({ streamSeq: 2, docSeq: 2, partsPending: true })
+    expect(parts.slice(1, 3).flatMap((p, i) => order.take(i + 3, p))).toEqual([])
+    expect(order.position().partsPending).toBe(true)
+    expect(applied(order.take(5, parts[3] as Uint8Array))).toEqual([[5, CommitKind.State, 10]])
+    expect(order.position()).toEqual({ streamSeq: 5, docSeq: 10, partsPending: false })
+    // A set that another message interrupts is dropped: nothing waits any more.
+    order.take(6, parts[0] as Uint8Array)
+    expect(order.position().partsPending).toBe(true)
+    const steps = order.take(7, commit(11, 11))
+    expect(kinds(steps)).toEqual(['warn', 'apply'])
+    expect(order.position().partsPending).toBe(false)
+  })
+
+  it('asks for a State at once on an orphan part (its set began before what was read), then goes on from the State', () => {
+    // Following began at stream message 11, inside a set whose part 0 is at 10.
+    const order = createStreamOrder({ streamSeq: 10, docSeq: 5 })
+    const parts = splitMessage(state(8), 1000, 'tag:10') as Uint8Array[]
+    const steps = order.take(11, parts[1] as Uint8Array)
+    expect(steps).toEqual([{ kind: 'repair', why: 'a part whose set began before what this follower read', at: 11, after: 5 }])
+    expect(order.repairing()).toBe(true)
+    expect(order.position().partsPending).toBe(false)
+    // The rest of the orphan set is held, then skipped: the writer's State (at 14) holds it.
+    expect(order.take(12, parts[2] as Uint8Array)).toEqual([])
+    expect(order.take(13, parts[3] as Uint8Array)).toEqual([])
+    expect(order.take(14, state(9))).toEqual([])
+    expect(applied(order.repaired(14))).toEqual([[14, CommitKind.State, 9]])
+    expect(order.position()).toEqual({ streamSeq: 14, docSeq: 9, partsPending: false })
   })
 
   it('never applies past a skipped stream sequence: holds messages until the State, then goes on from it', () => {
