@@ -3,7 +3,7 @@ import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { encodePlace, readError, readPlaceResult } from '../../shared/frames.ts'
+import { encodePlace, readError, readPlaceResult, readSession } from '../../shared/frames.ts'
 import { solve, solveRange } from '../../shared/proof-of-work.ts'
 import { MessageType, type PlaceResult } from '../../shared/protocol.ts'
 import { waitFor } from './wait-for.ts'
@@ -98,6 +98,16 @@ export type RawSocket = {
   /** Error frames received ({ code, message }). */
   errors: () => { code: string; message: string }[]
   close: () => void
+}
+
+/** The last Session frame `sock` was sent (its identity, cooldown and ban), or null before any. */
+export const lastSession = (sock: RawSocket): ReturnType<typeof readSession> | null => {
+  let last: ReturnType<typeof readSession> | null = null
+  for (const f of sock.frames) {
+    const dec = decoding.createDecoder(f)
+    if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
+  }
+  return last
 }
 
 let nextRequestId = 1

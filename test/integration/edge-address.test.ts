@@ -7,11 +7,8 @@
  * a placement through one edge puts its address on cooldown in the Session frames of the other
  * edge's sockets from that address (the writer publishes address pseudonyms with its commits).
  */
-import * as decoding from 'lib0/decoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readSession } from '../../shared/frames.ts'
-import { MessageType } from '../../shared/protocol.ts'
-import { newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
+import { lastSession, newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
@@ -93,16 +90,6 @@ describe('the client address through an edge', () => {
     expect((await banEntry('192.0.2.6'))?.address).toBe('203.0.113.9')
   })
 })
-
-/** The last Session frame a socket was sent (null before any). */
-const lastSession = (sock: RawSocket): ReturnType<typeof readSession> | null => {
-  let last: ReturnType<typeof readSession> | null = null
-  for (const f of sock.frames) {
-    const dec = decoding.createDecoder(f)
-    if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
-  }
-  return last
-}
 
 describe('per-address cooldowns across edges', () => {
   it("put an address's sockets on every edge on cooldown after a placement through one, in their Session frames", async () => {

@@ -6,12 +6,9 @@
  * missing token gets the writer's 403/401, an answer too large for one NATS message is refused
  * with a 503 that says so, and with the writer stopped the edge answers 503 with Retry-After.
  */
-import * as decoding from 'lib0/decoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readSession } from '../../shared/frames.ts'
-import { MessageType } from '../../shared/protocol.ts'
 import { adminCall } from '../helpers/admin.ts'
-import { newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
+import { lastSession, newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
@@ -44,16 +41,6 @@ const raw = async (url: string, init: RequestInit = {}) => {
     retryAfter: res.headers.get('retry-after'),
     body,
   }
-}
-
-/** The last Session frame a socket was sent (null before any). */
-const lastSession = (sock: RawSocket): ReturnType<typeof readSession> | null => {
-  let last: ReturnType<typeof readSession> | null = null
-  for (const f of sock.frames) {
-    const dec = decoding.createDecoder(f)
-    if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
-  }
-  return last
 }
 
 const colorAt = async (base: string, x: number, y: number) =>

@@ -6,17 +6,14 @@
  * a State) starts and serves at once instead of after its 60 s catch-up timeout, holding
  * exactly the writer's board.
  */
-import * as decoding from 'lib0/decoding'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { readBoardBitmap } from '../../shared/doc-schema.ts'
-import { readSession } from '../../shared/frames.ts'
-import { MessageType } from '../../shared/protocol.ts'
 import { CLOCK_HEADER, CommitKind, encodeCommitMessage, SEQ_HEADER } from '../../shared/stream-messages.ts'
 import { PART_HEADROOM_BYTES, splitMessage } from '../../shared/stream-parts.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { sameBytes } from '../helpers/bytes.ts'
-import { connectProvider, newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
+import { connectProvider, lastSession, newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
 import { lookAtStream } from '../helpers/stream-reader.ts'
 import { waitFor } from '../helpers/wait-for.ts'
@@ -37,16 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.tearDown()
 })
-
-/** The last Session frame a socket was sent (null before any). */
-const lastSession = (sock: RawSocket): ReturnType<typeof readSession> | null => {
-  let last: ReturnType<typeof readSession> | null = null
-  for (const f of sock.frames) {
-    const dec = decoding.createDecoder(f)
-    if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
-  }
-  return last
-}
 
 describe('a NATS server that allows 64 KiB a message', () => {
   it('carries a bans list longer than one message to an edge whole', async () => {

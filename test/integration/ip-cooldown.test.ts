@@ -7,11 +7,8 @@
 
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
-import * as decoding from 'lib0/decoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import { readSession } from '../../shared/frames.ts'
-import { MessageType } from '../../shared/protocol.ts'
-import { newSession, openRaw, placeHttp, type RawSocket } from '../helpers/clients.ts'
+import { lastSession, newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { makeTmpDir } from '../helpers/tmp-dir.ts'
 import { waitFor } from '../helpers/wait-for.ts'
@@ -65,14 +62,6 @@ describe('per-address cooldown', () => {
     let clock = 1_800_000_000_000
     const relay = await startTestRelay({ boards, env: { PER_IP_COOLDOWN: 'true', TRUST_PROXY: 'loopback' }, now: () => clock })
     cleanups.push(() => relay.stop())
-    const lastSession = (sock: RawSocket) => {
-      let last: ReturnType<typeof readSession> | null = null
-      for (const f of sock.frames) {
-        const dec = decoding.createDecoder(f)
-        if (decoding.readVarUint(dec) === MessageType.Session) last = readSession(dec)
-      }
-      return last
-    }
     const page = async (address: string) => {
       const who = await newSession(relay.url)
       const sock = await openRaw(`${relay.wsBase}/main?tessera=1&token=${who.token}`, { 'x-forwarded-for': address })
