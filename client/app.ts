@@ -37,6 +37,7 @@ import { createCooldownAlert } from './ui/cooldown-alert.ts'
 import { byId } from './ui/dom.ts'
 import { sentence, showFatal } from './ui/fatal-page.ts'
 import { createFeedback } from './ui/feedback.ts'
+import { afterNextFrame, markFirstPaint, markLive } from './ui/first-frames.ts'
 import { formatAsOf, formatCountdown } from './ui/format.ts'
 import { createInspector } from './ui/inspector.ts'
 import { createMinimap } from './ui/minimap.ts'
@@ -88,46 +89,12 @@ export const boardIdFrom = (search: string): string | null => {
 const COLOR_KEY = 'tessera.color'
 /** Milliseconds between two saves of the board to IndexedDB while it changes (and on pagehide). */
 const SAVE_EVERY_MS = 5000
-/** Performance marks: the first board painted, and the first time the page was live (exact). */
-const FIRST_PAINT_MARK = 'tessera:first-paint'
-const LIVE_MARK = 'tessera:live'
-/** Ms a task waits for the next frame at most (afterNextFrame). */
-const FRAME_WAIT_MS = 200
 /**
  * How long a returning page waits for the board's info to choose between its stored board and the
  * snapshot before it connects anyway (ms). Both go to the same relay, so a slow answer means a slow
  * socket too; the limit only covers a request lost on the way.
  */
 const BOARD_INFO_WAIT_MS = 10_000
-
-/**
- * Marks the frame that first shows a board (stored or snapshot), for the bench and the console:
- * performance.getEntriesByName('tessera:first-paint'), and in that frame shows the canvas in
- * place of the HTML's preview (client/ui/board-preview.ts). The view draws in its own animation
- * frame callback, requested earlier, so this one runs after it in the same frame.
- */
-const markFirstPaint = (retirePreview: () => void) => {
-  if (performance.getEntriesByName(FIRST_PAINT_MARK).length === 0)
-    requestAnimationFrame(() => {
-      performance.mark(FIRST_PAINT_MARK)
-      retirePreview()
-    })
-}
-
-/**
- * Runs `fn` once the next frame has been drawn (the task after it), or after FRAME_WAIT_MS where
- * no frame comes (a tab in the background draws none).
- */
-const afterNextFrame = (fn: () => void) => {
-  let done = false
-  const run = () => {
-    if (done) return
-    done = true
-    fn()
-  }
-  requestAnimationFrame(() => setTimeout(run, 0))
-  setTimeout(run, FRAME_WAIT_MS)
-}
 
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const { origin, boardId } = opts
@@ -282,7 +249,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     status.setStatus(s, c.closedReason())
     document.body.dataset.connection = s
     if (s === 'live') {
-      if (performance.getEntriesByName(LIVE_MARK).length === 0) performance.mark(LIVE_MARK)
+      markLive()
       // After the frame that shows the live board: a first visit's proof of work would hold it back.
       afterNextFrame(identity.live)
       byId('loading').hidden = true
