@@ -11,6 +11,7 @@ import {
   type HostSessionAnswer,
   HostTokenLimits,
   IDEMPOTENCY_HEADER,
+  KEPT_COOKIE_PREFIX,
   ORIGIN_NOT_ALLOWED,
   PLACE_ERROR_STATUS,
   SESSION_ERROR_STATUS,
@@ -391,21 +392,27 @@ export const createHttpHandler = (deps: HttpDeps) => {
   }
 
   /**
-   * The app page served from the network (a first visit: later ones come from the service
-   * worker) names what it fetches first, so that the browser fetches it with the page: the board's
-   * info, which the script asks for (docs/CLIENT.md "Start"; `as=fetch` with `crossorigin`: the
-   * page's fetch() (mode cors, same-origin credentials) then reuses the answer), and, for a page
-   * that presents no identity token (a first visit: a returning visitor's page shows the board it
-   * kept, from Cache Storage or IndexedDB), the latest snapshot's image, which the HTML's head asks
-   * for by the same URL (client/index.html: `as=image`, no CORS, as an <img> asks), a redirect to
-   * the immutable PNG. A returning visitor whose token expired is taken for a returning one.
+   * The app page served from the network names what it fetches first, so that the browser
+   * fetches it with the page: the board's info, which the script asks for (docs/CLIENT.md
+   * "Start"; `as=fetch` with `crossorigin`: the page's fetch() (mode cors, same-origin
+   * credentials) then reuses the answer), and, unless the page says it keeps this board (its
+   * `tessera_kept_<id>` cookie: it shows the kept board first) and the request is a page load,
+   * the latest snapshot's image, which
+   * the HTML's head asks for by the same URL (client/index.html: `as=image`, no CORS, as an <img>
+   * asks), a redirect to the immutable PNG.
    */
   const appPreloads = (req: IncomingMessage, url: URL): Record<string, string> => {
     if (url.pathname !== '/' && url.pathname !== '/index.html') return {}
     const id = url.searchParams.get('board') ?? 'main'
     if (!BOARD_ID_PATTERN.test(id) || !rooms.has(id)) return {}
     const links = [`</api/boards/${id}>; rel=preload; as=fetch; crossorigin`]
-    if (readToken(req, url, signer, now()).kind === 'none') links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image`)
+    // The service worker precaches this page with fetch() (Sec-Fetch-Dest: empty) and answers
+    // later navigations with that copy, headers and all: the image there would be fetched on every
+    // return visit. A browser's page load says `document`; a client that sends no such header is
+    // taken for one.
+    const dest = req.headers['sec-fetch-dest']
+    const kept = (req.headers.cookie ?? '').split(';').some((c) => c.trim() === `${KEPT_COOKIE_PREFIX}${id}=1`)
+    if ((dest === undefined || dest === 'document') && !kept) links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image`)
     return { link: links.join(', ') }
   }
 

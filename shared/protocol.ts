@@ -268,6 +268,12 @@ export const WS_TOKEN_PROTOCOL_PREFIX = 'tessera.token.'
 
 /** Name of the cookie that carries the identity token. */
 export const TOKEN_COOKIE = 'tessera_token'
+/**
+ * Prefix of the cookie (`tessera_kept_<board id>=1`) by which the app page says it keeps that
+ * board (IndexedDB): its next page shows the kept board first, so the relay's answer to that page
+ * does not preload the board's snapshot image.
+ */
+export const KEPT_COOKIE_PREFIX = 'tessera_kept_'
 /** Query parameter that carries the identity token (WebSocket and HTTP). */
 export const TOKEN_PARAM = 'token'
 /**

@@ -7,6 +7,7 @@
  * localStorage there is no hint. The snapshot is fetched only when no board is kept.
  */
 import type { BoardInfo } from '../../shared/board.ts'
+import { KEPT_COOKIE_PREFIX } from '../../shared/protocol.ts'
 import { type ApiResult, fetchBoard } from './api.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './board-store.ts'
 import { type LoadedSnapshot, loadSnapshot } from './snapshot-load.ts'
@@ -24,7 +25,7 @@ export type StartSources = {
   snapshotAsked: Promise<LoadedSnapshot | null> | null
   /** The snapshot an answer of the board's info names, or null (none, or unreadable). */
   snapshotOf: (info: ApiResult<BoardInfo>) => Promise<LoadedSnapshot | null>
-  /** Remembers (in localStorage) that this board is kept: call on each save. */
+  /** Remembers that this board is kept (localStorage, and a cookie for the relay): call on each save. */
   markKept: () => void
 }
 
@@ -45,5 +46,11 @@ export const gatherStartSources = async (origin: string, boardId: string, storag
   if (!hinted && !(await boardAsked).result.ok) stored = await loadStored()
   if (stored) snapshotAsked = null
   else snapshotAsked ??= boardAsked.then(({ result }) => snapshotOf(result))
-  return { boardAsked, storeOpened, stored, snapshotAsked, snapshotOf, markKept: () => storage?.setItem(keptKey, '1') }
+  const markKept = () => {
+    storage?.setItem(keptKey, '1')
+    // The same hint for the relay, on the relay's own page only (origin ''): its answer to this
+    // page's next load then preloads no snapshot image (relay/http-api.ts). A year; SameSite=Lax.
+    if (origin === '') document.cookie = `${KEPT_COOKIE_PREFIX}${boardId}=1; Path=/; Max-Age=31536000; SameSite=Lax`
+  }
+  return { boardAsked, storeOpened, stored, snapshotAsked, snapshotOf, markKept }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inlineScriptHashes } from '../../relay/static-files.ts'
-import { TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { KEPT_COOKIE_PREFIX, TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { buildClient } from '../helpers/browser.ts'
 import { newSession } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
@@ -173,17 +173,23 @@ describe('validators and caching', () => {
 })
 
 describe('the app page from the network', () => {
-  it('names what the page fetches first (Link preloads): the board info, and for a first visit the snapshot image; only for a board this relay serves', async () => {
+  it('names what the page fetches first (Link preloads): the board info, and the snapshot image unless the page keeps the board; only for a board this relay serves', async () => {
     const link = async (path: string, headers: Record<string, string> = {}) =>
       (await fetch(`${relay.url}${path}`, { headers })).headers.get('link')
-    const first = '</api/boards/main>; rel=preload; as=fetch; crossorigin, </api/boards/main/snapshot.png>; rel=preload; as=image'
+    const info = '</api/boards/main>; rel=preload; as=fetch; crossorigin'
+    const first = `${info}, </api/boards/main/snapshot.png>; rel=preload; as=image`
     expect(await link('/')).toBe(first)
     expect(await link('/?board=main')).toBe(first)
-    // A returning visitor (it presents its identity cookie, valid or expired) shows the board it kept: no image.
+    // A page that keeps the board (its cookie says so) shows the kept board first: no image.
+    expect(await link('/?board=main', { cookie: `a=b; ${KEPT_COOKIE_PREFIX}main=1` })).toBe(info)
+    // Another board kept, or only an identity: the image still.
+    expect(await link('/?board=main', { cookie: `${KEPT_COOKIE_PREFIX}other=1` })).toBe(first)
+    // The service worker's fetch of the page to precache it (its copy answers later navigations,
+    // headers and all) names no image; a page load does.
+    expect(await link('/index.html', { 'sec-fetch-dest': 'empty' })).toBe(info)
+    expect(await link('/?board=main', { 'sec-fetch-dest': 'document' })).toBe(first)
     const { token } = await newSession(relay.url)
-    expect(await link('/?board=main', { cookie: `${TOKEN_COOKIE}=${token}` })).toBe(
-      '</api/boards/main>; rel=preload; as=fetch; crossorigin',
-    )
+    expect(await link('/?board=main', { cookie: `${TOKEN_COOKIE}=${token}` })).toBe(first)
     expect(await link('/?board=nope')).toBeNull()
     expect(await link('/?board=..%2Fetc')).toBeNull()
     expect(await link('/embed?board=main&readonly=1')).toBeNull()
