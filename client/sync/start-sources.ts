@@ -50,7 +50,9 @@ export const gatherStartSources = async (origin: string, boardId: string, storag
     storage?.setItem(keptKey, '1')
     // The same hint for the relay, on the relay's own page only (origin ''): its answer to this
     // page's next load then preloads no snapshot image (relay/http-api.ts). A year; SameSite=Lax.
-    if (origin === '') document.cookie = `${KEPT_COOKIE_PREFIX}${boardId}=1; Path=/; Max-Age=31536000; SameSite=Lax`
+    if (origin === '')
+      // biome-ignore lint/suspicious/noDocumentCookie: the name and value are fixed ASCII (a board id, '1'), so nothing needs escaping; the Cookie Store API exists only in secure contexts, and a plain-HTTP relay (no service worker there) is where this hint saves most.
+      document.cookie = `${KEPT_COOKIE_PREFIX}${boardId}=1; Path=/; Max-Age=31536000; SameSite=Lax`
   }
   return { boardAsked, storeOpened, stored, snapshotAsked, snapshotOf, markKept }
 }
