@@ -88,3 +88,18 @@ export const startEdgeRig = async (opts: {
     },
   }
 }
+
+/**
+ * The rig of the suites about messages larger than one NATS message: a NATS server that allows
+ * SMALL_PAYLOAD bytes a message, one SMALL_SIDE x SMALL_SIDE board whose fill (one commit) and
+ * State exceed it, admin calls with `adminToken` in one chunk.
+ */
+export const SMALL_PAYLOAD = 65_536
+export const SMALL_SIDE = 384
+export const startSmallMessageRig = (edges: number, adminToken: string): Promise<EdgeRig> =>
+  startEdgeRig({
+    edges,
+    boards: [{ id: 'main', width: SMALL_SIDE, height: SMALL_SIDE, shardSize: 64, cooldownMs: 0 }],
+    env: { ADMIN_TOKEN: adminToken, ADMIN_CHUNK_TILES: '100000' },
+    maxPayload: SMALL_PAYLOAD,
+  })

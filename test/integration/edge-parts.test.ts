@@ -14,22 +14,17 @@ import { PART_HEADROOM_BYTES, splitMessage } from '../../shared/stream-parts.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { sameBytes } from '../helpers/bytes.ts'
 import { connectProvider, lastSession, newSession, openRaw, placeHttp } from '../helpers/clients.ts'
-import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
+import { type EdgeRig, SMALL_PAYLOAD, SMALL_SIDE, startSmallMessageRig } from '../helpers/edge-rig.ts'
 import { lookAtStream } from '../helpers/stream-reader.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const ADMIN = 'edge-parts-token-0123456789abcdef'
-const W = 384
-const H = 384
-const MAX_PAYLOAD = 65_536
+const W = SMALL_SIDE
+const H = SMALL_SIDE
+const MAX_PAYLOAD = SMALL_PAYLOAD
 let rig: EdgeRig
 beforeAll(async () => {
-  rig = await startEdgeRig({
-    edges: 1,
-    boards: [{ id: 'main', width: W, height: H, shardSize: 64, cooldownMs: 0 }],
-    env: { ADMIN_TOKEN: ADMIN, ADMIN_CHUNK_TILES: '100000' },
-    maxPayload: MAX_PAYLOAD,
-  })
+  rig = await startSmallMessageRig(1, ADMIN)
 }, 120_000)
 afterAll(async () => {
   await rig?.tearDown()

@@ -12,24 +12,19 @@ import { decodePart, isPart } from '../../shared/stream-parts.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { sameBytes } from '../helpers/bytes.ts'
 import { connectProvider, newSession, placeHttp } from '../helpers/clients.ts'
-import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
+import { type EdgeRig, SMALL_PAYLOAD, SMALL_SIDE, startSmallMessageRig } from '../helpers/edge-rig.ts'
 import { randomInts } from '../helpers/prng.ts'
 import { lookAtStream } from '../helpers/stream-reader.ts'
 import { openTilesClient } from '../helpers/tiles-client.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
-const W = 384
-const H = 384
+const W = SMALL_SIDE
+const H = SMALL_SIDE
 const ADMIN = 'admin-token-0123456789abcdef'
-const MAX_PAYLOAD = 65_536
+const MAX_PAYLOAD = SMALL_PAYLOAD
 let rig: EdgeRig
 beforeAll(async () => {
-  rig = await startEdgeRig({
-    edges: 0,
-    boards: [{ id: 'main', width: W, height: H, shardSize: 64, cooldownMs: 0 }],
-    env: { ADMIN_TOKEN: ADMIN, ADMIN_CHUNK_TILES: '100000' },
-    maxPayload: MAX_PAYLOAD,
-  })
+  rig = await startSmallMessageRig(0, ADMIN)
 }, 120_000)
 afterAll(async () => {
   await rig?.tearDown()
