@@ -59,7 +59,7 @@ type Watched = {
   /** Main-frame navigations seen (1 = only the first load). */
   navigations: () => number
   /** Every WebSocket the page opened, with the binary frames it received and sent, in order. */
-  sockets: { url: string; openedAt: number; received: Uint8Array[]; sent: Uint8Array[]; closed: boolean }[]
+  sockets: { url: string; received: Uint8Array[]; sent: Uint8Array[]; closed: boolean }[]
 }
 const watched: Watched[] = []
 
@@ -121,7 +121,7 @@ const openBoard = async (board: string): Promise<Watched> => {
     if (frame === page.mainFrame()) navigations += 1
   })
   page.on('websocket', (ws) => {
-    const record = { url: ws.url(), openedAt: Date.now(), received: [] as Uint8Array[], sent: [] as Uint8Array[], closed: false }
+    const record = { url: ws.url(), received: [] as Uint8Array[], sent: [] as Uint8Array[], closed: false }
     sockets.push(record)
     ws.on('framereceived', ({ payload }) => {
       if (typeof payload !== 'string') record.received.push(new Uint8Array(payload))
