@@ -412,7 +412,8 @@ export const createHttpHandler = (deps: HttpDeps) => {
     // taken for one.
     const dest = req.headers['sec-fetch-dest']
     const kept = (req.headers.cookie ?? '').split(';').some((c) => c.trim() === `${KEPT_COOKIE_PREFIX}${id}=1`)
-    if ((dest === undefined || dest === 'document') && !kept) links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image`)
+    if ((dest === undefined || dest === 'document') && !kept)
+      links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image; fetchpriority=high`)
     return { link: links.join(', ') }
   }
 

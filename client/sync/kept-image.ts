@@ -9,7 +9,11 @@
 import type { BoardConfig } from '../../shared/board.ts'
 import { paintRect, paletteLut } from '../render/paint.ts'
 
-/** localStorage key prefix: '1' once the board's image is in Cache Storage (KEPT_IMAGE_CACHE). */
+/**
+ * localStorage key prefix: the image's size, '<width>x<height>', once the board's image is in
+ * Cache Storage (KEPT_IMAGE_CACHE); the inline script places the image with it before the image
+ * has loaded. ('1', from before the size was kept, still names an image, placed once loaded.)
+ */
 export const KEPT_IMAGE_KEY_PREFIX = 'tessera.kept-image.'
 
 /** The Cache Storage cache that holds the kept images; the service worker answers from it only (vite.config.ts). */
@@ -44,7 +48,7 @@ export const createBoardImageKeeper = (boardId: string, storage: Storage | null)
         keptImageUrl(boardId),
         new Response(png, { headers: { 'content-type': 'image/png', 'content-length': String(png.size) } }),
       )
-      storage?.setItem(`${KEPT_IMAGE_KEY_PREFIX}${boardId}`, '1')
+      storage?.setItem(`${KEPT_IMAGE_KEY_PREFIX}${boardId}`, `${pixels.width}x${pixels.height}`)
     } catch {
       // Storage full or refused: the next visit paints the IndexedDB board once its script runs.
     }

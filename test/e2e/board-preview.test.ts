@@ -235,7 +235,7 @@ describe('the board preview', () => {
         // The kept image decoded in the page, compared with the board.
         return page.evaluate(
           async ([bits, pal, w, h]) => {
-            if (localStorage.getItem('tessera.kept-image.main') !== '1') return false
+            if (localStorage.getItem('tessera.kept-image.main') !== `${w}x${h}`) return false
             const res = await (await caches.open('tessera-kept')).match('/kept/main.png')
             if (!res) return false
             const bmp = await createImageBitmap(await res.blob())

@@ -80,12 +80,14 @@ const run = (s: Setup) => {
     )
   // The head's script fetches and decodes the very image the stage's script shows.
   expect(early).toEqual(img.src ? [img.src] : [])
+  // Placed already: a kept image of known size, before it loaded.
+  const placedEarly = !img.hidden
   if (img.src && img.onload) {
     img.naturalWidth = s.board.width
     img.naturalHeight = s.board.height
     img.onload()
   }
-  return { img, loading }
+  return { img, loading, placedEarly }
 }
 
 /** The app's canvas transform for the same page (client/render/board-view.ts and ui/view-memory.ts). */
@@ -149,9 +151,34 @@ describe('the board preview', () => {
 
   it('shows the kept image of a returning page (through the service worker), and no snapshot where a board is kept without one', () => {
     const keptImage = { [`${KEPT_IMAGE_KEY_PREFIX}main`]: '1', [`${KEPT_KEY_PREFIX}main`]: '1' }
-    expect(run({ stage, board, stored: keptImage, controller: true }).img.src).toBe(keptImageUrl('main'))
+    const legacy = run({ stage, board, stored: keptImage, controller: true })
+    expect(legacy.img.src).toBe(keptImageUrl('main'))
+    // Kept before its size was: placed once loaded.
+    expect(legacy.placedEarly).toBe(false)
+    expect(legacy.img.style.transform).toBe(appTransform({ stage, board }, 'main'))
     // No service worker to answer the kept image's URL: the board kept in IndexedDB is what the app paints first.
     expect(run({ stage, board, stored: keptImage, controller: false }).img.src).toBe('')
     expect(run({ stage, board, stored: { [`${KEPT_KEY_PREFIX}main`]: '1' }, controller: true }).img.src).toBe('')
+  })
+
+  it('places a kept image of known size before it has loaded, as the app places its canvas', () => {
+    for (const c of [
+      { stage, board },
+      { stage, board: { width: 1500, height: 700 }, hash: '#x=1400&y=600&zoom=9' },
+      { stage: { width: 375, height: 540 }, board: { width: 96, height: 64 }, dpr: 3 },
+    ]) {
+      const stored = {
+        [`${KEPT_IMAGE_KEY_PREFIX}main`]: `${c.board.width}x${c.board.height}`,
+        [`${KEPT_KEY_PREFIX}main`]: '1',
+      }
+      const { img, loading, placedEarly } = run({ ...c, stored, controller: true })
+      expect(img.src).toBe(keptImageUrl('main'))
+      expect(placedEarly).toBe(true)
+      expect(loading.hidden).toBe(true)
+      expect(img.style.transform, JSON.stringify(c)).toBe(appTransform({ ...c, stored }, 'main'))
+    }
+    // A value that is no size: no kept image; the board kept in IndexedDB is painted by the app.
+    const odd = { [`${KEPT_IMAGE_KEY_PREFIX}main`]: '12x', [`${KEPT_KEY_PREFIX}main`]: '1' }
+    expect(run({ stage, board, stored: odd, controller: true }).img.src).toBe('')
   })
 })
