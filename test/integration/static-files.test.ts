@@ -177,7 +177,7 @@ describe('the app page from the network', () => {
     const link = async (path: string, headers: Record<string, string> = {}) =>
       (await fetch(`${relay.url}${path}`, { headers })).headers.get('link')
     const info = '</api/boards/main>; rel=preload; as=fetch; crossorigin'
-    const first = `${info}, </api/boards/main/snapshot.png>; rel=preload; as=image`
+    const first = `${info}, </api/boards/main/snapshot.png>; rel=preload; as=image; fetchpriority=high`
     expect(await link('/')).toBe(first)
     expect(await link('/?board=main')).toBe(first)
     // A page that keeps the board (its cookie says so) shows the kept board first: no image.
