@@ -163,7 +163,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     perSecond: config.tileReadsPerIpPerSecond,
     burst: config.tileReadBurst,
     clientAddress,
-    replayed: (req) => replays.vouched(req) !== null,
+    replayed: replays.replayed,
     now,
   })
   const server = createServer(

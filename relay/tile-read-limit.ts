@@ -5,10 +5,11 @@
  * to. An edge counts a read before it forwards it to the writer (tessera.read) as well as one it
  * answers itself, so one client of an edge loads the writer no more than its limit; the writer
  * does not count its replays of the reads its edges forwarded (relay/replay-address.ts vouches
- * for them): they were counted at the edge, and an edge of before the address field would
- * otherwise have all its clients counted as one loopback address. As the placement rate
- * (IP_PLACEMENTS_PER_SECOND), the limit holds per relay: an address that reads through several
- * edges gets it at each.
+ * for them, with the edge's client's address or, from an edge of before that field, without):
+ * they were counted at the edge (an edge of before this limit did not count them: the writer
+ * then leaves them uncounted too, rather than count all of that edge's clients as one loopback
+ * address). As the placement rate (IP_PLACEMENTS_PER_SECOND), the limit holds per relay: an
+ * address that reads through several edges gets it at each.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { PlaceError } from '../shared/protocol.ts'

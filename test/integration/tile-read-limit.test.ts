@@ -3,10 +3,12 @@
  * a burst over it from one address is refused 429 `rate-limited` with Retry-After, on both
  * routes, while another address reads on; and scaled out, an edge whose history starts after the
  * writer's counts the reads it forwards to the writer before they leave it, and the writer does
- * not count its replays of them again.
+ * not count its replays of them again (nor those of an edge of before the address field).
  */
+
+import { connect } from '@nats-io/transport-node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SEQ_HEADER } from '../../shared/stream-messages.ts'
+import { decodeAdminReply, encodeAdminRequest, READ_SUBJECT, SEQ_HEADER } from '../../shared/stream-messages.ts'
 import { adminCall } from '../helpers/admin.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { type EdgeRig, startEdgeRig } from '../helpers/edge-rig.ts'
@@ -97,6 +99,17 @@ describe('the per-address limit on tile reads', () => {
     expectLimited(await burst(strict.proc.url, '203.0.113.71', 12))
     const other = await burst(strict.proc.url, '203.0.113.72', 2)
     expect(other.map((r) => r.status)).toEqual([200, 200])
+    // An edge of before the address field forwards reads without one: the writer does not count
+    // them either (as one loopback client, they would be refused here after 2).
+    const nc = await connect({ servers: rig.nats.url })
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const request = encodeAdminRequest({ method: 'GET', path: '/api/boards/main/tiles/1/3', headers: {}, body: new Uint8Array(0) })
+        return decodeAdminReply((await nc.request(READ_SUBJECT, request, { timeout: 10_000 })).data)?.status
+      }),
+    )
+    await nc.close()
+    expect(replies).toEqual(replies.map(() => 200))
     // At the writer itself, its own clients are counted as on a single relay.
     expectLimited(await burst(w, '203.0.113.73', 12))
   })
