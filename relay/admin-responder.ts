@@ -60,10 +60,10 @@ const replay = (server: Server, addresses: ReplayAddress, req: AdminRequest, max
     const at = loopback(server)
     if (!at) return resolve(json(503, { ok: false, error: 'unavailable', message: 'the writer relay is not listening' }))
     // The client's address, if the edge sent one (an edge from before the field did not: the
-    // handler then sees this loopback connection's address, as it did).
+    // handler then sees this loopback connection's address, as it did); a replay either way.
     const headers = {
       ...addresses.strip(req.headers),
-      ...(req.address === undefined ? {} : addresses.headers(req.address)),
+      ...addresses.headers(req.address),
       'content-length': String(req.body.length),
     }
     const out = httpRequest({ ...at, method: req.method, path: req.path, headers }, (res) => {

@@ -17,6 +17,7 @@ import * as Y from 'yjs'
 import type { Logger } from '../node-kit/log.ts'
 import type { PlacementRecord } from '../shared/placement-record.ts'
 import {
+  type AddressCooldown,
   CLOCK_HEADER,
   CommitKind,
   type CommitMessage,
@@ -99,6 +100,15 @@ const clockOfState = (update: Uint8Array): number => {
   for (const c of Y.decodeStateVector(Y.encodeStateVectorFromUpdate(update)).values()) n += c
   return n
 }
+
+/**
+ * A State message with the writer's per-address cooldowns (PER_IP_COOLDOWN; null: none kept, no
+ * section): taken with the document, so that an edge that bootstraps or repairs from it counts
+ * them in its Session frames, which it would otherwise learn only from the Commit messages it
+ * skipped (shared/stream-messages.ts CommitMessage.addressCooldowns says why not per record).
+ */
+const withCooldowns = (message: Outgoing, cooldowns: AddressCooldown[] | null): Outgoing =>
+  cooldowns === null ? message : { ...message, addressCooldowns: cooldowns }
 
 /** A random tag of this start: Nats-Msg-Id is board:tag:n, so that only a retry of the same message is dropped as a duplicate. */
 const bootTag = (): string => Math.random().toString(36).slice(2, 10)
@@ -279,8 +289,13 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
           chunk = []
         }
       }
-      // Last, the whole document: an edge reads its bitmap from it.
-      front.push({ kind: CommitKind.State, docSeq: state.docSeq, clock: clockOfState(state.update), records: chunk, update: state.update })
+      // Last, the whole document: an edge reads its bitmap from it (and the per-address cooldowns).
+      front.push(
+        withCooldowns(
+          { kind: CommitKind.State, docSeq: state.docSeq, clock: clockOfState(state.update), records: chunk, update: state.update },
+          state.addressCooldowns,
+        ),
+      )
       queue = front.concat(queue)
       started = true
       await pump()
@@ -290,13 +305,10 @@ export const createCommitPublisher = (deps: { board: string; link: NatsLink; log
       const state = await room.durableState()
       const after = Math.max(request.after, state.docSeq - (request.full ? MAX_REPAIR_RECORDS : MAX_BOOTSTRAP_RECORDS))
       // Queued synchronously with the capture: the commits before it are in the state, later ones follow it.
-      const message: Outgoing = {
-        kind: CommitKind.State,
-        docSeq: state.docSeq,
-        clock: clockOfState(state.update),
-        records: [],
-        update: state.update,
-      }
+      const message: Outgoing = withCooldowns(
+        { kind: CommitKind.State, docSeq: state.docSeq, clock: clockOfState(state.update), records: [], update: state.update },
+        state.addressCooldowns,
+      )
       queue.push(message)
       unready.add(message)
       try {

@@ -93,6 +93,15 @@ export type RelayConfig = {
   /** Placements per second one address may make across all its identities, and its burst. */
   ipPlacementsPerSecond: number
   ipPlacementBurst: number
+  /**
+   * Tile reads (GET …/tiles/<x>/<y> and …/history) one address may make per second at the relay
+   * it talks to (relay/tile-read-limit.ts), and at once (twice that). Env
+   * TILE_READS_PER_IP_PER_SECOND, default 40: the page's inspector reads the selected tile on each
+   * selection, and an arrow key held down moves it at the keyboard's repeat rate (about 30 a
+   * second at the fastest common settings), which stays under it however long it is held.
+   */
+  tileReadsPerIpPerSecond: number
+  tileReadBurst: number
   // A person's budget and the cost of identities (docs/PROTOCOL.md "Identity").
   /**
    * Placements one address may make per board cooldown, across all its identities and sockets
@@ -202,6 +211,12 @@ const trustProxy = (raw: string | undefined): TrustProxy => {
   return parsed.trust
 }
 
+/** The tile-read limit per address: a rate, and a burst of twice that (two seconds' worth). */
+const tileReads = (perSecond: number): Pick<RelayConfig, 'tileReadsPerIpPerSecond' | 'tileReadBurst'> => ({
+  tileReadsPerIpPerSecond: perSecond,
+  tileReadBurst: 2 * perSecond,
+})
+
 const httpTimeouts = (env: Env): { headersTimeoutMs: number; requestTimeoutMs: number } => {
   const headersTimeoutMs = envInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000)
   const requestTimeoutMs = envInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000)
@@ -305,6 +320,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     maxConnectionsPerIp: envInt(env, 'MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
     ipPlacementsPerSecond: envInt(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
     ipPlacementBurst: envInt(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),
+    ...tileReads(envInt(env, 'TILE_READS_PER_IP_PER_SECOND', 40, 1, 10_000_000)),
     syncBytesPerSecondPerIp: envInt(env, 'SYNC_BYTES_PER_SECOND_PER_IP', 8 * 1024 * 1024, 1024, 2 ** 40),
     syncBurstBytesPerIp: envInt(env, 'SYNC_BURST_BYTES_PER_IP', 32 * 1024 * 1024, 1024, 2 ** 40),
     maxSocketBacklogBytes: envInt(env, 'MAX_SOCKET_BACKLOG_BYTES', 16 * 1024 * 1024, 64 * 1024, 2 ** 40),

@@ -10,6 +10,7 @@ import type { Logger } from '../node-kit/log.ts'
 import type { BoardConfig } from '../shared/board.ts'
 import { type PlacementRecord, RecordKind } from '../shared/placement-record.ts'
 import { PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
+import type { AddressCooldown } from '../shared/stream-messages.ts'
 import { createAddressBudget } from './address-budget.ts'
 import type { HistoryStore } from './history-store.ts'
 import { openIpCooldowns } from './ip-cooldowns.ts'
@@ -44,6 +45,16 @@ export type Cooldowns = {
    * cooldowns, or the placement started none).
    */
   adopt: (user: string, addressPseudonym: string, placedAt: number) => void
+  /**
+   * An edge relay's record of a per-address cooldown the writer holds (a State message's, by
+   * pseudonym: relay/room-follow.ts); nothing without per-address cooldowns.
+   */
+  adoptAddress: (addressPseudonym: string, placedAt: number) => void
+  /**
+   * The per-address cooldowns inside the window now, by pseudonym (what a writer's State carries:
+   * relay/commit-publisher.ts); null without per-address cooldowns.
+   */
+  addressCooldowns: () => AddressCooldown[] | null
   /** An address key's pseudonym (as the writer publishes them), or null without per-address cooldowns. */
   pseudonym: ((ipKey: string) => string) | null
   /** Stops the sweep and saves the per-address cooldowns. */
@@ -153,6 +164,8 @@ export const openCooldowns = async (deps: {
       lastPlaced.set(user, placedAt)
       if (addressPseudonym !== '') lastPlacedByIp?.setPseudonym(addressPseudonym, placedAt)
     },
+    adoptAddress: (addressPseudonym, placedAt) => lastPlacedByIp?.setPseudonym(addressPseudonym, placedAt),
+    addressCooldowns: () => (lastPlacedByIp ? [...lastPlacedByIp.entries()].map(([address, placedAt]) => ({ address, placedAt })) : null),
     pseudonym: lastPlacedByIp ? lastPlacedByIp.pseudonym : null,
     close: async () => {
       clearInterval(sweep)

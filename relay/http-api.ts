@@ -35,11 +35,14 @@ import type { Room } from './room.ts'
 import type { PowGate } from './session-pow.ts'
 import { handleSnapshotRoute, latestSnapshotSummary } from './snapshot-routes.ts'
 import { createStaticFiles } from './static-files.ts'
+import type { TileReadLimit } from './tile-read-limit.ts'
 import { createTileReads } from './tile-reads.ts'
 
 export type HttpDeps = {
   /** Per-address placement budget; false = 429 rate-limited. */
   allowPlacement: (ip: string, now: number) => boolean
+  /** The per-address limit on tile reads (relay/tile-read-limit.ts). */
+  tileReadLimit: TileReadLimit
   /** The client's normalised address (relay/client-address.ts, behind TRUST_PROXY). */
   clientAddress: (req: IncomingMessage) => string
   /** Everything the admin API needs (see admin-api.ts). */
@@ -359,9 +362,12 @@ export const createHttpHandler = (deps: HttpDeps) => {
         if (result.retryAfterMs) headers['retry-after'] = String(Math.ceil(result.retryAfterMs / 1000))
         return send(res, PLACE_ERROR_STATUS[result.error], result, headers)
       }
-      if (sub === 'tiles' && parts.length === 7 && parts[6] === 'history' && method === 'GET')
-        return send(res, 200, await tileReads.history(room, a, b, url.searchParams), cors)
-      if (sub === 'tiles' && parts.length === 6 && method === 'GET') return send(res, 200, await tileReads.info(room, a, b), cors)
+      const history = parts.length === 7 && parts[6] === 'history'
+      if (sub === 'tiles' && (history || parts.length === 6) && method === 'GET') {
+        // Counted before anything is read (a refused read costs no lookup).
+        if (!deps.tileReadLimit.admit(req, res)) return
+        return send(res, 200, await (history ? tileReads.history(room, a, b, url.searchParams) : tileReads.info(room, a, b)), cors)
+      }
     }
     throw new HttpError(404, 'not-found', `no API route ${method} ${url.pathname}`)
   }

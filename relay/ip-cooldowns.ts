@@ -37,6 +37,11 @@ export type IpCooldowns = {
   delete: (ip: string) => void
   /** Drops entries placed at or before `cutoff` (ms). */
   sweep: (cutoff: number) => void
+  /**
+   * The entries inside the window now, by pseudonym (the later time where an address is both
+   * in memory and restored): what is saved, and what a writer's State message carries.
+   */
+  entries: () => Map<string, number>
   /** Writes the entries inside the window now (also done every SAVE_MS when they changed). */
   save: () => Promise<void>
   /** Stops the timer and writes once more. */
@@ -72,13 +77,19 @@ export const openIpCooldowns = async (opts: {
   for (const [key, t] of Object.entries(saved?.entries ?? {})) if (typeof t === 'number' && t > start) restored.set(key, t)
   let changed = false
 
+  const entries = (): Map<string, number> => {
+    const cutoff = now() - opts.windowMs()
+    const out = new Map<string, number>()
+    for (const [key, t] of restored) if (t > cutoff) out.set(key, t)
+    for (const [ip, t] of byIp) {
+      const key = pseudonym(ip)
+      if (t > cutoff && t > (out.get(key) ?? -Infinity)) out.set(key, t)
+    }
+    return out
+  }
   const save = async () => {
     changed = false
-    const cutoff = now() - opts.windowMs()
-    const entries: Record<string, number> = {}
-    for (const [key, t] of restored) if (t > cutoff) entries[key] = t
-    for (const [ip, t] of byIp) if (t > cutoff) entries[pseudonym(ip)] = t
-    await history.putJson(board, JSON_NAME, { entries } satisfies Saved)
+    await history.putJson(board, JSON_NAME, { entries: Object.fromEntries(entries()) } satisfies Saved)
   }
   const timer = setInterval(() => {
     if (changed)
@@ -109,6 +120,7 @@ export const openIpCooldowns = async (opts: {
       for (const [ip, t] of byIp) if (t <= cutoff) byIp.delete(ip)
       for (const [key, t] of restored) if (t <= cutoff) restored.delete(key)
     },
+    entries,
     save,
     close: async () => {
       clearInterval(timer)

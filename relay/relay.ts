@@ -38,6 +38,7 @@ import { createReplayAddress } from './replay-address.ts'
 import { isTrustedOrigin } from './request-origin.ts'
 import { openRoom, type Room } from './room.ts'
 import { createPowGate } from './session-pow.ts'
+import { createTileReadLimit } from './tile-read-limit.ts'
 
 export type Relay = {
   /** The admin bearer token, and whether it was generated at this start (show it once). */
@@ -157,6 +158,14 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const replays = createReplayAddress()
   const clientAddress = (req: IncomingMessage) =>
     replays.vouched(req) ?? addressOf(req.headers['x-forwarded-for'], req.socket.remoteAddress)
+  // Tile reads per address, where they enter (an edge's forwarded ones too, before they leave it).
+  const tileReadLimit = createTileReadLimit({
+    perSecond: config.tileReadsPerIpPerSecond,
+    burst: config.tileReadBurst,
+    clientAddress,
+    replayed: replays.replayed,
+    now,
+  })
   const server = createServer(
     {
       // Slow clients: headers within headersTimeoutMs, the whole request within requestTimeoutMs.
@@ -169,6 +178,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     capPipelining(
       createHttpHandler({
         allowPlacement,
+        tileReadLimit,
         clientAddress,
         config,
         rooms,
@@ -194,7 +204,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     ),
   )
   // Admin calls across relays: an edge forwards them to the writer, which answers with this server.
-  scale?.guardHttp(server, { clientAddress, addresses: replays })
+  scale?.guardHttp(server, { clientAddress, addresses: replays, tileReadLimit })
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
   const wss = new WebSocketServer({

@@ -24,21 +24,34 @@ const SECRET_HEADER = 'x-tessera-replay-secret'
 const ADDRESS_HEADER = 'x-tessera-replay-address'
 
 export type ReplayAddress = {
-  /** The headers that make a replay's handler see `address` (none for an address that is not one). */
-  headers: (address: string) => Record<string, string>
+  /**
+   * The headers of a replay: the secret, which marks it as one (relay/tile-read-limit.ts does not
+   * count it again), and those that make its handler see `address` (none for an address that is
+   * not one, or none given: an edge of before the field).
+   */
+  headers: (address: string | undefined) => Record<string, string>
   /** Removes both headers from a forwarded request's headers (a foreign publisher's, say): only `headers` sets them. */
   strip: (headers: Record<string, string>) => Record<string, string>
   /** The address a replay of this process vouches for, or null (any other request: resolve as usual). */
   vouched: (req: IncomingMessage) => string | null
+  /** Whether the request is a replay of this process (it carries the secret), with an address or not. */
+  replayed: (req: IncomingMessage) => boolean
 }
 
 export const createReplayAddress = (): ReplayAddress => {
   const secret = randomBytes(32).toString('base64url')
   const expected = Buffer.from(secret)
+  const replayed = (req: IncomingMessage): boolean => {
+    const given = req.headers[SECRET_HEADER]
+    if (typeof given !== 'string') return false
+    const bytes = Buffer.from(given)
+    // Constant time: the secret is not guessed a character at a time.
+    return bytes.length === expected.length && timingSafeEqual(bytes, expected)
+  }
   return {
     headers: (address): Record<string, string> => {
-      const normal = normaliseAddress(address)
-      return normal === null ? {} : { [SECRET_HEADER]: secret, [ADDRESS_HEADER]: normal }
+      const normal = address === undefined ? null : normaliseAddress(address)
+      return normal === null ? { [SECRET_HEADER]: secret } : { [SECRET_HEADER]: secret, [ADDRESS_HEADER]: normal }
     },
     strip: (headers) => {
       const out: Record<string, string> = {}
@@ -49,13 +62,10 @@ export const createReplayAddress = (): ReplayAddress => {
       return out
     },
     vouched: (req) => {
-      const given = req.headers[SECRET_HEADER]
-      if (typeof given !== 'string') return null
-      const bytes = Buffer.from(given)
-      // Constant time: the secret is not guessed a character at a time.
-      if (bytes.length !== expected.length || !timingSafeEqual(bytes, expected)) return null
+      if (!replayed(req)) return null
       const address = req.headers[ADDRESS_HEADER]
       return typeof address === 'string' ? normaliseAddress(address) : null
     },
+    replayed,
   }
 }

@@ -79,6 +79,10 @@ export const createRoomFollow = (deps: {
     fresh.forEach((r, i) => {
       if (r.kind === RecordKind.Placement) cooldowns.adopt(r.user, addresses[i] as string, r.placedAt)
     })
+    // A State's per-address cooldowns: those of the Commit messages it stands for, which this edge
+    // skipped (a bootstrap or a repair), and the writer's saved ones (shared/stream-messages.ts).
+    const stated = messages.flatMap((m) => m.addressCooldowns ?? [])
+    for (const c of stated) cooldowns.adoptAddress(c.address, c.placedAt)
     const meta: Record<string, number> = { streamSeq }
     if (from !== floor.get()) {
       meta.historyFrom = from
@@ -110,6 +114,9 @@ export const createRoomFollow = (deps: {
       // As the writer tells an identity's other tabs that its cooldown started, this edge tells
       // its tabs here (the placing tab may be on another edge; here it gets the same time twice).
       const cooldownMs = state.board().cooldownMs
+      // The sockets here from a State's addresses (a repair: they are open already) learn theirs
+      // ('' : no identity's tabs are left out, the placer's included: identities are never '').
+      if (ok && cooldownMs > 0) for (const c of stated) sockets.addressPlaced(c.address, '')
       if (ok && cooldownMs > 0) {
         fresh.forEach((r, i) => {
           if (r.kind !== RecordKind.Placement) return

@@ -24,6 +24,7 @@ import type { BoardConfig } from '../shared/board.ts'
 import type { DocConfig } from '../shared/doc-schema.ts'
 import { type PlacementRecord, RecordKind } from '../shared/placement-record.ts'
 import { type LiveMode, PlacementIdLimits, type PlaceResult } from '../shared/protocol.ts'
+import type { AddressCooldown } from '../shared/stream-messages.ts'
 import { createBoardState } from './board-state.ts'
 import { type CommitQueue, createCommitQueue, type ExclusiveWork, type TileWrite } from './commit-queue.ts'
 import type { CompactionLimits } from './compaction.ts'
@@ -139,9 +140,14 @@ export type Room = {
   follow: RoomFollow
   /**
    * The whole document as one update and the history seq it holds, taken while no commit is in
-   * flight (so it holds only durable content): what a writer publishes when it starts.
+   * flight (so it holds only durable content), with the per-address cooldowns inside the window
+   * then (null without PER_IP_COOLDOWN): what a writer's State message carries. The cooldowns
+   * may include reservations of placements accepted but not yet committed: those commits follow
+   * the State with the same entries (or, failing, give them back: an edge then shows the address
+   * on cooldown that the writer no longer holds, until the window ends; a failing commit is
+   * retried until the relay closes, so this is rare and only what the page shows).
    */
-  durableState: () => Promise<{ update: Uint8Array; docSeq: number }>
+  durableState: () => Promise<{ update: Uint8Array; docSeq: number; addressCooldowns: AddressCooldown[] | null }>
 }
 
 export type RoomDeps = {
@@ -307,7 +313,11 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     id,
     follow,
     durableState: () =>
-      new Promise((resolve) => queue.whenIdle(() => resolve({ update: Y.encodeStateAsUpdate(doc), docSeq: queue.docSeq() }))),
+      new Promise((resolve) =>
+        queue.whenIdle(() =>
+          resolve({ update: Y.encodeStateAsUpdate(doc), docSeq: queue.docSeq(), addressCooldowns: cooldowns.addressCooldowns() }),
+        ),
+      ),
     config: state.board,
     doc,
     bitmap: state.bitmap,

@@ -34,6 +34,7 @@ import { createPresenceExchange } from './presence-exchange.ts'
 import type { ReplayAddress } from './replay-address.ts'
 import type { Room, RoomDeps } from './room.ts'
 import { answerStateRequests } from './state-responder.ts'
+import type { TileReadLimit } from './tile-read-limit.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -58,7 +59,10 @@ export type ScaleOut = {
    * answers them with its own server. `clientAddress`: an edge sends its client's address with
    * each forwarded request; `addresses`: a writer's replays make its handler see that address.
    */
-  guardHttp: (server: Server, http: { clientAddress: (req: IncomingMessage) => string; addresses: ReplayAddress }) => void
+  guardHttp: (
+    server: Server,
+    http: { clientAddress: (req: IncomingMessage) => string; addresses: ReplayAddress; tileReadLimit: TileReadLimit },
+  ) => void
   /** Stops publishing or following and closes the NATS connection (before the rooms close). */
   close: () => Promise<void>
 }
@@ -203,7 +207,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       clearTimeout(timer)
       if (late) log.warn(`not caught up with the streams after ${EDGE_CATCH_UP_MS} ms; serving while catching up`)
     },
-    guardHttp: (server, { clientAddress, addresses }) => {
+    guardHttp: (server, { clientAddress, addresses, tileReadLimit }) => {
       if (role === 'writer') {
         void whenUp('answering admin calls', () => {
           unsubscribes.push(answerAdminCalls({ link, server, addresses, log }))
@@ -225,6 +229,9 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
           for (const h of api) h(req, res)
           return
         }
+        // A read forwarded to the writer counts against its address here, before it leaves (the
+        // writer does not count it again: relay/tile-read-limit.ts).
+        if (forward === forwardRead && !tileReadLimit.admit(req, res)) return
         forward(req, res).catch((err: Error) => {
           log.error('forwarding a request to the writer failed:', err.message)
           if (!res.headersSent) res.writeHead(500)

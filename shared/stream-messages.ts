@@ -60,15 +60,38 @@ export type CommitKind = (typeof CommitKind)[keyof typeof CommitKind]
  * per-address cooldowns as the writer does; absent when the writer keeps none, and in messages of
  * writers from before the field (the section is appended: such a writer's edges ignore it).
  */
-export type CommitMessage = { kind: CommitKind; docSeq: number; records: PlacementRecord[]; update: Uint8Array; addresses?: string[] }
+export type CommitMessage = {
+  kind: CommitKind
+  docSeq: number
+  records: PlacementRecord[]
+  update: Uint8Array
+  addresses?: string[]
+  /**
+   * The writer's per-address cooldowns still inside the window when the message was taken (a State:
+   * PER_IP_COOLDOWN on the writer), by address pseudonym, so that an edge that bootstraps or
+   * repairs from a State counts them in its Session frames as if it had followed every commit.
+   * Not per record: the history keeps no addresses, so a State's records (read from it) cannot
+   * name theirs, and the entries that matter need not belong to a record the State carries (it
+   * carries at most the last 100,000, or those after the stream's last message; a previous run's
+   * saved entries have no record here at all). Absent: the writer sent none.
+   */
+  addressCooldowns?: AddressCooldown[]
+}
+
+/** One per-address cooldown: the address's pseudonym (as in `addresses`) and when it last placed, ms since the Unix epoch. */
+export type AddressCooldown = { address: string; placedAt: number }
 
 /** Flag bit of a shipped record's kind: its placement id follows. */
 const HAS_ID = 0x80
 
 /**
  * Encodes a Commit message: [version 1, kind, docSeq, count, firstSeq, count x (x, y, color,
- * placedAt, kind | HAS_ID, ref, user, id?), update bytes (varuint length + bytes), and only
- * with `addresses`: count x address pseudonym], varuints and lib0 strings.
+ * placedAt, kind | HAS_ID, ref, user, id?), update bytes (varuint length + bytes), only with
+ * `addresses` or `addressCooldowns`: count x address pseudonym, and only with `addressCooldowns`:
+ * n, n x (pseudonym, placedAt)], varuints and lib0 strings. Each section is appended after the
+ * last, so a reader of before it decodes the rest and stops there; the addresses section is
+ * written ('' each) when only the cooldowns are sent, because a reader that knows addresses but
+ * not cooldowns takes any bytes after the update for count addresses.
  */
 export const encodeCommitMessage = (m: CommitMessage): Uint8Array => {
   const enc = encoding.createEncoder()
@@ -91,6 +114,13 @@ export const encodeCommitMessage = (m: CommitMessage): Uint8Array => {
   if (m.addresses !== undefined) {
     if (m.addresses.length !== m.records.length) throw new Error("a commit message needs one address (or '') per record")
     for (const a of m.addresses) encoding.writeVarString(enc, a)
+  } else if (m.addressCooldowns !== undefined) for (let i = 0; i < m.records.length; i++) encoding.writeVarString(enc, '')
+  if (m.addressCooldowns !== undefined) {
+    encoding.writeVarUint(enc, m.addressCooldowns.length)
+    for (const c of m.addressCooldowns) {
+      encoding.writeVarString(enc, c.address)
+      encoding.writeVarUint(enc, c.placedAt)
+    }
   }
   return encoding.toUint8Array(enc)
 }
@@ -121,11 +151,20 @@ export const decodeCommitMessage = (bytes: Uint8Array): CommitMessage => {
     records.push(r)
   }
   const update = decoding.readVarUint8Array(dec)
+  const m: CommitMessage = { kind, docSeq, records, update }
   // Bytes after the update: the addresses section (a writer from before it sends none).
-  if (dec.pos === bytes.length) return { kind, docSeq, records, update }
+  if (dec.pos === bytes.length) return m
   const addresses: string[] = []
   for (let i = 0; i < count; i++) addresses.push(decoding.readVarString(dec))
-  return { kind, docSeq, records, update, addresses }
+  // All '' says no record started a cooldown: the filler written before a cooldowns section.
+  if (addresses.some((a) => a !== '')) m.addresses = addresses
+  // Bytes after the addresses: the cooldowns section (a writer from before it sends none).
+  if (dec.pos === bytes.length) return m
+  const n = decoding.readVarUint(dec)
+  const cooldowns: AddressCooldown[] = []
+  for (let i = 0; i < n; i++) cooldowns.push({ address: decoding.readVarString(dec), placedAt: decoding.readVarUint(dec) })
+  m.addressCooldowns = cooldowns
+  return m
 }
 
 /** A placement an edge forwards to the writer: the intent as the client sent it, and who placed it. */

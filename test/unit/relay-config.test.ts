@@ -38,6 +38,14 @@ describe('relay configuration', () => {
     expect(() => parseRelayConfig({ IP_PLACEMENTS_PER_COOLDOWN: '-1' })).toThrow(/IP_PLACEMENTS_PER_COOLDOWN/)
   })
 
+  it('limits tile reads per address to 40 a second by default, bursts of twice the rate', () => {
+    const c = parseRelayConfig({}, '/srv')
+    expect([c.tileReadsPerIpPerSecond, c.tileReadBurst]).toEqual([40, 80])
+    const set = parseRelayConfig({ TILE_READS_PER_IP_PER_SECOND: '5' }, '/srv')
+    expect([set.tileReadsPerIpPerSecond, set.tileReadBurst]).toEqual([5, 10])
+    expect(() => parseRelayConfig({ TILE_READS_PER_IP_PER_SECOND: '0' })).toThrow(/TILE_READS_PER_IP_PER_SECOND/)
+  })
+
   it('takes the main board from env and flags, flags winning', () => {
     const env = { PORT: '9000', BOARD_WIDTH: '4096', BOARD_HEIGHT: '4096', BOARD_COOLDOWN_MS: '0', BOARD_PALETTE: '#000000, #FFFFFF' }
     const c = parseRelayConfig({ ...env, ...flagsToEnv(['--port', '9100', '--data-dir=/x']) }, '/srv')

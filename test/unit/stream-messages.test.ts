@@ -60,6 +60,39 @@ describe('stream messages', () => {
     expect(() => encodeCommitMessage({ ...m, addresses: ['one'] })).toThrow(/one address/)
   })
 
+  it("carries the writer's per-address cooldowns when given, appended after the addresses: old messages decode, and a reader that knows only addresses reads its fields", () => {
+    const records: PlacementRecord[] = [
+      { seq: 7, x: 1, y: 2, color: 3, user: 'AAAAAAAAAAAAAAAA', placedAt: 1_764_763_200_000, kind: RecordKind.Placement, ref: 0 },
+      { seq: 8, x: 4, y: 5, color: 6, user: 'BBBBBBBBBBBBBBBB', placedAt: 1_764_763_200_001, kind: RecordKind.Placement, ref: 0 },
+    ]
+    const addressCooldowns = [
+      { address: 'pseudonym1234567', placedAt: 1_764_763_200_001 },
+      { address: 'pseudonym7654321', placedAt: 1_764_763_100_000 },
+    ]
+    const state: CommitMessage = { kind: CommitKind.State, docSeq: 8, records, update: new Uint8Array([9, 8]), addressCooldowns }
+    expect(decodeCommitMessage(encodeCommitMessage(state))).toEqual(state)
+    // None inside the window: an empty section, still a section.
+    const none: CommitMessage = { ...state, records: [], addressCooldowns: [] }
+    expect(decodeCommitMessage(encodeCommitMessage(none))).toEqual(none)
+    // With addresses too: both sections, in order.
+    const both: CommitMessage = { ...state, addresses: ['', 'pseudonym7654321'] }
+    expect(decodeCommitMessage(encodeCommitMessage(both))).toEqual(both)
+
+    // A message of a writer from before the section (with or without addresses) decodes without it.
+    const old = encodeCommitMessage({ kind: CommitKind.State, docSeq: 8, records, update: new Uint8Array([9, 8]) })
+    expect(decodeCommitMessage(old)).not.toHaveProperty('addressCooldowns')
+    const oldWithAddresses = encodeCommitMessage({ ...both, addressCooldowns: undefined } as CommitMessage)
+    expect(decodeCommitMessage(oldWithAddresses)).toEqual({ ...both, addressCooldowns: undefined })
+    expect(decodeCommitMessage(oldWithAddresses)).not.toHaveProperty('addressCooldowns')
+    // The bytes before the section are exactly such a message (with '' addresses when it has
+    // none: what a reader that knows addresses but not cooldowns reads, and takes for "no address").
+    const bytes = encodeCommitMessage(state)
+    const asOld = encodeCommitMessage({ ...state, addressCooldowns: undefined, addresses: ['', ''] } as CommitMessage)
+    expect(bytes.subarray(0, asOld.length)).toEqual(asOld)
+    expect(bytes.length).toBeGreaterThan(asOld.length)
+    expect(decodeCommitMessage(asOld)).not.toHaveProperty('addresses')
+  })
+
   it('refuses bytes that are not a Commit message', () => {
     expect(() => decodeCommitMessage(new Uint8Array([2, 0, 0, 0, 0, 0]))).toThrow(/version 2/)
     expect(() => decodeCommitMessage(new Uint8Array([1, 9, 0, 0, 0, 0]))).toThrow(/kind 9/)
