@@ -225,7 +225,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
   const saver = createBoardSaver({
-    store: await start.storeOpened,
+    store: start.storeOpened,
     key: boardId,
     state,
     cursor: sync.cursor,

@@ -17,7 +17,12 @@ export type BoardSaver = {
 }
 
 export type BoardSaverDeps = {
-  store: BoardStore | null
+  /**
+   * Where to save, or a promise of it: a first visit's IndexedDB may still be opening (50 to
+   * 100 ms and more in a new page) when the board goes live, which must not wait for it; saves
+   * asked for before it is open are made at the next tick.
+   */
+  store: BoardStore | null | Promise<BoardStore | null>
   /** The record's key (StoredBoard.board). */
   key: string
   state: BoardState
@@ -32,7 +37,11 @@ export type BoardSaverDeps = {
 }
 
 export const createBoardSaver = (deps: BoardSaverDeps): BoardSaver => {
-  const { store, state } = deps
+  const { state } = deps
+  let store: BoardStore | null = null
+  void Promise.resolve(deps.store).then((s) => {
+    store = s
+  })
   let dirty = false
   const save = () => {
     const cursor = deps.cursor()
