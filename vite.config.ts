@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { defineConfig, minify, type Plugin } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
+import { SW_ROUTES_FILE, swRoutesScript } from './client/sw-routes.ts'
+import { KEPT_IMAGE_CACHE, KEPT_IMAGE_PATH } from './client/sync/kept-image.ts'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -53,6 +55,15 @@ export const precompress = (): Plugin => {
     },
   }
 }
+
+/** Writes the service worker's static routes (client/sw-routes.ts) into the build, beside sw.js, which imports them. */
+const serviceWorkerRoutes = (): Plugin => ({
+  name: 'tessera-sw-routes',
+  apply: 'build',
+  generateBundle() {
+    this.emitFile({ type: 'asset', fileName: SW_ROUTES_FILE, source: swRoutesScript() })
+  },
+})
 
 /**
  * Takes the comments out of the pages and minifies their inline scripts (the board preview,
@@ -165,6 +176,8 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg}'],
+        // Routes the browser takes without running this worker's script, where it can (client/sw-routes.ts).
+        importScripts: [SW_ROUTES_FILE],
         // The API and the WebSocket are live data: never answer them from the cache, and never
         // answer their URLs with the app shell; nor /admin, the moderation page (not the app).
         // /embed is its own page (precached embed.html, found by its clean URL), never the app.
@@ -175,10 +188,11 @@ export default defineConfig({
         runtimeCaching: [
           // The board's image the page keeps for the next visit's first frame (client/sync/kept-image.ts:
           // KEPT_IMAGE_PATH, KEPT_IMAGE_CACHE): only ever from that cache; the relay has no such URL.
+          // (Where the browser has static routes, client/sw-routes.ts, it takes that cache without this handler.)
           {
-            urlPattern: ({ url }) => url.pathname.startsWith('/kept/'),
+            urlPattern: ({ url }) => url.pathname.startsWith(KEPT_IMAGE_PATH),
             handler: 'CacheOnly',
-            options: { cacheName: 'tessera-kept' },
+            options: { cacheName: KEPT_IMAGE_CACHE },
           },
           {
             urlPattern: ({ url }) => url.pathname === '/embed.js',
@@ -188,6 +202,7 @@ export default defineConfig({
         ],
       },
     }),
+    serviceWorkerRoutes(),
     embedPageWithoutPwaTags(),
     smallerPages(),
     embedInDev(),

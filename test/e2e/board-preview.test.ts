@@ -8,7 +8,8 @@
  * - a deep link (#x=&y=&zoom=) shows the linked tile at the stage's centre in the preview too,
  *   and the canvas lands on the same rectangle;
  * - a return visit offline, with the script unavailable, shows the image of the last board the
- *   page kept (Cache Storage, through the service worker), pixel for pixel.
+ *   page kept (Cache Storage, through the service worker), pixel for pixel;
+ * - a return visit takes the service worker's static routes (client/sw-routes.ts), online and offline.
  *
  * What is on screen is read from screenshots (pixels at tile centres), not from the DOM alone.
  */
@@ -279,6 +280,52 @@ describe('the board preview', () => {
     const seen = await mismatchesOnScreen(back, shown, await stageRect(back), expected)
     expect(seen.checked).toBeGreaterThan(W * H * 0.95)
     expect(seen.wrong).toEqual([])
+    await context.setOffline(false)
+  })
+
+  it("takes the service worker's static routes on a return visit: the page raced against the network, files straight from the caches", async () => {
+    const context = await newContext()
+    const first = await context.newPage()
+    await first.goto(`${relay.url}/?board=main`)
+    await first.waitForSelector('body[data-connection="live"]')
+    await first.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+    await waitFor(
+      async () => {
+        await first.evaluate(() => window.dispatchEvent(new Event('pagehide')))
+        return first.evaluate((size) => localStorage.getItem('tessera.kept-image.main') === size, `${W}x${H}`)
+      },
+      { what: 'the board image kept' },
+    )
+    /** How each request of a page was routed (Resource Timing's static routing fields): path -> [matched, final]. */
+    const routes = (page: Page) =>
+      page.evaluate(() => {
+        type Routed = PerformanceResourceTiming & { workerMatchedSourceType?: string; workerFinalSourceType?: string }
+        const out: Record<string, [string, string]> = {}
+        for (const e of [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')] as Routed[]) {
+          const u = new URL(e.name)
+          const key = e.entryType === 'navigation' ? 'page' : u.pathname.replace(/-[\w-]{8}\.(js|css)$/, '.$1')
+          out[key] = [e.workerMatchedSourceType ?? '', e.workerFinalSourceType ?? '']
+        }
+        return out
+      })
+    const back = await context.newPage()
+    await back.goto(`${relay.url}/?board=main`)
+    await back.waitForSelector('body[data-connection="live"]')
+    await waitFor(async () => (await routes(back))['/kept/main.png'] !== undefined, { what: 'the kept image asked for' })
+    const online = await routes(back)
+    // Online, whichever answers first: the relay, or the worker (its precached page).
+    expect(online.page?.[0]).toBe('race-network-and-fetch-handler')
+    expect(['network', 'fetch-event']).toContain(online.page?.[1])
+    expect(online['/kept/main.png']).toEqual(['cache', 'cache'])
+    expect(online['/assets/main.js']).toEqual(['cache', 'cache'])
+    expect(online['/assets/main.css']).toEqual(['cache', 'cache'])
+    expect(online['/api/boards/main']?.[0]).toBe('network')
+    await context.setOffline(true)
+    const offline = await context.newPage()
+    await offline.goto(`${relay.url}/?board=main`)
+    await waitFor(async () => (await routes(offline))['/assets/main.js'] !== undefined, { what: 'the script asked for offline' })
+    // Offline, the network loses at once and the precached page answers.
+    expect((await routes(offline)).page).toEqual(['race-network-and-fetch-handler', 'fetch-event'])
     await context.setOffline(false)
   })
 })
