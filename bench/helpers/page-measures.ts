@@ -5,6 +5,7 @@
  * the bytes it received, its JS heap, and its frame times while the view is dragged.
  */
 import type { BrowserContext, Page } from 'playwright-core'
+import { waitFor } from '../../test/helpers/wait-for.ts'
 
 /** A tile to watch for on the page's canvas: (x, y) showing colour `rgb`. */
 export type WatchedTile = { x: number; y: number; rgb: [number, number, number] }
@@ -204,4 +205,25 @@ export const framesWhilePanning = async (page: Page, ms: number) => {
   const sorted = [...frames].sort((a, b) => a - b)
   const total = frames.reduce((a, b) => a + b, 0)
   return { fps: (frames.length * 1000) / total, p95: sorted[Math.floor(0.95 * (sorted.length - 1))] ?? Number.NaN, frames: frames.length }
+}
+
+/**
+ * Stops the context's service workers, as the browser stops an idle one (within a minute here),
+ * and resolves once none runs: a return visit a day later starts its worker again.
+ */
+export const stopServiceWorkers = async (context: BrowserContext): Promise<void> => {
+  const page = await context.newPage()
+  const cdp = await context.newCDPSession(page)
+  const status = new Map<string, string>()
+  cdp.on('ServiceWorker.workerVersionUpdated', (e) => {
+    for (const v of e.versions) status.set(v.versionId, v.runningStatus)
+  })
+  await cdp.send('ServiceWorker.enable')
+  await cdp.send('ServiceWorker.stopAllWorkers')
+  await waitFor(() => status.size > 0 && [...status.values()].every((s) => s === 'stopped'), {
+    timeoutMs: 10_000,
+    what: 'the service workers stopped',
+  })
+  await cdp.detach()
+  await page.close()
 }
