@@ -95,13 +95,22 @@ export type RelayConfig = {
   ipPlacementBurst: number
   /**
    * Tile reads (GET …/tiles/<x>/<y> and …/history) one address may make per second at the relay
-   * it talks to (relay/tile-read-limit.ts), and at once (twice that). Env
+   * it talks to (relay/request-limit.ts), and at once (twice that). Env
    * TILE_READS_PER_IP_PER_SECOND, default 40: the page's inspector reads the selected tile on each
    * selection, and an arrow key held down moves it at the keyboard's repeat rate (about 30 a
    * second at the fastest common settings), which stays under it however long it is held.
    */
   tileReadsPerIpPerSecond: number
   tileReadBurst: number
+  /**
+   * Admin calls (/api/admin/…) one address may make per second at the relay it talks to
+   * (relay/request-limit.ts; counted before the token is checked), and at once (twice that).
+   * Env ADMIN_CALLS_PER_IP_PER_SECOND, default 10: the moderation page asks for about eight
+   * things when it opens a board and two every few seconds after; an edge would otherwise pass
+   * every call, token or not, to the one writer.
+   */
+  adminCallsPerIpPerSecond: number
+  adminCallBurst: number
   // A person's budget and the cost of identities (docs/PROTOCOL.md "Identity").
   /**
    * Placements one address may make per board cooldown, across all its identities and sockets
@@ -217,6 +226,12 @@ const tileReads = (perSecond: number): Pick<RelayConfig, 'tileReadsPerIpPerSecon
   tileReadBurst: 2 * perSecond,
 })
 
+/** The admin-call limit per address: a rate, and a burst of twice that. */
+const adminCalls = (perSecond: number): Pick<RelayConfig, 'adminCallsPerIpPerSecond' | 'adminCallBurst'> => ({
+  adminCallsPerIpPerSecond: perSecond,
+  adminCallBurst: 2 * perSecond,
+})
+
 const httpTimeouts = (env: Env): { headersTimeoutMs: number; requestTimeoutMs: number } => {
   const headersTimeoutMs = envInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000)
   const requestTimeoutMs = envInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000)
@@ -321,6 +336,7 @@ export const parseRelayConfig = (env: Env, cwd: string = process.cwd()): RelayCo
     ipPlacementsPerSecond: envInt(env, 'IP_PLACEMENTS_PER_SECOND', 20, 1, 10_000_000),
     ipPlacementBurst: envInt(env, 'IP_PLACEMENT_BURST', 100, 1, 10_000_000),
     ...tileReads(envInt(env, 'TILE_READS_PER_IP_PER_SECOND', 40, 1, 10_000_000)),
+    ...adminCalls(envInt(env, 'ADMIN_CALLS_PER_IP_PER_SECOND', 10, 1, 10_000_000)),
     syncBytesPerSecondPerIp: envInt(env, 'SYNC_BYTES_PER_SECOND_PER_IP', 8 * 1024 * 1024, 1024, 2 ** 40),
     syncBurstBytesPerIp: envInt(env, 'SYNC_BURST_BYTES_PER_IP', 32 * 1024 * 1024, 1024, 2 ** 40),
     maxSocketBacklogBytes: envInt(env, 'MAX_SOCKET_BACKLOG_BYTES', 16 * 1024 * 1024, 64 * 1024, 2 ** 40),

@@ -33,16 +33,17 @@ import { createKeyedLimiter } from './rate-limit.ts'
 import { embedFrameAncestors, mayTakeIdentity } from './request-origin.ts'
 import type { Room } from './room.ts'
 import type { PowGate } from './session-pow.ts'
+import type { RequestLimit } from './request-limit.ts'
 import { handleSnapshotRoute, latestSnapshotSummary } from './snapshot-routes.ts'
 import { createStaticFiles } from './static-files.ts'
-import type { TileReadLimit } from './tile-read-limit.ts'
 import { createTileReads } from './tile-reads.ts'
 
 export type HttpDeps = {
   /** Per-address placement budget; false = 429 rate-limited. */
   allowPlacement: (ip: string, now: number) => boolean
-  /** The per-address limit on tile reads (relay/tile-read-limit.ts). */
-  tileReadLimit: TileReadLimit
+  /** The per-address limits on tile reads and admin calls (relay/request-limit.ts). */
+  tileReadLimit: RequestLimit
+  adminCallLimit: RequestLimit
   /** The client's normalised address (relay/client-address.ts, behind TRUST_PROXY). */
   clientAddress: (req: IncomingMessage) => string
   /** Everything the admin API needs (see admin-api.ts). */
@@ -273,6 +274,8 @@ export const createHttpHandler = (deps: HttpDeps) => {
       res.end()
       return
     }
+    // Counted before the token is checked: a flood of wrong tokens is refused as cheaply.
+    if (parts[1] === 'admin' && !deps.adminCallLimit.admit(req, res)) return
     if (await handleAdminRoute(req, res, url, parts, deps.admin)) return
     const cors = { 'access-control-allow-origin': '*' }
     const [, resource, id, sub, a, b] = parts

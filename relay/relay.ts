@@ -38,7 +38,7 @@ import { createReplayAddress } from './replay-address.ts'
 import { isTrustedOrigin } from './request-origin.ts'
 import { openRoom, type Room } from './room.ts'
 import { createPowGate } from './session-pow.ts'
-import { createTileReadLimit } from './tile-read-limit.ts'
+import { createRequestLimit } from './request-limit.ts'
 
 export type Relay = {
   /** The admin bearer token, and whether it was generated at this start (show it once). */
@@ -158,10 +158,19 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
   const replays = createReplayAddress()
   const clientAddress = (req: IncomingMessage) =>
     replays.vouched(req) ?? addressOf(req.headers['x-forwarded-for'], req.socket.remoteAddress)
-  // Tile reads per address, where they enter (an edge's forwarded ones too, before they leave it).
-  const tileReadLimit = createTileReadLimit({
+  // Tile reads and admin calls per address, where they enter (an edge's forwarded ones too, before they leave it).
+  const tileReadLimit = createRequestLimit({
+    what: 'tile reads',
     perSecond: config.tileReadsPerIpPerSecond,
     burst: config.tileReadBurst,
+    clientAddress,
+    replayed: replays.replayed,
+    now,
+  })
+  const adminCallLimit = createRequestLimit({
+    what: 'admin calls',
+    perSecond: config.adminCallsPerIpPerSecond,
+    burst: config.adminCallBurst,
     clientAddress,
     replayed: replays.replayed,
     now,
@@ -179,6 +188,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
       createHttpHandler({
         allowPlacement,
         tileReadLimit,
+        adminCallLimit,
         clientAddress,
         config,
         rooms,
@@ -204,7 +214,7 @@ export const startRelay = async (config: RelayConfig, opts: RelayOptions = {}): 
     ),
   )
   // Admin calls across relays: an edge forwards them to the writer, which answers with this server.
-  scale?.guardHttp(server, { clientAddress, addresses: replays, tileReadLimit })
+  scale?.guardHttp(server, { clientAddress, addresses: replays, tileReadLimit, adminCallLimit })
   // Sync and resume answers per address, across all its sockets and boards.
   const answerBudget = createAnswerBudget({ bytesPerSecond: config.syncBytesPerSecondPerIp, burstBytes: config.syncBurstBytesPerIp })
   const wss = new WebSocketServer({

@@ -25,7 +25,7 @@ const ADDRESS_HEADER = 'x-tessera-replay-address'
 
 export type ReplayAddress = {
   /**
-   * The headers of a replay: the secret, which marks it as one (relay/tile-read-limit.ts does not
+   * The headers of a replay: the secret, which marks it as one (relay/request-limit.ts does not
    * count it again), and those that make its handler see `address` (none for an address that is
    * not one, or none given: an edge of before the field).
    */

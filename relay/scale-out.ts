@@ -34,7 +34,7 @@ import { createPresenceExchange } from './presence-exchange.ts'
 import type { ReplayAddress } from './replay-address.ts'
 import type { Room, RoomDeps } from './room.ts'
 import { answerStateRequests } from './state-responder.ts'
-import type { TileReadLimit } from './tile-read-limit.ts'
+import type { RequestLimit } from './request-limit.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -61,7 +61,12 @@ export type ScaleOut = {
    */
   guardHttp: (
     server: Server,
-    http: { clientAddress: (req: IncomingMessage) => string; addresses: ReplayAddress; tileReadLimit: TileReadLimit },
+    http: {
+      clientAddress: (req: IncomingMessage) => string
+      addresses: ReplayAddress
+      tileReadLimit: RequestLimit
+      adminCallLimit: RequestLimit
+    },
   ) => void
   /** Stops publishing or following and closes the NATS connection (before the rooms close). */
   close: () => Promise<void>
@@ -207,7 +212,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
       clearTimeout(timer)
       if (late) log.warn(`not caught up with the streams after ${EDGE_CATCH_UP_MS} ms; serving while catching up`)
     },
-    guardHttp: (server, { clientAddress, addresses, tileReadLimit }) => {
+    guardHttp: (server, { clientAddress, addresses, tileReadLimit, adminCallLimit }) => {
       if (role === 'writer') {
         void whenUp('answering admin calls', () => {
           unsubscribes.push(answerAdminCalls({ link, server, addresses, log }))
@@ -229,9 +234,9 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
           for (const h of api) h(req, res)
           return
         }
-        // A read forwarded to the writer counts against its address here, before it leaves (the
-        // writer does not count it again: relay/tile-read-limit.ts).
-        if (forward === forwardRead && !tileReadLimit.admit(req, res)) return
+        // A read or an admin call forwarded to the writer counts against its address here, before
+        // it leaves (the writer does not count it again: relay/request-limit.ts).
+        if (!(forward === forwardRead ? tileReadLimit : adminCallLimit).admit(req, res)) return
         forward(req, res).catch((err: Error) => {
           log.error('forwarding a request to the writer failed:', err.message)
           if (!res.headersSent) res.writeHead(500)

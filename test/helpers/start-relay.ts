@@ -9,15 +9,17 @@ import { makeTmpDir } from './tmp-dir.ts'
  * Every test client connects from 127.0.0.1, so the per-address placement limits (20/s, and 20
  * per board cooldown, by default) would throttle tests that place fast, and the default proof of
  * work (18 bits, ~0.5 s an identity) would slow tests that make many identities, and tests that
- * poll a tile (waitFor, every 10 ms) would meet the tile-read limit:
+ * poll a tile (waitFor, every 10 ms) would meet the tile-read limit, and suites of many admin calls
+ * the admin-call limit:
  * test/integration/limits.test.ts, address-budget.test.ts, session.test.ts and
- * tile-read-limit.test.ts test those at their defaults or below. The helpers still solve the
+ * request-limit.test.ts test those at their defaults or below. The helpers still solve the
  * (4-bit) proof of work.
  */
 export const TEST_LIMITS = {
   IP_PLACEMENTS_PER_SECOND: '1000000',
   IP_PLACEMENT_BURST: '1000000',
   TILE_READS_PER_IP_PER_SECOND: '1000000',
+  ADMIN_CALLS_PER_IP_PER_SECOND: '1000000',
   IP_PLACEMENTS_PER_COOLDOWN: '0',
   SESSION_POW_BITS: '4',
 }

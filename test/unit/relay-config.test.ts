@@ -46,6 +46,14 @@ describe('relay configuration', () => {
     expect(() => parseRelayConfig({ TILE_READS_PER_IP_PER_SECOND: '0' })).toThrow(/TILE_READS_PER_IP_PER_SECOND/)
   })
 
+  it('limits admin calls per address to 10 a second by default, bursts of twice the rate', () => {
+    const c = parseRelayConfig({}, '/srv')
+    expect([c.adminCallsPerIpPerSecond, c.adminCallBurst]).toEqual([10, 20])
+    const set = parseRelayConfig({ ADMIN_CALLS_PER_IP_PER_SECOND: '3' }, '/srv')
+    expect([set.adminCallsPerIpPerSecond, set.adminCallBurst]).toEqual([3, 6])
+    expect(() => parseRelayConfig({ ADMIN_CALLS_PER_IP_PER_SECOND: '0' })).toThrow(/ADMIN_CALLS_PER_IP_PER_SECOND/)
+  })
+
   it('takes the main board from env and flags, flags winning', () => {
     const env = { PORT: '9000', BOARD_WIDTH: '4096', BOARD_HEIGHT: '4096', BOARD_COOLDOWN_MS: '0', BOARD_PALETTE: '#000000, #FFFFFF' }
     const c = parseRelayConfig({ ...env, ...flagsToEnv(['--port', '9100', '--data-dir=/x']) }, '/srv')
