@@ -35,10 +35,10 @@ import { openModeration } from './moderation.ts'
 import { capPipelining } from './pipeline-cap.ts'
 import { createKeyedLimiter } from './rate-limit.ts'
 import { createReplayAddress } from './replay-address.ts'
+import { createRequestLimit } from './request-limit.ts'
 import { isTrustedOrigin } from './request-origin.ts'
 import { openRoom, type Room } from './room.ts'
 import { createPowGate } from './session-pow.ts'
-import { createRequestLimit } from './request-limit.ts'
 
 export type Relay = {
   /** The admin bearer token, and whether it was generated at this start (show it once). */

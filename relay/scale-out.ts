@@ -32,9 +32,9 @@ import { createPlaceForwarder } from './place-forwarder.ts'
 import { answerPlacements } from './place-responder.ts'
 import { createPresenceExchange } from './presence-exchange.ts'
 import type { ReplayAddress } from './replay-address.ts'
+import type { RequestLimit } from './request-limit.ts'
 import type { Room, RoomDeps } from './room.ts'
 import { answerStateRequests } from './state-responder.ts'
-import type { RequestLimit } from './request-limit.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
