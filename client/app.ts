@@ -134,6 +134,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       return true
     })
     const info = asked.result
+    performance.mark('tessera:board-info')
     if (!info.ok) {
       showFatal(`No board named “${boardId}”`, 'Check the address, or ask whoever runs this relay which boards it serves.')
       return null

@@ -129,6 +129,8 @@ export const marks = (page: Page): Promise<Record<string, unknown>> =>
       live: round(performance.getEntriesByName('tessera:live')[0]?.startTime),
       start: round(performance.getEntriesByName('tessera:start')[0]?.startTime),
       storeLoaded: round(performance.getEntriesByName('tessera:store-loaded')[0]?.startTime),
+      boardInfoAt: round(performance.getEntriesByName('tessera:board-info')[0]?.startTime),
+      snapshotBytes: round(performance.getEntriesByName('tessera:snapshot-bytes')[0]?.startTime),
       boardInfoRequests: resources.filter((e) => new URL(e.name).pathname.startsWith('/api/boards/')).length,
       decode: round(performance.getEntriesByName('tessera:snapshot-decode')[0]?.duration),
       html: nav ? [round(nav.requestStart), round(nav.responseEnd)] : null,
@@ -136,6 +138,7 @@ export const marks = (page: Page): Promise<Record<string, unknown>> =>
       script: span((p) => p.endsWith('.js') && p.startsWith('/assets/')),
       boardInfo: span((p) => p.startsWith('/api/boards/') && p.split('/').length === 4),
       png: span((p) => p.endsWith('.png')),
+      appPng: span((p) => p.startsWith('/snapshots/') && p.endsWith('.png')),
       css: span((p) => p.endsWith('.css')),
     }
   })()`)

@@ -21,6 +21,7 @@ export const loadSnapshot = async (origin: string, boardId: string, summary: Sna
       : Promise.resolve(null)
   const bytes = await bytesAsked
   if (!bytes) return null
+  performance.mark('tessera:snapshot-bytes')
   try {
     // Measured for the console and the bench: performance.getEntriesByName('tessera:snapshot-decode').
     const startedAt = performance.now()
