@@ -404,15 +404,15 @@ export const createCommitQueue = (deps: {
     const docWrites = update ? history.docWrites(id, update, doc) : undefined
     const heldSeq = lastSeq
     lastCommitAt = now()
-    // Broadcast before this edge's own durable write (issue 16: it was up to a fifth of a
-    // placement's way to an edge's viewers): the writer made the commit durable before publishing
-    // it, so nothing a viewer sees here can be lost. If this edge dies before its write, it
-    // re-follows the stream from its last durable stream seq at restart, and its viewers resume
-    // on any other edge. What reads this edge's history waits for the write meanwhile (the commit
-    // is in flight until then): resumes wait for the seqs broadcast (relay/room-sync.ts catchUp),
-    // tile reads and new sync answers for the commit (Room.settled, whenIdle). The write runs on
-    // LevelDB's thread while this one writes the sockets. A changed descriptor goes out as a
-    // config piece, as on the writer (acknowledged to nobody).
+    // Broadcast before this edge's own durable write (issue 16; docs/PERFORMANCE.md "Scaling
+    // out: where a placement's time goes through an edge"): the writer made the commit durable
+    // before publishing it, so nothing a viewer sees here can be lost. If this edge dies before
+    // its write, it re-follows the stream from its last durable stream seq at restart, and its
+    // viewers resume on any other edge. What reads this edge's history waits for the write
+    // meanwhile (the commit is in flight until then): resumes for the seqs broadcast
+    // (relay/room-sync.ts catchUp), tile reads and new sync answers for the commit
+    // (Room.settled, whenIdle). A changed descriptor goes out as a config piece, as on the
+    // writer (acknowledged to nobody).
     broadcast(config ? [{ kind: 'config', config, done: () => {} }] : [], [...records], update, heldSeq)
     if (!(await appendDurably(records, { ...meta, docSeq: heldSeq }, docWrites))) return false
     docSeq = heldSeq
