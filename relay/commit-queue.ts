@@ -4,8 +4,10 @@
  * one per tickMs. A commit numbers its records (history seqs), writes them and the board's
  * shards in one Yjs transaction, makes the records and that transaction's update durable in one
  * history batch (retried until it is), then hands its frames to the fan-out (relay/fan-out.ts:
- * broadcast now or within its latency budget) and acknowledges each piece of work. Exclusive sections (rollbacks)
- * run between commits with the queue paused.
+ * broadcast now or within its latency budget) and acknowledges each piece of work. An edge
+ * relay's followed commit (`follow`: the writer's, durable there already) is broadcast first and
+ * made durable here meanwhile. Exclusive sections (rollbacks) run between commits with the queue
+ * paused.
  */
 import { performance } from 'node:perf_hooks'
 import * as encoding from 'lib0/encoding'
@@ -108,7 +110,11 @@ export type CommitQueue = {
   committing: () => boolean
   /** Calls `fn` once no commit is in flight (at once if none is). */
   whenIdle: (fn: () => void) => void
-  /** The history seq the document holds durably up to. */
+  /**
+   * The history seq the document holds durably up to. Commits are broadcast after it, except an
+   * edge's followed commit (`follow`), broadcast before its own durable write: until that write
+   * is done (the commit in flight) the broadcast seq may be ahead of this.
+   */
   docSeq: () => number
   /** Cancels the scheduled commit and waits for the one in flight. */
   stop: () => Promise<void>
@@ -117,8 +123,9 @@ export type CommitQueue = {
   /**
    * An edge relay's commit (relay/edge-follower.ts), in turn with any other: `apply` writes the
    * writer's update into the document and board state and returns the new descriptor if it
-   * changed; then, as any commit, the records (numbered by the writer) and what `apply` changed
-   * are made durable with `meta` and broadcast. False if the room closed first.
+   * changed; then what `apply` changed is broadcast and, meanwhile, made durable with the records
+   * (numbered by the writer) and `meta`. Resolves once durable (the commit is in flight until
+   * then); false if the room closed first.
    */
   follow: (records: readonly PlacementRecord[], meta: Record<string, number>, apply: () => DocConfig | null) => Promise<boolean>
 }
@@ -283,15 +290,16 @@ export const createCommitQueue = (deps: {
       deps.onDurable(records, update, ipKeys)
     }
     lastCommitAt = now()
-    broadcast(batch, records, update)
+    broadcast(batch, records, update, docSeq)
   }
 
   /**
    * Hands the commit to the fan-out (which broadcasts it now or within its latency budget:
    * relay/fan-out.ts), then acknowledges it, with every socket corked: a socket gets its
-   * acknowledgements (and the broadcast, when that leaves now) in one write.
+   * acknowledgements (and the broadcast, when that leaves now) in one write. `heldSeq`: the
+   * history seq the document holds after it (durably, except for a followed commit).
    */
-  const broadcast = (batch: Pending[], records: PlacementRecord[], update: Uint8Array | null) => {
+  const broadcast = (batch: Pending[], records: PlacementRecord[], update: Uint8Array | null, heldSeq: number) => {
     let config: DocConfig | null = null
     for (const p of batch) if (p.kind === 'config') config = p.config
     const started = performance.now()
@@ -304,7 +312,7 @@ export const createCommitQueue = (deps: {
         tiles: records.map(tileValueOf),
         config,
         yjs: update ? updateFrame(update) : null,
-        docSeq,
+        docSeq: heldSeq,
       })
       acknowledge(batch)
     } finally {
@@ -394,11 +402,20 @@ export const createCommitQueue = (deps: {
     // document holds seqs up to meta.docSeq that the history lacks.
     if (meta.docSeq !== undefined && meta.docSeq > lastSeq) lastSeq = meta.docSeq
     const docWrites = update ? history.docWrites(id, update, doc) : undefined
-    if (!(await appendDurably(records, { ...meta, docSeq: lastSeq }, docWrites))) return false
-    docSeq = lastSeq
+    const heldSeq = lastSeq
     lastCommitAt = now()
-    // A changed descriptor goes out as a config piece, as on the writer (acknowledged to nobody).
-    broadcast(config ? [{ kind: 'config', config, done: () => {} }] : [], [...records], update)
+    // Broadcast before this edge's own durable write (issue 16; docs/PERFORMANCE.md "Scaling
+    // out: where a placement's time goes through an edge"): the writer made the commit durable
+    // before publishing it, so nothing a viewer sees here can be lost. If this edge dies before
+    // its write, it re-follows the stream from its last durable stream seq at restart, and its
+    // viewers resume on any other edge. What reads this edge's history waits for the write
+    // meanwhile (the commit is in flight until then): resumes for the seqs broadcast
+    // (relay/room-sync.ts catchUp), tile reads and new sync answers for the commit
+    // (Room.settled, whenIdle). A changed descriptor goes out as a config piece, as on the
+    // writer (acknowledged to nobody).
+    broadcast(config ? [{ kind: 'config', config, done: () => {} }] : [], [...records], update, heldSeq)
+    if (!(await appendDurably(records, { ...meta, docSeq: heldSeq }, docWrites))) return false
+    docSeq = heldSeq
     return true
   }
 

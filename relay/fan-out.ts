@@ -12,7 +12,8 @@
  *   spacing = (the previous broadcast's duration) x (1 / share - 1), so that from one start to
  *   the next broadcasts take at most `share` of the thread, and share, the part of the thread
  *   broadcasts may take, falls from SHARE_IDLE to SHARE_BUSY as the relay's other work (the
- *   event loop's utilisation since the last broadcast, less the broadcast's own time) rises
+ *   event loop's utilisation since the last broadcast, bounded by the CPU time the process got
+ *   then, createLoopUtilisation, less the broadcast's own time) rises
  *   from a quarter of the thread to half of it (smoothed over broadcasts). The duration includes the socket writes, which for a
  *   broadcast made with a commit happen at the commit's uncork (reported by the commit queue). Spacing never exceeds MAX_DELAY_MS, and
  *   BROADCAST_MIN_MS can set a floor. With few sockets a broadcast costs microseconds and every
@@ -104,6 +105,49 @@ const groupOf = (payloads: Uint8Array[]): Group => ({
   framed: payloads.length === 1 ? binaryFrame(payloads[0] as Uint8Array) : Buffer.concat(payloads.map(binaryFrame)),
 })
 
+/** Readings of the event loop's utilisation and of the process's CPU time, as Node gives them. */
+export type LoadReadings = {
+  /** performance.eventLoopUtilization(): cumulative idle and active ms of the loop. */
+  loop: () => { idle: number; active: number }
+  /** process.cpuUsage(): cumulative user and system µs of every thread of the process. */
+  cpu: () => { user: number; system: number }
+}
+
+const nodeReadings: LoadReadings = {
+  loop: () => performance.eventLoopUtilization(),
+  cpu: () => process.cpuUsage(),
+}
+
+/**
+ * The thread's busy share since the last call (0..1) and the wall ms that covers: the event
+ * loop's utilisation, but never more than the CPU the process got in that time.
+ *
+ * Why: utilisation is measured in wall time, and a loop that the kernel takes off the CPU in the
+ * middle of a callback counts as active all the while. On a machine whose cores are shared (the
+ * edges bench: a writer, two edges, nats-server and the load generators on 2 cores) an edge's
+ * loop read 0.70 busy while the whole process used 0.35 of a core (all its threads), so its
+ * broadcasts spaced themselves to MAX_DELAY_MS for work it was not doing: at 1,000 placements/s
+ * a placement waited 53 ms (median) between the edge's durable apply and its broadcast
+ * (docs/PERFORMANCE.md "Scaling out ... broadcast spacing"). The process's CPU time counts only
+ * time on a CPU (but every thread's: LevelDB's, the collector's), so the smaller of the two is
+ * the better bound on the loop's own work. A relay that has a core to itself reads the same as before.
+ */
+export const createLoopUtilisation = (readings: LoadReadings = nodeReadings): (() => { elu: number; ms: number }) => {
+  let lastLoop = readings.loop()
+  let lastCpu = readings.cpu()
+  return () => {
+    const loop = readings.loop()
+    const cpu = readings.cpu()
+    const active = loop.active - lastLoop.active
+    const ms = active + (loop.idle - lastLoop.idle)
+    const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000
+    lastLoop = loop
+    lastCpu = cpu
+    if (ms <= 0) return { elu: 0, ms: 0 }
+    return { elu: Math.min(active, cpuMs) / ms, ms }
+  }
+}
+
 /** The share of the thread broadcasts may take while the relay's other work takes `elu` of it (0..1). */
 export const broadcastShare = (elu: number): number => {
   if (elu <= OTHER_IDLE) return SHARE_IDLE
@@ -127,21 +171,13 @@ export const createFanOut = (deps: {
   /** Monotonic ms (performance.now). */
   clock?: () => number
   /**
-   * Event loop utilisation (0..1) since the last call and the wall ms that covers
-   * (performance.eventLoopUtilization).
+   * The thread's busy share (0..1) since the last call and the wall ms that covers
+   * (createLoopUtilisation).
    */
   utilisation?: () => { elu: number; ms: number }
 }): FanOut => {
   const clock = deps.clock ?? (() => performance.now())
-  let lastElu = performance.eventLoopUtilization()
-  const utilisation =
-    deps.utilisation ??
-    (() => {
-      const now = performance.eventLoopUtilization()
-      const d = performance.eventLoopUtilization(now, lastElu)
-      lastElu = now
-      return { elu: d.utilization, ms: d.idle + d.active }
-    })
+  const utilisation = deps.utilisation ?? createLoopUtilisation()
   let waiting: CommitBroadcast[] = []
   let sent = deps.docSeq
   /** When the next broadcast may start (clock ms). */

@@ -1,7 +1,8 @@
 /**
  * Bringing a socket up to date: the answer to its sync step 1 (shared between sockets that ask
  * the same: relay/sync-answers.ts), and a live=tiles socket's resume from a history seq
- * (relay/resume-reader.ts). Both hold only durable commits.
+ * (relay/resume-reader.ts). Both hold only durable commits (on an edge, a cached answer may hold
+ * a followed commit durable on the writer, not yet here: relay/commit-queue.ts follow).
  */
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
@@ -18,7 +19,7 @@ import { canonicalStateVector } from './yjs-internals.ts'
 export type RoomSync = {
   /** Room.syncAnswer. */
   syncAnswer: (stateVector: Uint8Array, live: LiveMode, cursor?: boolean) => Promise<Uint8Array[]>
-  /** Room.catchUp. */
+  /** Room.catchUp: every seq broadcast when it is called is in its answer. */
   catchUp: (since: number) => Promise<Uint8Array[] | null>
 }
 
@@ -88,8 +89,16 @@ export const createRoomSync = (deps: {
   }
 
   const catchUp: RoomSync['catchUp'] = async (since) => {
-    // The document holds up to docSeq now; later records reach the socket as live frames.
+    // Every seq broadcast before now must be in the answer: later ones reach the socket as live
+    // frames (held while this is read). An edge broadcasts a followed commit before its own
+    // durable write (relay/commit-queue.ts follow): then the history lacks seqs already
+    // broadcast until that write, the commit in flight, is done.
+    const broadcast = fanOut.sentSeq()
+    if (queue.docSeq() < broadcast) await new Promise<void>((resolve) => queue.whenIdle(resolve))
+    // The history holds up to docSeq now (the commits' durable writes are in order).
     const upTo = queue.docSeq()
+    // The room closed while its write was failing: what was broadcast is not in its history.
+    if (upTo < broadcast) return null
     if (!Number.isSafeInteger(since) || since < deps.historyFrom() || since > upTo || upTo - since > MAX_RESUME_TILES) return null
     return resumes.read(since, upTo)
   }

@@ -99,7 +99,9 @@ export type Room = {
   historyFrom: () => number
   /**
    * Answers a client's sync step 1: a sync step 2 frame (and, for a live=tiles socket, the cursor
-   * after it), followed by the commits made since that answer was encoded, all durable. Answers
+   * after it), followed by the commits broadcast since that answer was encoded, all durable (on
+   * an edge, durable on the writer: a followed commit is broadcast before this edge's own write;
+   * a new answer is encoded once that write is done). Answers
    * are shared: the same state vector costs one encoding however many sockets send it
    * (relay/sync-answers.ts).
    */
@@ -148,6 +150,13 @@ export type Room = {
    * retried until the relay closes, so this is rare and only what the page shows).
    */
   durableState: () => Promise<{ update: Uint8Array; docSeq: number; addressCooldowns: AddressCooldown[] | null }>
+  /**
+   * Resolves once the history holds every commit broadcast so far: at once, except on an edge
+   * while a followed commit, broadcast before its own durable write, is being written
+   * (relay/commit-queue.ts follow). History reads (tile reads) wait for it, so that a reader that
+   * saw seq N live reads N.
+   */
+  settled: () => Promise<void>
 }
 
 export type RoomDeps = {
@@ -307,6 +316,9 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     return orig ? { user: orig.user, placedAt: orig.placedAt } : { user: null, placedAt: null }
   }
 
+  const settled = (): Promise<void> =>
+    queue.docSeq() >= fanOut.sentSeq() ? Promise.resolve() : new Promise((resolve) => queue.whenIdle(resolve))
+
   const follow = createRoomFollow({ board: id, doc, state, queue, cooldowns, sockets, floor, answers, log })
 
   return {
@@ -318,6 +330,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
           resolve({ update: Y.encodeStateAsUpdate(doc), docSeq: queue.docSeq(), addressCooldowns: cooldowns.addressCooldowns() }),
         ),
       ),
+    settled,
     config: state.board,
     doc,
     bitmap: state.bitmap,
@@ -329,6 +342,7 @@ export const openRoom = async (deps: RoomDeps): Promise<Room> => {
     nextPlaceAt: cooldowns.nextPlaceAt,
     historyFrom: floor.get,
     tileInfo: async (x, y) => {
+      await settled()
       const latest = await history.tileLatest(id, x, y)
       if (!latest) return { x, y, color: state.bitmap()[y * state.board().width + x] ?? 0, user: null, placedAt: null }
       return { x, y, color: latest.color, ...(await ownerOf(latest)) }

@@ -77,6 +77,8 @@ export const createTileReads = (deps: { history: HistoryStore; names: HostNames 
       throw new HttpError(400, 'bad-request', `limit must be an integer in 1..${MAX_LIMIT} and before a positive integer`)
     }
     refuseBelowFloor(room)
+    // A placement seen live is in the page (an edge broadcasts before its own durable write).
+    await room.settled()
     const page = await tileHistoryPage(deps.history, room.id, x, y, limit, before)
     // Host identities named as in the tile API: one lookup per distinct placer (cached).
     const hosts = new Map<string, HostName | null>()

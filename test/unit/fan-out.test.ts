@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import { describe, expect, it } from 'vitest'
-import { broadcastSpacing, createFanOut, MAX_DELAY_MS } from '../../relay/fan-out.ts'
+import { broadcastSpacing, createFanOut, createLoopUtilisation, MAX_DELAY_MS } from '../../relay/fan-out.ts'
 import { createRoomSockets, type RoomConn } from '../../relay/room-sockets.ts'
 import { createSyncAnswers } from '../../relay/sync-answers.ts'
 import type { DocConfig } from '../../shared/doc-schema.ts'
@@ -102,6 +102,24 @@ describe('broadcastSpacing', () => {
     expect(broadcastSpacing(1, 0.375)).toBeLessThan(9)
     expect(broadcastSpacing(100, 1)).toBe(MAX_DELAY_MS)
     expect(broadcastSpacing(0, 1)).toBe(0)
+  })
+})
+
+describe('createLoopUtilisation', () => {
+  it("reads the loop's busy share, but never more than the CPU time the process got: a loop taken off the CPU is not busy", () => {
+    let loop = { idle: 0, active: 0 }
+    let cpu = { user: 0, system: 0 }
+    const read = createLoopUtilisation({ loop: () => loop, cpu: () => cpu })
+    // A core to itself: 40 ms of 100 active, 45 ms of CPU (another thread's too): the loop's 0.4.
+    loop = { idle: 60, active: 40 }
+    cpu = { user: 40_000, system: 5_000 }
+    expect(read()).toEqual({ elu: 0.4, ms: 100 })
+    // Descheduled: 70 ms of 100 "active", but the process ran 35 ms in all: 0.35.
+    loop = { idle: 90, active: 110 }
+    cpu = { user: 70_000, system: 10_000 }
+    expect(read()).toEqual({ elu: 0.35, ms: 100 })
+    // No time passed: nothing measured.
+    expect(read()).toEqual({ elu: 0, ms: 0 })
   })
 })
 
