@@ -124,10 +124,17 @@ export type CommitQueue = {
    * An edge relay's commit (relay/edge-follower.ts), in turn with any other: `apply` writes the
    * writer's update into the document and board state and returns the new descriptor if it
    * changed; then what `apply` changed is broadcast and, meanwhile, made durable with the records
-   * (numbered by the writer) and `meta`. Resolves once durable (the commit is in flight until
-   * then); false if the room closed first.
+   * (numbered by the writer) and `meta`. `applied` is called with the history seq the document
+   * then holds, once the commit is handed to the fan-out and before its durable write (the
+   * writer's is done: a placement forwarded by this edge may be answered then). Resolves once
+   * durable (the commit is in flight until then); false if the room closed first.
    */
-  follow: (records: readonly PlacementRecord[], meta: Record<string, number>, apply: () => DocConfig | null) => Promise<boolean>
+  follow: (
+    records: readonly PlacementRecord[],
+    meta: Record<string, number>,
+    apply: () => DocConfig | null,
+    applied?: (heldSeq: number) => void,
+  ) => Promise<boolean>
 }
 
 export const createCommitQueue = (deps: {
@@ -393,7 +400,12 @@ export const createCommitQueue = (deps: {
     }
   }
 
-  const commitFollowed = async (records: readonly PlacementRecord[], meta: Record<string, number>, apply: () => DocConfig | null) => {
+  const commitFollowed = async (
+    records: readonly PlacementRecord[],
+    meta: Record<string, number>,
+    apply: () => DocConfig | null,
+    applied: ((heldSeq: number) => void) | undefined,
+  ) => {
     const config = apply()
     const update = deps.capture.take()
     const last = records[records.length - 1]
@@ -414,15 +426,16 @@ export const createCommitQueue = (deps: {
     // (Room.settled, whenIdle). A changed descriptor goes out as a config piece, as on the
     // writer (acknowledged to nobody).
     broadcast(config ? [{ kind: 'config', config, done: () => {} }] : [], [...records], update, heldSeq)
+    applied?.(heldSeq)
     if (!(await appendDurably(records, { ...meta, docSeq: heldSeq }, docWrites))) return false
     docSeq = heldSeq
     return true
   }
 
-  const follow: CommitQueue['follow'] = async (records, meta, apply) => {
+  const follow: CommitQueue['follow'] = async (records, meta, apply, applied) => {
     while (committing) await committing
     let ok = false
-    const run = commitFollowed(records, meta, apply).then((done) => {
+    const run = commitFollowed(records, meta, apply, applied).then((done) => {
       ok = done
     })
     await runTracked(run)

@@ -31,8 +31,12 @@ const SETUP_RETRY_MS = 1_000
 const MAX_BATCH_RECORDS = 20_000
 
 export type EdgeFollower = {
-  /** Resolves once the room holds history seq `seq`, or after `timeoutMs` (never rejects). */
-  whenApplied: (seq: number, timeoutMs: number) => Promise<void>
+  /**
+   * Resolves once the room's document holds history seq `seq` and the commit that brought it was
+   * broadcast (its durable write here may still be under way: the writer's is done): true; false
+   * after `timeoutMs` without it (never rejects).
+   */
+  whenApplied: (seq: number, timeoutMs: number) => Promise<boolean>
   /**
    * Resolves once the messages the stream held at start are applied (a part set still incomplete
    * at the stream's end then aside: what precedes it is enough).
@@ -50,17 +54,19 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
   const { stream, commits } = streamNames(room.id)
   let stopped = false
   let messages: ConsumerMessages | null = null
-  let waiters: { seq: number; resolve: () => void }[] = []
+  let waiters: { seq: number; resolve: (applied: boolean) => void }[] = []
   let markReady: () => void = () => {}
   const ready = new Promise<void>((resolve) => {
     markReady = resolve
   })
-  const release = () => {
-    const held = room.lastSeq()
+  /** The history seq the document holds: applied and broadcast, durable here or being written. */
+  let applied = room.lastSeq()
+  const release = (held: number) => {
+    if (held > applied) applied = held
     const due = waiters.filter((w) => w.seq <= held)
     if (due.length === 0) return
     waiters = waiters.filter((w) => w.seq > held)
-    for (const w of due) w.resolve()
+    for (const w of due) w.resolve(true)
   }
   // Messages wait here while the room applies the ones before: each application is one durable
   // write, so what arrived meanwhile goes in the next one together (an edge's group commit;
@@ -190,13 +196,14 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
         .follow(
           batch.map((b) => b.message),
           last,
+          release,
         )
         .finally(() => {
           applying = false
         })
       if (!followed) return
       if (last >= target || (tailInSet && inbox.length === 0)) markReady()
-      release()
+      release(room.lastSeq())
     }
   }
 
@@ -204,14 +211,14 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
   done.catch((err: Error) => log.error(`board ${room.id}: following ${stream} stopped:`, err.message))
   return {
     whenApplied: (seq, timeoutMs) => {
-      if (room.lastSeq() >= seq) return Promise.resolve()
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs)
+      if (Math.max(applied, room.lastSeq()) >= seq) return Promise.resolve(true)
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs)
         waiters.push({
           seq,
-          resolve: () => {
+          resolve: (done) => {
             clearTimeout(timer)
-            resolve()
+            resolve(done)
           },
         })
       })
@@ -222,7 +229,7 @@ export const followStream = async (deps: { link: NatsLink; room: Room; history: 
       await messages?.close().catch(() => {})
       wake?.()
       await done.catch(() => {})
-      for (const w of waiters) w.resolve()
+      for (const w of waiters) w.resolve(false)
       waiters = []
     },
   }

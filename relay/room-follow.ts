@@ -21,9 +21,11 @@ import type { SyncAnswers } from './sync-answers.ts'
 /**
  * Applies the writer's Commit messages up to number `streamSeq` of the board's stream, in one
  * commit: the records the room lacks and the updates are made durable (with streamSeq, where the
- * edge resumes after a restart) and broadcast as any commit. Resolves false if the room closed first.
+ * edge resumes after a restart) and broadcast as any commit. `applied` is called with the history
+ * seq the document holds once the commit is broadcast, before this edge's own durable write
+ * (relay/commit-queue.ts follow). Resolves false if the room closed first.
  */
-export type RoomFollow = (messages: readonly CommitMessage[], streamSeq: number) => Promise<boolean>
+export type RoomFollow = (messages: readonly CommitMessage[], streamSeq: number, applied?: (heldSeq: number) => void) => Promise<boolean>
 
 /**
  * The seq up to which an edge's history may lack records (0: it holds them all): a State whose
@@ -44,7 +46,7 @@ export const createRoomFollow = (deps: {
   log: Logger
 }): RoomFollow => {
   const { board: id, doc, state, queue, cooldowns, sockets, floor, answers, log } = deps
-  return (messages, streamSeq) => {
+  return (messages, streamSeq, applied) => {
     // A writer's start republishes from its history what the stream may already hold, and the
     // commits queued before it follow its State message: records held already are skipped.
     let held = queue.docSeq()
@@ -88,27 +90,32 @@ export const createRoomFollow = (deps: {
       meta.historyFrom = from
       meta.docSeq = held
     }
-    const followed = queue.follow(fresh, meta, () => {
-      // One transaction: one captured update for the batch, as one commit of the writer's has.
-      doc.transact(() => {
-        for (const m of messages) if (m.update.length > 0) Y.applyUpdate(doc, m.update)
-      })
-      const shipped = readDocConfig(doc)
-      const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
-      // Within the commit (sync answers wait for it): no cached answer outlives a hole.
-      if (from !== floor.get()) answers.clear()
-      if (messages.some((m) => m.kind === CommitKind.State)) {
-        // The writer's whole document: the bitmap is read from it (records cover only the tail).
-        const config = shipped ?? state.docConfig()
-        state.adopt(config, readBoardBitmap(doc, config.width, config.height))
+    const followed = queue.follow(
+      fresh,
+      meta,
+      () => {
+        // One transaction: one captured update for the batch, as one commit of the writer's has.
+        doc.transact(() => {
+          for (const m of messages) if (m.update.length > 0) Y.applyUpdate(doc, m.update)
+        })
+        const shipped = readDocConfig(doc)
+        const changed = shipped && shipped.version !== state.docConfig().version ? shipped : null
+        // Within the commit (sync answers wait for it): no cached answer outlives a hole.
+        if (from !== floor.get()) answers.clear()
+        if (messages.some((m) => m.kind === CommitKind.State)) {
+          // The writer's whole document: the bitmap is read from it (records cover only the tail).
+          const config = shipped ?? state.docConfig()
+          state.adopt(config, readBoardBitmap(doc, config.width, config.height))
+          return changed
+        }
+        if (changed) state.adopt(changed)
+        const { width, height } = state.board()
+        const bitmap = state.bitmap()
+        for (const r of fresh) if (r.x < width && r.y < height) bitmap[r.y * width + r.x] = r.color
         return changed
-      }
-      if (changed) state.adopt(changed)
-      const { width, height } = state.board()
-      const bitmap = state.bitmap()
-      for (const r of fresh) if (r.x < width && r.y < height) bitmap[r.y * width + r.x] = r.color
-      return changed
-    })
+      },
+      applied,
+    )
     return followed.then((ok) => {
       if (ok && from !== floor.get()) floor.set(from)
       // As the writer tells an identity's other tabs that its cooldown started, this edge tells

@@ -151,7 +151,7 @@ export const startScaleOut = async (config: RelayConfig & { nats: NonNullable<Re
         try {
           const follower = await followStream({ link, room, history, log })
           followers.push(follower)
-          forwarders.set(board, createPlaceForwarder({ link, board, follower }))
+          forwarders.set(board, createPlaceForwarder({ link, board, follower, log }))
           break
         } catch (err) {
           if (upAtStart) throw err

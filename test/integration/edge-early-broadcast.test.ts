@@ -4,7 +4,8 @@
  * test fills, so that its writes fail (and are retried) after the broadcast: viewers see the
  * commits live; what reads the edge's history meanwhile (a resume with `since`, a tile read) waits
  * for the write and then answers exactly; a kill -9 before the write loses nothing, the edge
- * re-following the stream from its last durable stream sequence. Mounting a tmpfs needs
+ * re-following the stream from its last durable stream sequence; a placement through the edge is
+ * answered once its commit is broadcast there, without waiting for the edge's write. Mounting a tmpfs needs
  * CAP_SYS_ADMIN (root in CI and on the development machines), as test/integration/disk-full.test.ts.
  */
 import { execFileSync } from 'node:child_process'
@@ -146,6 +147,55 @@ describe('an edge broadcasts before its own durable write', () => {
       const ref = await connectProvider(s.writer.wsBase)
       const board = () => readBoardBitmap(ref.doc, W, H)
       for (const c of [early, s.viewer, await fresh]) await convergedTo(c, 30, board, 'a viewer of the edge')
+      ref.close()
+    },
+  )
+
+  it.skipIf(cannotMount !== null)(
+    `a placement through the edge is answered once broadcast, not after the edge's own write (${cannotMount ?? 'tmpfs available'})`,
+    async () => {
+      const s = await start(20)
+      // The edge's history holds seq 20 (a tile read waits for its write), so that the placement
+      // below is the first commit after the disk fills: broadcast, then its write fails.
+      const read = await fetch(`${s.edge.proc.url}/api/boards/main/tiles/${20 % W}/${Math.floor(20 / W)}`)
+      expect(read.status).toBe(200)
+      filler = fillDisk()
+      const { token } = await newSession(s.edge.proc.url)
+      // Placements through the edge, one at a time, until one's write here fails (a small write
+      // may still fit in the last page of a file): each is answered once broadcast; the one whose
+      // write fails, while it cannot succeed (the disk stays full).
+      let last = 20
+      for (let outcome = 'written'; outcome === 'written'; ) {
+        last += 1
+        expect(last).toBeLessThan(20 + 200)
+        const placed = await placeHttp(s.edge.proc.url, token, { x: last % W, y: Math.floor(last / W), color: 1 + (last % 15) })
+        expect(placed.status).toBe(200)
+        expect(placed.body).toMatchObject({ ok: true })
+        // Not by the forwarder's fallback (relay/place-forwarder.ts: it warns when it answers unapplied).
+        expect(s.edge.proc.output()).not.toMatch(/before this edge applied it/)
+        expect(s.edge.proc.output()).not.toMatch(/history write recovered/)
+        // A tile read waits for the edge's write of it (Room.settled): done, or the write failing.
+        let read = false
+        void fetch(`${s.edge.proc.url}/api/boards/main/tiles/${last % W}/${Math.floor(last / W)}`).then(() => {
+          read = true
+        })
+        outcome = await waitFor(() => (read ? 'written' : /history write failed/.test(s.edge.proc.output()) ? 'failing' : null), {
+          what: `placement ${last} written by the edge, or its write failing`,
+        })
+      }
+      const seen = last
+      await waitFor(
+        () => {
+          s.viewer.pump()
+          return s.viewer.cursor() === seen
+        },
+        { what: `the edge's viewer at seq ${seen}` },
+      )
+      unlinkSync(filler as string)
+      filler = null
+      await waitFor(() => /history write recovered/.test(s.edge.proc.output()), { what: "the edge's write recovering" })
+      const ref = await connectProvider(s.writer.wsBase)
+      await convergedTo(s.viewer, seen, () => readBoardBitmap(ref.doc, W, H), 'the viewer of the edge')
       ref.close()
     },
   )
