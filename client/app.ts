@@ -28,8 +28,7 @@ import { createInFlight } from './sync/in-flight.ts'
 import { createBoardImageKeeper } from './sync/kept-image.ts'
 import { createPlacer } from './sync/placement.ts'
 import { createQueueRunner } from './sync/queue-runner.ts'
-import { loadSnapshot } from './sync/snapshot-load.ts'
-import { chooseStart } from './sync/start-plan.ts'
+import { snapshotInstead } from './sync/start-again.ts'
 import { gatherStartSources } from './sync/start-sources.ts'
 import { createBoardDescription } from './ui/board-description.ts'
 import { holdBoardPreview } from './ui/board-preview.ts'
@@ -89,12 +88,6 @@ export const boardIdFrom = (search: string): string | null => {
 const COLOR_KEY = 'tessera.color'
 /** Milliseconds between two saves of the board to IndexedDB while it changes (and on pagehide). */
 const SAVE_EVERY_MS = 5000
-/**
- * How long a returning page waits for the board's info to choose between its stored board and the
- * snapshot before it connects anyway (ms). Both go to the same relay, so a slow answer means a slow
- * socket too; the limit only covers a request lost on the way.
- */
-const BOARD_INFO_WAIT_MS = 10_000
 
 export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const { origin, boardId } = opts
@@ -473,16 +466,13 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   void (async () => {
     if (stored) {
       // Catching up from the stored board may cost more than starting from the latest snapshot.
-      const answered = await Promise.race([boardAsked, new Promise<null>((r) => setTimeout(() => r(null), BOARD_INFO_WAIT_MS))])
-      const info = answered?.result
-      if (info?.ok && info.snapshot && chooseStart(stored.cursor, info) === 'snapshot') {
-        const snapshot = await loadSnapshot(origin, boardId, info.snapshot)
-        if (snapshot) {
-          state.load(snapshot.bitmap, snapshot.width, snapshot.height, { board: boardConfigOf(info), version: state.version() })
-          view.setBoard(state.config(), state.bitmap())
-          sync.rebase(snapshot.basis)
-          source = 'snapshot'
-        }
+      const again = await snapshotInstead({ origin, boardId, cursor: stored.cursor, boardAsked })
+      if (again) {
+        const { snapshot, board } = again
+        state.load(snapshot.bitmap, snapshot.width, snapshot.height, { board, version: state.version() })
+        view.setBoard(state.config(), state.bitmap())
+        sync.rebase(snapshot.basis)
+        source = 'snapshot'
       }
     }
     startConnection()

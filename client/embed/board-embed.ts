@@ -33,6 +33,7 @@ import { type Connection, type ConnectionStatus, createConnection } from '../syn
 import { createInFlight } from '../sync/in-flight.ts'
 import { createPlacer, type PlacementState } from '../sync/placement.ts'
 import { loadSnapshot } from '../sync/snapshot-load.ts'
+import { snapshotInstead } from '../sync/start-again.ts'
 import { h } from '../ui/dom.ts'
 import { formatCountdown } from '../ui/format.ts'
 import { createPaletteBar } from '../ui/palette-bar.ts'
@@ -425,6 +426,23 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
       saver.stop()
       saver.save()
     })
+
+    if (stored) {
+      // As the app: catching up from the stored board may cost more than starting again from the
+      // latest snapshot (far behind, or the relay's data reset).
+      const again = await snapshotInstead({ origin, boardId, cursor: stored.cursor, boardAsked })
+      if (destroyed) return
+      if (again) {
+        const { snapshot, board } = again
+        s.load(snapshot.bitmap, snapshot.width, snapshot.height, { board, version: s.version() })
+        recrop()
+        v.setBoard(regionConfig(s.config()), regionBitmap)
+        palette.setPalette(s.config().palette)
+        if (color >= s.config().palette.length) color = 0
+        palette.setSelected(color)
+        sync.rebase(snapshot.basis)
+      }
+    }
 
     let renewedAfterRefusal = false
     // Read-only at once; the socket is reopened with the identity when it arrives.

@@ -11,14 +11,17 @@
  * identity), on its canvas pixels, on DOM events and on the iframe's postMessages.
  */
 import * as decoding from 'lib0/decoding'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import type { Room } from '../../relay/room.ts'
 import { readSession } from '../../shared/frames.ts'
 import { colorToRgb } from '../../shared/palette.ts'
 import { solve } from '../../shared/proof-of-work.ts'
 import { MessageType, WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '../../shared/protocol.ts'
 import { newSession, placeHttp } from '../helpers/clients.ts'
 import { type Board, createEmbedSite } from '../helpers/embed-site.ts'
+import { startOnDemandSnapshotter } from '../helpers/on-demand-snapshotter.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const {
@@ -38,6 +41,29 @@ const {
 } = createEmbedSite()
 beforeAll(setUp)
 afterAll(tearDown)
+
+/** Waits until the element's board kept in IndexedDB (saved every 5 s while it changes) shows `color` at (x, y). */
+const waitForKept = (page: Page, board: string, x: number, y: number, color: number) =>
+  waitFor(
+    () =>
+      page.evaluate(
+        ([k, tx, ty, c]) =>
+          new Promise<boolean>((resolve) => {
+            const open = indexedDB.open('tessera')
+            open.onsuccess = () => {
+              const get = open.result
+                .transaction('boards')
+                .objectStore('boards')
+                .get(k as string)
+              get.onsuccess = () => resolve(get.result?.bitmap?.[(ty as number) * get.result.width + (tx as number)] === c)
+              get.onerror = () => resolve(false)
+            }
+            open.onerror = () => resolve(false)
+          }),
+        [`${site.relay.url}#${board}`, x, y, color] as const,
+      ),
+    { what: 'the board saved to IndexedDB', timeoutMs: 20_000, intervalMs: 200 },
+  )
 
 describe('the relay serves the embeds', () => {
   it('serves /embed.js with CORS, frames /embed as EMBED_PLACE_ORIGINS allow, and gives cookie-free identities only to them', async () => {
@@ -274,31 +300,55 @@ describe('embedded on another site, third-party cookies blocked', () => {
     const { token } = await newSession(site.relay.url)
     expect((await placeHttp(site.relay.url, token, { x: 30, y: 31, color: 9 })).status).toBe(200)
     await waitFor(async () => (await colorAt(page, '#el', 30, 31)) === 9, { what: 'the placement shown' })
-    // Saved every 5 s while the board changes: wait until the record holds the placement.
-    const key = `${site.relay.url}#main`
-    await waitFor(
-      () =>
-        page.evaluate(
-          (k) =>
-            new Promise<boolean>((resolve) => {
-              const open = indexedDB.open('tessera')
-              open.onsuccess = () => {
-                const get = open.result.transaction('boards').objectStore('boards').get(k)
-                get.onsuccess = () => resolve(get.result?.bitmap?.[31 * get.result.width + 30] === 9)
-                get.onerror = () => resolve(false)
-              }
-              open.onerror = () => resolve(false)
-            }),
-          key,
-        ),
-      { what: 'the board saved to IndexedDB', timeoutMs: 20_000, intervalMs: 200 },
-    )
+    await waitForKept(page, 'main', 30, 31, 9)
     // The relay's API unreachable from now on (the socket is not affected: it catches up).
     await page.route(`${site.relay.url}/api/**`, (route) => route.abort())
     await page.reload()
     const ready = await waitFor(async () => (await events(page)).find((e) => e.type === 'tessera-ready'), { what: 'ready' })
     expect(ready.detail.source).toBe('stored')
     expect(await colorAt(page, '#el', 30, 31)).toBe(9)
+  })
+
+  it('a return visit far behind paints its kept board, then starts again from the latest snapshot (as the app)', async () => {
+    const page = await openHost('far-behind', elementHtml('el', 'board="main" readonly'))
+    await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'live' })
+    const { token } = await newSession(site.relay.url)
+    expect((await placeHttp(site.relay.url, token, { x: 40, y: 41, color: 5 })).status).toBe(200)
+    await waitForKept(page, 'main', 40, 41, 5)
+    // Far enough behind that the snapshot (a 64x64 PNG of a few hundred bytes) costs fewer bytes
+    // than the catch-up (4 bytes a write: client/sync/start-plan.ts), then a few placements after it.
+    const room = site.relay.rooms.get('main') as Room
+    const who = { user: 'far', ip: '127.0.0.1', isAdmin: false }
+    for (let i = 0; i < 1500; i++) await room.place({ x: i % 64, y: Math.floor(i / 64) % 64, color: 1 + (i % 15) }, who)
+    const snapshotter = await startOnDemandSnapshotter({ dataDir: site.relay.dataDir, wsBase: site.relay.wsBase })
+    await waitFor(() => snapshotter.synced(), { what: 'the snapshotter synced' })
+    const snapshot = (await snapshotter.snapshotNow()) ?? snapshotter.latest()
+    await snapshotter.stop()
+    const snapshotSeq = room.lastSeq()
+    for (let i = 0; i < 5; i++) await room.place({ x: 50 + i, y: 60, color: 14 }, who)
+    const requests: string[] = []
+    const sockets: string[] = []
+    page.on('request', (r) => requests.push(new URL(r.url()).pathname))
+    page.on('websocket', (ws) => sockets.push(ws.url()))
+    await page.reload()
+    const ready = await waitFor(async () => (await events(page)).find((e) => e.type === 'tessera-ready'), { what: 'ready' })
+    expect(ready.detail.source).toBe('stored')
+    await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'live again' })
+    expect(requests).toContain(`/snapshots/main/${snapshot?.version}.png`)
+    expect(sockets[0]).toMatch(new RegExp(`[?&]since=${snapshotSeq}(&|$)`))
+    // Exact: every tile as the relay has it.
+    const expected = Array.from(room.bitmap())
+    await waitFor(
+      async () => {
+        const shown = await page.evaluate(() => {
+          const el = document.querySelector('#el') as unknown as { colorAt: (x: number, y: number) => number | undefined }
+          return Array.from({ length: 64 * 64 }, (_, i) => el.colorAt(i % 64, Math.floor(i / 64)) ?? -1)
+        })
+        return shown.every((c, i) => c === expected[i])
+      },
+      { what: 'the exact board from the snapshot' },
+    )
+    expect(consoleErrors.get(page)).toEqual([])
   })
 
   it('the iframe takes commands by postMessage from the allowed parent and posts their outcome back', async () => {
