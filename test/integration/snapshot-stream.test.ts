@@ -3,7 +3,8 @@
  * (SNAPSHOT_NATS_URL): against a real writer and nats-server (64 KiB messages, so that a fill
  * and the writer's State go in parts), its snapshot holds exactly the writer's board at its seq,
  * with the same sidecar as a socket-following snapshotter writes for the same document; a
- * client's cold start from it (the served PNG, then sync forward) is exact; a restart resumes
+ * client's cold start from it (the served PNG, then sync forward) is exact, from the writer and
+ * from an edge whose DATA_DIR it writes into; a restart resumes
  * from the stream position of its latest snapshot (no replay); a stream trimmed past that
  * position, or one that lost a message, is bridged by a State from the writer.
  */
@@ -173,6 +174,49 @@ describe('a snapshotter following the stream', () => {
     await reader.whenSynced
     await waitFor(() => reader.version() === versionOf(writer.doc) && writer.seq > 0, { what: 'the reader caught up' })
     expect(sameBitmap(reader.board().bitmap, readBoardBitmap(writer.doc, W, H))).toBe(true)
+  }, 120_000)
+
+  it("writes into an edge's DATA_DIR: the edge serves that snapshot, and a cold start from the edge is exact", async () => {
+    const rig = await startRig()
+    const w = rig.writer.proc
+    const edge = await rig.addEdge()
+    const look = await lookAtStream(rig.nats.url, 'main')
+    cleanup.push(() => look.close())
+    const rand = prng(23)
+    await placeRandom(w.url, rand, 300)
+    await waitFor(async () => (await look.lastHeader(SEQ_HEADER)) === '300', { what: 'every commit in the stream' })
+
+    // A deployment's snapshotter beside an edge: it follows the stream and writes where the edge serves from.
+    const streamed = await startStreamSnapshotter(rig.nats.url, edge.dataDir)
+    const writer = await writerNow(rig, look)
+    const snap = await snapshotAt(streamed, writer.doc)
+    expect(snap.seq).toBe(300)
+    const meta = await waitFor(
+      async () => {
+        const m = (await (await fetch(`${edge.proc.url}/api/boards/main/snapshot`)).json()) as SnapshotMeta
+        return m.version === snap.version ? m : null
+      },
+      { what: "the edge serving the snapshotter's snapshot" },
+    )
+    expect(meta.seq).toBe(snap.seq)
+    const served = decodePalettePng(new Uint8Array(await (await fetch(`${edge.proc.url}${meta.pngUrl}`)).arrayBuffer()))
+    if (!served.ok) throw new Error(served.error)
+    expect(sameBitmap(served.png.bitmap, readBoardBitmap(writer.doc, W, H))).toBe(true)
+
+    // Placements through the edge after the snapshot; a cold start from the edge: its PNG, then sync forward.
+    await placeRandom(edge.proc.url, rand, 100)
+    await waitFor(async () => (await look.lastHeader(SEQ_HEADER)) === '400', { what: 'the placements through the edge in the stream' })
+    const now = await writerNow(rig, look)
+    const reader = followFromSnapshot({
+      url: `${edge.proc.wsBase}/main`,
+      board: { bitmap: served.png.bitmap, width: served.png.width, height: served.png.height },
+      stateVector: fromBase64(meta.stateVector),
+      WebSocket: WebSocket as unknown as SocketConstructor,
+    })
+    cleanup.push(() => reader.close())
+    await reader.whenSynced
+    await waitFor(() => reader.version() === versionOf(now.doc), { what: 'the reader of the edge caught up' })
+    expect(sameBitmap(reader.board().bitmap, readBoardBitmap(now.doc, W, H))).toBe(true)
   }, 120_000)
 
   it('resumes from its latest snapshot after a restart; bridges a trimmed stream and a lost message with a State', async () => {
