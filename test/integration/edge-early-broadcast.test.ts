@@ -100,23 +100,47 @@ const start = async (n: number) => {
 }
 
 /**
- * Fills the edge's disk and places `more` tiles after seq `from`: the edge's first commit after
- * that is broadcast, its write fails (and is retried; the commits after it wait). Resolves the
- * last seq the edge's viewer saw live, beyond what the edge's history holds.
+ * Fills the edge's disk and places tiles after seq `from` (through the writer unless `place` says
+ * otherwise), one at a time, until
+ * the edge's write of one fails (a small write may still fit in the last page of a file, so how
+ * many it takes varies): that commit is broadcast, its write is retried, and the commits after it
+ * wait. Resolves the last seq placed and the last seq the edge's viewer saw live, beyond what the
+ * edge's history holds.
  */
-const failingWrites = async (s: Awaited<ReturnType<typeof start>>, from: number, more: number): Promise<number> => {
+const failingWrites = async (
+  s: Awaited<ReturnType<typeof start>>,
+  from: number,
+  place: (i: number) => Promise<void> = s.place,
+): Promise<{ last: number; seen: number }> => {
   filler = fillDisk()
-  for (let i = from + 1; i <= from + more; i++) await s.place(i)
-  await waitFor(() => /history write failed/.test(s.edge.proc.output()), { what: "the edge's write failing" })
+  let last = from
+  for (let outcome = 'written'; outcome === 'written'; ) {
+    last += 1
+    expect(last).toBeLessThan(from + 200)
+    await place(last)
+    // A tile read waits for the edge's write of it (Room.settled): done, or the write failing.
+    let read = false
+    // (A test that then kills the edge leaves this read unanswered: its failure is expected.)
+    void fetch(`${s.edge.proc.url}/api/boards/main/tiles/${last % W}/${Math.floor(last / W)}`).then(
+      () => {
+        read = true
+      },
+      () => {},
+    )
+    outcome = await waitFor(() => (read ? 'written' : /history write failed/.test(s.edge.proc.output()) ? 'failing' : null), {
+      what: `seq ${last} written by the edge, or its write failing`,
+    })
+  }
   // Broadcast before the write: the edge's viewer sees the commit whose write fails.
-  return waitFor(
+  const seen = await waitFor(
     () => {
       s.viewer.pump()
-      const seen = s.viewer.cursor() ?? 0
-      return seen > from ? seen : null
+      const at = s.viewer.cursor() ?? 0
+      return at > from ? at : null
     },
     { what: `the edge's viewer past seq ${from} while its write fails` },
   )
+  return { last, seen }
 }
 
 describe('an edge broadcasts before its own durable write', () => {
@@ -127,7 +151,7 @@ describe('an edge broadcasts before its own durable write', () => {
       const early = await openTilesClient(s.edge.proc.wsBase)
       clients.push(early)
       expect(early.cursor()).toBe(20)
-      const seen = await failingWrites(s, 20, 10)
+      const { last, seen } = await failingWrites(s, 20)
       // While the edge's history holds seqs up to 20 and its viewer has seen `seen`: a resume from
       // 20 (a client that left before), one from `seen` (the last seq seen live), a new viewer,
       // and a tile read of the tile placed at `seen`. Each answers once the write is done.
@@ -146,7 +170,7 @@ describe('an edge broadcasts before its own durable write', () => {
       expect(await tile).toMatchObject({ color: 1 + (seen % 15), placedAt: expect.any(Number) })
       const ref = await connectProvider(s.writer.wsBase)
       const board = () => readBoardBitmap(ref.doc, W, H)
-      for (const c of [early, s.viewer, await fresh]) await convergedTo(c, 30, board, 'a viewer of the edge')
+      for (const c of [early, s.viewer, await fresh]) await convergedTo(c, last, board, 'a viewer of the edge')
       ref.close()
     },
   )
@@ -159,31 +183,18 @@ describe('an edge broadcasts before its own durable write', () => {
       // below is the first commit after the disk fills: broadcast, then its write fails.
       const read = await fetch(`${s.edge.proc.url}/api/boards/main/tiles/${20 % W}/${Math.floor(20 / W)}`)
       expect(read.status).toBe(200)
-      filler = fillDisk()
       const { token } = await newSession(s.edge.proc.url)
-      // Placements through the edge, one at a time, until one's write here fails (a small write
-      // may still fit in the last page of a file): each is answered once broadcast; the one whose
-      // write fails, while it cannot succeed (the disk stays full).
-      let last = 20
-      for (let outcome = 'written'; outcome === 'written'; ) {
-        last += 1
-        expect(last).toBeLessThan(20 + 200)
-        const placed = await placeHttp(s.edge.proc.url, token, { x: last % W, y: Math.floor(last / W), color: 1 + (last % 15) })
+      // Placements through the edge until one's write here fails: each is answered once broadcast;
+      // the last one while its write cannot succeed (the disk stays full).
+      const throughEdge = async (i: number) => {
+        const placed = await placeHttp(s.edge.proc.url, token, { x: i % W, y: Math.floor(i / W), color: 1 + (i % 15) })
         expect(placed.status).toBe(200)
         expect(placed.body).toMatchObject({ ok: true })
         // Not by the forwarder's fallback (relay/place-forwarder.ts: it warns when it answers unapplied).
         expect(s.edge.proc.output()).not.toMatch(/before this edge applied it/)
         expect(s.edge.proc.output()).not.toMatch(/history write recovered/)
-        // A tile read waits for the edge's write of it (Room.settled): done, or the write failing.
-        let read = false
-        void fetch(`${s.edge.proc.url}/api/boards/main/tiles/${last % W}/${Math.floor(last / W)}`).then(() => {
-          read = true
-        })
-        outcome = await waitFor(() => (read ? 'written' : /history write failed/.test(s.edge.proc.output()) ? 'failing' : null), {
-          what: `placement ${last} written by the edge, or its write failing`,
-        })
       }
-      const seen = last
+      const { last: seen } = await failingWrites(s, 20, throughEdge)
       await waitFor(
         () => {
           s.viewer.pump()
@@ -204,19 +215,19 @@ describe('an edge broadcasts before its own durable write', () => {
     `a kill -9 after the broadcast, before the write, loses nothing (${cannotMount ?? 'tmpfs available'})`,
     async () => {
       const s = await start(20)
-      await failingWrites(s, 20, 10)
+      const { last } = await failingWrites(s, 20)
       await s.edge.kill()
       unlinkSync(filler as string)
       filler = null
       await s.edge.restart()
-      // The restarted edge re-follows from its last durable stream sequence: seqs 21..30 again.
-      for (let i = 31; i <= 35; i++) await s.place(i)
+      // The restarted edge re-follows from its last durable stream sequence: seqs 21..last again.
+      for (let i = last + 1; i <= last + 5; i++) await s.place(i)
       const ref = await connectProvider(s.writer.wsBase)
       const board = () => readBoardBitmap(ref.doc, W, H)
       await s.viewer.moveTo(s.edge.proc.wsBase)
       const fresh = await openTilesClient(s.edge.proc.wsBase)
       clients.push(fresh)
-      for (const c of [s.viewer, fresh]) await convergedTo(c, 35, board, 'a viewer of the restarted edge')
+      for (const c of [s.viewer, fresh]) await convergedTo(c, last + 5, board, 'a viewer of the restarted edge')
       const onEdge = await connectProvider(s.edge.proc.wsBase)
       await waitFor(() => sameBytes(readBoardBitmap(onEdge.doc, W, H), board()), { what: "the restarted edge's document" })
       for (const p of [ref, onEdge]) p.close()
