@@ -468,9 +468,9 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       // Catching up from the stored board may cost more than starting from the latest snapshot.
       const again = await snapshotInstead({ origin, boardId, cursor: stored.cursor, boardAsked })
       if (again) {
+        // The change listener above redraws the board (and the palette, when it changed).
         const { snapshot, board } = again
         state.load(snapshot.bitmap, snapshot.width, snapshot.height, { board, version: state.version() })
-        view.setBoard(state.config(), state.bitmap())
         sync.rebase(snapshot.basis)
         source = 'snapshot'
       }

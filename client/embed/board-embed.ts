@@ -11,13 +11,14 @@
  * cookie, never storage): a host's signed token exchanged at POST /api/session {"hostToken"},
  * or, without one, an anonymous identity (proof of work, {"cookie": false}); the socket presents
  * it as a subprotocol. The region (client/embed/region.ts) bounds what is shown and where
- * placing is allowed. No keyboard shortcuts (the host page owns the keys), no offline queue
+ * placing is allowed; the host's place() and its refusals: client/embed/embed-place.ts. No
+ * keyboard shortcuts (the host page owns the keys), no offline queue
  * (a placement while offline is refused with 'offline'), no inspector (tessera-select carries
  * the tile's placer instead).
  */
 import type { BoardConfig, SnapshotSummary } from '../../shared/board.ts'
 import type { Rect } from '../../shared/placement.ts'
-import { CloseCode, newPlacementId } from '../../shared/protocol.ts'
+import { CloseCode } from '../../shared/protocol.ts'
 import { attachGestures } from '../input/gestures.ts'
 import { tapAction } from '../input/tap-zoom.ts'
 import { type BoardView, createBoardView } from '../render/board-view.ts'
@@ -38,29 +39,10 @@ import { h } from '../ui/dom.ts'
 import { formatCountdown } from '../ui/format.ts'
 import { createPaletteBar } from '../ui/palette-bar.ts'
 import { createPlaceButton, type PlaceButtonModel } from '../ui/place-button.ts'
-import { EmbedEvent, type RejectedDetail } from './embed-events.ts'
+import { EmbedEvent } from './embed-events.ts'
 import { createEmbedIdentity } from './embed-identity.ts'
+import { createEmbedPlace, type EmbedPlace } from './embed-place.ts'
 import { clampRegion, copyIntoRegion, inRegion, regionDamage } from './region.ts'
-
-/**
- * Codes of refusals an embed makes itself, beside the relay's PlaceError codes and the
- * identity refusals of POST /api/session (unauthorized, origin-not-allowed, ...).
- */
-export const EmbedRefusal = {
-  /** readonly is set: this embed does not place. */
-  ReadOnly: 'read-only',
-  /** The tile is outside the region. */
-  OutOfRegion: 'out-of-region',
-  /** No live connection (or no identity) within PLACE_WAIT_MS. */
-  Offline: 'offline',
-  /** The connection dropped before the relay answered: the placement may or may not have happened. */
-  Lost: 'lost',
-  /** Not a colour of the palette, or not integers. */
-  BadRequest: 'bad-request',
-} as const
-
-/** tessera-placed's detail and what place() resolves with. Times are relay ms since the Unix epoch. */
-export type PlacedDetail = { x: number; y: number; color: number; placedAt: number; nextPlaceAt: number }
 
 export type EmbedOptions = {
   /** The relay's HTTP origin, e.g. "https://place.example" (no trailing slash). */
@@ -80,7 +62,7 @@ export type EmbedOptions = {
 }
 
 export type BoardEmbed = {
-  place: (intent: { x: number; y: number; color: number }) => Promise<PlacedDetail>
+  place: EmbedPlace['place']
   /** Selects board tile (x, y) (ignored outside the region); emits tessera-select. */
   select: (x: number, y: number) => void
   /** Centres the view on board tile (x, y) at `zoom` CSS px per tile (each optional). */
@@ -95,12 +77,8 @@ export type BoardEmbed = {
   destroy: () => void
 }
 
-/** How long place() waits for a live socket with an identity before refusing with 'offline' (ms). */
-const PLACE_WAIT_MS = 15_000
 /** Milliseconds between two saves of the board to IndexedDB while it changes. */
 const SAVE_EVERY_MS = 5000
-
-const rejection = (detail: RejectedDetail): Error & RejectedDetail => Object.assign(new Error(detail.message), detail)
 
 export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (type: EmbedEvent, detail: unknown) => void): BoardEmbed => {
   const { origin, boardId } = opts
@@ -126,10 +104,6 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
   let selection: { x: number; y: number } | null = null
   let color = 0
   let hostToken = opts.hostToken
-  const waiters = new Set<() => void>()
-  const wake = () => {
-    for (const w of waiters) w()
-  }
 
   const clock = createRelayClock()
   let state: ReturnType<typeof createBoardState> | null = null
@@ -174,6 +148,17 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     if (interactive && !destroyed) identity.acquire(hostToken)
   }
 
+  // place() for the host page (client/embed/embed-place.ts).
+  const { place, wake } = createEmbedPlace({
+    interactive,
+    placer,
+    identity,
+    live: () => (connection?.canSend() ?? false) && connection?.status() === 'live',
+    region: () => (state ? region : null),
+    destroyed: () => destroyed,
+    emit,
+  })
+
   const buttonModel = (): PlaceButtonModel => {
     const st = placer.state()
     if (st.kind === 'pending') return { kind: 'pending' }
@@ -205,60 +190,6 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
     renderButton()
   })
 
-  /** Resolves once a placement can be sent (live, with an identity), or false after `ms`. */
-  const whenPlaceable = (ms: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const check = () => {
-        if (destroyed || identity.refusal()) return done(false)
-        if (identity.token() && identity.me() && connection?.canSend() && connection.status() === 'live') done(true)
-      }
-      const timer = setTimeout(() => done(false), ms)
-      const done = (ok: boolean) => {
-        clearTimeout(timer)
-        waiters.delete(check)
-        resolve(ok)
-      }
-      waiters.add(check)
-      check()
-    })
-
-  const place: BoardEmbed['place'] = async ({ x, y, color: c }) => {
-    const refuse = (detail: RejectedDetail): never => {
-      emit(EmbedEvent.Rejected, detail)
-      throw rejection(detail)
-    }
-    if (!interactive) refuse({ code: EmbedRefusal.ReadOnly, message: 'this embed is read-only', x, y, color: c })
-    if (![x, y, c].every(Number.isInteger))
-      refuse({ code: EmbedRefusal.BadRequest, message: 'x, y and color must be integers', x, y, color: c })
-    if (state && !inRegion(region, x, y))
-      refuse({ code: EmbedRefusal.OutOfRegion, message: 'the tile is outside this embed’s region', x, y, color: c })
-    const placeable = await whenPlaceable(PLACE_WAIT_MS)
-    const refused = identity.refusal()
-    if (refused) refuse({ ...refused, x, y, color: c })
-    if (!placeable) refuse({ code: EmbedRefusal.Offline, message: 'no live connection with an identity to place with', x, y, color: c })
-    if (!inRegion(region, x, y))
-      refuse({ code: EmbedRefusal.OutOfRegion, message: 'the tile is outside this embed’s region', x, y, color: c })
-    const final: PlacementState = await placer.place(
-      { x, y, color: c },
-      newPlacementId((b) => crypto.getRandomValues(b)),
-    )
-    if (final.kind === 'placed') {
-      const detail: PlacedDetail = { x, y, color: c, placedAt: final.placedAt, nextPlaceAt: placer.nextPlaceAt() }
-      emit(EmbedEvent.Placed, detail)
-      return detail
-    }
-    if (final.kind === 'rejected')
-      return refuse({
-        code: final.error,
-        message: final.message ?? final.error,
-        ...(final.retryAfterMs !== null ? { retryAfterMs: final.retryAfterMs } : {}),
-        x,
-        y,
-        color: c,
-      })
-    if (final.kind === 'pending') return refuse({ code: 'busy', message: 'another placement is in flight', x, y, color: c })
-    return refuse({ code: EmbedRefusal.Lost, message: 'the connection dropped before the relay answered', x, y, color: c })
-  }
   // Pending, or acknowledged and not on the board yet (client/sync/in-flight.ts).
   const inFlight = createInFlight((x, y) => state?.colorAt(x, y))
   const drawGhost = (s: PlacementState) => {
@@ -433,13 +364,9 @@ export const createBoardEmbed = (root: ShadowRoot, opts: EmbedOptions, emit: (ty
       const again = await snapshotInstead({ origin, boardId, cursor: stored.cursor, boardAsked })
       if (destroyed) return
       if (again) {
+        // The change listener above redraws the region (and the palette, when it changed).
         const { snapshot, board } = again
         s.load(snapshot.bitmap, snapshot.width, snapshot.height, { board, version: s.version() })
-        recrop()
-        v.setBoard(regionConfig(s.config()), regionBitmap)
-        palette.setPalette(s.config().palette)
-        if (color >= s.config().palette.length) color = 0
-        palette.setSelected(color)
         sync.rebase(snapshot.basis)
       }
     }

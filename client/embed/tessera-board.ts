@@ -11,8 +11,9 @@
  * identity), `x`/`y`/`zoom` move the view, `theme` restyles; `relay`, `board`, `readonly`,
  * `region` and `palette` rebuild the board (a new connection).
  */
-import { type BoardEmbed, createBoardEmbed, type PlacedDetail } from './board-embed.ts'
+import { type BoardEmbed, createBoardEmbed } from './board-embed.ts'
 import { EmbedEvent, TAG } from './embed-events.ts'
+import type { PlacedDetail } from './embed-place.ts'
 import { EMBED_CSS } from './embed-styles.ts'
 import { parseRegion } from './region.ts'
 
