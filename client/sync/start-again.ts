@@ -15,7 +15,7 @@ import { chooseStart } from './start-plan.ts'
  * anyway (ms). Both go to the same relay, so a slow answer means a slow socket too; the limit only
  * covers a request lost on the way.
  */
-export const BOARD_INFO_WAIT_MS = 10_000
+const BOARD_INFO_WAIT_MS = 10_000
 
 /**
  * The snapshot to start again from, with the board's config it stands for, or null: catch up
