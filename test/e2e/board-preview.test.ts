@@ -161,6 +161,25 @@ describe('the board preview', () => {
     expect(shown.left).toBeCloseTo(stage.left + t.tx, 3)
     expect(shown.top).toBeCloseTo(stage.top + t.ty, 3)
     expect(shown.width).toBeCloseTo(W * t.scale, 3)
+    // Before the page was parsed it was fitted by the stylesheet alone (.board-preview-early,
+    // object-fit): where the exact placement puts it, within half a pixel (a copy made to measure).
+    const early = await page.evaluate(() => {
+      const img = document.getElementById('board-preview') as HTMLImageElement
+      const copy = img.cloneNode() as HTMLImageElement
+      copy.removeAttribute('id')
+      copy.removeAttribute('elementtiming')
+      copy.style.transform = ''
+      copy.classList.add('board-preview-early')
+      img.after(copy)
+      const box = copy.getBoundingClientRect()
+      copy.remove()
+      // object-fit: contain, centred in its box.
+      const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight)
+      const width = img.naturalWidth * scale
+      const height = img.naturalHeight * scale
+      return { left: box.left + (box.width - width) / 2, top: box.top + (box.height - height) / 2, width, height }
+    })
+    for (const k of ['left', 'top', 'width', 'height'] as const) expect(Math.abs(early[k] - shown[k]), k).toBeLessThanOrEqual(0.5)
     // On screen: every tile of the snapshot (no placement since it) at its place.
     const before = await mismatchesOnScreen(page, shown, stage, snapshotBits)
     expect(before.checked).toBeGreaterThan(W * H * 0.95)

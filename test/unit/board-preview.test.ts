@@ -22,10 +22,18 @@ type Img = {
   hidden: boolean
   isConnected: boolean
   src: string
+  /** True once loaded (or failed): the stand-in loads when the test says so. */
+  complete: boolean
   naturalWidth: number
   naturalHeight: number
   style: { transform: string }
+  classList: { add: (c: string) => void; remove: (c: string) => void; contains: (c: string) => boolean }
+  attributes: Record<string, string>
+  setAttribute: (name: string, value: string) => void
+  decode: () => Promise<void>
   onload: (() => void) | null
+  onerror: (() => void) | null
+  remove: () => void
   parentElement: { clientWidth: number; clientHeight: number }
 }
 
@@ -37,39 +45,77 @@ type Setup = {
   stage: { width: number; height: number }
   board: { width: number; height: number }
   dpr?: number
+  /** The image loaded before the stage's script ran (from a cache, or the head's request was quick). */
+  loadedFirst?: boolean
 }
 
-/** Runs the inline script; returns the image stand-in after its load (when it asked for one). */
+/**
+ * Runs the inline scripts; returns the image stand-in the head's script made and the stage's put
+ * on the page, after its load (when it asked for one).
+ */
 const run = (s: Setup) => {
   expect(scripts.length).toBe(2)
-  const img: Img = {
-    hidden: true,
-    isConnected: true,
-    src: '',
-    naturalWidth: 0,
-    naturalHeight: 0,
-    style: { transform: '' },
-    onload: null,
-    parentElement: { clientWidth: s.stage.width, clientHeight: s.stage.height },
+  const images: Img[] = []
+  const stage = { clientWidth: s.stage.width, clientHeight: s.stage.height }
+  // The page's placeholder <img>, which the stage's script replaces with the head's image.
+  const slotAttributes: Record<string, string> = { id: BOARD_PREVIEW_ID, class: 'board board-preview', alt: '', elementtiming: 'board-preview' }
+  let onPage: Img | null = null
+  const slot = {
+    getAttribute: (name: string) => slotAttributes[name] ?? null,
+    replaceWith: (img: Img) => {
+      img.isConnected = true
+      onPage = img
+    },
+  }
+  const Image = function (this: Img) {
+    const classes = new Set<string>()
+    Object.assign(this, {
+      hidden: false,
+      isConnected: false,
+      src: '',
+      complete: false,
+      naturalWidth: 0,
+      naturalHeight: 0,
+      style: { transform: '' },
+      classList: { add: (c: string) => classes.add(c), remove: (c: string) => classes.delete(c), contains: (c: string) => classes.has(c) },
+      attributes: {},
+      setAttribute(this: Img, name: string, value: string) {
+        this.attributes[name] = value
+      },
+      decode: () => Promise.resolve(),
+      onload: null,
+      onerror: null,
+      remove(this: Img) {
+        this.isConnected = false
+      },
+      parentElement: stage,
+    })
+    images.push(this)
+  }
+  const load = (img: Img) => {
+    img.complete = true
+    img.naturalWidth = s.board.width
+    img.naturalHeight = s.board.height
   }
   const loading = { hidden: false }
+  const documentElement = { dataset: {} as Record<string, string> } as { dataset: Record<string, string>; previewImage?: Img }
+  // The page is still being parsed while the inline scripts run; its end is played below.
+  const parsed: Array<() => void> = []
   const document = {
-    readyState: 'interactive',
-    documentElement: { dataset: {} as Record<string, string> },
-    getElementById: (id: string) => (id === BOARD_PREVIEW_ID ? img : id === 'loading' ? loading : null),
+    readyState: 'loading',
+    addEventListener: (type: string, fn: () => void) => {
+      expect(type).toBe('readystatechange')
+      parsed.push(fn)
+    },
+    documentElement,
+    getElementById: (id: string) => (id === BOARD_PREVIEW_ID ? (onPage ?? slot) : id === 'loading' ? loading : null),
   }
   const location = { search: s.search ?? '', hash: s.hash ?? '' }
   const stored = s.stored ?? {}
   const localStorage = { getItem: (k: string) => stored[k] ?? null }
   const navigator = { serviceWorker: s.controller ? { controller: {} } : { controller: null } }
-  const early: string[] = []
-  const Image = function (this: { src: string; decode: () => Promise<void> }) {
-    this.decode = () => {
-      early.push(this.src)
-      return Promise.resolve()
-    }
-  }
-  for (const script of scripts)
+  const [head, body] = scripts as [string, string]
+  const runScript = (script: string) =>
     new Function('document', 'location', 'localStorage', 'navigator', 'devicePixelRatio', 'Image', script)(
       document,
       location,
@@ -78,16 +124,30 @@ const run = (s: Setup) => {
       s.dpr ?? 1,
       Image,
     )
-  // The head's script fetches and decodes the very image the stage's script shows.
-  expect(early).toEqual(img.src ? [img.src] : [])
+  runScript(head)
+  // At most one image, asked for in the head and kept for the stage's script.
+  expect(images.length).toBeLessThanOrEqual(1)
+  expect(documentElement.previewImage).toBe(images[0])
+  const img = images[0]
+  if (img && s.loadedFirst) load(img)
+  runScript(body)
+  if (!img) return { img: null, loading, placedEarly: false }
+  // The very element the head's script asked for is on the page, named as the placeholder was.
+  expect(onPage).toBe(img)
+  expect(img.attributes).toEqual(slotAttributes)
+  const fittedEarly = !img.hidden && img.classList.contains('board-preview-early')
+  // The end of parsing.
+  document.readyState = 'interactive'
+  for (const fn of parsed.splice(0)) fn()
   // Placed already: a kept image of known size, before it loaded.
-  const placedEarly = !img.hidden
-  if (img.src && img.onload) {
-    img.naturalWidth = s.board.width
-    img.naturalHeight = s.board.height
-    img.onload()
+  const placedEarly = !img.hidden && img.style.transform !== ''
+  if (!img.complete) {
+    load(img)
+    img.onload?.()
   }
-  return { img, loading, placedEarly }
+  // Placed exactly in the end, not by the stylesheet.
+  if (img.isConnected) expect(img.classList.contains('board-preview-early')).toBe(false)
+  return { img, loading, placedEarly, fittedEarly }
 }
 
 /** The app's canvas transform for the same page (client/render/board-view.ts and ui/view-memory.ts). */
@@ -107,11 +167,31 @@ describe('the board preview', () => {
   const board = { width: 1000, height: 1000 }
 
   it('shows the latest snapshot on a first visit, fitted as the app fits its canvas', () => {
-    const { img, loading } = run({ stage, board })
-    expect(img.src).toBe('/api/boards/main/snapshot.png')
-    expect(img.hidden).toBe(false)
-    expect(loading.hidden).toBe(true)
-    expect(img.style.transform).toBe(appTransform({ stage, board }, 'main'))
+    for (const loadedFirst of [false, true]) {
+      const { img, loading, fittedEarly } = run({ stage, board, loadedFirst })
+      expect(img?.src).toBe('/api/boards/main/snapshot.png')
+      // Shown fitted by the stylesheet before its size (or the stage's) is known.
+      expect(fittedEarly).toBe(true)
+      expect(img?.hidden).toBe(false)
+      expect(loading.hidden).toBe(true)
+      expect(img?.style.transform).toBe(appTransform({ stage, board }, 'main'))
+    }
+  })
+
+  it('is fitted by the stylesheet only where the app fits its view: not for a deep link or a remembered view', () => {
+    const remembered = { [viewStorageKey('main')]: JSON.stringify({ cx: 3, cy: 4, scale: 9 }) }
+    for (const c of [{ hash: '#x=12&y=40&zoom=8' }, { stored: remembered }]) {
+      const { img, fittedEarly } = run({ stage, board, ...c })
+      expect(fittedEarly, JSON.stringify(c)).toBe(false)
+      expect(img?.style.transform, JSON.stringify(c)).toBe(appTransform({ stage, board, ...c }, 'main'))
+    }
+  })
+
+  it('shows the loading line, not a broken image, when the snapshot failed before the stage script ran', () => {
+    // The head's request answered 404 (a board with no snapshot yet) while the stylesheet loaded.
+    const { img, loading } = run({ stage, board: { width: 0, height: 0 }, loadedFirst: true })
+    expect(img?.isConnected).toBe(false)
+    expect(loading.hidden).toBe(false)
   })
 
   it('is placed as the app places its canvas, for deep links, remembered views, odd sizes and pixel ratios', () => {
@@ -133,32 +213,32 @@ describe('the board preview', () => {
     ]
     for (const c of cases) {
       const { img } = run(c)
-      expect(img.style.transform, JSON.stringify(c)).toBe(appTransform(c, 'main'))
+      expect(img?.style.transform, JSON.stringify(c)).toBe(appTransform(c, 'main'))
     }
   })
 
   it('names the board of ?board=, and nothing for an invalid id', () => {
-    expect(run({ stage, board, search: '?board=art_2' }).img.src).toBe('/api/boards/art_2/snapshot.png')
+    expect(run({ stage, board, search: '?board=art_2' }).img?.src).toBe('/api/boards/art_2/snapshot.png')
     const named = {
       stage,
       board,
       search: '?board=art_2',
       stored: { [viewStorageKey('art_2')]: JSON.stringify({ cx: 3, cy: 4, scale: 9 }) },
     }
-    expect(run(named).img.style.transform).toBe(appTransform(named, 'art_2'))
-    expect(run({ stage, board, search: '?board=../x' }).img.src).toBe('')
+    expect(run(named).img?.style.transform).toBe(appTransform(named, 'art_2'))
+    expect(run({ stage, board, search: '?board=../x' }).img).toBeNull()
   })
 
   it('shows the kept image of a returning page (through the service worker), and no snapshot where a board is kept without one', () => {
     const keptImage = { [`${KEPT_IMAGE_KEY_PREFIX}main`]: '1', [`${KEPT_KEY_PREFIX}main`]: '1' }
     const legacy = run({ stage, board, stored: keptImage, controller: true })
-    expect(legacy.img.src).toBe(keptImageUrl('main'))
+    expect(legacy.img?.src).toBe(keptImageUrl('main'))
     // Kept before its size was: placed once loaded.
     expect(legacy.placedEarly).toBe(false)
-    expect(legacy.img.style.transform).toBe(appTransform({ stage, board }, 'main'))
+    expect(legacy.img?.style.transform).toBe(appTransform({ stage, board }, 'main'))
     // No service worker to answer the kept image's URL: the board kept in IndexedDB is what the app paints first.
-    expect(run({ stage, board, stored: keptImage, controller: false }).img.src).toBe('')
-    expect(run({ stage, board, stored: { [`${KEPT_KEY_PREFIX}main`]: '1' }, controller: true }).img.src).toBe('')
+    expect(run({ stage, board, stored: keptImage, controller: false }).img).toBeNull()
+    expect(run({ stage, board, stored: { [`${KEPT_KEY_PREFIX}main`]: '1' }, controller: true }).img).toBeNull()
   })
 
   it('places a kept image of known size before it has loaded, as the app places its canvas', () => {
@@ -172,13 +252,13 @@ describe('the board preview', () => {
         [`${KEPT_KEY_PREFIX}main`]: '1',
       }
       const { img, loading, placedEarly } = run({ ...c, stored, controller: true })
-      expect(img.src).toBe(keptImageUrl('main'))
+      expect(img?.src).toBe(keptImageUrl('main'))
       expect(placedEarly).toBe(true)
       expect(loading.hidden).toBe(true)
-      expect(img.style.transform, JSON.stringify(c)).toBe(appTransform({ ...c, stored }, 'main'))
+      expect(img?.style.transform, JSON.stringify(c)).toBe(appTransform({ ...c, stored }, 'main'))
     }
     // A value that is no size: no kept image; the board kept in IndexedDB is painted by the app.
     const odd = { [`${KEPT_IMAGE_KEY_PREFIX}main`]: '12x', [`${KEPT_KEY_PREFIX}main`]: '1' }
-    expect(run({ stage, board, stored: odd, controller: true }).img.src).toBe('')
+    expect(run({ stage, board, stored: odd, controller: true }).img).toBeNull()
   })
 })
