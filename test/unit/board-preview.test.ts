@@ -58,7 +58,12 @@ const run = (s: Setup) => {
   const images: Img[] = []
   const stage = { clientWidth: s.stage.width, clientHeight: s.stage.height }
   // The page's placeholder <img>, which the stage's script replaces with the head's image.
-  const slotAttributes: Record<string, string> = { id: BOARD_PREVIEW_ID, class: 'board board-preview', alt: '', elementtiming: 'board-preview' }
+  const slotAttributes: Record<string, string> = {
+    id: BOARD_PREVIEW_ID,
+    class: 'board board-preview',
+    alt: '',
+    elementtiming: 'board-preview',
+  }
   let onPage: Img | null = null
   const slot = {
     getAttribute: (name: string) => slotAttributes[name] ?? null,
