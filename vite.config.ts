@@ -9,7 +9,8 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { defineConfig, minify, type Plugin } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
 import { SW_ROUTES_FILE, swRoutesScript } from './client/sw-routes.ts'
-import { KEPT_IMAGE_CACHE, KEPT_IMAGE_PATH } from './client/sync/kept-image.ts'
+import { KEPT_IMAGE_CACHE } from './client/sync/kept-image.ts'
+import { KEPT_IMAGE_PATH } from './shared/protocol.ts'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 

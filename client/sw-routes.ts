@@ -13,7 +13,8 @@
  *   under their own URLs; a file of a newer build, not precached yet, falls back to the network);
  * - the API and the WebSocket go straight to the network (the handler never answers them).
  */
-import { KEPT_IMAGE_CACHE, KEPT_IMAGE_PATH } from './sync/kept-image.ts'
+import { KEPT_IMAGE_PATH } from '../shared/protocol.ts'
+import { KEPT_IMAGE_CACHE } from './sync/kept-image.ts'
 
 /** The script's file name at the root of the build (a sibling of sw.js). */
 export const SW_ROUTES_FILE = 'sw-routes.js'

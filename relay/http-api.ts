@@ -12,6 +12,8 @@ import {
   HostTokenLimits,
   IDEMPOTENCY_HEADER,
   KEPT_COOKIE_PREFIX,
+  KEPT_IMAGE_COOKIE_PREFIX,
+  KEPT_IMAGE_PATH,
   ORIGIN_NOT_ALLOWED,
   PLACE_ERROR_STATUS,
   SESSION_ERROR_STATUS,
@@ -406,7 +408,8 @@ export const createHttpHandler = (deps: HttpDeps) => {
    * "Start"; `as=fetch` with `crossorigin`: the page's fetch() (mode cors, same-origin
    * credentials) then reuses the answer), and, unless the page says it keeps this board (its
    * `tessera_kept_<id>` cookie: it shows the kept board first) and the request is a page load,
-   * the latest snapshot's image, which
+   * the latest snapshot's image (or, when it also says it keeps that board's image, its
+   * `tessera_kept_image_<id>` cookie, the kept image `/kept/<id>.png`), which
    * the HTML's head asks for by the same URL (client/index.html: `as=image`, no CORS, as an <img>
    * asks), a redirect to the immutable PNG.
    */
@@ -420,9 +423,15 @@ export const createHttpHandler = (deps: HttpDeps) => {
     // return visit. A browser's page load says `document`; a client that sends no such header is
     // taken for one.
     const dest = req.headers['sec-fetch-dest']
-    const kept = (req.headers.cookie ?? '').split(';').some((c) => c.trim() === `${KEPT_COOKIE_PREFIX}${id}=1`)
-    if ((dest === undefined || dest === 'document') && !kept)
-      links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image; fetchpriority=high`)
+    const cookies = (req.headers.cookie ?? '').split(';').map((c) => c.trim())
+    const kept = cookies.includes(`${KEPT_COOKIE_PREFIX}${id}=1`)
+    const keptImage = kept && cookies.includes(`${KEPT_IMAGE_COOKIE_PREFIX}${id}=1`)
+    if (dest === undefined || dest === 'document') {
+      // The kept image is the page's service worker's to answer (from Cache Storage); the head's
+      // script asks for it by the same URL when a worker controls the page.
+      if (keptImage) links.push(`<${KEPT_IMAGE_PATH}${id}.png>; rel=preload; as=image; fetchpriority=high`)
+      else if (!kept) links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image; fetchpriority=high`)
+    }
     return { link: links.join(', ') }
   }
 

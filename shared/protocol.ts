@@ -274,6 +274,18 @@ export const TOKEN_COOKIE = 'tessera_token'
  * does not preload the board's snapshot image.
  */
 export const KEPT_COOKIE_PREFIX = 'tessera_kept_'
+/**
+ * Prefix of the cookie (`tessera_kept_image_<board id>=1`) by which the app page says it keeps that
+ * board's image for its next page's first frame (client/sync/kept-image.ts, Cache Storage, answered
+ * by the service worker): the relay's answer to that page preloads the image, so that it is asked
+ * for with the page rather than when the head's script runs.
+ */
+export const KEPT_IMAGE_COOKIE_PREFIX = 'tessera_kept_image_'
+/**
+ * Same-origin URL path prefix of the kept board images, `/kept/<board id>.png`: answered by the
+ * page's service worker from Cache Storage only (client/sync/kept-image.ts); the relay has no such URL.
+ */
+export const KEPT_IMAGE_PATH = '/kept/'
 /** Query parameter that carries the identity token (WebSocket and HTTP). */
 export const TOKEN_PARAM = 'token'
 /**

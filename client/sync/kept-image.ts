@@ -7,6 +7,7 @@
  * the image is only looked at, never read back.
  */
 import type { BoardConfig } from '../../shared/board.ts'
+import { KEPT_IMAGE_COOKIE_PREFIX, KEPT_IMAGE_PATH } from '../../shared/protocol.ts'
 import { paintRect, paletteLut } from '../render/paint.ts'
 
 /**
@@ -18,9 +19,6 @@ export const KEPT_IMAGE_KEY_PREFIX = 'tessera.kept-image.'
 
 /** The Cache Storage cache that holds the kept images; the service worker answers from it only (vite.config.ts). */
 export const KEPT_IMAGE_CACHE = 'tessera-kept'
-
-/** Same-origin URL path prefix of the kept images: `/kept/<board id>.png`. */
-export const KEPT_IMAGE_PATH = '/kept/'
 
 /** The URL of a board's kept image (relative to the page's origin). */
 export const keptImageUrl = (boardId: string): string => `${KEPT_IMAGE_PATH}${boardId}.png`
@@ -38,6 +36,7 @@ export type BoardImageKeeper = {
  */
 export const createBoardImageKeeper = (boardId: string, storage: Storage | null): BoardImageKeeper => {
   let writing: Promise<void> = Promise.resolve()
+  let cookieSet = false
   const store = async (pixels: ImageData) => {
     try {
       const canvas = new OffscreenCanvas(pixels.width, pixels.height)
@@ -49,6 +48,12 @@ export const createBoardImageKeeper = (boardId: string, storage: Storage | null)
         new Response(png, { headers: { 'content-type': 'image/png', 'content-length': String(png.size) } }),
       )
       storage?.setItem(`${KEPT_IMAGE_KEY_PREFIX}${boardId}`, `${pixels.width}x${pixels.height}`)
+      // The relay's answer to the next page load then preloads the image (relay/http-api.ts), so
+      // that it is asked for with the page, not when the head's script runs. Once a page; a year.
+      if (!cookieSet)
+        // biome-ignore lint/suspicious/noDocumentCookie: as start-sources.ts's kept cookie: a fixed ASCII name and value (a board id, '1'); the Cookie Store API exists only in secure contexts.
+        document.cookie = `${KEPT_IMAGE_COOKIE_PREFIX}${boardId}=1; Path=/; Max-Age=31536000; SameSite=Lax`
+      cookieSet = true
     } catch {
       // Storage full or refused: the next visit paints the IndexedDB board once its script runs.
     }

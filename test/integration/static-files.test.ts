@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inlineScriptHashes } from '../../relay/static-files.ts'
-import { KEPT_COOKIE_PREFIX, TOKEN_COOKIE } from '../../shared/protocol.ts'
+import { KEPT_COOKIE_PREFIX, KEPT_IMAGE_COOKIE_PREFIX, TOKEN_COOKIE } from '../../shared/protocol.ts'
 import { buildClient } from '../helpers/browser.ts'
 import { newSession } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
@@ -173,7 +173,7 @@ describe('validators and caching', () => {
 })
 
 describe('the app page from the network', () => {
-  it('names what the page fetches first (Link preloads): the board info, and the snapshot image unless the page keeps the board; only for a board this relay serves', async () => {
+  it('names what the page fetches first (Link preloads): the board info, and the snapshot image unless the page keeps the board (then its kept image, if kept); only for a board this relay serves', async () => {
     const link = async (path: string, headers: Record<string, string> = {}) =>
       (await fetch(`${relay.url}${path}`, { headers })).headers.get('link')
     const info = '</api/boards/main>; rel=preload; as=fetch; crossorigin'
@@ -182,6 +182,15 @@ describe('the app page from the network', () => {
     expect(await link('/?board=main')).toBe(first)
     // A page that keeps the board (its cookie says so) shows the kept board first: no image.
     expect(await link('/?board=main', { cookie: `a=b; ${KEPT_COOKIE_PREFIX}main=1` })).toBe(info)
+    // A page that also keeps the board's image (Cache Storage, its service worker answers it) is
+    // told to fetch that image with the page; only with the board kept, and for this board.
+    const keptImage = `${info}, </kept/main.png>; rel=preload; as=image; fetchpriority=high`
+    expect(await link('/?board=main', { cookie: `${KEPT_COOKIE_PREFIX}main=1; ${KEPT_IMAGE_COOKIE_PREFIX}main=1` })).toBe(keptImage)
+    expect(await link('/?board=main', { cookie: `${KEPT_COOKIE_PREFIX}main=1; ${KEPT_IMAGE_COOKIE_PREFIX}other=1` })).toBe(info)
+    expect(await link('/?board=main', { cookie: `${KEPT_IMAGE_COOKIE_PREFIX}main=1` })).toBe(first)
+    expect(
+      await link('/index.html', { 'sec-fetch-dest': 'empty', cookie: `${KEPT_COOKIE_PREFIX}main=1; ${KEPT_IMAGE_COOKIE_PREFIX}main=1` }),
+    ).toBe(info)
     // Another board kept, or only an identity: the image still.
     expect(await link('/?board=main', { cookie: `${KEPT_COOKIE_PREFIX}other=1` })).toBe(first)
     // The service worker's fetch of the page to precache it (its copy answers later navigations,
