@@ -274,6 +274,12 @@ describe('the board preview', () => {
       },
       { what: 'the kept image equal to the board', timeoutMs: 20_000 },
     )
+    // The page told the relay that it keeps the image: the relay's answer to its next page load
+    // names the image, to be fetched with the page (through the service worker, from its cache).
+    expect(await page.evaluate(() => document.cookie.split('; '))).toContain('tessera_kept_image_main=1')
+    const cookie = (await context.cookies(relay.url)).map((c) => `${c.name}=${c.value}`).join('; ')
+    const link = (await fetch(`${relay.url}/?board=main`, { headers: { cookie } })).headers.get('link')
+    expect(link).toContain('</kept/main.png>; rel=preload; as=image')
     // The app's script made empty in the service worker's precache (where a return visit's
     // comes from), and the network off: nothing but the HTML can show a board.
     const emptied = await page.evaluate(async () => {
