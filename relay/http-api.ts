@@ -13,7 +13,7 @@ import {
   IDEMPOTENCY_HEADER,
   KEPT_COOKIE_PREFIX,
   KEPT_IMAGE_COOKIE_PREFIX,
-  KEPT_IMAGE_PATH,
+  keptImageUrl,
   ORIGIN_NOT_ALLOWED,
   PLACE_ERROR_STATUS,
   SESSION_ERROR_STATUS,
@@ -429,7 +429,7 @@ export const createHttpHandler = (deps: HttpDeps) => {
     if (dest === undefined || dest === 'document') {
       // The kept image is the page's service worker's to answer (from Cache Storage); the head's
       // script asks for it by the same URL when a worker controls the page.
-      if (keptImage) links.push(`<${KEPT_IMAGE_PATH}${id}.png>; rel=preload; as=image; fetchpriority=high`)
+      if (keptImage) links.push(`<${keptImageUrl(id)}>; rel=preload; as=image; fetchpriority=high`)
       else if (!kept) links.push(`</api/boards/${id}/snapshot.png>; rel=preload; as=image; fetchpriority=high`)
     }
     return { link: links.join(', ') }

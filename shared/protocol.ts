@@ -286,6 +286,8 @@ export const KEPT_IMAGE_COOKIE_PREFIX = 'tessera_kept_image_'
  * page's service worker from Cache Storage only (client/sync/kept-image.ts); the relay has no such URL.
  */
 export const KEPT_IMAGE_PATH = '/kept/'
+/** The URL of a board's kept image (relative to the page's origin). */
+export const keptImageUrl = (boardId: string): string => `${KEPT_IMAGE_PATH}${boardId}.png`
 /** Query parameter that carries the identity token (WebSocket and HTTP). */
 export const TOKEN_PARAM = 'token'
 /**

@@ -7,7 +7,7 @@
  * the image is only looked at, never read back.
  */
 import type { BoardConfig } from '../../shared/board.ts'
-import { KEPT_IMAGE_COOKIE_PREFIX, KEPT_IMAGE_PATH } from '../../shared/protocol.ts'
+import { KEPT_IMAGE_COOKIE_PREFIX, keptImageUrl } from '../../shared/protocol.ts'
 import { paintRect, paletteLut } from '../render/paint.ts'
 
 /**
@@ -19,9 +19,6 @@ export const KEPT_IMAGE_KEY_PREFIX = 'tessera.kept-image.'
 
 /** The Cache Storage cache that holds the kept images; the service worker answers from it only (vite.config.ts). */
 export const KEPT_IMAGE_CACHE = 'tessera-kept'
-
-/** The URL of a board's kept image (relative to the page's origin). */
-export const keptImageUrl = (boardId: string): string => `${KEPT_IMAGE_PATH}${boardId}.png`
 
 /** Writes a board's image; writes are made one after another, so the last one asked for is the one kept. */
 export type BoardImageKeeper = {

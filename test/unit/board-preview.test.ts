@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseStoredView, parseViewLink, viewStorageKey } from '../../client/render/view-link.ts'
 import { canvasTransform, clampViewport, fitViewport, scaleLimits } from '../../client/render/viewport.ts'
-import { KEPT_IMAGE_KEY_PREFIX, keptImageUrl } from '../../client/sync/kept-image.ts'
+import { KEPT_IMAGE_KEY_PREFIX } from '../../client/sync/kept-image.ts'
 import { KEPT_KEY_PREFIX } from '../../client/sync/start-sources.ts'
 import { BOARD_PREVIEW_ID } from '../../client/ui/board-preview.ts'
+import { keptImageUrl } from '../../shared/protocol.ts'
 
 const html = readFileSync(join(import.meta.dirname, '../../client/index.html'), 'utf8')
 /** The head's script (chooses and fetches the image) and the stage's (places it). */
@@ -183,11 +184,22 @@ describe('the board preview', () => {
     }
   })
 
-  it('is fitted by the stylesheet only where the app fits its view: not for a deep link or a remembered view', () => {
+  it('is fitted by the stylesheet exactly where the app fits its view: not for a deep link or a remembered view', () => {
     const remembered = { [viewStorageKey('main')]: JSON.stringify({ cx: 3, cy: 4, scale: 9 }) }
     for (const c of [{ hash: '#x=12&y=40&zoom=8' }, { stored: remembered }]) {
       const { img, fittedEarly } = run({ stage, board, ...c })
       expect(fittedEarly, JSON.stringify(c)).toBe(false)
+      expect(img?.style.transform, JSON.stringify(c)).toBe(appTransform({ stage, board, ...c }, 'main'))
+    }
+    // What the app does not take for a view (an unreadable link or remembered view) is fitted.
+    for (const c of [
+      { hash: '#x=abc&y=40' },
+      { hash: '#section' },
+      { stored: { [viewStorageKey('main')]: 'not json' } },
+      { stored: { [viewStorageKey('main')]: '{"cx":"1","cy":2,"scale":3}' } },
+    ]) {
+      const { img, fittedEarly } = run({ stage, board, ...c })
+      expect(fittedEarly, JSON.stringify(c)).toBe(true)
       expect(img?.style.transform, JSON.stringify(c)).toBe(appTransform({ stage, board, ...c }, 'main'))
     }
   })
