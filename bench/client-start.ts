@@ -6,7 +6,8 @@
  * - cold start with 10,000 and 100,000 placements since the latest snapshot: time to the first
  *   board on screen and to the exact board, and the bytes the page transferred (compressed, as
  *   sent: HTTP bodies and headers, WebSocket frames);
- * - a returning visit (the same browser profile), online and offline: time to the first board;
+ * - a returning visit (the same browser profile as its first visit), online with the service worker
+ *   running, online with it stopped, and offline: time to the first board;
  * - frames while 1,000 placements a second arrive and the view pans: frames per second and the
  *   95th percentile frame time;
  * - the page's JS heap with the board open (after a garbage collection).
@@ -21,11 +22,15 @@
  * HTML's preview image (client/ui/board-preview.ts), shown before the script runs: its render
  * time comes from Chromium's Element Timing (elementtiming="board-preview"); the first board on
  * screen is the earlier of the two, both in the details. The exact board is read on the canvas
- * only. One run of each per repetition.
+ * only. Each first-visit and return-visit figure is the median of CLIENT_VISITS page loads (one
+ * with --quick), each in a profile of its own, every value in the details: one page load spreads
+ * by tens of ms on this machine.
  *
  * Beside them, the browser's floor (bench/helpers/page-floor.ts): a static page of nothing but
- * the snapshot's PNG, first visit and from the HTTP cache, in the same Chromium, measured the same
- * way: no client can show the board sooner on this machine.
+ * the snapshot's PNG, first visit and from the HTTP cache, and the same page controlled by a
+ * service worker with the client's static routes (its return visits online, with the worker
+ * stopped, and offline, the PNG from Cache Storage), in the same Chromium, measured the same way:
+ * no client can show the board sooner on this machine.
  */
 import { execSync } from 'node:child_process'
 import { mkdirSync, symlinkSync } from 'node:fs'
@@ -40,7 +45,7 @@ import { prng } from '../test/helpers/prng.ts'
 import { startTestRelay, type TestRelay } from '../test/helpers/start-relay.ts'
 import { makeTmpDir } from '../test/helpers/tmp-dir.ts'
 import { waitFor } from '../test/helpers/wait-for.ts'
-import { measurePageFloor } from './helpers/page-floor.ts'
+import { measurePageFloor, RETURN_VISITS, type ReturnVisit } from './helpers/page-floor.ts'
 import {
   countBytes,
   firstBoardAt,
@@ -51,11 +56,16 @@ import {
   stopServiceWorkers,
   watchPage,
 } from './helpers/page-measures.ts'
+import { median } from './helpers/stats.ts'
 import type { FigureOptions, Row } from './helpers/table.ts'
 
 /** The full-sync client before issue 12: y-websocket's provider and a Y.Doc of the whole board. */
 export const OLD_CLIENT_REF = '4d42b84'
 const SIDE = 1000
+/** Page loads behind each first-visit and return-visit figure of a full run: the figure is their median. */
+export const CLIENT_VISITS = 5
+/** How each worker floor row names its visit, as the client's return-visit rows do. */
+const WORKER_VISIT_LABEL: Record<ReturnVisit, string> = { online: 'online', stopped: 'online, service worker stopped', offline: 'offline' }
 const root = resolve(import.meta.dirname, '..')
 
 type Intent = { x: number; y: number; color: number }
@@ -101,6 +111,8 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
   const before = o.quick ? 20_000 : 200_000
   const sinceSmall = o.quick ? 2_000 : 10_000
   const sinceLarge = o.quick ? 10_000 : 100_000
+  // Page loads per figure: a single one spreads by tens of ms on this machine (docs/PERFORMANCE.md).
+  const visits = o.quick ? 1 : CLIENT_VISITS
   const newDir = makeTmpDir('tessera-bench-client-new-')
   const oldSrc = makeTmpDir('tessera-bench-client-oldsrc-')
   const oldDir = makeTmpDir('tessera-bench-client-old-')
@@ -181,14 +193,55 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       }
     }
 
-    /** A cold start's figures and details, as the results keep them. */
-    const coldResult = (cold: Cold) => ({
-      firstPaint: cold.firstPaint,
-      exact: cold.exact,
-      bytes: cold.bytes,
-      exactBoard: cold.exactBoard,
-      ...cold.details,
-    })
+    /**
+     * `visits` cold starts' figures (medians) and details, as the results keep them: every value,
+     * and the details of the last (whose profile the return visits use).
+     */
+    const coldResult = (colds: readonly Cold[]) => {
+      const last = colds[colds.length - 1] as Cold
+      return {
+        firstPaint: median(colds.map((c) => c.firstPaint)),
+        exact: median(colds.map((c) => c.exact)),
+        bytes: median(colds.map((c) => c.bytes)),
+        exactBoard: colds.every((c) => c.exactBoard),
+        values: { firstPaint: colds.map((c) => c.firstPaint), exact: colds.map((c) => c.exact), bytes: colds.map((c) => c.bytes) },
+        ...last.details,
+      }
+    }
+    /** `visits` cold starts, each in a fresh profile (browser context). */
+    const coldStarts = async (paintColor: number, lastColor: number) => {
+      const colds: Cold[] = []
+      for (let i = 0; i < visits; i++) {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+        colds.push(await coldStart(context, paintColor, lastColor))
+        await context.close()
+      }
+      return coldResult(colds)
+    }
+    /** A fresh profile that has visited the board once: the board stored, the service worker controlling. */
+    const visitedProfile = async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      const page = await context.newPage()
+      await page.goto(`http://127.0.0.1:${port}/?board=main`)
+      await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+      // The board kept (IndexedDB), then its image (Cache Storage, client/sync/kept-image.ts),
+      // written just after each save: a profile closed between the two has no image to show first.
+      const kept = () => page.evaluate(() => [localStorage.getItem('tessera.kept.main'), localStorage.getItem('tessera.kept-image.main')])
+      await waitFor(async () => (await kept()).every((v) => v !== null), { timeoutMs: 30_000, what: 'the board and its image kept' })
+      await page.close()
+      return context
+    }
+    /** Frames and heap of the client the relay serves, on a page of its own in a new profile, once it shows the newest placement. */
+    const framesOnPageOfItsOwn = async (name: 'before' | 'after') => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      const page = await context.newPage()
+      const watch = await watchPage(page, [{ x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) }])
+      const start = Date.now()
+      await page.goto(`http://127.0.0.1:${port}/?board=main`)
+      await watch.tileAt(0, start)
+      await measureFrames(name, context, page)
+      await context.close()
+    }
     const rows: Row[] = []
     await placeMany(room(), next, sinceSmall - 1)
     let lastColor = await mark(SIDE - 1, SIDE - 1)
@@ -214,74 +267,63 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       results[`${name}-heap`] = { bytes: await heapBytes(context, page) }
       await page.close()
     }
-    for (const [name, dir] of [
-      ['before', oldDir.dir],
-      ['after', newDir.dir],
-    ] as const) {
-      r = await startRelay(dir, port)
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-      const cold = await coldStart(context, paintColor, lastColor)
-      results[`${name}-cold-small`] = coldResult(cold)
-      if (name === 'after') {
-        // The stored board and the service worker in place, then a return visit 1,000 placements later.
-        await cold.page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
-        // The board kept, and its image (client/sync/kept-image.ts) where this client keeps one.
-        await waitFor(async () => (await cold.page.evaluate(() => localStorage.getItem('tessera.kept.main'))) === '1', {
-          timeoutMs: 30_000,
-          what: 'the board kept',
-        })
-      }
-      // The full-sync client's frames come after this client's cold start (below): the placements
-      // they make would otherwise be 5,000 more "since the snapshot" for this client's (before
-      // 2026-12-03 22:20 they were: its 10,000 were 15,000).
-      if (name === 'before') {
-        await cold.page.close()
-        await context.close()
-        continue
-      }
-      await measureFrames(name, context, cold.page)
-      if (name === 'after') {
-        await placeMany(room(), next, 999)
-        lastColor = await mark(SIDE - 1, SIDE - 1)
-        // Online with the service worker running (the first visit's page just closed), online with
-        // it stopped (as a day later: the browser stops an idle worker within a minute), offline.
-        for (const kind of ['online', 'stopped', 'offline'] as const) {
-          const offline = kind === 'offline'
-          if (offline) await context.setOffline(true)
-          if (kind === 'stopped') await stopServiceWorkers(context)
-          const page = await context.newPage()
-          const watch = await watchPage(page, [
-            { x: 0, y: 0, rgb: rgb(paintColor) },
-            { x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) },
-          ])
-          const start = Date.now()
-          await page.goto(`http://127.0.0.1:${port}/?board=main`)
-          const first = await firstBoardAt(watch, start, 0)
-          const exact = offline ? null : await watch.tileAt(1, start)
-          results[`after-return-${kind}`] = {
-            ...first,
-            marks: await marks(page),
-            ...(exact === null ? {} : { exact }),
-          }
-          await page.close()
-        }
-        await context.setOffline(false)
-      }
-      await context.close()
-    }
-
-    // The full-sync client's frames and heap, on a page of its own (its cold start above came first).
+    // The full-sync client's frames come after this client's cold starts (below): the placements
+    // they make would otherwise be 5,000 more "since the snapshot" for this client's (before
+    // 2026-12-03 22:20 they were: its 10,000 were 15,000).
     r = await startRelay(oldDir.dir, port)
-    {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-      const page = await context.newPage()
-      const watch = await watchPage(page, [{ x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) }])
-      const start = Date.now()
-      await page.goto(`http://127.0.0.1:${port}/?board=main`)
-      await watch.tileAt(0, start)
-      await measureFrames('before', context, page)
+    results['before-cold-small'] = await coldStarts(paintColor, lastColor)
+    r = await startRelay(newDir.dir, port)
+    results['after-cold-small'] = await coldStarts(paintColor, lastColor)
+    // Return visits: `visits` rounds, each in a profile of its own that visited the board once, then
+    // 1,000 placements later: online with the service worker running (the first visit's page just
+    // closed), online with it stopped (as a day later: the browser stops an idle worker within a
+    // minute), offline. One profile at a time, each round as the browser's floor takes its own
+    // (page-floor.ts), so that rounds are alike: none starts from a profile that was offline.
+    const visited = { online: [], stopped: [], offline: [] } as Record<
+      ReturnVisit,
+      { firstPaint: number; exact: number | null; previewUrl: string | null }[]
+    >
+    for (let round = 0; round < visits; round++) {
+      const context = await visitedProfile()
+      await placeMany(room(), next, 999)
+      lastColor = await mark(SIDE - 1, SIDE - 1)
+      for (const kind of RETURN_VISITS) {
+        const offline = kind === 'offline'
+        if (offline) await context.setOffline(true)
+        if (kind === 'stopped') await stopServiceWorkers(context)
+        const page = await context.newPage()
+        const watch = await watchPage(page, [
+          { x: 0, y: 0, rgb: rgb(paintColor) },
+          { x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) },
+        ])
+        const start = Date.now()
+        await page.goto(`http://127.0.0.1:${port}/?board=main`)
+        const first = await firstBoardAt(watch, start, 0)
+        const exact = offline ? null : await watch.tileAt(1, start)
+        visited[kind].push({ firstPaint: first.firstPaint, exact, previewUrl: first.previewUrl })
+        const all = visited[kind]
+        results[`after-return-${kind}`] = {
+          ...first,
+          firstPaint: median(all.map((v) => v.firstPaint)),
+          ...(exact === null ? {} : { exact: median(all.map((v) => v.exact ?? Number.NaN)) }),
+          values: {
+            firstPaint: all.map((v) => v.firstPaint),
+            ...(exact === null ? {} : { exact: all.map((v) => v.exact) }),
+            // Which image each showed first (the kept image, or none: the canvas came first).
+            previewUrl: all.map((v) => v.previewUrl),
+          },
+          marks: await marks(page),
+        }
+        await page.close()
+      }
       await context.close()
     }
+    // This client's frames and heap.
+    await framesOnPageOfItsOwn('after')
+
+    // The full-sync client's frames and heap (its cold starts above came first).
+    r = await startRelay(oldDir.dir, port)
+    await framesOnPageOfItsOwn('before')
 
     // 100,000 placements since the snapshot (counted: the frames above placed some): both clients again, cold.
     await placeMany(room(), next, sinceLarge - 1 - (room().lastSeq() - seqAtSnapshot))
@@ -291,10 +333,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       ['after', newDir.dir],
     ] as const) {
       r = await startRelay(dir, port)
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-      const cold = await coldStart(context, paintColor, lastColor)
-      results[`${name}-cold-large`] = coldResult(cold)
-      await context.close()
+      results[`${name}-cold-large`] = await coldStarts(paintColor, lastColor)
     }
 
     const floor = await measurePageFloor(browser, snapshotPng, o.quick ? 3 : 7)
@@ -420,6 +459,13 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
         unit: 'ms',
         details: { values: floor.returnVisits },
       },
+      ...RETURN_VISITS.map((kind) => ({
+        key: `client-floor-worker-${kind}`,
+        figure: `browser floor: the same page controlled by a service worker with the client's routes, return visit ${WORKER_VISIT_LABEL[kind]}, its PNG from Cache Storage (median of ${floor.worker[kind].values.length})`,
+        value: floor.worker[kind].median,
+        unit: 'ms',
+        details: { values: floor.worker[kind].values },
+      })),
     )
     return rows
   } finally {
