@@ -145,7 +145,8 @@ const figures: { name: string; run: (o: FigureOptions) => Promise<Row[]>; repeat
       // One run: a 250,000-tile fill and its rollback take about a minute.
       { name: 'rollback', run: runRollbackLatency, repeat: false },
       { name: 'png', run: runPng, repeat: false },
-      // One run: builds two clients and drives Chromium through nine page loads (about 2 minutes).
+      // One run: builds two clients and drives Chromium through about 80 page loads, its figures
+      // medians of five page loads each (about 3.5 minutes).
       { name: 'client', run: runClientStart, repeat: false },
       { name: 'replay', run: (o) => runReplay({ ...o, replay: false }), repeat: false },
       // Scaling out (issue 16): a writer, two edges and nats-server, against one relay.

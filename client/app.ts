@@ -153,7 +153,8 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
     source = 'stored'
   }
   const stage = byId('stage')
-  const view = createBoardView(stage, state.config(), state.bitmap())
+  // A first visit paints nothing until its snapshot is in (below): the preview covers the canvas.
+  const view = createBoardView(stage, state.config(), stored ? state.bitmap() : null)
   const preview = holdBoardPreview(view.canvas)
   // Issue 12: the grid, the hovered tile's coordinates, the board's accessible name and description.
   const tools = attachViewTools(stage, view, { gridButton: byId<HTMLButtonElement>('grid-toggle'), coords: byId('coords') }, opts.storage)
@@ -184,6 +185,9 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
       source = 'snapshot'
       byId('loading').hidden = true
       markFirstPaint(preview.retire)
+    } else {
+      // No snapshot (a new board, or none readable): the blank board, until the sync fills it.
+      view.setBoard(state.config(), state.bitmap())
     }
   }
   const sync = createBoardSync(state, basis)

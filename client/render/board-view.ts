@@ -47,7 +47,13 @@ export type BoardView = {
   onViewport: (listener: (v: Viewport) => void) => void
 }
 
-export const createBoardView = (stage: HTMLElement, config: BoardConfig, bitmap: Uint8Array): BoardView => {
+/**
+ * `bitmap` null: nothing to show yet (a first visit while its snapshot is fetched). The canvas is
+ * sized but not painted until setBoard or damage: a full paint of a blank 1000 x 1000 board costs
+ * a first visit about 20 ms of its main thread just while the snapshot's bytes arrive, and the
+ * board preview covers the canvas meanwhile (docs/PERFORMANCE.md).
+ */
+export const createBoardView = (stage: HTMLElement, config: BoardConfig, bitmap: Uint8Array | null): BoardView => {
   const canvas = document.createElement('canvas')
   canvas.className = 'board'
   canvas.setAttribute('aria-label', 'Board')
@@ -66,7 +72,7 @@ export const createBoardView = (stage: HTMLElement, config: BoardConfig, bitmap:
   stage.append(frame, canvas, ghost, reticle)
 
   let board = config
-  let bits = bitmap
+  let bits = bitmap ?? new Uint8Array(config.width * config.height)
   let lut = paletteLut(board.palette)
   let image = new ImageData(board.width, board.height)
   let stage0: StageSize = { width: stage.clientWidth, height: stage.clientHeight }
@@ -131,7 +137,8 @@ export const createBoardView = (stage: HTMLElement, config: BoardConfig, bitmap:
     apply()
   }
 
-  const setBoard = (config: BoardConfig, bitmap: Uint8Array) => {
+  /** Takes a board; with `paint`, paints all of it at the next frame (else at the next setBoard or damage). */
+  const takeBoard = (config: BoardConfig, bitmap: Uint8Array, paint: boolean) => {
     const resized = config.width !== board.width || config.height !== board.height
     board = config
     bits = bitmap
@@ -142,11 +149,12 @@ export const createBoardView = (stage: HTMLElement, config: BoardConfig, bitmap:
       image = new ImageData(board.width, board.height)
     }
     pendingFull = true
-    schedule()
+    if (paint) schedule()
     view = clampViewport(view, board, scaleLimits(board, stage0))
     apply()
   }
-  setBoard(board, bits)
+  const setBoard = (config: BoardConfig, bitmap: Uint8Array) => takeBoard(config, bitmap, true)
+  takeBoard(board, bits, bitmap !== null)
 
   return {
     canvas,

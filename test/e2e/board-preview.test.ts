@@ -5,6 +5,7 @@
  * - a first visit shows the latest snapshot's PNG while the script is held back (no canvas, no
  *   app yet), with the snapshot's pixels on screen where the app's fitted view puts the board;
  *   then the app's canvas takes its place exactly (same rectangle), and the preview is gone;
+ * - a first visit's canvas is first painted with the snapshot, never with a blank board;
  * - a deep link (#x=&y=&zoom=) shows the linked tile at the stage's centre in the preview too,
  *   and the canvas lands on the same rectangle;
  * - a return visit offline, with the script unavailable, shows the image of the last board the
@@ -204,6 +205,38 @@ describe('the board preview', () => {
     // The catch-up was asked for once, by the socket opened while the snapshot loaded
     // (client/sync/early-socket.ts), which the connection took over (not a second one).
     expect(sockets.filter((q) => new URLSearchParams(q).get('since') === String(snapshotSeq)).length).toBe(1)
+  })
+
+  it("paints a first visit's canvas first with the snapshot, never with a blank board", async () => {
+    const context = await newContext()
+    const page = await context.newPage()
+    // Every paint of the board's canvas, as the count of its pixels that are not white (a blank
+    // board is all colour 0, white): the app paints with putImageData (client/render/board-view.ts).
+    await page.addInitScript(() => {
+      const put = CanvasRenderingContext2D.prototype.putImageData
+      const seen: number[] = []
+      ;(window as unknown as { __boardPaints: number[] }).__boardPaints = seen
+      CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+        const image = args[0] as ImageData
+        if (this.canvas.classList.contains('board')) {
+          let colored = 0
+          for (let i = 0; i < image.data.length; i += 4) {
+            if (image.data[i] !== 255 || image.data[i + 1] !== 255 || image.data[i + 2] !== 255) colored++
+          }
+          seen.push(colored)
+        }
+        return (put as (...a: unknown[]) => void).apply(this, args)
+      } as typeof put
+    })
+    await page.goto(`${relay.url}/?board=main`)
+    await page.waitForSelector('body[data-connection="live"]')
+    const paints = await page.evaluate(() => (window as unknown as { __boardPaints: number[] }).__boardPaints)
+    const white = room().config().palette.indexOf('#ffffff')
+    const coloredInSnapshot = snapshotBits.filter((c) => c !== white).length
+    expect(coloredInSnapshot).toBeGreaterThan(1000)
+    expect(paints.length).toBeGreaterThan(0)
+    // The first paint is the snapshot's board (and maybe some of the catch-up), not a blank one.
+    expect(paints[0]).toBeGreaterThan(coloredInSnapshot * 0.9)
   })
 
   it('opens a deep link on the linked tile in the preview too, where the app then shows it', async () => {
