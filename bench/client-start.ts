@@ -195,7 +195,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
 
     /**
      * `visits` cold starts' figures (medians) and details, as the results keep them: every value,
-     * and the details of the last (whose profile the return visits use).
+     * and the details (resources, marks, sockets) of the last.
      */
     const coldResult = (colds: readonly Cold[]) => {
       const last = colds[colds.length - 1] as Cold
