@@ -461,7 +461,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       },
       ...RETURN_VISITS.map((kind) => ({
         key: `client-floor-worker-${kind}`,
-        figure: `browser floor: the same page controlled by a service worker with the client's routes, return visit ${WORKER_VISIT_LABEL[kind]}, its PNG from Cache Storage (median of ${floor.worker[kind].values.length})`,
+        figure: `browser floor: the same page controlled by a service worker with the client's routes and page headers, return visit ${WORKER_VISIT_LABEL[kind]}, its PNG from Cache Storage (median of ${floor.worker[kind].values.length})`,
         value: floor.worker[kind].median,
         unit: 'ms',
         details: { values: floor.worker[kind].values },

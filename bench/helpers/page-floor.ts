@@ -14,13 +14,18 @@
  *   the worker is the smallest that does what the client's does, with the client's own static
  *   routes (client/sw-routes.ts: the page races the network against the worker, the image comes
  *   straight from its cache). Measured online with the worker running, online with it stopped
- *   (as a day later) and offline, as the client's return visits are.
+ *   (as a day later) and offline, as the client's return visits are. This page carries the
+ *   client page's security headers (relay/http-api.ts pageSecurityHeaders): their
+ *   Cross-Origin-Opener-Policy moves a page opened from a new tab's about:blank to a new
+ *   renderer, as the client's, 20-35 ms on this machine that the bare page does not pay
+ *   (docs/PERFORMANCE.md); a visitor coming from another site pays it either way.
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Browser } from 'playwright-core'
 import { swRoutesScript } from '../../client/sw-routes.ts'
 import { KEPT_IMAGE_CACHE } from '../../client/sync/kept-image.ts'
+import { pageSecurityHeaders } from '../../relay/http-api.ts'
 import { keptImageUrl } from '../../shared/protocol.ts'
 import { stopServiceWorkers, watchPage } from './page-measures.ts'
 import { median } from './stats.ts'
@@ -29,13 +34,15 @@ import { median } from './stats.ts'
 const html = (side: number, src: string, worker: boolean) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>floor</title></head><body style="margin:0;background:#0b0d12">` +
   `<img src="${src}" elementtiming="board-preview" alt="" width="${side}" height="${side}" style="image-rendering:pixelated">` +
-  (worker ? `<script>navigator.serviceWorker.register('/sw.js')</script>` : '') +
+  // A script of its own, not inline: the page's CSP (below) allows the page's origin only.
+  (worker ? `<script src="${REGISTER}"></script>` : '') +
   `</body></html>`
 
 const IMAGE = '/board.png'
 const KEPT = keptImageUrl('floor')
 const WORKER_PAGE = '/kept-page'
 const PAGES_CACHE = 'floor-pages'
+const REGISTER = '/register.js'
 
 /** The worker: the client's static routes, then a fetch handler that answers what they would. */
 const workerScript = () =>
@@ -80,13 +87,18 @@ export const measurePageFloor = async (browser: Browser, png: Uint8Array, reps: 
       res.end(png)
       return
     }
-    if (path === '/sw.js') {
+    if (path === '/sw.js' || path === REGISTER) {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
-      res.end(worker)
+      res.end(path === REGISTER ? `navigator.serviceWorker.register('/sw.js')` : worker)
       return
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
-    res.end(path === WORKER_PAGE ? html(side, KEPT, true) : html(side, IMAGE, false))
+    const workerPage = path === WORKER_PAGE
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-cache',
+      ...(workerPage ? pageSecurityHeaders([]) : {}),
+    })
+    res.end(workerPage ? html(side, KEPT, true) : html(side, IMAGE, false))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
