@@ -83,11 +83,15 @@ const holdScript = async (page: Page) => {
   return release
 }
 
-/** Waits for the preview to be shown, and returns its rectangle (CSS px, viewport) and src. */
+/**
+ * Waits for the preview to be shown where the stage's script places it exactly (not the
+ * stylesheet's early fit, shown before the page is parsed: its box is the stage's 92%, not the
+ * image's), and returns its rectangle (CSS px, viewport) and src.
+ */
 const previewShown = async (page: Page) => {
   await page.waitForFunction(() => {
     const img = document.getElementById('board-preview') as HTMLImageElement | null
-    return !!img && !img.hidden && img.complete && img.naturalWidth > 0
+    return !!img && !img.hidden && img.complete && img.naturalWidth > 0 && !img.classList.contains('board-preview-early')
   })
   return page.evaluate(() => {
     const img = document.getElementById('board-preview') as HTMLImageElement
