@@ -219,7 +219,7 @@ export const startApp = async (opts: AppOptions): Promise<DebugHook | null> => {
   const placeButton = createPlaceButton(byId<HTMLButtonElement>('place'), () => void place())
 
   // The board's image for the next visit's first frame (client/sync/kept-image.ts), with each save.
-  const imageKeeper = createBoardImageKeeper(boardId, opts.storage)
+  const imageKeeper = createBoardImageKeeper(boardId, opts.storage, origin)
   // Saving the board to IndexedDB: at most every SAVE_EVERY_MS while it changes, and when the
   // page is hidden or left. Only a consistent board is kept: one whose cursor is known.
   const saver = createBoardSaver({

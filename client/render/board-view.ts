@@ -74,6 +74,10 @@ export const createBoardView = (stage: HTMLElement, config: BoardConfig, bitmap:
   let board = config
   let bits = bitmap ?? new Uint8Array(config.width * config.height)
   let lut = paletteLut(board.palette)
+  // Sized now, so that takeBoard below keeps this ImageData (4 MB at 1000 x 1000) rather than
+  // allocating a second one for a canvas of the default 300 x 150.
+  canvas.width = board.width
+  canvas.height = board.height
   let image = new ImageData(board.width, board.height)
   let stage0: StageSize = { width: stage.clientWidth, height: stage.clientHeight }
   let view = fitViewport(board, stage0)

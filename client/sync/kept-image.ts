@@ -9,6 +9,7 @@
 import type { BoardConfig } from '../../shared/board.ts'
 import { KEPT_IMAGE_COOKIE_PREFIX, keptImageUrl } from '../../shared/protocol.ts'
 import { paintRect, paletteLut } from '../render/paint.ts'
+import { leaveRelayHint } from './relay-hint.ts'
 
 /**
  * localStorage key prefix: the image's size, '<width>x<height>', once the board's image is in
@@ -29,11 +30,12 @@ export type BoardImageKeeper = {
 /**
  * The keeper of one board's image. Does nothing where Cache Storage or OffscreenCanvas is missing
  * (an insecure origin, an old browser); once an image is stored, localStorage says so
- * (KEPT_IMAGE_KEY_PREFIX), which the next visit's inline script reads.
+ * (KEPT_IMAGE_KEY_PREFIX), which the next visit's inline script reads, and so does a cookie for
+ * the relay (client/sync/relay-hint.ts) on its own page (`origin`: the relay API's, as AppOptions).
  */
-export const createBoardImageKeeper = (boardId: string, storage: Storage | null): BoardImageKeeper => {
+export const createBoardImageKeeper = (boardId: string, storage: Storage | null, origin: string): BoardImageKeeper => {
   let writing: Promise<void> = Promise.resolve()
-  let cookieSet = false
+  let hinted = false
   const store = async (pixels: ImageData) => {
     try {
       const canvas = new OffscreenCanvas(pixels.width, pixels.height)
@@ -46,11 +48,9 @@ export const createBoardImageKeeper = (boardId: string, storage: Storage | null)
       )
       storage?.setItem(`${KEPT_IMAGE_KEY_PREFIX}${boardId}`, `${pixels.width}x${pixels.height}`)
       // The relay's answer to the next page load then preloads the image (relay/http-api.ts), so
-      // that it is asked for with the page, not when the head's script runs. Once a page; a year.
-      if (!cookieSet)
-        // biome-ignore lint/suspicious/noDocumentCookie: as start-sources.ts's kept cookie: a fixed ASCII name and value (a board id, '1'); the Cookie Store API exists only in secure contexts.
-        document.cookie = `${KEPT_IMAGE_COOKIE_PREFIX}${boardId}=1; Path=/; Max-Age=31536000; SameSite=Lax`
-      cookieSet = true
+      // that it is asked for with the page, not when the head's script runs. Once a page.
+      if (!hinted) leaveRelayHint(origin, `${KEPT_IMAGE_COOKIE_PREFIX}${boardId}`)
+      hinted = true
     } catch {
       // Storage full or refused: the next visit paints the IndexedDB board once its script runs.
     }

@@ -10,6 +10,7 @@ import type { BoardInfo } from '../../shared/board.ts'
 import { KEPT_COOKIE_PREFIX } from '../../shared/protocol.ts'
 import { type ApiResult, fetchBoard } from './api.ts'
 import { type BoardStore, openBoardStore, type StoredBoard } from './board-store.ts'
+import { leaveRelayHint } from './relay-hint.ts'
 import { type LoadedSnapshot, loadSnapshot } from './snapshot-load.ts'
 
 /** localStorage key prefix: '1' once this board was kept in IndexedDB. */
@@ -48,11 +49,8 @@ export const gatherStartSources = async (origin: string, boardId: string, storag
   else snapshotAsked ??= boardAsked.then(({ result }) => snapshotOf(result))
   const markKept = () => {
     storage?.setItem(keptKey, '1')
-    // The same hint for the relay, on the relay's own page only (origin ''): its answer to this
-    // page's next load then preloads no snapshot image (relay/http-api.ts). A year; SameSite=Lax.
-    if (origin === '')
-      // biome-ignore lint/suspicious/noDocumentCookie: the name and value are fixed ASCII (a board id, '1'), so nothing needs escaping; the Cookie Store API exists only in secure contexts, and a plain-HTTP relay (no service worker there) is where this hint saves most.
-      document.cookie = `${KEPT_COOKIE_PREFIX}${boardId}=1; Path=/; Max-Age=31536000; SameSite=Lax`
+    // The same hint for the relay: its answer to this page's next load then preloads no snapshot image.
+    leaveRelayHint(origin, `${KEPT_COOKIE_PREFIX}${boardId}`)
   }
   return { boardAsked, storeOpened, stored, snapshotAsked, snapshotOf, markKept }
 }
