@@ -47,6 +47,7 @@ import { makeTmpDir } from '../test/helpers/tmp-dir.ts'
 import { waitFor } from '../test/helpers/wait-for.ts'
 import { measurePageFloor, RETURN_VISITS, type ReturnVisit } from './helpers/page-floor.ts'
 import {
+  BENCH_VIEWPORT,
   countBytes,
   firstBoardAt,
   framesWhilePanning,
@@ -212,7 +213,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
     const coldStarts = async (paintColor: number, lastColor: number) => {
       const colds: Cold[] = []
       for (let i = 0; i < visits; i++) {
-        const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+        const context = await browser.newContext({ viewport: BENCH_VIEWPORT })
         colds.push(await coldStart(context, paintColor, lastColor))
         await context.close()
       }
@@ -220,7 +221,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
     }
     /** A fresh profile that has visited the board once: the board stored, the service worker controlling. */
     const visitedProfile = async () => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      const context = await browser.newContext({ viewport: BENCH_VIEWPORT })
       const page = await context.newPage()
       await page.goto(`http://127.0.0.1:${port}/?board=main`)
       await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
@@ -233,7 +234,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
     }
     /** Frames and heap of the client the relay serves, on a page of its own in a new profile, once it shows the newest placement. */
     const framesOnPageOfItsOwn = async (name: 'before' | 'after') => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      const context = await browser.newContext({ viewport: BENCH_VIEWPORT })
       const page = await context.newPage()
       const watch = await watchPage(page, [{ x: SIDE - 1, y: SIDE - 1, rgb: rgb(lastColor) }])
       const start = Date.now()
@@ -281,7 +282,7 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
     // (page-floor.ts), so that rounds are alike: none starts from a profile that was offline.
     const visited = { online: [], stopped: [], offline: [] } as Record<
       ReturnVisit,
-      { firstPaint: number; exact: number | null; previewUrl: string | null }[]
+      { firstPaint: number; exact: number | null; previewUrl: string | null; details: Record<string, unknown> }[]
     >
     for (let round = 0; round < visits; round++) {
       const context = await visitedProfile()
@@ -300,23 +301,31 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
         await page.goto(`http://127.0.0.1:${port}/?board=main`)
         const first = await firstBoardAt(watch, start, 0)
         const exact = offline ? null : await watch.tileAt(1, start)
-        visited[kind].push({ firstPaint: first.firstPaint, exact, previewUrl: first.previewUrl })
-        const all = visited[kind]
-        results[`after-return-${kind}`] = {
-          ...first,
-          firstPaint: median(all.map((v) => v.firstPaint)),
-          ...(exact === null ? {} : { exact: median(all.map((v) => v.exact ?? Number.NaN)) }),
-          values: {
-            firstPaint: all.map((v) => v.firstPaint),
-            ...(exact === null ? {} : { exact: all.map((v) => v.exact) }),
-            // Which image each showed first (the kept image, or none: the canvas came first).
-            previewUrl: all.map((v) => v.previewUrl),
-          },
-          marks: await marks(page),
-        }
+        visited[kind].push({
+          firstPaint: first.firstPaint,
+          exact,
+          previewUrl: first.previewUrl,
+          details: { ...first, marks: await marks(page) },
+        })
         await page.close()
       }
       await context.close()
+    }
+    // Each kind's medians and every value, with the details (resources, marks) of its last visit.
+    for (const kind of RETURN_VISITS) {
+      const all = visited[kind]
+      const exact = kind === 'offline' ? null : all.map((v) => v.exact ?? Number.NaN)
+      results[`after-return-${kind}`] = {
+        ...all[all.length - 1]?.details,
+        firstPaint: median(all.map((v) => v.firstPaint)),
+        ...(exact === null ? {} : { exact: median(exact) }),
+        values: {
+          firstPaint: all.map((v) => v.firstPaint),
+          ...(exact === null ? {} : { exact }),
+          // Which image each showed first (the kept image, or none: the canvas came first).
+          previewUrl: all.map((v) => v.previewUrl),
+        },
+      }
     }
     // This client's frames and heap.
     await framesOnPageOfItsOwn('after')

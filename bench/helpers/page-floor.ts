@@ -27,7 +27,7 @@ import { swRoutesScript } from '../../client/sw-routes.ts'
 import { KEPT_IMAGE_CACHE } from '../../client/sync/kept-image.ts'
 import { pageSecurityHeaders } from '../../relay/http-api.ts'
 import { keptImageUrl } from '../../shared/protocol.ts'
-import { stopServiceWorkers, watchPage } from './page-measures.ts'
+import { BENCH_VIEWPORT, stopServiceWorkers, watchPage } from './page-measures.ts'
 import { median } from './stats.ts'
 
 /** The page: the PNG fitted to the viewport, named for Element Timing as the client's preview is. */
@@ -118,7 +118,7 @@ export const measurePageFloor = async (browser: Browser, png: Uint8Array, reps: 
   const workerValues: Record<ReturnVisit, number[]> = { online: [], stopped: [], offline: [] }
   try {
     for (let i = 0; i < reps; i++) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+      const context = await browser.newContext({ viewport: BENCH_VIEWPORT })
       for (const into of [firstVisits, returnVisits]) {
         const { tab, at } = await visit(context, '/')
         into.push(at)

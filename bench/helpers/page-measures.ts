@@ -7,6 +7,9 @@
 import type { BrowserContext, Page } from 'playwright-core'
 import { waitFor } from '../../test/helpers/wait-for.ts'
 
+/** The window every bench page is measured in (CSS px): the client's and the browser floor's alike. */
+export const BENCH_VIEWPORT = { width: 1280, height: 800 } as const
+
 /** A tile to watch for on the page's canvas: (x, y) showing colour `rgb`. */
 export type WatchedTile = { x: number; y: number; rgb: [number, number, number] }
 
