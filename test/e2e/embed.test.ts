@@ -315,6 +315,10 @@ describe('embedded on another site, third-party cookies blocked', () => {
     const { token } = await newSession(site.relay.url)
     expect((await placeHttp(site.relay.url, token, { x: 40, y: 41, color: 5 })).status).toBe(200)
     await waitForKept(page, 'main', 40, 41, 5)
+    // The visitor leaves: a page left open would follow the placements below and keep them (every
+    // 5 s while live), and then rightly catch up from its kept board instead.
+    const hostUrl = page.url()
+    await page.goto('about:blank')
     // Far enough behind that the snapshot (a 64x64 PNG of a few hundred bytes) costs fewer bytes
     // than the catch-up (4 bytes a write: client/sync/start-plan.ts), then a few placements after it.
     const room = site.relay.rooms.get('main') as Room
@@ -330,7 +334,7 @@ describe('embedded on another site, third-party cookies blocked', () => {
     const sockets: string[] = []
     page.on('request', (r) => requests.push(new URL(r.url()).pathname))
     page.on('websocket', (ws) => sockets.push(ws.url()))
-    await page.reload()
+    await page.goto(hostUrl)
     const ready = await waitFor(async () => (await events(page)).find((e) => e.type === 'tessera-ready'), { what: 'ready' })
     expect(ready.detail.source).toBe('stored')
     await waitFor(async () => (await statusOf(page, '#el')) === 'live', { what: 'live again' })
