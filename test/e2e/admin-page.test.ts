@@ -161,7 +161,10 @@ describe('the moderation page', () => {
     await page.getByRole('button', { name: 'Fill' }).click()
     await waitFor(() => bitmapAt(2, 3) === 4 && bitmapAt(5, 6) === 4, { what: 'the fill' })
     await waitFor(async () => (await pageColorAt(5, 6)) === palette()[4], { what: "the fill on the page's board" })
-    expect(await page.textContent('#message')).toContain('Filled 4×4 at 2,3 with colour 4: 16 tiles changed')
+    // The fill's answer comes after its tiles' broadcast (its audit entry is written in between).
+    await expect
+      .poll(() => page.textContent('#message'), { timeout: 10_000 })
+      .toContain('Filled 4×4 at 2,3 with colour 4: 16 tiles changed')
     await page.getByRole('button', { name: 'Blank' }).click()
     await waitFor(() => bitmapAt(2, 3) === 0 && bitmapAt(5, 6) === 0, { what: 'the blank' })
     await page.waitForSelector('#audit li[data-action="blank"]')

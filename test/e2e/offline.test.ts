@@ -78,6 +78,8 @@ const epochOf = (doc: Y.Doc) => {
   return id ? `${id.client}:${id.clock}` : null
 }
 
+/** The "as of" pill: the time, with the date when the board was kept another day (client/ui/format.ts). */
+const AS_OF = /^as of (\d{1,2} [A-Z][a-z]{2}( \d{4})? )?\d\d:\d\d$/
 /** Calls a method of the page's window.__tessera (undefined before the app has started). */
 const hook = (page: Page, method: 'source' | 'status' | 'asOf' | 'config') =>
   page.evaluate((m) => {
@@ -229,7 +231,7 @@ describe('offline-capable client', () => {
     await second.page.goto(`http://127.0.0.1:${rig.port}/?board=main`)
     await waitFor(async () => (await hook(second.page, 'source')) === 'stored', { what: 'the stored board painted' })
     expect(await pageBitmap(second.page)).toEqual(stored?.bitmap)
-    expect(await second.page.locator('#as-of').textContent()).toMatch(/^as of \d\d:\d\d$/)
+    expect(await second.page.locator('#as-of').textContent()).toMatch(AS_OF)
     await second.page.screenshot({ path: join(ARTIFACTS, 'return-before-network.png') })
     release()
     await second.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
@@ -254,7 +256,7 @@ describe('offline-capable client', () => {
     await placeRandom(rand, 50)
     const third = await openPage(context)
     await third.page.goto(`http://127.0.0.1:${rig.port}/?board=main`)
-    await waitFor(async () => (await hook(third.page, 'source')) !== null, { what: 'a board painted' })
+    await waitFor(async () => (await hook(third.page, 'source')) != null, { what: 'a board painted' })
     await third.page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 })
     await waitForExact(third.page, 'the exact board from the newer snapshot')
     expect(await hook(third.page, 'source')).toBe('snapshot')
@@ -275,10 +277,11 @@ describe('offline-capable client', () => {
 
     // The browser loses its network: said at once (the offline event), on the pill and the button.
     await context.setOffline(true)
-    await page.waitForSelector('body[data-connection="offline"]', { timeout: 2000 })
+    // 4 s: under the heartbeat's 5 s deadline, so only the offline event can have said it.
+    await page.waitForSelector('body[data-connection="offline"]', { timeout: 4000 })
     expect(await statusText(page)).toBe('Offline')
     expect(await page.locator('#place').textContent()).toBe('Offline')
-    expect(await page.locator('#as-of').textContent()).toMatch(/^as of \d\d:\d\d$/)
+    expect(await page.locator('#as-of').textContent()).toMatch(AS_OF)
 
     // The relay goes away too, and the page is reloaded: the shell from the service worker, the
     // board from IndexedDB, its age, and the offline state.
@@ -289,7 +292,7 @@ describe('offline-capable client', () => {
     await page.waitForSelector('body[data-connection="offline"]')
     expect(await statusText(page)).toBe('Offline')
     expect(await page.locator('#place').textContent()).toBe('Offline')
-    expect(await page.locator('#as-of').textContent()).toMatch(/^as of \d\d:\d\d$/)
+    expect(await page.locator('#as-of').textContent()).toMatch(AS_OF)
     expect(await page.locator('#fatal').isHidden()).toBe(true)
     await page.screenshot({ path: join(ARTIFACTS, 'offline-reload.png') })
 

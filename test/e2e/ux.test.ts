@@ -260,7 +260,8 @@ describe('what people expect from the page', () => {
     const at = await tileCenter(page, 3, 3)
     await page.mouse.click(at.x, at.y)
     await page.click('#place')
-    await page.waitForSelector('#place[data-state="cooldown"]')
+    // Placed (the cooldown state itself lasts only 1.5 s: a wait for it could start after it ended).
+    await page.waitForSelector('#feedback[data-kind="placed"]')
     // The board's cooldown is 1.5 s: the alert comes when it ends, and the button is ready again.
     await page.waitForFunction(() => (window as unknown as { __alerts: string[] }).__alerts.length >= 3)
     expect(await alerts()).toEqual(['asked', 'tone', 'notification: You can place again'])
