@@ -4,14 +4,15 @@
  * (the tile API names it, the cooldown is charged to it); bad-signature, expired and
  * unknown-issuer tokens are refused with the relay's reasons.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Board, createEmbedSite, EMBED_SECRET } from '../helpers/embed-site.ts'
 import { signHostToken } from '../helpers/host-token.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
-const { site, setUp, tearDown, openHost, elementHtml, iframeHtml, events, messages } = createEmbedSite()
+const { site, setUp, tearDown, closePages, openHost, elementHtml, iframeHtml, events, messages } = createEmbedSite()
 beforeAll(setUp)
 afterAll(tearDown)
+afterEach(closePages)
 
 describe('with a host-signed token', () => {
   const now = () => Math.floor(Date.now() / 1000)

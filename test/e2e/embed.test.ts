@@ -12,7 +12,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { Room } from '../../relay/room.ts'
 import { readSession } from '../../shared/frames.ts'
@@ -28,6 +28,7 @@ const {
   site,
   setUp,
   tearDown,
+  closePages,
   openHost,
   elementHtml,
   iframeHtml,
@@ -41,6 +42,7 @@ const {
 } = createEmbedSite()
 beforeAll(setUp)
 afterAll(tearDown)
+afterEach(closePages)
 
 /** Waits until the element's board kept in IndexedDB (saved every 5 s while it changes) shows `color` at (x, y). */
 const waitForKept = (page: Page, board: string, x: number, y: number, color: number) =>

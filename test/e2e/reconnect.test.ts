@@ -162,6 +162,8 @@ afterEach(async () => {
   for (const w of watched.splice(0)) {
     expect(await cspViolations(w.page), 'CSP violations').toEqual([])
     expect(w.errors, 'console errors').toEqual([])
+    // Closed: a page left open would keep reconnecting through the next test's restarts.
+    await w.context.close()
   }
 })
 

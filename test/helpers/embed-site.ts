@@ -85,8 +85,16 @@ export const createEmbedSite = () => {
     })
   }
 
+  /**
+   * Closes the pages a test opened (each test's after-hook): a live embed left open keeps its
+   * socket, timers and saves running through the next tests, on a 2-core machine.
+   */
+  const closePages = async () => {
+    for (const c of site.contexts.splice(0)) await c.close().catch(() => {})
+  }
+
   const tearDown = async () => {
-    for (const c of site.contexts) await c.close().catch(() => {})
+    await closePages()
     await site.browser?.close()
     await site.relay?.stop()
     await new Promise((r) => host?.close(r))
@@ -175,6 +183,7 @@ export const createEmbedSite = () => {
     site,
     setUp,
     tearDown,
+    closePages,
     openHost,
     elementHtml,
     iframeHtml,
