@@ -19,11 +19,13 @@ import { SyncType, syncStep1 } from '../helpers/live-tiles-rig.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
+/** The fan-out's spacing between two broadcasts, ms (the most relay/config.ts allows). */
+const BROADCAST_MIN_MS = 1000
 let relay: TestRelay
 let token: string
 beforeAll(async () => {
   relay = await startTestRelay({
-    env: { BROADCAST_MIN_MS: '1000', MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000' },
+    env: { BROADCAST_MIN_MS: String(BROADCAST_MIN_MS), MESSAGES_PER_SECOND: '100000', MESSAGE_BURST: '100000' },
     boards: [{ id: 'main', width: 64, height: 64, shardSize: 16, cooldownMs: 0 }],
   })
   token = (await newSession(relay.url)).token
@@ -52,7 +54,7 @@ const seen = (sock: RawSocket) => sock.frames.map(parse)
 const tilesOf = (sock: RawSocket) => seen(sock).flatMap((f) => (f.kind === 'tiles' && f.values.length > 0 ? [f] : []))
 
 describe('coalesced broadcasts', () => {
-  it('acknowledges each commit when durable and broadcasts the commits of the spacing together, exactly', async () => {
+  it('acknowledges each commit when durable and broadcasts the commits of the spacing together, exactly', async (ctx) => {
     const room = relay.rooms.get('main') as Room
     const placer = await openRaw(`${relay.wsBase}/main?live=tiles&token=${token}`)
     const viewer = await openRaw(`${relay.wsBase}/main?live=tiles`)
@@ -60,7 +62,9 @@ describe('coalesced broadcasts', () => {
     reader.send(syncStep1())
     await waitFor(() => seen(reader).some((f) => f.kind === 'tiles'))
 
-    // The first commit is broadcast at once; the next may go 1,000 ms after it.
+    // The first commit is broadcast at once; the next may go 1,000 ms after it. (The relay runs
+    // in this process: its fan-out's clock is this performance.now.)
+    const sentFirst = performance.now()
     expect((await placer.place(1, 1, 2)).ok).toBe(true)
     await waitFor(() => tilesOf(viewer).length === 1)
     const firstSeq = room.lastSeq()
@@ -68,6 +72,9 @@ describe('coalesced broadcasts', () => {
     // their broadcast waits.
     expect((await placer.place(2, 2, 3)).ok).toBe(true)
     expect((await placer.place(3, 3, 4)).ok).toBe(true)
+    // Both within the spacing the first broadcast (made after sentFirst) started, or this round
+    // cannot judge the coalescing (a stalled machine: the spacing timer rightly sent one alone).
+    if (performance.now() - sentFirst >= BROADCAST_MIN_MS) ctx.skip('three placements took longer than the spacing')
     expect(room.lastSeq()).toBe(firstSeq + 2)
     expect(tilesOf(viewer)).toHaveLength(1)
 
@@ -97,14 +104,16 @@ describe('coalesced broadcasts', () => {
     for (const s of [placer, viewer, reader]) s.close()
   })
 
-  it('sends what waits before it encodes a new sync answer, so that answer and later frames neither overlap nor leave a gap', async () => {
+  it('sends what waits before it encodes a new sync answer, so that answer and later frames neither overlap nor leave a gap', async (ctx) => {
     const room = relay.rooms.get('main') as Room
     const placer = await openRaw(`${relay.wsBase}/main?live=tiles&token=${token}`)
     const viewer = await openRaw(`${relay.wsBase}/main?live=tiles`)
     // A broadcast now sets the next one 1,000 ms away.
+    const sentFirst = performance.now()
     expect((await placer.place(10, 10, 1)).ok).toBe(true)
     await waitFor(() => tilesOf(viewer).some((f) => f.values.includes(encodeTileValue(10, 10, 1))))
     expect((await placer.place(11, 11, 5)).ok).toBe(true)
+    if (performance.now() - sentFirst >= BROADCAST_MIN_MS) ctx.skip('two placements took longer than the spacing')
     const waitingSeq = room.lastSeq()
     expect(tilesOf(viewer).some((f) => f.firstSeq === waitingSeq)).toBe(false)
     // A y-websocket reader asks for the board now: the waiting commit is broadcast first.

@@ -166,7 +166,11 @@ describe('an edge broadcasts before its own durable write', () => {
       )
       unlinkSync(filler as string)
       filler = null
-      await waitFor(() => /history write recovered/.test(s.edge.proc.output()), { what: "the edge's write recovering" })
+      // The edge retries its write with a backoff of up to 5 s.
+      await waitFor(() => /history write recovered/.test(s.edge.proc.output()), {
+        what: "the edge's write recovering",
+        timeoutMs: 30_000,
+      })
       expect(await tile).toMatchObject({ color: 1 + (seen % 15), placedAt: expect.any(Number) })
       const ref = await connectProvider(s.writer.wsBase)
       const board = () => readBoardBitmap(ref.doc, W, H)
@@ -204,7 +208,11 @@ describe('an edge broadcasts before its own durable write', () => {
       )
       unlinkSync(filler as string)
       filler = null
-      await waitFor(() => /history write recovered/.test(s.edge.proc.output()), { what: "the edge's write recovering" })
+      // The edge retries its write with a backoff of up to 5 s.
+      await waitFor(() => /history write recovered/.test(s.edge.proc.output()), {
+        what: "the edge's write recovering",
+        timeoutMs: 30_000,
+      })
       const ref = await connectProvider(s.writer.wsBase)
       await convergedTo(s.viewer, seen, () => readBoardBitmap(ref.doc, W, H), 'the viewer of the edge')
       ref.close()

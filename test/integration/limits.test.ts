@@ -23,16 +23,21 @@ afterAll(async () => {
 })
 
 describe('per-address limits', () => {
-  it('caps placements per address across identities, over HTTP and WebSocket alike', async () => {
+  it('caps placements per address across identities, over HTTP and WebSocket alike', async (ctx) => {
     const sessions = await Promise.all(Array.from({ length: 8 }, () => newSession(relay.url)))
+    // The socket is open before the burst, so that the whole burst is placements.
+    const sock = await openRaw(`${relay.wsBase}/main?token=${sessions[0]?.token}`)
+    const started = performance.now()
     const results = []
     for (const [i, s] of sessions.entries()) results.push(await placeHttp(relay.url, s.token, { x: i, y: 0, color: 1 }))
+    const overSocket = await sock.place(50, 50, 2)
+    // The bucket refills one a second: only a burst within that second is judged exactly.
+    if (performance.now() - started >= 1000) ctx.skip('the burst took longer than one refill')
     const limited = results.filter((r) => r.status === 429)
-    expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(6)
-    expect(limited.length).toBeGreaterThanOrEqual(2)
+    expect(results.filter((r) => r.status === 200)).toHaveLength(5)
+    expect(limited).toHaveLength(3)
     expect(limited[0]?.body).toMatchObject({ ok: false, error: 'rate-limited' })
-    const sock = await openRaw(`${relay.wsBase}/main?token=${sessions[0]?.token}`)
-    expect(await sock.place(50, 50, 2)).toMatchObject({ ok: false, error: 'rate-limited' })
+    expect(overSocket).toMatchObject({ ok: false, error: 'rate-limited' })
     sock.close()
     await waitFor(() => sock.closed())
   })

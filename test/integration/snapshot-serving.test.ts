@@ -171,7 +171,8 @@ describe('snapshotter and snapshot routes', () => {
     await placeMany(room, 1)
     // onSnapshot runs after the files are written and pruned, a moment after latest() moves:
     // wait for the callback itself.
-    await waitFor(() => written.length >= 2, { what: 'snapshot after T seconds', timeoutMs: 5000 })
+    // EVERY_PLACEMENTS rules out any other trigger; the bound only leaves room for a loaded machine.
+    await waitFor(() => written.length >= 2, { what: 'snapshot after T seconds', timeoutMs: 15_000 })
     expect(written).toHaveLength(2)
     expect(written[1]?.version).toBe(versionOf(room))
     expect(s.latest()?.version).toBe(versionOf(room))
