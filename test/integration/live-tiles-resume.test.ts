@@ -57,8 +57,14 @@ describe('resume with since', () => {
     first.sock.close()
 
     // Missed while away: one at a time, so their order (and seqs) is known.
+    const watcher = await syncedTiles('resume')
     const missed = randomTiles(25, 64, 64, 5)
     for (const t of missed) expect(await p.placeAll([t])).toMatchObject([{ ok: true }])
+    // Every missed commit broadcast before the resume: a busy relay's fan-out may hold a commit's
+    // broadcast (up to 100 ms, relay/fan-out.ts) after it is acknowledged, and a socket resuming
+    // meanwhile gets it after its catch-up, overlapping it (the far-behind test below allows that).
+    await caughtUp(watcher, 'resume')
+    watcher.sock.close()
     const since = held.cursor
     const sock = await openRaw(`${relay.wsBase}/resume?live=tiles&since=${since}`)
     const view = tilesView(sock, held)

@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait-for.ts'
 
 let relay: TestRelay
 beforeEach(async () => {
-  relay = await startTestRelay({ env: { BOARD_COOLDOWN_MS: '0', HEARTBEAT_MS: '200' } })
+  relay = await startTestRelay({ env: { BOARD_COOLDOWN_MS: '0', HEARTBEAT_MS: '1000' } })
 })
 afterEach(async () => {
   await relay.stop()
