@@ -11,11 +11,19 @@ import { newSession, openRaw, placeHttp } from '../helpers/clients.ts'
 import { startTestRelay, type TestRelay } from '../helpers/start-relay.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
+/** The per-address placement budget: a burst, then this many a second. */
+const IP_BURST = 5
+const IP_PER_SECOND = 1
 let relay: TestRelay
 beforeAll(async () => {
   relay = await startTestRelay({
     boards: [{ id: 'main', width: 100, height: 100, cooldownMs: 0 }],
-    env: { IP_PLACEMENTS_PER_SECOND: '1', IP_PLACEMENT_BURST: '5', MAX_CONNECTIONS_PER_IP: '3', MAX_BODY_BYTES: '1024' },
+    env: {
+      IP_PLACEMENTS_PER_SECOND: String(IP_PER_SECOND),
+      IP_PLACEMENT_BURST: String(IP_BURST),
+      MAX_CONNECTIONS_PER_IP: '3',
+      MAX_BODY_BYTES: '1024',
+    },
   })
 })
 afterAll(async () => {
@@ -27,19 +35,32 @@ describe('per-address limits', () => {
     const sessions = await Promise.all(Array.from({ length: 8 }, () => newSession(relay.url)))
     // The socket is open before the burst, so that the whole burst is placements.
     const sock = await openRaw(`${relay.wsBase}/main?token=${sessions[0]?.token}`)
-    const started = performance.now()
-    const results = []
-    for (const [i, s] of sessions.entries()) results.push(await placeHttp(relay.url, s.token, { x: i, y: 0, color: 1 }))
-    const overSocket = await sock.place(50, 50, 2)
-    // The bucket refills one a second: only a burst within that second is judged exactly.
-    if (performance.now() - started >= 1000) ctx.skip('the burst took longer than one refill')
-    const limited = results.filter((r) => r.status === 429)
-    expect(results.filter((r) => r.status === 200)).toHaveLength(5)
-    expect(limited).toHaveLength(3)
-    expect(limited[0]?.body).toMatchObject({ ok: false, error: 'rate-limited' })
-    expect(overSocket).toMatchObject({ ok: false, error: 'rate-limited' })
+    // The bucket refills IP_PLACEMENTS_PER_SECOND: only a burst within one second is judged
+    // exactly. A slower one (a loaded machine) is tried again once the bucket is full again.
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) {
+        const since = performance.now()
+        await waitFor(() => performance.now() - since >= (IP_BURST / IP_PER_SECOND) * 1000 + 200, {
+          what: 'the bucket full again',
+          intervalMs: 100,
+        })
+      }
+      const started = performance.now()
+      const results = []
+      for (const [i, s] of sessions.entries()) results.push(await placeHttp(relay.url, s.token, { x: i, y: round, color: 1 }))
+      const overSocket = await sock.place(50, 50 + round, 2)
+      if (performance.now() - started >= 1000 / IP_PER_SECOND) continue
+      const limited = results.filter((r) => r.status === 429)
+      expect(results.filter((r) => r.status === 200)).toHaveLength(IP_BURST)
+      expect(limited).toHaveLength(sessions.length - IP_BURST)
+      expect(limited[0]?.body).toMatchObject({ ok: false, error: 'rate-limited' })
+      expect(overSocket).toMatchObject({ ok: false, error: 'rate-limited' })
+      sock.close()
+      await waitFor(() => sock.closed())
+      return
+    }
     sock.close()
-    await waitFor(() => sock.closed())
+    ctx.skip('none of three bursts took under one refill second')
   })
 
   it('closes connections beyond the per-address cap with 4429', async () => {
