@@ -37,6 +37,8 @@ import { mkdirSync, symlinkSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { build } from 'vite'
+import { KEPT_IMAGE_KEY_PREFIX } from '../client/sync/kept-image.ts'
+import { KEPT_KEY_PREFIX } from '../client/sync/start-sources.ts'
 import type { Room } from '../relay/room.ts'
 import { colorToRgb } from '../shared/palette.ts'
 import { buildClient, launchChromium } from '../test/helpers/browser.ts'
@@ -227,7 +229,8 @@ export const runClientStart = async (o: FigureOptions): Promise<Row[]> => {
       await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
       // The board kept (IndexedDB), then its image (Cache Storage, client/sync/kept-image.ts),
       // written just after each save: a profile closed between the two has no image to show first.
-      const kept = () => page.evaluate(() => [localStorage.getItem('tessera.kept.main'), localStorage.getItem('tessera.kept-image.main')])
+      const kept = () =>
+        page.evaluate((keys) => keys.map((k) => localStorage.getItem(k)), [`${KEPT_KEY_PREFIX}main`, `${KEPT_IMAGE_KEY_PREFIX}main`])
       await waitFor(async () => (await kept()).every((v) => v !== null), { timeoutMs: 30_000, what: 'the board and its image kept' })
       await page.close()
       return context

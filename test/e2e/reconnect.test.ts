@@ -160,10 +160,13 @@ afterEach(async () => {
   // A test that failed with the relay down leaves it down: the next one needs it.
   if (!rig.relay) await startRelay()
   for (const w of watched.splice(0)) {
-    expect(await cspViolations(w.page), 'CSP violations').toEqual([])
-    expect(w.errors, 'console errors').toEqual([])
-    // Closed: a page left open would keep reconnecting through the next test's restarts.
-    await w.context.close()
+    try {
+      expect(await cspViolations(w.page), 'CSP violations').toEqual([])
+      expect(w.errors, 'console errors').toEqual([])
+    } finally {
+      // Closed, failed or not: a page left open would keep reconnecting through the next test's restarts.
+      await w.context.close()
+    }
   }
 })
 

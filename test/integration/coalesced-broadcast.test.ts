@@ -62,8 +62,9 @@ const lastSeenSeq = (sock: RawSocket) => {
  * Runs `round(i)` until one is judged: a round whose placements took longer than the spacing
  * cannot say whether commits within it are coalesced (the spacing timer rightly sends one alone
  * then), which a loaded machine may cause. A round after the first starts once the last one's
- * broadcasts are out and their spacing is over. The relay runs in this process: its fan-out's clock is this performance.now, so a round
- * timed from before its first placement (which is broadcast no sooner) is timed conservatively.
+ * broadcasts are out and their spacing is over. The relay runs in this process: its fan-out's
+ * clock is this performance.now, so a round timed from before its first placement (which is
+ * broadcast no sooner) is timed conservatively.
  */
 const ROUNDS = 5
 const judgedRound = async <T>(viewer: RawSocket, round: (i: number) => Promise<T>): Promise<T | null> => {
